@@ -1,0 +1,61 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "cases")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub case_ref: String,
+    #[sea_orm(unique)]
+    pub receipt_lookup: String,
+    pub receipt_hash: String,
+    pub channel: String,
+    pub status: String,
+    pub language: String,
+    pub anonymous: bool,
+    pub narrative_ct: Vec<u8>,
+    pub occurred_on: Option<Date>,
+    pub rule_version: Option<String>,
+    pub routing: Option<Json>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(has_one = "super::complainant::Entity")]
+    Complainant,
+    #[sea_orm(has_one = "super::workplace::Entity")]
+    Workplace,
+    #[sea_orm(has_many = "super::case_violation::Entity")]
+    CaseViolation,
+    #[sea_orm(has_many = "super::case_message::Entity")]
+    CaseMessage,
+}
+
+impl Related<super::complainant::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Complainant.def()
+    }
+}
+
+impl Related<super::workplace::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Workplace.def()
+    }
+}
+
+impl Related<super::case_violation::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CaseViolation.def()
+    }
+}
+
+impl Related<super::case_message::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::CaseMessage.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,19 @@
+//! SeaORM entities for Buzón: table shapes only, no behaviour (that lives in the
+//! `buzon` crate). `*_ct` columns are AES-256-GCM ciphertexts, `*_bidx` columns are
+//! HMAC-SHA256 blind indexes; see `buzon::crypto`.
+
+pub mod case;
+pub mod case_message;
+pub mod case_violation;
+pub mod complainant;
+pub mod setting;
+pub mod workplace;
+
+pub mod prelude {
+    pub use super::case::Entity as Case;
+    pub use super::case_message::Entity as CaseMessage;
+    pub use super::case_violation::Entity as CaseViolation;
+    pub use super::complainant::Entity as Complainant;
+    pub use super::setting::Entity as Setting;
+    pub use super::workplace::Entity as Workplace;
+}

@@ -1,0 +1,17 @@
+//! Database migrations for Buzón, in order. They run on `buzon serve` and `buzon migrate`.
+//!
+//! Old migrations never import the `entity` crate, so they keep meaning what they
+//! meant when they shipped even as the entities move on.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_intake;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_create_intake::Migration)]
+    }
+}

@@ -1,0 +1,241 @@
+//! Application assembly: start-up checks, the router and its middleware, serving
+//! with graceful shutdown.
+
+use crate::channels::{api, web};
+use crate::config::Settings;
+use crate::crypto::KeyRing;
+use crate::crypto::keyring::KeySource;
+use crate::crypto::receipt::ReceiptHasher;
+use crate::error::{ApiError, ErrorCode};
+use crate::intake::Intake;
+use crate::ratelimit::{self, Limiters};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use sea_orm::DatabaseConnection;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub intake: Intake,
+    pub keys: Arc<KeyRing>,
+    pub settings: Arc<Settings>,
+    pub limiters: Arc<Limiters>,
+}
+
+/// A built application: keys loaded, database migrated, socket bound.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Everything that can fail at start fails here, with a message that says what
+    /// to do: data directory, key file, database, migrations, key check, socket.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create data directory {} (set BUZON_DATA_DIR)",
+                settings.data_dir.display()
+            )
+        })?;
+        let (keys, source) = KeyRing::load_or_create(&settings.keys_file)?;
+        if source == KeySource::Created {
+            tracing::warn!(
+                path = %settings.keys_file.display(),
+                "NEW KEY FILE CREATED. Back it up now, separately from the database: \
+                 without it no complaint stored from now on can ever be decrypted"
+            );
+        }
+        let db = crate::db::connect(&settings.database_url, settings.db_max_connections)
+            .await
+            .with_context(|| format!("database {}", settings.database_url_redacted()))?;
+        crate::db::migrate(&db).await?;
+        crate::db::check_keys(&db, &keys).await?;
+        let hasher = ReceiptHasher::new(settings.hash_cost)?;
+        let listener = TcpListener::bind(settings.http_addr)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {} (set BUZON_HTTP_ADDR)",
+                    settings.http_addr
+                )
+            })?;
+        let keys = Arc::new(keys);
+        let state = AppState {
+            intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher)),
+            keys,
+            limiters: Arc::new(Limiters::new(&settings)),
+            settings: Arc::new(settings),
+        };
+        Ok(Self { listener, state })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        self.state.intake.db()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let addr = self.local_addr()?;
+        tracing::info!(
+            %addr,
+            database = %self.state.settings.database_url_redacted(),
+            receipt_hash = %self.state.settings.hash_cost,
+            "listening"
+        );
+        let limiters = Arc::clone(&self.state.limiters);
+        let sweeper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                limiters.forget_idle();
+            }
+        });
+        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("server failed");
+        sweeper.abort();
+        self.state.intake.db().clone().close().await.ok();
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Every route and its middleware.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.settings.max_body_bytes;
+    Router::new()
+        .route("/", get(web::show_form))
+        .route("/complaints", post(web::submit).get(web::show_form))
+        .route("/status", get(web::show_status).post(web::lookup_status))
+        .route("/status/messages", post(web::add_message).get(web::show_status))
+        .route("/static/buzon.css", get(web::stylesheet))
+        .route("/api/v1/complaints", post(api::create_complaint))
+        .route("/api/v1/status", post(api::case_status))
+        .route("/api/v1/status/messages", post(api::add_message))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.limiters), ratelimit::limit))
+        .layer(middleware::from_fn_with_state(max_body, refuse_oversized))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.settings.request_timeout))
+        .layer(security_headers())
+        .layer(
+            // Method and path only: never the query string, headers or client address.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: std::time::Duration, _: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "response");
+                }),
+        )
+        .with_state(state)
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        tower::layer::util::Stack<
+            SetResponseHeaderLayer<HeaderValue>,
+            tower::layer::util::Stack<
+                SetResponseHeaderLayer<HeaderValue>,
+                tower::layer::util::Stack<
+                    SetResponseHeaderLayer<HeaderValue>,
+                    tower::layer::util::Stack<
+                        SetResponseHeaderLayer<HeaderValue>,
+                        tower::layer::util::Identity,
+                    >,
+                >,
+            >,
+        >,
+    >,
+> {
+    let set = |name: header::HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    tower::ServiceBuilder::new()
+        .layer(set(
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "no-referrer"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+        .layer(set(header::CACHE_CONTROL, "no-store"))
+        .layer(set(
+            header::HeaderName::from_static("permissions-policy"),
+            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        ))
+        .into_inner()
+}
+
+/// Refuses a body whose declared length is over the cap before reading any of it.
+/// (Bodies without a length are cut off at the cap while being read.)
+async fn refuse_oversized(State(max): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return refuse(&request, ErrorCode::PayloadTooLarge);
+    }
+    next.run(request).await
+}
+
+fn refuse(request: &Request, code: ErrorCode) -> Response {
+    let lang = web::negotiate_language(request.headers(), request.uri().query());
+    if request.uri().path().starts_with("/api/") {
+        ApiError::new(code, lang).into_response()
+    } else {
+        web::error_page(code, lang, None)
+    }
+}
+
+async fn not_found(request: Request) -> Response {
+    refuse(&request, ErrorCode::NotFound)
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    refuse(&request, ErrorCode::MethodNotAllowed)
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.intake.db().ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}

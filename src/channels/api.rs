@@ -1,0 +1,462 @@
+//! The JSON API (`/api/v1`) for partner apps: file a complaint, read its status with
+//! the receipt, add a follow-up message. Receipts travel only in request bodies,
+//! never in URLs. Errors are `{"error": {"code", "message", "field"}}` with stable
+//! codes (crate::error::ErrorCode). CSRF does not apply: the API accepts only
+//! `application/json`, which a cross-site form cannot send without a CORS preflight,
+//! and it sets no cookies.
+//!
+//! The OpenAPI document at `/api/v1/openapi.json` is generated from these types and
+//! handlers; the code lists (sectors, violations, states) come from the domain enums.
+
+use crate::app::AppState;
+use crate::crypto::receipt::Receipt;
+use crate::domain::{
+    CaseStatus, Channel, IntakeDraft, Language, Sector, StateCode, Text, TradeNexus, Violation,
+    limits,
+};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::intake::{CaseView, ReceiptError};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::{ObjectBuilder, Type};
+use utoipa::{OpenApi, ToSchema};
+
+fn code_list(codes: impl Iterator<Item = &'static str>, description: &str) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(codes))
+        .description(Some(description))
+}
+
+fn sector_schema() -> ObjectBuilder {
+    code_list(
+        Sector::ALL.iter().map(|s| s.code()),
+        "Branch of industry; `unknown` when the worker does not know.",
+    )
+}
+
+fn state_schema() -> ObjectBuilder {
+    code_list(
+        StateCode::ALL.iter().map(|s| s.code()),
+        "ISO 3166-2:MX code of the facility's state.",
+    )
+}
+
+fn trade_schema() -> ObjectBuilder {
+    code_list(
+        TradeNexus::ALL.iter().map(|s| s.code()),
+        "Does the facility sell to or compete with the U.S.?",
+    )
+}
+
+fn violations_schema() -> utoipa::openapi::schema::ArrayBuilder {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(code_list(
+            Violation::ALL.iter().map(|s| s.code()),
+            "Violation code",
+        ))
+        .min_items(Some(1))
+        .description(Some("What happened; at least one code."))
+}
+
+fn status_schema() -> ObjectBuilder {
+    code_list(
+        CaseStatus::ALL.iter().map(|s| s.code()),
+        "Case status code.",
+    )
+}
+
+/// Who filed; absent or empty when `anonymous` is true.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ComplainantIn {
+    #[schema(max_length = 200)]
+    pub name: Option<String>,
+    /// Any format; Mexican numbers may omit +52. Stored normalized to E.164.
+    #[schema(max_length = 40, example = "+52 1 477 123 4567")]
+    pub phone: Option<String>,
+    #[schema(max_length = 254)]
+    pub email: Option<String>,
+    #[schema(max_length = 64)]
+    pub worker_id: Option<String>,
+}
+
+impl ComplainantIn {
+    fn is_empty(&self) -> bool {
+        [&self.name, &self.phone, &self.email, &self.worker_id]
+            .iter()
+            .all(|f| f.as_deref().is_none_or(|s| s.trim().is_empty()))
+    }
+}
+
+/// A number, or `"unknown"`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum CountOrUnknown {
+    Count(i64),
+    Text(String),
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct WorkplaceIn {
+    /// Employer or facility name (required).
+    #[schema(max_length = 200, example = "Arneses del Bajío")]
+    pub employer: Option<String>,
+    #[schema(max_length = 100, example = "León")]
+    pub city: Option<String>,
+    /// Required.
+    #[schema(schema_with = state_schema)]
+    pub state: Option<String>,
+    #[schema(schema_with = sector_schema)]
+    pub sector: Option<String>,
+    #[schema(schema_with = trade_schema)]
+    pub trade_with_us: Option<String>,
+    /// Approximate number of workers (1 to 1,000,000) or "unknown".
+    pub workers: Option<CountOrUnknown>,
+}
+
+/// The intake body. Required: `workplace.employer`, `workplace.state`, at least one
+/// violation, and `narrative`. Unknown fields are ignored.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ComplaintRequest {
+    /// `es` (default) or `en`: the language of messages to the worker.
+    #[schema(example = "es")]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub anonymous: bool,
+    pub complainant: Option<ComplainantIn>,
+    pub workplace: Option<WorkplaceIn>,
+    #[schema(schema_with = violations_schema)]
+    pub violations: Option<Vec<String>>,
+    #[schema(max_length = 10000)]
+    pub narrative: Option<String>,
+    /// When it happened (YYYY-MM-DD, not in the future), or "unknown".
+    #[schema(example = "2025-03-14")]
+    pub occurred_on: Option<String>,
+}
+
+impl ComplaintRequest {
+    fn into_draft(self) -> IntakeDraft {
+        let who = self.complainant.unwrap_or_default();
+        let place = self.workplace.unwrap_or_default();
+        IntakeDraft {
+            language: self.language,
+            anonymous: self.anonymous,
+            name: who.name,
+            phone: who.phone,
+            email: who.email,
+            worker_id: who.worker_id,
+            employer: place.employer,
+            city: place.city,
+            state: place.state,
+            sector: place.sector,
+            trade_with_us: place.trade_with_us,
+            workers: place.workers.map(|w| match w {
+                CountOrUnknown::Count(n) => n.to_string(),
+                CountOrUnknown::Text(t) => t,
+            }),
+            violations: self.violations.unwrap_or_default(),
+            narrative: self.narrative,
+            occurred_on: self.occurred_on,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComplaintCreated {
+    /// Reference staff use for the case; not a secret, opens nothing.
+    #[schema(example = "BZ-7KQM2X9P")]
+    pub case_ref: String,
+    /// Show this to the worker once: it is the only way back to the case and cannot
+    /// be recovered.
+    #[schema(example = "7KQM-2X9P-RTAB-3CDE-FGHJ-KMNP")]
+    pub receipt: String,
+    #[schema(schema_with = status_schema)]
+    pub status: &'static str,
+    /// The status in the worker's language.
+    pub status_label: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StatusRequest {
+    #[schema(example = "7KQM-2X9P-RTAB-3CDE-FGHJ-KMNP")]
+    pub receipt: Option<String>,
+    /// Language of labels and messages: `es` (default) or `en`.
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MessageRequest {
+    pub receipt: Option<String>,
+    #[schema(max_length = 5000)]
+    pub message: Option<String>,
+    pub language: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageOut {
+    /// `complainant` or `staff`.
+    pub from: &'static str,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Status and messages; never identifying data.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseStatusResponse {
+    pub case_ref: String,
+    #[schema(schema_with = status_schema)]
+    pub status: &'static str,
+    pub status_label: &'static str,
+    /// What the status means for the worker, in plain words.
+    pub status_explanation: &'static str,
+    /// Whether the complainant can still add messages.
+    pub accepts_messages: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub messages: Vec<MessageOut>,
+}
+
+impl CaseStatusResponse {
+    fn new(view: CaseView, lang: Language) -> Self {
+        Self {
+            case_ref: view.case_ref,
+            status: view.status.code(),
+            status_label: view.status.label(lang),
+            status_explanation: view.status.explanation(lang),
+            accepts_messages: view.status.accepts_messages(),
+            created_at: view.created_at,
+            updated_at: view.updated_at,
+            messages: view
+                .messages
+                .into_iter()
+                .map(|m| MessageOut {
+                    from: if m.from_staff { "staff" } else { "complainant" },
+                    body: m.body,
+                    created_at: m.created_at,
+                })
+                .collect(),
+        }
+    }
+}
+
+fn header_language(headers: &HeaderMap) -> Language {
+    crate::channels::web::negotiate_language(headers, None)
+}
+
+/// Reads a JSON body: `application/json` only, size-capped, valid UTF-8, and type
+/// errors reported with the path of the offending field.
+async fn read_json<T: DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    lang: Language,
+) -> Result<T, ApiError> {
+    let media = super::media_type(headers);
+    if media != "application/json" && !media.ends_with("+json") {
+        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, lang));
+    }
+    let bytes = super::read_body(body, state.settings.max_body_bytes)
+        .await
+        .map_err(|code| ApiError::new(code, lang))?;
+    let text =
+        std::str::from_utf8(&bytes).map_err(|_| ApiError::new(ErrorCode::InvalidEncoding, lang))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        match e.inner().classify() {
+            serde_json::error::Category::Data if path != "." => {
+                ApiError::field_owned(ErrorCode::InvalidField, path, lang)
+            }
+            _ => ApiError::new(ErrorCode::InvalidJson, lang),
+        }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, lang))?;
+    Ok(value)
+}
+
+fn receipt_error(e: ReceiptError, lang: Language) -> ApiError {
+    match e {
+        ReceiptError::NotFound => ApiError::field(ErrorCode::ReceiptNotFound, "receipt", lang),
+        ReceiptError::Closed => ApiError::new(ErrorCode::CaseClosed, lang),
+        ReceiptError::Unexpected(e) => ApiError::internal(&e, lang),
+    }
+}
+
+fn parse_receipt(raw: Option<&str>, lang: Language) -> Result<Receipt, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Err(ApiError::field(ErrorCode::MissingField, "receipt", lang)),
+        Some(r) if r.chars().count() > limits::RECEIPT_INPUT => {
+            Err(ApiError::field(ErrorCode::InvalidReceipt, "receipt", lang))
+        }
+        Some(r) => Receipt::parse(r)
+            .ok_or_else(|| ApiError::field(ErrorCode::InvalidReceipt, "receipt", lang)),
+    }
+}
+
+fn body_language(raw: Option<&str>, fallback: Language) -> Language {
+    raw.and_then(Language::parse).unwrap_or(fallback)
+}
+
+/// File a complaint.
+#[utoipa::path(
+    post,
+    path = "/api/v1/complaints",
+    tag = "complaints",
+    request_body = ComplaintRequest,
+    responses(
+        (status = 201, description = "Stored (committed) and routed; show the receipt to the worker", body = ComplaintCreated),
+        (status = 400, description = "invalid_json or invalid_encoding", body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody),
+        (status = 415, description = "unsupported_media_type", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid; `field` names it, `details` lists all", body = ErrorBody),
+        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn create_complaint(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = header_language(&headers);
+    let request: ComplaintRequest = match read_json(&state, &headers, body, lang).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let lang = body_language(request.language.as_deref(), lang);
+    if request.anonymous && request.complainant.as_ref().is_some_and(|c| !c.is_empty()) {
+        return ApiError::field(ErrorCode::AnonymousWithIdentity, "complainant", lang)
+            .into_response();
+    }
+    let complaint = match request
+        .into_draft()
+        .validate(Channel::Api, Utc::now().date_naive())
+    {
+        Ok(c) => c,
+        Err(errors) => return ApiError::validation(errors, lang).into_response(),
+    };
+    match state.intake.file(&complaint).await {
+        Ok(filed) => (
+            StatusCode::CREATED,
+            Json(ComplaintCreated {
+                case_ref: filed.case_ref,
+                receipt: filed.receipt.to_string(),
+                status: filed.status.code(),
+                status_label: filed.status.label(filed.language),
+                created_at: filed.created_at,
+            }),
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(&e, lang).into_response(),
+    }
+}
+
+/// Read a case's status and messages with its receipt.
+#[utoipa::path(
+    post,
+    path = "/api/v1/status",
+    tag = "complaints",
+    request_body = StatusRequest,
+    responses(
+        (status = 200, body = CaseStatusResponse),
+        (status = 404, description = "receipt_not_found: wrong or unknown receipt (indistinguishable)", body = ErrorBody),
+        (status = 422, description = "missing_field or invalid_receipt", body = ErrorBody),
+        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn case_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = header_language(&headers);
+    let request: StatusRequest = match read_json(&state, &headers, body, lang).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let lang = body_language(request.language.as_deref(), lang);
+    let receipt = match parse_receipt(request.receipt.as_deref(), lang) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    match state.intake.status(&receipt).await {
+        Ok(view) => Json(CaseStatusResponse::new(view, lang)).into_response(),
+        Err(e) => receipt_error(e, lang).into_response(),
+    }
+}
+
+/// Add a follow-up message to a case with its receipt.
+#[utoipa::path(
+    post,
+    path = "/api/v1/status/messages",
+    tag = "complaints",
+    request_body = MessageRequest,
+    responses(
+        (status = 201, description = "Stored; the case as it is now", body = CaseStatusResponse),
+        (status = 404, description = "receipt_not_found", body = ErrorBody),
+        (status = 409, description = "case_closed", body = ErrorBody),
+        (status = 422, description = "missing_field, too_long or invalid_receipt", body = ErrorBody),
+        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn add_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let lang = header_language(&headers);
+    let request: MessageRequest = match read_json(&state, &headers, body, lang).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let lang = body_language(request.language.as_deref(), lang);
+    let receipt = match parse_receipt(request.receipt.as_deref(), lang) {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let text = match Text::parse(request.message.as_deref().unwrap_or(""), limits::MESSAGE) {
+        Ok(t) => t,
+        Err(code) => return ApiError::field(code, "message", lang).into_response(),
+    };
+    match state.intake.add_message(&receipt, &text).await {
+        Ok(view) => (
+            StatusCode::CREATED,
+            Json(CaseStatusResponse::new(view, lang)),
+        )
+            .into_response(),
+        Err(e) => receipt_error(e, lang).into_response(),
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Buzón API",
+        description = "Secure intake of labor-rights complaints. Receipts travel only in request bodies."
+    ),
+    paths(create_complaint, case_status, add_message),
+    components(schemas(
+        ErrorBody,
+        ComplaintRequest,
+        ComplaintCreated,
+        StatusRequest,
+        MessageRequest,
+        CaseStatusResponse
+    ))
+)]
+pub struct ApiDoc;
+
+/// `GET /api/v1/openapi.json`.
+pub async fn openapi() -> Response {
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => ApiError::internal(&anyhow::Error::new(e), Language::En).into_response(),
+    }
+}

@@ -1,0 +1,37 @@
+//! Channel adapters: each turns its wire format into an [`crate::domain::IntakeDraft`]
+//! and knows nothing about storage.
+
+pub mod api;
+pub mod web;
+
+use crate::domain::Language;
+use crate::error::ErrorCode;
+
+/// Reads a request body up to `limit` bytes; `PayloadTooLarge` beyond that even when
+/// the sender gave no (or a false) Content-Length.
+pub async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<axum::body::Bytes, ErrorCode> {
+    axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ErrorCode::PayloadTooLarge)
+}
+
+/// The media type of a request without parameters, lower-cased.
+pub fn media_type(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Language of the `lang` query parameter, if any.
+pub fn query_language(query: Option<&str>) -> Option<Language> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("lang="))
+        .and_then(Language::parse)
+}

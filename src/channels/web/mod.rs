@@ -1,0 +1,615 @@
+//! The mobile web form: `GET /`, `POST /complaints`, `GET`+`POST /status`,
+//! `POST /status/messages`. Works without JavaScript, Spanish by default, English via
+//! `?lang=en` or `Accept-Language`. Pages are never cached (`no-store`), receipts never
+//! appear in a URL, and every page has a quick-exit link to a neutral site.
+
+pub mod csrf;
+mod form;
+pub mod texts;
+
+use crate::app::AppState;
+use crate::domain::{
+    Channel, FieldError, IntakeDraft, Language, Sector, StateCode, Text, TradeNexus, Violation,
+    limits,
+};
+use crate::error::ErrorCode;
+use crate::intake::{CaseView, ReceiptError};
+use askama::Template;
+use axum::body::Body;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use csrf::{Csrf, Issued};
+use form::FormFields;
+use texts::{Texts, texts};
+
+/// `?lang=` wins, then the form's hidden `lang`, then `Accept-Language`, then Spanish.
+pub fn negotiate_language(headers: &HeaderMap, query: Option<&str>) -> Language {
+    super::query_language(query).unwrap_or_else(|| {
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .map(Language::from_accept_language)
+            .unwrap_or_default()
+    })
+}
+
+fn render(status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    t: &'static Texts,
+    toggle: Option<&'static str>,
+    message: &'static str,
+    code: &'static str,
+    retry_after: Option<u64>,
+}
+
+/// A page for people that explains a refusal; the status is the code's.
+pub fn error_page(code: ErrorCode, lang: Language, retry_after: Option<u64>) -> Response {
+    let page = ErrorPage {
+        t: texts(lang),
+        toggle: None,
+        message: code.message(lang),
+        code: code.code(),
+        retry_after,
+    };
+    let mut response = render(code.status(), &page);
+    if let Some(secs) = retry_after
+        && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
+/// One choice of a select, radio or checkbox group.
+struct Opt {
+    code: &'static str,
+    label: &'static str,
+    selected: bool,
+}
+
+/// What the worker typed, kept so a form with errors comes back filled in.
+#[derive(Default)]
+struct FormValues {
+    employer: String,
+    city: String,
+    state: String,
+    sector: String,
+    trade_with_us: String,
+    workers: String,
+    violations: Vec<String>,
+    narrative: String,
+    occurred_on: String,
+    identity: String,
+    name: String,
+    phone: String,
+    email: String,
+    worker_id: String,
+}
+
+/// One message per field, shown next to it.
+#[derive(Default)]
+struct FormErrors {
+    employer: Option<&'static str>,
+    state: Option<&'static str>,
+    city: Option<&'static str>,
+    sector: Option<&'static str>,
+    trade_with_us: Option<&'static str>,
+    workers: Option<&'static str>,
+    violations: Option<&'static str>,
+    narrative: Option<&'static str>,
+    occurred_on: Option<&'static str>,
+    identity: Option<&'static str>,
+    name: Option<&'static str>,
+    phone: Option<&'static str>,
+    email: Option<&'static str>,
+    worker_id: Option<&'static str>,
+}
+
+impl FormErrors {
+    fn from_fields(errors: &[FieldError], lang: Language) -> Self {
+        let mut out = Self::default();
+        for e in errors {
+            let slot = match e.field {
+                "workplace.employer" => &mut out.employer,
+                "workplace.state" => &mut out.state,
+                "workplace.city" => &mut out.city,
+                "workplace.sector" => &mut out.sector,
+                "workplace.trade_with_us" => &mut out.trade_with_us,
+                "workplace.workers" => &mut out.workers,
+                "violations" => &mut out.violations,
+                "narrative" => &mut out.narrative,
+                "occurred_on" => &mut out.occurred_on,
+                "complainant.name" => &mut out.name,
+                "complainant.phone" => &mut out.phone,
+                "complainant.email" => &mut out.email,
+                "complainant.worker_id" => &mut out.worker_id,
+                _ => &mut out.identity,
+            };
+            slot.get_or_insert(e.code.message(lang));
+        }
+        out
+    }
+}
+
+#[derive(Template)]
+#[template(path = "form.html")]
+struct FormPage {
+    t: &'static Texts,
+    toggle: Option<&'static str>,
+    csrf: String,
+    banner: Option<&'static str>,
+    v: FormValues,
+    e: FormErrors,
+    states: Vec<Opt>,
+    sectors: Vec<Opt>,
+    trades: Vec<Opt>,
+    violations: Vec<Opt>,
+    today: String,
+    max: FieldMax,
+}
+
+/// `maxlength` attributes, from the same limits the server enforces.
+struct FieldMax {
+    name: usize,
+    phone: usize,
+    email: usize,
+    worker_id: usize,
+    employer: usize,
+    city: usize,
+    narrative: usize,
+    message: usize,
+    receipt: usize,
+}
+
+const MAX: FieldMax = FieldMax {
+    name: limits::NAME,
+    phone: limits::PHONE,
+    email: limits::EMAIL,
+    worker_id: limits::WORKER_ID,
+    employer: limits::EMPLOYER,
+    city: limits::CITY,
+    narrative: limits::NARRATIVE,
+    message: limits::MESSAGE,
+    receipt: limits::RECEIPT_INPUT,
+};
+
+fn form_page(
+    lang: Language,
+    csrf: String,
+    v: FormValues,
+    e: FormErrors,
+    banner: Option<&'static str>,
+) -> FormPage {
+    let states = StateCode::ALL
+        .iter()
+        .map(|s| Opt {
+            code: s.code(),
+            label: s.label(lang),
+            selected: v.state == s.code(),
+        })
+        .collect();
+    let sectors = Sector::ALL
+        .iter()
+        .map(|s| Opt {
+            code: s.code(),
+            label: s.label(lang),
+            selected: v.sector == s.code() || (v.sector.is_empty() && *s == Sector::Unknown),
+        })
+        .collect();
+    let trades = TradeNexus::ALL
+        .iter()
+        .map(|s| Opt {
+            code: s.code(),
+            label: s.label(lang),
+            selected: v.trade_with_us == s.code()
+                || (v.trade_with_us.is_empty() && *s == TradeNexus::Unknown),
+        })
+        .collect();
+    let violations = Violation::ALL
+        .iter()
+        .map(|s| Opt {
+            code: s.code(),
+            label: s.label(lang),
+            selected: v.violations.iter().any(|c| c == s.code()),
+        })
+        .collect();
+    FormPage {
+        t: texts(lang),
+        toggle: Some("/"),
+        csrf,
+        banner,
+        v,
+        e,
+        states,
+        sectors,
+        trades,
+        violations,
+        today: chrono::Utc::now().date_naive().to_string(),
+        max: MAX,
+    }
+}
+
+fn csrf_for(state: &AppState) -> Csrf<'_> {
+    Csrf {
+        key: &state.keys.csrf_key,
+        secure_cookies: state.settings.secure_cookies,
+    }
+}
+
+/// `GET /`: the complaint form.
+pub async fn show_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let lang = negotiate_language(&headers, query.as_deref());
+    let issued = csrf_for(&state).issue(&headers);
+    let page = form_page(
+        lang,
+        issued.token.clone(),
+        FormValues::default(),
+        FormErrors::default(),
+        None,
+    );
+    csrf::with_cookie(render(StatusCode::OK, &page), &issued)
+}
+
+/// Reads a form body: checks its type, size and encoding, then the CSRF token.
+/// Returns the fields, the page language and a fresh token for re-rendering.
+async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(FormFields, Language, Issued, bool), Response> {
+    let lang = negotiate_language(headers, None);
+    if super::media_type(headers) != "application/x-www-form-urlencoded" {
+        return Err(error_page(ErrorCode::UnsupportedMediaType, lang, None));
+    }
+    let bytes = super::read_body(body, state.settings.max_body_bytes)
+        .await
+        .map_err(|code| error_page(code, lang, None))?;
+    let fields = FormFields::parse(&bytes).map_err(|code| error_page(code, lang, None))?;
+    let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
+    let csrf = csrf_for(state);
+    let csrf_ok = csrf.verify(headers, fields.get("csrf"));
+    if !csrf_ok {
+        tracing::info!("form refused: csrf token missing or invalid");
+    }
+    Ok((fields, lang, csrf.issue(headers), csrf_ok))
+}
+
+/// `POST /complaints`: validate, store, show the receipt. On errors the form comes
+/// back with everything the worker typed and each message next to its field.
+pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let values = FormValues {
+        employer: fields.owned("employer").unwrap_or_default(),
+        city: fields.owned("city").unwrap_or_default(),
+        state: fields.owned("state").unwrap_or_default(),
+        sector: fields.owned("sector").unwrap_or_default(),
+        trade_with_us: fields.owned("trade_with_us").unwrap_or_default(),
+        workers: fields.owned("workers").unwrap_or_default(),
+        violations: fields.all("violations"),
+        narrative: fields.owned("narrative").unwrap_or_default(),
+        occurred_on: fields.owned("occurred_on").unwrap_or_default(),
+        identity: fields.owned("identity").unwrap_or_default(),
+        name: fields.owned("name").unwrap_or_default(),
+        phone: fields.owned("phone").unwrap_or_default(),
+        email: fields.owned("email").unwrap_or_default(),
+        worker_id: fields.owned("worker_id").unwrap_or_default(),
+    };
+    if !csrf_ok {
+        let page = form_page(
+            lang,
+            issued.token.clone(),
+            values,
+            FormErrors::default(),
+            Some(ErrorCode::CsrfFailed.message(lang)),
+        );
+        return csrf::with_cookie(render(StatusCode::FORBIDDEN, &page), &issued);
+    }
+    let identity_chosen = matches!(values.identity.as_str(), "anonymous" | "contact");
+    let draft = IntakeDraft {
+        language: Some(lang.code().to_owned()),
+        anonymous: values.identity != "contact",
+        name: Some(values.name.clone()),
+        phone: Some(values.phone.clone()),
+        email: Some(values.email.clone()),
+        worker_id: Some(values.worker_id.clone()),
+        employer: Some(values.employer.clone()),
+        city: Some(values.city.clone()),
+        state: Some(values.state.clone()),
+        sector: Some(values.sector.clone()),
+        trade_with_us: Some(values.trade_with_us.clone()),
+        workers: Some(values.workers.clone()),
+        violations: values.violations.clone(),
+        narrative: Some(values.narrative.clone()),
+        occurred_on: Some(values.occurred_on.clone()),
+    };
+    let today = chrono::Utc::now().date_naive();
+    let result = draft.validate(Channel::Web, today);
+    let errors = match (&result, identity_chosen) {
+        (Ok(_), true) => Vec::new(),
+        (Ok(_), false) => vec![FieldError {
+            field: "complainant",
+            code: ErrorCode::MissingField,
+        }],
+        (Err(errors), chosen) => {
+            let mut errors = errors.clone();
+            if !chosen {
+                errors.push(FieldError {
+                    field: "complainant",
+                    code: ErrorCode::MissingField,
+                });
+            }
+            errors
+        }
+    };
+    let complaint = match result {
+        Ok(complaint) if errors.is_empty() => complaint,
+        _ => {
+            let page = form_page(
+                lang,
+                issued.token.clone(),
+                values,
+                FormErrors::from_fields(&errors, lang),
+                Some(texts(lang).errors_above),
+            );
+            return csrf::with_cookie(render(StatusCode::UNPROCESSABLE_ENTITY, &page), &issued);
+        }
+    };
+    match state.intake.file(&complaint).await {
+        Ok(filed) => render(
+            StatusCode::OK,
+            &ReceiptPage {
+                t: texts(lang),
+                toggle: None,
+                receipt: filed.receipt.to_string(),
+                case_ref: filed.case_ref,
+            },
+        ),
+        Err(e) => {
+            // Nothing was stored: show the form again, filled in, so the worker can
+            // simply send it again.
+            let code = crate::error::ApiError::internal(&e, lang).code;
+            let page = form_page(
+                lang,
+                issued.token.clone(),
+                values,
+                FormErrors::default(),
+                Some(code.message(lang)),
+            );
+            csrf::with_cookie(render(code.status(), &page), &issued)
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "receipt.html")]
+struct ReceiptPage {
+    t: &'static Texts,
+    toggle: Option<&'static str>,
+    receipt: String,
+    case_ref: String,
+}
+
+struct MessageLine {
+    who: &'static str,
+    body: String,
+    at: String,
+    staff: bool,
+}
+
+struct StatusView {
+    case_ref: String,
+    status_label: &'static str,
+    status_explanation: &'static str,
+    filed_on: String,
+    messages: Vec<MessageLine>,
+    accepts_messages: bool,
+}
+
+#[derive(Template)]
+#[template(path = "status.html")]
+struct StatusPage {
+    t: &'static Texts,
+    toggle: Option<&'static str>,
+    csrf: String,
+    receipt: String,
+    receipt_error: Option<&'static str>,
+    view: Option<StatusView>,
+    notice: Option<&'static str>,
+    message: String,
+    message_error: Option<&'static str>,
+    max: FieldMax,
+}
+
+impl StatusPage {
+    fn new(lang: Language, csrf: String) -> Self {
+        Self {
+            t: texts(lang),
+            toggle: Some("/status"),
+            csrf,
+            receipt: String::new(),
+            receipt_error: None,
+            view: None,
+            notice: None,
+            message: String::new(),
+            message_error: None,
+            max: MAX,
+        }
+    }
+
+    fn with_view(mut self, view: &CaseView, lang: Language) -> Self {
+        let t = texts(lang);
+        self.toggle = None;
+        self.view = Some(StatusView {
+            case_ref: view.case_ref.clone(),
+            status_label: view.status.label(lang),
+            status_explanation: view.status.explanation(lang),
+            filed_on: view.created_at.format("%Y-%m-%d").to_string(),
+            messages: view
+                .messages
+                .iter()
+                .map(|m| MessageLine {
+                    who: if m.from_staff {
+                        t.from_staff
+                    } else {
+                        t.from_you
+                    },
+                    body: m.body.clone(),
+                    at: m.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    staff: m.from_staff,
+                })
+                .collect(),
+            accepts_messages: view.status.accepts_messages(),
+        });
+        self
+    }
+}
+
+/// `GET /status`: the receipt form.
+pub async fn show_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let lang = negotiate_language(&headers, query.as_deref());
+    let issued = csrf_for(&state).issue(&headers);
+    let page = StatusPage::new(lang, issued.token.clone());
+    csrf::with_cookie(render(StatusCode::OK, &page), &issued)
+}
+
+/// `POST /status`: what a receipt opens.
+pub async fn lookup_status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let mut page = StatusPage::new(lang, issued.token.clone());
+    page.receipt = fields.owned("receipt").unwrap_or_default();
+    page.receipt.truncate(limits::RECEIPT_INPUT * 4);
+    let status = if !csrf_ok {
+        page.receipt_error = Some(ErrorCode::CsrfFailed.message(lang));
+        StatusCode::FORBIDDEN
+    } else {
+        match crate::crypto::receipt::Receipt::parse(&page.receipt) {
+            None => {
+                page.receipt_error = Some(ErrorCode::InvalidReceipt.message(lang));
+                ErrorCode::InvalidReceipt.status()
+            }
+            Some(receipt) => match state.intake.status(&receipt).await {
+                Ok(view) => {
+                    page = page.with_view(&view, lang);
+                    StatusCode::OK
+                }
+                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
+            },
+        }
+    };
+    csrf::with_cookie(render(status, &page), &issued)
+}
+
+fn receipt_failure(slot: &mut Option<&'static str>, e: ReceiptError, lang: Language) -> StatusCode {
+    let code = match e {
+        ReceiptError::NotFound => ErrorCode::ReceiptNotFound,
+        ReceiptError::Closed => ErrorCode::CaseClosed,
+        ReceiptError::Unexpected(e) => crate::error::ApiError::internal(&e, lang).code,
+    };
+    *slot = Some(code.message(lang));
+    code.status()
+}
+
+/// `POST /status/messages`: add a follow-up message, then show the case again.
+pub async fn add_message(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let mut page = StatusPage::new(lang, issued.token.clone());
+    page.receipt = fields.owned("receipt").unwrap_or_default();
+    page.message = fields.owned("message").unwrap_or_default();
+    let Some(receipt) = crate::crypto::receipt::Receipt::parse(&page.receipt).filter(|_| csrf_ok)
+    else {
+        page.receipt_error = Some(
+            if csrf_ok {
+                ErrorCode::InvalidReceipt
+            } else {
+                ErrorCode::CsrfFailed
+            }
+            .message(lang),
+        );
+        let status = if csrf_ok {
+            ErrorCode::InvalidReceipt.status()
+        } else {
+            StatusCode::FORBIDDEN
+        };
+        return csrf::with_cookie(render(status, &page), &issued);
+    };
+    let status = match Text::parse(&page.message, limits::MESSAGE) {
+        Err(code) => {
+            // Show the case with the message kept and the error next to it.
+            match state.intake.status(&receipt).await {
+                Ok(view) => {
+                    page = page.with_view(&view, lang);
+                    page.message_error = Some(code.message(lang));
+                    code.status()
+                }
+                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
+            }
+        }
+        Ok(text) => match state.intake.add_message(&receipt, &text).await {
+            Ok(view) => {
+                page = page.with_view(&view, lang);
+                page.message.clear();
+                page.notice = Some(texts(lang).message_sent);
+                StatusCode::OK
+            }
+            Err(ReceiptError::Closed) => match state.intake.status(&receipt).await {
+                Ok(view) => {
+                    page = page.with_view(&view, lang);
+                    page.message_error = Some(ErrorCode::CaseClosed.message(lang));
+                    ErrorCode::CaseClosed.status()
+                }
+                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
+            },
+            Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
+        },
+    };
+    csrf::with_cookie(render(status, &page), &issued)
+}
+
+/// `GET /static/buzon.css`: the only stylesheet (no web fonts, no other assets).
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../../static/buzon.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,409 @@
+//! Settings: built-in defaults, then an optional TOML file (`--config`), then
+//! `BUZON_*` environment variables; validated once at start, with every problem
+//! reported in one message that says what to fix.
+//!
+//! The embedded default needs no settings at all: data in `./data`, an SQLite file
+//! there, a key file created there on first start, HTTP on 127.0.0.1:8080.
+
+use crate::crypto::receipt::HashCost;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// Every setting, its environment variable and what it does; `buzon --help` prints
+/// this table, so it is the one list to keep up to date.
+pub const SETTINGS_HELP: &str = "\
+Settings (TOML file keys; environment variables override the file):
+  BUZON_DATA_DIR             data_dir             Data directory, created if missing [./data]
+  BUZON_DATABASE_URL         database_url         sqlite://PATH or postgres://USER@HOST/DB
+                                                  [sqlite://DATA_DIR/buzon.db]
+  BUZON_HTTP_ADDR            http_addr            Address to listen on [127.0.0.1:8080]
+  BUZON_KEYS_FILE            keys_file            Key file, created with mode 0600 if missing
+                                                  [DATA_DIR/keys.toml]. Back it up!
+  BUZON_TRUSTED_PROXIES      trusted_proxies      Comma-separated IPs/CIDRs of reverse proxies
+                                                  whose X-Forwarded-For is believed [none]
+  BUZON_SECURE_COOKIES       secure_cookies       Mark cookies Secure (set when served over HTTPS)
+                                                  [false]
+  BUZON_MAX_BODY_BYTES       max_body_bytes       Largest request body accepted [65536]
+  BUZON_INTAKE_PER_MINUTE    intake_per_minute    Complaints per client IP per minute [10]
+  BUZON_INTAKE_BURST         intake_burst         ...allowed at once before that rate applies [10]
+  BUZON_STATUS_PER_MINUTE    status_per_minute    Receipt look-ups and messages per IP per minute [5]
+  BUZON_STATUS_BURST         status_burst         ...allowed at once [5]
+  BUZON_GENERAL_PER_MINUTE   general_per_minute   Any other request per IP per minute [300]
+  BUZON_GENERAL_BURST        general_burst        ...allowed at once [100]
+  BUZON_ARGON2_MEMORY_KIB    argon2_memory_kib    Argon2id memory for receipt hashes [19456]
+  BUZON_ARGON2_ITERATIONS    argon2_iterations    Argon2id passes [2]
+  BUZON_ARGON2_PARALLELISM   argon2_parallelism   Argon2id lanes [1]
+  BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size [10]
+  BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
+  BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
+  BUZON_LOG_FORMAT           log_format           text or json [text]";
+
+/// Keys read from the environment; anything else starting with `BUZON_` is ignored
+/// (so unrelated variables such as test switches never break start-up).
+const ENV_KEYS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "http_addr",
+    "keys_file",
+    "trusted_proxies",
+    "secure_cookies",
+    "max_body_bytes",
+    "intake_per_minute",
+    "intake_burst",
+    "status_per_minute",
+    "status_burst",
+    "general_per_minute",
+    "general_burst",
+    "argon2_memory_kib",
+    "argon2_iterations",
+    "argon2_parallelism",
+    "db_max_connections",
+    "request_timeout_secs",
+    "log",
+    "log_format",
+];
+
+/// Settings as written by a person, before validation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    data_dir: PathBuf,
+    database_url: Option<String>,
+    http_addr: String,
+    keys_file: Option<PathBuf>,
+    trusted_proxies: ListOrString,
+    secure_cookies: bool,
+    max_body_bytes: u64,
+    intake_per_minute: u32,
+    intake_burst: u32,
+    status_per_minute: u32,
+    status_burst: u32,
+    general_per_minute: u32,
+    general_burst: u32,
+    argon2_memory_kib: u32,
+    argon2_iterations: u32,
+    argon2_parallelism: u32,
+    db_max_connections: u32,
+    request_timeout_secs: u64,
+    log: String,
+    log_format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum ListOrString {
+    List(Vec<String>),
+    One(String),
+}
+
+impl ListOrString {
+    fn items(&self) -> Vec<String> {
+        match self {
+            Self::List(v) => v.clone(),
+            Self::One(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
+        }
+    }
+}
+
+impl Default for RawSettings {
+    fn default() -> Self {
+        let cost = HashCost::default();
+        Self {
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            http_addr: "127.0.0.1:8080".into(),
+            keys_file: None,
+            trusted_proxies: ListOrString::List(Vec::new()),
+            secure_cookies: false,
+            max_body_bytes: 64 * 1024,
+            intake_per_minute: 10,
+            intake_burst: 10,
+            status_per_minute: 5,
+            status_burst: 5,
+            general_per_minute: 300,
+            general_burst: 100,
+            argon2_memory_kib: cost.memory_kib,
+            argon2_iterations: cost.iterations,
+            argon2_parallelism: cost.parallelism,
+            db_max_connections: 10,
+            request_timeout_secs: 30,
+            log: "info,sqlx=warn".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// A per-client-IP limit: `per_minute` sustained, `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub http_addr: SocketAddr,
+    pub keys_file: PathBuf,
+    pub trusted_proxies: Vec<IpNet>,
+    pub secure_cookies: bool,
+    pub max_body_bytes: usize,
+    pub intake_limit: Limit,
+    pub status_limit: Limit,
+    pub general_limit: Limit,
+    pub hash_cost: HashCost,
+    pub db_max_connections: u32,
+    pub request_timeout: std::time::Duration,
+    pub log: String,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+impl Settings {
+    /// Defaults, then `file` (if given), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(vec![format!(
+                    "config file {} does not exist",
+                    file.display()
+                )]));
+            }
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("BUZON_").only(ENV_KEYS));
+        let raw: RawSettings = figment.extract().map_err(|e| {
+            ConfigError(
+                e.into_iter()
+                    .map(|e| {
+                        let key = e.path.join(".");
+                        let source = e
+                            .metadata
+                            .as_ref()
+                            .map(|m| m.name.to_string())
+                            .unwrap_or_default();
+                        format!("{key}: {} ({source})", e.kind)
+                    })
+                    .collect(),
+            )
+        })?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let http_addr = raw.http_addr.parse::<SocketAddr>().unwrap_or_else(|_| {
+            problems.push(format!(
+                "http_addr / BUZON_HTTP_ADDR: {:?} is not an address like 127.0.0.1:8080",
+                raw.http_addr
+            ));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+        let database_url = raw.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                raw.data_dir.join("buzon.db").display()
+            )
+        });
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            problems.push(
+                "database_url / BUZON_DATABASE_URL must start with sqlite:// or postgres://".into(),
+            );
+        }
+        let mut trusted_proxies = Vec::new();
+        for item in raw.trusted_proxies.items() {
+            match item
+                .parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+            {
+                Ok(net) => trusted_proxies.push(net),
+                Err(_) => problems.push(format!(
+                    "trusted_proxies / BUZON_TRUSTED_PROXIES: {item:?} is not an IP address or CIDR block"
+                )),
+            }
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&raw.max_body_bytes) {
+            problems.push(
+                "max_body_bytes / BUZON_MAX_BODY_BYTES must be between 1024 and 16777216".into(),
+            );
+        }
+        for (name, value) in [
+            ("intake_per_minute", raw.intake_per_minute),
+            ("intake_burst", raw.intake_burst),
+            ("status_per_minute", raw.status_per_minute),
+            ("status_burst", raw.status_burst),
+            ("general_per_minute", raw.general_per_minute),
+            ("general_burst", raw.general_burst),
+            ("db_max_connections", raw.db_max_connections),
+        ] {
+            if value == 0 {
+                problems.push(format!(
+                    "{name} / BUZON_{} must be at least 1",
+                    name.to_ascii_uppercase()
+                ));
+            }
+        }
+        let hash_cost = HashCost {
+            memory_kib: raw.argon2_memory_kib,
+            iterations: raw.argon2_iterations,
+            parallelism: raw.argon2_parallelism,
+        };
+        if let Err(e) = argon2::Params::new(
+            hash_cost.memory_kib,
+            hash_cost.iterations,
+            hash_cost.parallelism,
+            None,
+        ) {
+            problems.push(format!(
+                "argon2_* settings are not valid Argon2id parameters: {e}"
+            ));
+        }
+        let log_format = match raw.log_format.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                problems.push(format!(
+                    "log_format / BUZON_LOG_FORMAT must be text or json, not {other:?}"
+                ));
+                LogFormat::Text
+            }
+        };
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&raw.log) {
+            problems.push(format!("log / BUZON_LOG is not a valid filter: {e}"));
+        }
+        if raw.request_timeout_secs == 0 {
+            problems.push(
+                "request_timeout_secs / BUZON_REQUEST_TIMEOUT_SECS must be at least 1".into(),
+            );
+        }
+        if !problems.is_empty() {
+            return Err(ConfigError(problems));
+        }
+        Ok(Self {
+            keys_file: raw
+                .keys_file
+                .clone()
+                .unwrap_or_else(|| raw.data_dir.join("keys.toml")),
+            data_dir: raw.data_dir,
+            database_url,
+            http_addr,
+            trusted_proxies,
+            secure_cookies: raw.secure_cookies,
+            max_body_bytes: usize::try_from(raw.max_body_bytes).unwrap_or(64 * 1024),
+            intake_limit: Limit {
+                per_minute: raw.intake_per_minute,
+                burst: raw.intake_burst,
+            },
+            status_limit: Limit {
+                per_minute: raw.status_per_minute,
+                burst: raw.status_burst,
+            },
+            general_limit: Limit {
+                per_minute: raw.general_per_minute,
+                burst: raw.general_burst,
+            },
+            hash_cost,
+            db_max_connections: raw.db_max_connections,
+            request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
+            log: raw.log,
+            log_format,
+        })
+    }
+
+    /// The database URL with any password replaced, for logs.
+    pub fn database_url_redacted(&self) -> String {
+        match (self.database_url.find("://"), self.database_url.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let userinfo = &self.database_url[scheme + 3..at];
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!(
+                    "{}{user}:***{}",
+                    &self.database_url[..scheme + 3],
+                    &self.database_url[at..]
+                )
+            }
+            _ => self.database_url.clone(),
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let s = Settings::validate(RawSettings::default()).map_err(|e| e.to_string());
+        let s = s.as_ref().ok();
+        assert_eq!(
+            s.map(|s| s.http_addr.to_string()),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(
+            s.map(|s| s.keys_file.clone()),
+            Some(PathBuf::from("./data/keys.toml"))
+        );
+        assert!(s.is_some_and(|s| s.is_sqlite()));
+    }
+
+    #[test]
+    fn every_problem_is_reported_with_what_to_fix() {
+        let raw = RawSettings {
+            http_addr: "localhost".into(),
+            database_url: Some("mysql://x".into()),
+            trusted_proxies: ListOrString::One("10.0.0.0/8, nope".into()),
+            log_format: "xml".into(),
+            ..RawSettings::default()
+        };
+        let err = Settings::validate(raw)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        for needle in [
+            "BUZON_HTTP_ADDR",
+            "BUZON_DATABASE_URL",
+            "\"nope\"",
+            "BUZON_LOG_FORMAT",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        let s = Settings::validate(RawSettings {
+            database_url: Some("postgres://buzon:s3cret@db:5432/buzon".into()),
+            ..RawSettings::default()
+        });
+        let url = s.map(|s| s.database_url_redacted()).unwrap_or_default();
+        assert_eq!(url, "postgres://buzon:***@db:5432/buzon");
+    }
+}

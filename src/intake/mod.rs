@@ -1,0 +1,345 @@
+//! The intake core: a validated [`NewComplaint`] becomes a stored case in one
+//! transaction, with every identifying field encrypted; receipts open the case's
+//! status and its messages, and let the complainant add one.
+//!
+//! Channel-blind: the web form, the JSON API (and later e-mail and WhatsApp) all end
+//! here. A complaint is acknowledged only after its transaction committed.
+
+use crate::crypto::receipt::{Receipt, ReceiptHasher};
+use crate::crypto::{Aad, BlindIndex, KeyRing};
+use crate::domain::{CaseStatus, Complainant, Language, NewComplaint, Text};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use entity::{case, case_message, case_violation, complainant, workplace};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, SqlErr, TransactionTrait,
+};
+use std::sync::Arc;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// What the sender gets back once the complaint is committed.
+pub struct Filed {
+    pub case_ref: String,
+    /// The receipt as shown (`XXXX-XXXX-...`); never stored, never logged.
+    pub receipt: Zeroizing<String>,
+    pub status: CaseStatus,
+    pub language: Language,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a receipt opens: status and messages, never identifying data.
+pub struct CaseView {
+    pub case_ref: String,
+    pub status: CaseStatus,
+    pub language: Language,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub messages: Vec<MessageView>,
+}
+
+pub struct MessageView {
+    pub from_staff: bool,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    /// Wrong secret or unknown lookup: deliberately indistinguishable.
+    #[error("receipt not found")]
+    NotFound,
+    #[error("case is closed")]
+    Closed,
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+#[derive(Clone)]
+pub struct Intake {
+    db: DatabaseConnection,
+    keys: Arc<KeyRing>,
+    hasher: Arc<ReceiptHasher>,
+}
+
+const AUTHOR_COMPLAINANT: &str = "complainant";
+
+impl Intake {
+    pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, hasher: Arc<ReceiptHasher>) -> Self {
+        Self { db, keys, hasher }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Encrypts and stores a complaint in one transaction and issues its receipt.
+    #[tracing::instrument(skip_all, fields(channel = %complaint.channel, case_ref))]
+    pub async fn file(&self, complaint: &NewComplaint) -> anyhow::Result<Filed> {
+        // A clash of random case references or lookups is astronomically rare, but a
+        // unique-constraint failure must never lose a complaint: try again with new ones.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.try_file(complaint).await {
+                Err(e) if attempt < 3 && is_unique_violation(&e) => continue,
+                result => {
+                    if let Ok(filed) = &result {
+                        tracing::Span::current().record("case_ref", filed.case_ref.as_str());
+                        tracing::info!("complaint filed");
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    async fn try_file(&self, c: &NewComplaint) -> anyhow::Result<Filed> {
+        let id = Uuid::new_v4();
+        let case_ref = format!("BZ-{}", crate::crypto::receipt::random_code(8));
+        let receipt = Receipt::generate();
+        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
+        let now = Utc::now();
+        let cipher = &self.keys.cipher;
+        let bidx = &self.keys.blind_index;
+        let enc = |table: &'static str, column: &'static str, text: &str| {
+            cipher
+                .encrypt_str(
+                    Aad {
+                        table,
+                        column,
+                        row: id,
+                    },
+                    text,
+                )
+                .with_context(|| format!("cannot encrypt {table}.{column}"))
+        };
+        let enc_opt = |column: &'static str, text: Option<&Text>| {
+            text.map(|t| enc("complainants", column, t.as_str()))
+                .transpose()
+        };
+
+        let case_row = case::ActiveModel {
+            id: Set(id),
+            case_ref: Set(case_ref.clone()),
+            receipt_lookup: Set(receipt.lookup.clone()),
+            receipt_hash: Set(receipt_hash),
+            channel: Set(c.channel.code().to_owned()),
+            status: Set(CaseStatus::Received.code().to_owned()),
+            language: Set(c.language.code().to_owned()),
+            anonymous: Set(matches!(c.complainant, Complainant::Anonymous)),
+            narrative_ct: Set(enc("cases", "narrative_ct", c.narrative.as_str())?),
+            occurred_on: Set(c.occurred_on),
+            rule_version: Set(None),
+            routing: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let w = &c.workplace;
+        let workplace_row = workplace::ActiveModel {
+            case_id: Set(id),
+            employer_ct: Set(enc("workplaces", "employer_ct", w.employer.as_str())?),
+            employer_bidx: Set(
+                bidx.compute("employer", &BlindIndex::employer_key(w.employer.as_str()))
+            ),
+            city_ct: Set(w
+                .city
+                .as_ref()
+                .map(|t| enc("workplaces", "city_ct", t.as_str()))
+                .transpose()?),
+            state: Set(w.state.code().to_owned()),
+            sector: Set(w.sector.code().to_owned()),
+            trade_with_us: Set(w.trade_with_us.code().to_owned()),
+            workers: Set(w.workers.and_then(|n| i32::try_from(n).ok())),
+        };
+        let complainant_row = match &c.complainant {
+            Complainant::Anonymous => None,
+            Complainant::Identified(who) => Some(complainant::ActiveModel {
+                case_id: Set(id),
+                name_ct: Set(enc_opt("name_ct", who.name.as_ref())?),
+                phone_ct: Set(who
+                    .phone
+                    .as_ref()
+                    .map(|p| enc("complainants", "phone_ct", p.e164()))
+                    .transpose()?),
+                phone_bidx: Set(who.phone.as_ref().map(|p| bidx.compute("phone", p.e164()))),
+                email_ct: Set(who
+                    .email
+                    .as_ref()
+                    .map(|e| enc("complainants", "email_ct", e.as_str()))
+                    .transpose()?),
+                email_bidx: Set(who
+                    .email
+                    .as_ref()
+                    .map(|e| bidx.compute("email", e.as_str()))),
+                worker_id_ct: Set(enc_opt("worker_id_ct", who.worker_id.as_ref())?),
+            }),
+        };
+
+        let txn = self.db.begin().await.context("cannot begin transaction")?;
+        case_row.insert(&txn).await.context("cannot insert case")?;
+        workplace_row
+            .insert(&txn)
+            .await
+            .context("cannot insert workplace")?;
+        if let Some(row) = complainant_row {
+            row.insert(&txn)
+                .await
+                .context("cannot insert complainant")?;
+        }
+        case_violation::Entity::insert_many(c.violations.iter().map(|v| {
+            case_violation::ActiveModel {
+                case_id: Set(id),
+                violation: Set(v.code().to_owned()),
+            }
+        }))
+        .exec(&txn)
+        .await
+        .context("cannot insert violations")?;
+        txn.commit().await.context("cannot commit complaint")?;
+
+        Ok(Filed {
+            case_ref,
+            receipt: receipt.display(),
+            status: CaseStatus::Received,
+            language: c.language,
+            created_at: now,
+        })
+    }
+
+    async fn hash_secret(&self, secret: String) -> anyhow::Result<String> {
+        let hasher = Arc::clone(&self.hasher);
+        let secret = Zeroizing::new(secret);
+        spawn_blocking_in_span(move || hasher.hash(&secret))
+            .await?
+            .context("cannot hash receipt")
+    }
+
+    /// Finds the case a receipt opens. Unknown lookups still cost one Argon2
+    /// verification, so timing doesn't tell them apart from wrong secrets.
+    async fn authenticate(&self, receipt: &Receipt) -> Result<case::Model, ReceiptError> {
+        let row = case::Entity::find()
+            .filter(case::Column::ReceiptLookup.eq(receipt.lookup.as_str()))
+            .one(&self.db)
+            .await
+            .context("cannot look up receipt")?;
+        let hasher = Arc::clone(&self.hasher);
+        let secret = Zeroizing::new(receipt.secret().to_owned());
+        let stored = row.as_ref().map(|r| r.receipt_hash.clone());
+        let ok = spawn_blocking_in_span(move || hasher.verify(&secret, stored.as_deref())).await?;
+        match row {
+            Some(row) if ok => Ok(row),
+            _ => Err(ReceiptError::NotFound),
+        }
+    }
+
+    /// Status and messages for the holder of a receipt.
+    pub async fn status(&self, receipt: &Receipt) -> Result<CaseView, ReceiptError> {
+        let case = self.authenticate(receipt).await?;
+        Ok(self.view(case).await?)
+    }
+
+    async fn view(&self, case: case::Model) -> anyhow::Result<CaseView> {
+        let rows = case_message::Entity::find()
+            .filter(case_message::Column::CaseId.eq(case.id))
+            .order_by_asc(case_message::Column::CreatedAt)
+            .all(&self.db)
+            .await
+            .context("cannot load messages")?;
+        let mut messages = Vec::with_capacity(rows.len());
+        for m in rows {
+            let aad = Aad {
+                table: "case_messages",
+                column: "body_ct",
+                row: m.id,
+            };
+            let body = self
+                .keys
+                .cipher
+                .decrypt_string(aad, &m.body_ct)
+                .with_context(|| format!("cannot decrypt message {}", m.id))?;
+            messages.push(MessageView {
+                from_staff: m.author != AUTHOR_COMPLAINANT,
+                body,
+                created_at: m.created_at,
+            });
+        }
+        Ok(CaseView {
+            status: CaseStatus::parse(&case.status)
+                .with_context(|| format!("case {} has unknown status", case.case_ref))?,
+            language: Language::parse(&case.language).unwrap_or_default(),
+            case_ref: case.case_ref,
+            created_at: case.created_at,
+            updated_at: case.updated_at,
+            messages,
+        })
+    }
+
+    /// Adds a follow-up message from the complainant. Answering a question moves the
+    /// case from "information requested" back to "in review".
+    pub async fn add_message(
+        &self,
+        receipt: &Receipt,
+        body: &Text,
+    ) -> Result<CaseView, ReceiptError> {
+        let case = self.authenticate(receipt).await?;
+        let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
+        if !status.accepts_messages() {
+            return Err(ReceiptError::Closed);
+        }
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        let aad = Aad {
+            table: "case_messages",
+            column: "body_ct",
+            row: id,
+        };
+        let body_ct = self
+            .keys
+            .cipher
+            .encrypt_str(aad, body.as_str())
+            .context("cannot encrypt message")?;
+        let txn = self.db.begin().await.context("cannot begin transaction")?;
+        case_message::ActiveModel {
+            id: Set(id),
+            case_id: Set(case.id),
+            author: Set(AUTHOR_COMPLAINANT.to_owned()),
+            body_ct: Set(body_ct),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .context("cannot insert message")?;
+        let mut update: case::ActiveModel = case.clone().into();
+        if status == CaseStatus::InfoRequested && status.can_move_to(CaseStatus::InReview) {
+            update.status = Set(CaseStatus::InReview.code().to_owned());
+        }
+        update.updated_at = Set(now);
+        let case = update.update(&txn).await.context("cannot update case")?;
+        txn.commit().await.context("cannot commit message")?;
+        tracing::info!(case_ref = %case.case_ref, "follow-up message added");
+        Ok(self.view(case).await?)
+    }
+}
+
+fn is_unique_violation(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .and_then(|e| e.sql_err())
+            .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_)))
+    })
+}
+
+/// Runs CPU-heavy work (Argon2) off the async workers, inside the caller's span.
+async fn spawn_blocking_in_span<F, R>(f: F) -> anyhow::Result<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
+        .await
+        .context("blocking task failed")
+}

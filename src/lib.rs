@@ -1,0 +1,16 @@
+//! Buzón: secure intake of labor-rights complaints.
+//!
+//! See `ARCHITECTURE.md` in the design folder for the shape: channel adapters turn
+//! what arrived into an [`domain::IntakeDraft`]; the [`intake`] core validates,
+//! encrypts ([`crypto`]) and stores it in one transaction and issues a receipt.
+
+pub mod app;
+pub mod channels;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod intake;
+pub mod ratelimit;
+pub mod telemetry;

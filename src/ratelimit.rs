@@ -1,0 +1,219 @@
+//! Per-client-IP rate limits (governor's GCRA), kept in memory only: no IP address is
+//! ever written to the database or a log. Three buckets: filing complaints, receipt
+//! look-ups and messages (slow, so receipts can't be guessed), and everything else.
+//!
+//! Limits are per instance; behind several instances divide the numbers accordingly.
+
+use crate::config::{Limit, Settings};
+use crate::error::{ApiError, ErrorCode};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bucket {
+    Intake,
+    Status,
+    General,
+}
+
+impl Bucket {
+    /// Which limit a request counts against.
+    pub fn of(method: &Method, path: &str) -> Self {
+        if method == Method::POST {
+            match path {
+                "/complaints" | "/api/v1/complaints" => return Self::Intake,
+                "/status" | "/status/messages" | "/api/v1/status" | "/api/v1/status/messages" => {
+                    return Self::Status;
+                }
+                _ => {}
+            }
+        }
+        Self::General
+    }
+}
+
+pub struct Limiters {
+    intake: DefaultKeyedRateLimiter<IpAddr>,
+    status: DefaultKeyedRateLimiter<IpAddr>,
+    general: DefaultKeyedRateLimiter<IpAddr>,
+    trusted_proxies: Vec<IpNet>,
+    clock: DefaultClock,
+}
+
+fn quota(limit: Limit) -> Quota {
+    let per_minute = NonZeroU32::new(limit.per_minute).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
+    Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+impl Limiters {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            intake: RateLimiter::keyed(quota(settings.intake_limit)),
+            status: RateLimiter::keyed(quota(settings.status_limit)),
+            general: RateLimiter::keyed(quota(settings.general_limit)),
+            trusted_proxies: settings.trusted_proxies.clone(),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// `Err(wait)` when the client must wait before this request would be allowed.
+    pub fn check(&self, bucket: Bucket, client: IpAddr) -> Result<(), Duration> {
+        let limiter = match bucket {
+            Bucket::Intake => &self.intake,
+            Bucket::Status => &self.status,
+            Bucket::General => &self.general,
+        };
+        limiter
+            .check_key(&client)
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
+    /// Forgets clients whose limits have fully recovered, so memory stays bounded.
+    pub fn forget_idle(&self) {
+        for limiter in [&self.intake, &self.status, &self.general] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+
+    /// The client's address: the peer, unless the peer is a trusted proxy, in which
+    /// case the right-most address of `X-Forwarded-For` that is not itself a trusted
+    /// proxy. IPv6 clients are keyed by their /64, which one subscriber usually owns.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let mut client = peer;
+        if trusted(&peer) {
+            let forwarded = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .collect::<Vec<_>>();
+            for ip in forwarded.into_iter().rev() {
+                client = ip;
+                if !trusted(&ip) {
+                    break;
+                }
+            }
+        }
+        match client {
+            IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
+            v4 => v4,
+        }
+    }
+}
+
+/// Middleware: counts the request against its bucket, or answers 429 with
+/// `Retry-After`. JSON for the API, a page for people.
+pub async fn limit(
+    State(limiters): State<Arc<Limiters>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    // Without connection info (router driven without a socket) there is no client
+    // to key on; such requests only come from in-process tests and tools.
+    let Some(peer) = peer else {
+        return next.run(request).await;
+    };
+    let client = limiters.client_ip(peer, request.headers());
+    let bucket = Bucket::of(request.method(), request.uri().path());
+    match limiters.check(bucket, client) {
+        Ok(()) => next.run(request).await,
+        Err(wait) => {
+            let secs = wait.as_secs().max(1);
+            tracing::info!(bucket = ?bucket, retry_after = secs, "rate limited");
+            let lang =
+                crate::channels::web::negotiate_language(request.headers(), request.uri().query());
+            if request.uri().path().starts_with("/api/") {
+                let mut err = ApiError::new(ErrorCode::RateLimited, lang);
+                err.retry_after = Some(secs);
+                err.into_response()
+            } else {
+                crate::channels::web::error_page(ErrorCode::RateLimited, lang, Some(secs))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limiters(proxies: &[&str]) -> Limiters {
+        let mut s = match Settings::load(None) {
+            Ok(s) => s,
+            Err(e) => panic!("{e}"),
+        };
+        s.trusted_proxies = proxies.iter().filter_map(|p| p.parse().ok()).collect();
+        s.status_limit = Limit {
+            per_minute: 2,
+            burst: 2,
+        };
+        Limiters::new(&s)
+    }
+
+    fn xff(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = value.parse() {
+            h.insert("x-forwarded-for", v);
+        }
+        h
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let l = limiters(&["10.0.0.0/8"]);
+        let peer: IpAddr = [10, 0, 0, 5].into();
+        let spoof = xff("1.1.1.1, 203.0.113.9, 10.0.0.7");
+        assert_eq!(l.client_ip(peer, &spoof), IpAddr::from([203, 0, 113, 9]));
+        let stranger: IpAddr = [198, 51, 100, 1].into();
+        assert_eq!(l.client_ip(stranger, &spoof), stranger);
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64() {
+        let l = limiters(&[]);
+        let a: IpAddr = "2001:db8:1:2:aaaa::1"
+            .parse()
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        let b: IpAddr = "2001:db8:1:2:bbbb::9"
+            .parse()
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert_eq!(
+            l.client_ip(a, &HeaderMap::new()),
+            l.client_ip(b, &HeaderMap::new())
+        );
+    }
+
+    #[test]
+    fn the_burst_passes_then_the_limit_holds_per_client() {
+        let l = limiters(&[]);
+        let a: IpAddr = [192, 0, 2, 1].into();
+        let b: IpAddr = [192, 0, 2, 2].into();
+        assert!(l.check(Bucket::Status, a).is_ok());
+        assert!(l.check(Bucket::Status, a).is_ok());
+        let wait = l.check(Bucket::Status, a);
+        assert!(wait.is_err_and(|w| w > Duration::from_secs(20)));
+        assert!(l.check(Bucket::Status, b).is_ok());
+        assert!(l.check(Bucket::General, a).is_ok());
+    }
+}
