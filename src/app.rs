@@ -21,7 +21,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -145,7 +144,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(Arc::clone(&state.limiters), ratelimit::limit))
         .layer(middleware::from_fn_with_state(max_body, refuse_oversized))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.settings.request_timeout))
-        .layer(security_headers())
+        .layer(middleware::from_fn(security_headers))
         .layer(
             // Method and path only: never the query string, headers or client address.
             TraceLayer::new_for_http()
@@ -160,43 +159,33 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-fn security_headers() -> tower::layer::util::Stack<
-    SetResponseHeaderLayer<HeaderValue>,
-    tower::layer::util::Stack<
-        SetResponseHeaderLayer<HeaderValue>,
-        tower::layer::util::Stack<
-            SetResponseHeaderLayer<HeaderValue>,
-            tower::layer::util::Stack<
-                SetResponseHeaderLayer<HeaderValue>,
-                tower::layer::util::Stack<
-                    SetResponseHeaderLayer<HeaderValue>,
-                    tower::layer::util::Stack<
-                        SetResponseHeaderLayer<HeaderValue>,
-                        tower::layer::util::Identity,
-                    >,
-                >,
-            >,
-        >,
-    >,
-> {
-    let set = |name: header::HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
-    };
-    tower::ServiceBuilder::new()
-        .layer(set(
-            header::CONTENT_SECURITY_POLICY,
+/// Headers every response carries unless its handler set them: no script may run,
+/// nothing is framed, referrers and caches keep nothing (the stylesheet alone opts
+/// into caching).
+async fn security_headers(request: Request, next: Next) -> Response {
+    const HEADERS: [(&str, &str); 6] = [
+        (
+            "content-security-policy",
             "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
              frame-ancestors 'none'; base-uri 'none'",
-        ))
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
-        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
-        .layer(set(header::CACHE_CONTROL, "no-store"))
-        .layer(set(
-            header::HeaderName::from_static("permissions-policy"),
+        ),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("x-frame-options", "DENY"),
+        ("cache-control", "no-store"),
+        (
+            "permissions-policy",
             "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-        ))
-        .into_inner()
+        ),
+    ];
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        if !headers.contains_key(name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    response
 }
 
 /// Refuses a body whose declared length is over the cap before reading any of it.
@@ -208,7 +197,13 @@ async fn refuse_oversized(State(max): State<usize>, request: Request, next: Next
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max as u64) {
-        return refuse(&request, ErrorCode::PayloadTooLarge);
+        // The body stays unread, so the connection can't carry another request:
+        // say so, or a client may reuse it and lose its next request.
+        let mut response = refuse(&request, ErrorCode::PayloadTooLarge);
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
     }
     next.run(request).await
 }

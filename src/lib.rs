@@ -14,3 +14,9 @@ pub mod error;
 pub mod intake;
 pub mod ratelimit;
 pub mod telemetry;
+
+/// Selects rustls' process-wide crypto back end (ring) before any TLS is used.
+pub fn install_crypto_provider() {
+    // Err means one is installed already, which is fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -26,6 +26,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    buzon::install_crypto_provider();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {

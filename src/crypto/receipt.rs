@@ -14,6 +14,8 @@ const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 pub const LOOKUP_LEN: usize = 7;
 pub const SECRET_LEN: usize = 17;
 pub const RECEIPT_LEN: usize = LOOKUP_LEN + SECRET_LEN;
+// Five bits per character: the secret part must carry at least 80 bits.
+const _: () = assert!(SECRET_LEN * 5 >= 80);
 
 /// `n` random Crockford base32 characters from a CSPRNG.
 pub fn random_code(n: usize) -> String {
@@ -171,7 +173,6 @@ mod tests {
 
     #[test]
     fn receipts_carry_at_least_80_secret_bits_and_no_ambiguous_characters() {
-        assert!(SECRET_LEN * 5 >= 80);
         let r = Receipt::generate();
         let shown = r.display();
         assert_eq!(shown.len(), RECEIPT_LEN + 5);

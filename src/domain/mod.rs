@@ -308,34 +308,6 @@ impl IntakeDraft {
             }),
         };
 
-        let complainant = if self.anonymous {
-            Complainant::Anonymous
-        } else {
-            let name = self.text_field(&self.name, "complainant.name", limits::NAME, &mut errors);
-            let worker_id = self.text_field(
-                &self.worker_id,
-                "complainant.worker_id",
-                limits::WORKER_ID,
-                &mut errors,
-            );
-            let phone = parse_optional(
-                &self.phone,
-                "complainant.phone",
-                PhoneNumber::parse,
-                &mut errors,
-            );
-            let email = parse_optional(&self.email, "complainant.email", Email::parse, &mut errors);
-            if !self.has_identity() {
-                errors.push(FieldError::new("complainant", ErrorCode::ContactRequired));
-            }
-            Complainant::Identified(Identity {
-                name,
-                phone,
-                email,
-                worker_id,
-            })
-        };
-
         let employer = match self
             .employer
             .as_deref()
@@ -444,6 +416,34 @@ impl IntakeDraft {
                     None
                 }
             },
+        };
+
+        let complainant = if self.anonymous {
+            Complainant::Anonymous
+        } else {
+            let name = self.text_field(&self.name, "complainant.name", limits::NAME, &mut errors);
+            let worker_id = self.text_field(
+                &self.worker_id,
+                "complainant.worker_id",
+                limits::WORKER_ID,
+                &mut errors,
+            );
+            let phone = parse_optional(
+                &self.phone,
+                "complainant.phone",
+                PhoneNumber::parse,
+                &mut errors,
+            );
+            let email = parse_optional(&self.email, "complainant.email", Email::parse, &mut errors);
+            if !self.has_identity() {
+                errors.push(FieldError::new("complainant", ErrorCode::ContactRequired));
+            }
+            Complainant::Identified(Identity {
+                name,
+                phone,
+                email,
+                worker_id,
+            })
         };
 
         match (employer, state, narrative) {

@@ -1,0 +1,376 @@
+//! Spawns the real `buzon` binary on a random port against a fresh database (an
+//! SQLite file in a temp dir, or a new PostgreSQL database that is dropped after),
+//! and captures everything it logs.
+
+use sea_orm::{ConnectionTrait, Database};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const POSTGRES_ADMIN_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+fn postgres_admin_url() -> String {
+    std::env::var("BUZON_TEST_POSTGRES_URL").unwrap_or_else(|_| POSTGRES_ADMIN_URL.to_string())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The PostgreSQL half of a test. Fails loudly when PostgreSQL is not reachable,
+    /// unless `BUZON_TEST_SKIP_POSTGRES=1` says to skip it.
+    pub async fn postgres() -> Option<Self> {
+        let skip = std::env::var("BUZON_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1");
+        if skip {
+            eprintln!("SKIPPED: PostgreSQL half (BUZON_TEST_SKIP_POSTGRES=1)");
+            return None;
+        }
+        match Database::connect(postgres_admin_url()).await {
+            Ok(db) => {
+                db.close().await.ok();
+                Some(Self::Postgres)
+            }
+            Err(e) => panic!(
+                "PostgreSQL is not reachable at {} ({e}). Start it, set BUZON_TEST_POSTGRES_URL, \
+                 or set BUZON_TEST_SKIP_POSTGRES=1 to skip the PostgreSQL half explicitly",
+                postgres_admin_url()
+            ),
+        }
+    }
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::helpers::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(backend) = $crate::helpers::Backend::postgres().await {
+                    super::$name(backend).await;
+                }
+            }
+        }
+    )+};
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pg_database: Option<String>,
+    child: Option<Child>,
+    logs: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+pub struct Options {
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            env: Vec::new(),
+            args: vec!["serve".into()],
+        }
+    }
+}
+
+impl Options {
+    pub fn env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+}
+
+impl TestServer {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, Options::default()).await
+    }
+
+    pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data_dir = dir.path().join("data");
+        let (database_url, pg_database) = match backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}?mode=rwc", data_dir.join("buzon.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let name = format!("buzon_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(postgres_admin_url())
+                    .await
+                    .expect("postgres admin");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                let base = postgres_admin_url();
+                let url = format!(
+                    "{}/{name}",
+                    base.rsplit_once('/').map_or(base.as_str(), |(b, _)| b)
+                );
+                (url, Some(name))
+            }
+        };
+        let mut server = Self {
+            base: String::new(),
+            data_dir,
+            database_url,
+            pg_database,
+            child: None,
+            logs: Arc::new(Mutex::new(String::new())),
+            _dir: dir,
+        };
+        server.start(&options);
+        server
+    }
+
+    pub fn command(&self, options: &Options) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buzon"));
+        cmd.args(&options.args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("BUZON_DATA_DIR", &self.data_dir)
+            .env("BUZON_DATABASE_URL", &self.database_url)
+            .env("BUZON_HTTP_ADDR", "127.0.0.1:0")
+            // Everything the server can log, so the privacy checks see it all.
+            .env(
+                "BUZON_LOG",
+                "trace,hyper=debug,hyper_util=debug,h2=debug,tokio=debug,runtime=debug",
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// Starts (or restarts) the process and waits until it listens.
+    pub fn start(&mut self, options: &Options) {
+        let mut child = self.command(options).spawn().expect("spawn buzon");
+        let (tx, rx) = mpsc::channel::<String>();
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let logs = Arc::clone(&self.logs);
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if let Some(addr) = line.split("listening addr=").nth(1) {
+                        let addr = addr
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_string();
+                        tx.send(addr).ok();
+                    }
+                    let mut logs = logs.lock().expect("logs");
+                    logs.push_str(&line);
+                    logs.push('\n');
+                }
+            });
+        }
+        let addr = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("buzon did not start; its output:\n{}", self.logs())
+            });
+        self.base = format!("http://{addr}");
+        self.child = Some(child);
+    }
+
+    pub fn logs(&self) -> String {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        send_sigterm(child.id());
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Every file of the SQLite database (main file, WAL, shared memory), raw.
+    pub fn sqlite_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        std::fs::read_dir(&self.data_dir)
+            .expect("data dir")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("buzon.db"))
+            })
+            .map(|p| {
+                let bytes = std::fs::read(&p).expect("read db file");
+                (p, bytes)
+            })
+            .collect()
+    }
+
+    /// A data-only dump of the PostgreSQL database.
+    pub fn postgres_dump(&self) -> String {
+        let name = self.pg_database.as_ref().expect("postgres backend");
+        let out = Command::new("pg_dump")
+            .args(["--data-only", "-h", "127.0.0.1", "-U", "postgres", name])
+            .output()
+            .expect("run pg_dump (Debian package postgresql-client)");
+        assert!(
+            out.status.success(),
+            "pg_dump failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub async fn db(&self) -> sea_orm::DatabaseConnection {
+        Database::connect(&self.database_url)
+            .await
+            .expect("connect to test database")
+    }
+
+    pub fn keys_file(&self) -> PathBuf {
+        self.data_dir.join("keys.toml")
+    }
+}
+
+fn send_sigterm(pid: u32) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(name) = self.pg_database.take() {
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let url = postgres_admin_url();
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(admin) = Database::connect(url).await {
+                            let _ = admin
+                                .execute_unprepared(&format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))
+                                .await;
+                            admin.close().await.ok();
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// A complete, valid intake body with distinctive personal data.
+pub fn complaint(name: &str, phone: &str, email: &str, narrative: &str) -> serde_json::Value {
+    serde_json::json!({
+        "language": "es",
+        "anonymous": false,
+        "complainant": {"name": name, "phone": phone, "email": email, "worker_id": "EMP-55821"},
+        "workplace": {"employer": "Arneses del Bajío", "city": "León", "state": "MX-GUA",
+                      "sector": "auto_parts", "trade_with_us": "yes", "workers": 800},
+        "violations": ["union_retaliation", "unjust_dismissal"],
+        "narrative": narrative,
+        "occurred_on": "2025-03-14"
+    })
+}
+
+pub fn anonymous_complaint() -> serde_json::Value {
+    serde_json::json!({
+        "anonymous": true,
+        "workplace": {"employer": "Maquila Norte", "state": "MX-CHH"},
+        "violations": ["excessive_hours"],
+        "narrative": "Nos hacen trabajar doce horas sin descanso."
+    })
+}
+
+pub async fn post_json(
+    client: &reqwest::Client,
+    url: &str,
+    body: &serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = client.post(url).json(body).send().await.expect("request");
+    let status = res.status().as_u16();
+    let json = res
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    (status, json)
+}
+
+/// The CSRF token embedded in a page.
+pub fn csrf_token(html: &str) -> String {
+    let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).expect("regex");
+    re.captures(html)
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+        .expect("page has a csrf token")
+}
+
+pub fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}

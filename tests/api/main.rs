@@ -1,0 +1,13 @@
+//! Black-box tests: the real `buzon` binary on a random port, against SQLite and
+//! PostgreSQL. One test binary with modules keeps link time down.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod api;
+mod bad_input;
+mod browser;
+mod privacy;
+mod receipts;
+mod startup;
+mod web;

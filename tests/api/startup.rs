@@ -1,0 +1,131 @@
+//! Start-up, configuration, keys and shutdown of the real binary.
+
+use crate::helpers::*;
+use std::process::Command;
+
+fn buzon() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_buzon"))
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let out = buzon().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for var in [
+        "BUZON_DATA_DIR",
+        "BUZON_DATABASE_URL",
+        "BUZON_HTTP_ADDR",
+        "BUZON_KEYS_FILE",
+        "BUZON_TRUSTED_PROXIES",
+        "serve",
+        "migrate",
+        "--config",
+    ] {
+        assert!(help.contains(var), "{var} missing from --help");
+    }
+}
+
+#[test]
+fn bad_settings_stop_the_start_with_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = buzon()
+        .arg("serve")
+        .env("BUZON_DATA_DIR", dir.path())
+        .env("BUZON_HTTP_ADDR", "not-an-address")
+        .env("BUZON_DATABASE_URL", "mysql://nope")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("BUZON_HTTP_ADDR") && err.contains("BUZON_DATABASE_URL"),
+        "{err}"
+    );
+
+    let file = dir.path().join("buzon.toml");
+    std::fs::write(&file, "http_adr = \"127.0.0.1:1\"\n").unwrap();
+    let out = buzon()
+        .args(["--config", file.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("http_adr"),
+        "a typo in the file is named"
+    );
+}
+
+#[tokio::test]
+async fn first_start_creates_a_private_key_file_and_says_so_loudly() {
+    let mut server = TestServer::spawn(Backend::Sqlite).await;
+    let logs = server.logs();
+    assert!(
+        logs.contains("NEW KEY FILE CREATED") && logs.contains("Back it up"),
+        "{logs}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(server.keys_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // A second start reuses it silently, and what was filed before is still there.
+    let (status, created) = post_json(
+        &client(),
+        &server.url("/api/v1/complaints"),
+        &anonymous_complaint(),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let status = server.terminate().expect("was running");
+    assert!(status.success(), "SIGTERM is a clean shutdown: {status:?}");
+    assert!(server.logs().contains("stopped"));
+    server.start(&Options::default());
+    assert_eq!(server.logs().matches("NEW KEY FILE CREATED").count(), 1);
+    let (status, _) = post_json(
+        &client(),
+        &server.url("/api/v1/status"),
+        &serde_json::json!({"receipt": created["receipt"]}),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn a_key_file_that_does_not_belong_to_the_database_is_refused() {
+    let mut server = TestServer::spawn(Backend::Sqlite).await;
+    server.terminate();
+    std::fs::remove_file(server.keys_file()).unwrap();
+    let out = server.command(&Options::default()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("key file does not belong to this database"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn migrate_applies_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let out = buzon()
+        .arg("migrate")
+        .env(
+            "BUZON_DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", db.display()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&db).unwrap_or_default();
+    let wal = std::fs::read(dir.path().join("m.db-wal")).unwrap_or_default();
+    assert!(contains_bytes(&bytes, b"CREATE TABLE") || contains_bytes(&wal, b"CREATE TABLE"));
+}
