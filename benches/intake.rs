@@ -1,1 +1,314 @@
-fn main() {}
+//! Intake throughput, measured against a bare axum handler in the same run.
+//!
+//! `cargo bench --bench intake` starts, in this process and on loopback:
+//! - a bare axum server whose handler parses the same JSON and answers 201;
+//! - Buzón on SQLite (a temp file), with production settings but rate limits lifted;
+//! - Buzón on PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after), when
+//!   reachable;
+//!
+//! and drives each with the same complaint bodies from `BENCH_CONCURRENCY` clients
+//! for `BENCH_SECONDS`. It prints a Markdown table for BENCHMARKS.md: throughput,
+//! latency percentiles and the ratio to the bare handler. Absolute numbers depend
+//! on the machine; the ratios are what to compare between runs.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::post;
+use buzon::app::Application;
+use buzon::config::{Limit, Settings};
+use buzon::crypto::receipt::HashCost;
+use sea_orm::{ConnectionTrait, Database};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn body(i: u64) -> String {
+    serde_json::json!({
+        "language": "es",
+        "anonymous": false,
+        "complainant": {"name": format!("Trabajadora {i}"), "phone": "+52 1 477 123 4567",
+                        "email": format!("t{i}@example.org"), "worker_id": format!("E{i}")},
+        "workplace": {"employer": "Arneses del Bajío", "city": "León", "state": "MX-GUA",
+                      "sector": "auto_parts", "trade_with_us": "yes", "workers": 800},
+        "violations": ["union_retaliation", "unjust_dismissal"],
+        "narrative": "Me despidieron dos días después de la asamblea. ".repeat(8),
+        "occurred_on": "2025-03-14"
+    })
+    .to_string()
+}
+
+struct Result {
+    name: String,
+    requests: u64,
+    errors: u64,
+    per_second: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn drive(
+    name: &str,
+    url: &str,
+    seconds: u64,
+    concurrency: u64,
+    path: &str,
+    make: fn(u64) -> String,
+) -> Result {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let http = http.clone();
+        let url = format!("{url}{path}");
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut i = worker * 1_000_000;
+            while Instant::now() < deadline {
+                i += 1;
+                let t = Instant::now();
+                let res = http
+                    .post(&url)
+                    .header("content-type", "application/json")
+                    .body(make(i))
+                    .send()
+                    .await;
+                match res {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Result {
+        name: name.to_string(),
+        requests: all.len() as u64,
+        errors,
+        per_second: all.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
+
+async fn bare_axum() -> SocketAddr {
+    async fn handler(body: axum::body::Bytes) -> (StatusCode, axum::Json<serde_json::Value>) {
+        let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let ok = value.get("narrative").is_some();
+        (
+            if ok {
+                StatusCode::CREATED
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            axum::Json(
+                serde_json::json!({"case_ref": "BZ-00000000", "receipt": "0000-0000-0000-0000-0000-0000", "status": "received"}),
+            ),
+        )
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/api/v1/complaints", post(handler));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    addr
+}
+
+async fn buzon(
+    database_url: Option<String>,
+    dir: &std::path::Path,
+    cost: Option<HashCost>,
+) -> (SocketAddr, Settings) {
+    let mut settings = Settings::load(None).unwrap();
+    if let Some(cost) = cost {
+        settings.hash_cost = cost;
+    }
+    settings.data_dir = dir.to_path_buf();
+    settings.keys_file = dir.join("keys.toml");
+    settings.database_url = database_url
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("buzon.db").display()));
+    settings.http_addr = "127.0.0.1:0".parse().unwrap();
+    let lifted = Limit {
+        per_minute: 10_000_000,
+        burst: 10_000_000,
+    };
+    settings.intake_limit = lifted;
+    settings.status_limit = lifted;
+    settings.general_limit = lifted;
+    let app = Application::build(settings.clone()).await.unwrap();
+    let addr = app.local_addr().unwrap();
+    tokio::spawn(app.run_until(std::future::pending()));
+    (addr, settings)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+                    / 1024
+                    / 1024
+            })
+        })
+        .unwrap_or(0);
+    format!("{cores} cores ({cpu}), {mem} GiB RAM")
+}
+
+fn main() {
+    buzon::install_crypto_provider();
+    let seconds = env_num("BENCH_SECONDS", 5);
+    let concurrency = env_num("BENCH_CONCURRENCY", 8);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async move {
+        let mut results = Vec::new();
+        let bare = bare_axum().await;
+        results.push(
+            drive(
+                "bare axum handler (parse JSON, answer 201)",
+                &format!("http://{bare}"),
+                seconds,
+                concurrency,
+                "/api/v1/complaints",
+                body,
+            )
+            .await,
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, settings) = buzon(None, dir.path(), None).await;
+        results.push(
+            drive(
+                "Buzón intake, SQLite",
+                &format!("http://{addr}"),
+                seconds,
+                concurrency,
+                "/api/v1/complaints",
+                body,
+            )
+            .await,
+        );
+        let cost = settings.hash_cost;
+
+        // The same with a token Argon2 cost, to show how much of the time is the hash.
+        let cheap = HashCost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let cheap_dir = tempfile::tempdir().unwrap();
+        let (addr, _) = buzon(None, cheap_dir.path(), Some(cheap)).await;
+        results.push(
+            drive(
+                &format!("Buzón intake, SQLite, {cheap} (for comparison only)"),
+                &format!("http://{addr}"),
+                seconds,
+                concurrency,
+                "/api/v1/complaints",
+                body,
+            )
+            .await,
+        );
+
+        let pg_admin = "postgres://postgres@127.0.0.1:5432/postgres";
+        let name = format!("buzon_bench_{}", std::process::id());
+        match Database::connect(pg_admin).await {
+            Ok(admin) => {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                    .await
+                    .ok();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                let pg_dir = tempfile::tempdir().unwrap();
+                let (addr, _) = buzon(
+                    Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
+                    pg_dir.path(),
+                    None,
+                )
+                .await;
+                results.push(
+                    drive(
+                        "Buzón intake, PostgreSQL",
+                        &format!("http://{addr}"),
+                        seconds,
+                        concurrency,
+                        "/api/v1/complaints",
+                        body,
+                    )
+                    .await,
+                );
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok();
+            }
+            Err(e) => eprintln!("PostgreSQL not reachable ({e}): its row is left out"),
+        }
+
+        let base = results[0].per_second;
+        println!("Machine: {}", machine());
+        println!(
+            "Run: {concurrency} concurrent clients, {seconds} s per row, loopback, release build."
+        );
+        println!("Receipt hash: {cost} (production default), one hash per complaint.\n");
+        println!("| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum |");
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for r in &results {
+            println!(
+                "| {} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.3} |",
+                r.name,
+                r.requests,
+                r.errors,
+                r.per_second,
+                r.p50.as_secs_f64() * 1e3,
+                r.p99.as_secs_f64() * 1e3,
+                r.per_second / base
+            );
+        }
+    });
+}

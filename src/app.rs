@@ -42,7 +42,7 @@ impl Application {
     /// Everything that can fail at start fails here, with a message that says what
     /// to do: data directory, key file, database, migrations, key check, socket.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        create_private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {} (set BUZON_DATA_DIR)",
                 settings.data_dir.display()
@@ -122,6 +122,22 @@ impl Application {
         tracing::info!("stopped");
         served
     }
+}
+
+/// Creates the data directory readable by its owner only; an existing directory
+/// keeps the permissions its operator gave it.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
 }
 
 /// Every route and its middleware.

@@ -348,14 +348,7 @@ async fn an_oversized_chunked_body_is_refused() {
 async fn bad_form_posts_get_a_page_with_the_documented_status() {
     let server = TestServer::spawn(Backend::Sqlite).await;
     let http = client();
-    let page = http
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&http, &server.url("/")).await;
     let token = csrf_token(&page);
 
     // Wrong content type, invalid UTF-8, oversized.

@@ -358,6 +358,17 @@ pub async fn post_json(
     (status, json)
 }
 
+/// The body of a GET, whatever its status.
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body")
+}
+
 /// The CSRF token embedded in a page.
 pub fn csrf_token(html: &str) -> String {
     let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).expect("regex");

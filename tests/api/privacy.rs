@@ -59,14 +59,7 @@ async fn file_everything(server: &TestServer) -> String {
     assert_eq!(status, 201);
 
     // And through the web form.
-    let page = http
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = get_text(&http, &server.url("/")).await;
     let form = [
         ("csrf", csrf_token(&page)),
         ("lang", "es".into()),

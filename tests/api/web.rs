@@ -96,14 +96,7 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
     assert!(html.contains("Recibimos su queja"));
 
     // Later, with only the code.
-    let html = http
-        .get(server.url("/status"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = get_text(&http, &server.url("/status")).await;
     let res = http
         .post(server.url("/status"))
         .form(&[
@@ -178,26 +171,12 @@ on_both_backends!(a_worker_files_by_form_and_follows_the_case_with_the_receipt);
 async fn english_is_one_tap_away_and_follows_accept_language() {
     let server = TestServer::spawn(Backend::Sqlite).await;
     let http = client();
-    let es = http
-        .get(server.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let es = get_text(&http, &server.url("/")).await;
     assert!(
         es.contains("href=\"/?lang=en\""),
         "a link to English on the form"
     );
-    let en = http
-        .get(server.url("/?lang=en"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let en = get_text(&http, &server.url("/?lang=en")).await;
     assert!(en.contains("<html lang=\"en\">") && en.contains("File a complaint"));
     assert!(en.contains(">Auto parts (wire harnesses, seats, car parts)<"));
     let by_header = http
@@ -240,14 +219,7 @@ async fn worker_pages_are_light_self_contained_and_have_a_quick_exit() {
         .unwrap();
     let external = regex::Regex::new(r#"(src|href)="(https?:)?//"#).unwrap();
     for path in ["/", "/?lang=en", "/status"] {
-        let html = http
-            .get(server.url(path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = get_text(&http, &server.url(path)).await;
         assert!(
             html.len() + css.len() < 30 * 1024,
             "{path} weighs {} bytes",
