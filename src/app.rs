@@ -48,6 +48,19 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
+        let db = crate::db::connect(&settings.database_url, settings.db_max_connections)
+            .await
+            .with_context(|| format!("database {}", settings.database_url_redacted()))?;
+        crate::db::migrate(&db).await?;
+        // A database that already holds data never gets a fresh key file: that would
+        // make everything in it unreadable. Only a new database may create one.
+        if !settings.keys_file.exists() && crate::db::recorded_key_check(&db).await?.is_some() {
+            anyhow::bail!(
+                "key file {} is missing, but this database was created with one: restore it \
+                 from your backup (or set BUZON_KEYS_FILE to where it is)",
+                settings.keys_file.display()
+            );
+        }
         let (keys, source) = KeyRing::load_or_create(&settings.keys_file)?;
         if source == KeySource::Created {
             tracing::warn!(
@@ -56,10 +69,6 @@ impl Application {
                  without it no complaint stored from now on can ever be decrypted"
             );
         }
-        let db = crate::db::connect(&settings.database_url, settings.db_max_connections)
-            .await
-            .with_context(|| format!("database {}", settings.database_url_redacted()))?;
-        crate::db::migrate(&db).await?;
         crate::db::check_keys(&db, &keys).await?;
         let hasher = ReceiptHasher::new(settings.hash_cost)?;
         let listener = TcpListener::bind(settings.http_addr)

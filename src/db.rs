@@ -39,17 +39,22 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
 
 const KEY_CHECK: &str = "key_check";
 
+/// The key-file check value recorded on the database's first start, if any.
+pub async fn recorded_key_check(db: &DatabaseConnection) -> anyhow::Result<Option<String>> {
+    Ok(setting::Entity::find_by_id(KEY_CHECK.to_owned())
+        .one(db)
+        .await
+        .context("cannot read settings")?
+        .map(|row| row.value))
+}
+
 /// Refuses to run with a key file other than the one the database was started with:
 /// new data would be unreadable together with the old. Records the check value on
 /// the first start.
 pub async fn check_keys(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<()> {
     let expected = keys.check_value();
-    match setting::Entity::find_by_id(KEY_CHECK.to_owned())
-        .one(db)
-        .await
-        .context("cannot read settings")?
-    {
-        Some(row) if row.value == expected => Ok(()),
+    match recorded_key_check(db).await? {
+        Some(value) if value == expected => Ok(()),
         Some(_) => anyhow::bail!(
             "the key file does not belong to this database: its blind-index key differs from \
              the one this database was created with. Restore the key file from your backup \

@@ -76,7 +76,10 @@ impl KeyRing {
         match std::fs::read_to_string(path) {
             Ok(text) => Ok((Self::parse(&text, path)?, KeySource::Loaded)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let text = Self::generate_file();
+                let text = Self::generate_file().map_err(|e| KeyFileError::Invalid {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                })?;
                 write_new_private(path, &text).map_err(|source| KeyFileError::Create {
                     path: path.display().to_string(),
                     source,
@@ -100,7 +103,7 @@ impl KeyRing {
     }
 
     /// Text of a new key file with one encryption key and fresh blind-index and CSRF keys.
-    pub fn generate_file() -> String {
+    pub fn generate_file() -> Result<String, toml::ser::Error> {
         let file = KeyFile {
             active_encryption_key: 1,
             blind_index_key: B64.encode(super::random_bytes::<32>()),
@@ -111,11 +114,11 @@ impl KeyRing {
                 created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             }],
         };
-        let body = toml::to_string(&file).unwrap_or_default();
-        format!(
+        let body = toml::to_string(&file)?;
+        Ok(format!(
             "# Buzón key file. Keep it secret (mode 0600) and BACK IT UP separately from the\n\
              # database: without it no encrypted complaint can ever be read again.\n{body}"
-        )
+        ))
     }
 
     fn parse(text: &str, path: &Path) -> Result<Self, KeyFileError> {
@@ -229,6 +232,7 @@ mod tests {
     fn bad_files_say_what_is_wrong() {
         let path = Path::new("k.toml");
         let text = KeyRing::generate_file()
+            .unwrap()
             .replace("active_encryption_key = 1", "active_encryption_key = 9");
         let err = KeyRing::parse(&text, path)
             .err()

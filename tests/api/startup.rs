@@ -98,7 +98,25 @@ async fn first_start_creates_a_private_key_file_and_says_so_loudly() {
 async fn a_key_file_that_does_not_belong_to_the_database_is_refused() {
     let mut server = TestServer::spawn(Backend::Sqlite).await;
     server.terminate();
+    let original = std::fs::read(server.keys_file()).unwrap();
+
+    // Lost key file: refused, and no new one is made in its place.
     std::fs::remove_file(server.keys_file()).unwrap();
+    let out = server.command(&Options::default()).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is missing, but this database was created with one"),
+        "{err}"
+    );
+    assert!(!server.keys_file().exists());
+
+    // Someone else's key file: refused.
+    std::fs::write(
+        server.keys_file(),
+        buzon::crypto::KeyRing::generate_file().unwrap(),
+    )
+    .unwrap();
     let out = server.command(&Options::default()).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -106,6 +124,11 @@ async fn a_key_file_that_does_not_belong_to_the_database_is_refused() {
         err.contains("key file does not belong to this database"),
         "{err}"
     );
+
+    // The right one again: starts.
+    std::fs::write(server.keys_file(), original).unwrap();
+    server.start(&Options::default());
+    assert!(server.is_running());
 }
 
 #[tokio::test]
