@@ -21,7 +21,6 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 #[derive(Clone)]
@@ -135,7 +134,7 @@ impl Application {
 
 /// Creates the data directory readable by its owner only; an existing directory
 /// keeps the permissions its operator gave it.
-fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     if dir.exists() {
         return Ok(());
     }
@@ -157,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/complaints", post(web::submit).get(web::show_form))
         .route("/status", get(web::show_status).post(web::lookup_status))
         .route("/status/messages", post(web::add_message).get(web::show_status))
+        .route("/receipt", post(web::show_receipt).get(web::show_status))
         .route("/static/buzon.css", get(web::stylesheet))
         .route("/api/v1/complaints", post(api::create_complaint))
         .route("/api/v1/status", post(api::case_status))
@@ -166,9 +166,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(Arc::clone(&state.limiters), ratelimit::limit))
         .layer(middleware::from_fn_with_state(max_body, refuse_oversized))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, state.settings.request_timeout))
+        // Counted before anything else refuses, so oversized floods are limited too.
+        .layer(middleware::from_fn_with_state(Arc::clone(&state.limiters), ratelimit::limit))
+        .layer(middleware::from_fn_with_state(state.settings.request_timeout, time_limit))
         .layer(middleware::from_fn(security_headers))
         .layer(
             // Method and path only: never the query string, headers or client address.
@@ -239,6 +240,27 @@ fn refuse(request: &Request, code: ErrorCode) -> Response {
         ApiError::new(code, lang).into_response()
     } else {
         web::error_page(code, lang, None)
+    }
+}
+
+/// Answers `request_timeout` when a request takes longer than the configured limit.
+async fn time_limit(
+    State(limit): State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let lang = web::negotiate_language(request.headers(), request.uri().query());
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("request timed out");
+            if api {
+                ApiError::new(ErrorCode::RequestTimeout, lang).into_response()
+            } else {
+                web::error_page(ErrorCode::RequestTimeout, lang, None)
+            }
+        }
     }
 }
 

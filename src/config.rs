@@ -180,6 +180,15 @@ pub struct Settings {
 pub struct ConfigError(pub Vec<String>);
 
 impl Settings {
+    /// The built-in defaults alone (no file, no environment).
+    pub fn defaults() -> Self {
+        match Self::validate(RawSettings::default()) {
+            Ok(s) => s,
+            // The defaults are checked by a unit test; this arm is unreachable.
+            Err(e) => unreachable!("built-in defaults are invalid: {e}"),
+        }
+    }
+
     /// Defaults, then `file` (if given), then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(RawSettings::default()));

@@ -82,6 +82,10 @@ error_codes! {
         "El texto enviado no es UTF-8 válido.", "The body is not valid UTF-8.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
         "Tipo de contenido no aceptado.", "Unsupported Content-Type: send application/json (API) or application/x-www-form-urlencoded (form).";
+    BodyIncomplete = "body_incomplete", BAD_REQUEST,
+        "No llegó todo el mensaje. Envíelo de nuevo.", "The request body did not arrive completely. Send it again.";
+    RequestTimeout = "request_timeout", REQUEST_TIMEOUT,
+        "Tardó demasiado. Intente de nuevo.", "The request took too long. Try again.";
     PayloadTooLarge = "payload_too_large", PAYLOAD_TOO_LARGE,
         "El mensaje es demasiado grande. Escriba menos.", "The request body is too large.";
     CsrfFailed = "csrf_failed", FORBIDDEN,
@@ -211,12 +215,14 @@ impl ApiError {
     }
 }
 
+/// Database unreachable or server saturated: temporary, so 503 and "try again".
 fn is_database_unavailable(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        matches!(
-            cause.downcast_ref::<sea_orm::DbErr>(),
-            Some(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
-        )
+        cause.is::<crate::intake::Busy>()
+            || matches!(
+                cause.downcast_ref::<sea_orm::DbErr>(),
+                Some(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+            )
     })
 }
 

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
                 app.run_until(shutdown_signal()).await
             }
             Command::Migrate => {
+                buzon::app::create_private_dir(&settings.data_dir)?;
                 let db = buzon::db::connect(&settings.database_url, 1).await?;
                 buzon::db::migrate(&db).await?;
                 tracing::info!("migrations applied");

@@ -31,7 +31,11 @@ impl Bucket {
         if method == Method::POST {
             match path {
                 "/complaints" | "/api/v1/complaints" => return Self::Intake,
-                "/status" | "/status/messages" | "/api/v1/status" | "/api/v1/status/messages" => {
+                "/status"
+                | "/status/messages"
+                | "/receipt"
+                | "/api/v1/status"
+                | "/api/v1/status/messages" => {
                     return Self::Status;
                 }
                 _ => {}
@@ -93,14 +97,17 @@ impl Limiters {
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
         let mut client = peer;
         if trusted(&peer) {
-            let forwarded = headers
+            let hops: Vec<&str> = headers
                 .get_all("x-forwarded-for")
                 .iter()
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
-                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
-                .collect::<Vec<_>>();
-            for ip in forwarded.into_iter().rev() {
+                .map(str::trim)
+                .collect();
+            // Right to left: each trusted proxy vouches for the hop before it. An entry
+            // that is not an address ends the walk: nothing left of it can be trusted.
+            for hop in hops.into_iter().rev() {
+                let Some(ip) = parse_hop(hop) else { break };
                 client = ip;
                 if !trusted(&ip) {
                     break;
@@ -116,6 +123,14 @@ impl Limiters {
             v4 => v4,
         }
     }
+}
+
+/// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`,
+/// `[2001:db8::1]:443`), as some proxies write it.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
 /// Middleware: counts the request against its bucket, or answers 429 with
@@ -159,10 +174,7 @@ mod tests {
     use super::*;
 
     fn limiters(proxies: &[&str]) -> Limiters {
-        let mut s = match Settings::load(None) {
-            Ok(s) => s,
-            Err(e) => panic!("{e}"),
-        };
+        let mut s = Settings::defaults();
         s.trusted_proxies = proxies.iter().filter_map(|p| p.parse().ok()).collect();
         s.status_limit = Limit {
             per_minute: 2,
@@ -187,6 +199,14 @@ mod tests {
         assert_eq!(l.client_ip(peer, &spoof), IpAddr::from([203, 0, 113, 9]));
         let stranger: IpAddr = [198, 51, 100, 1].into();
         assert_eq!(l.client_ip(stranger, &spoof), stranger);
+        // Ports are stripped; garbage stops the walk at the last trusted hop.
+        let with_port = xff("1.1.1.1, 203.0.113.9:4431");
+        assert_eq!(
+            l.client_ip(peer, &with_port),
+            IpAddr::from([203, 0, 113, 9])
+        );
+        let garbage = xff("1.1.1.1, unknown, 10.0.0.7");
+        assert_eq!(l.client_ip(peer, &garbage), IpAddr::from([10, 0, 0, 7]));
     }
 
     #[test]

@@ -73,7 +73,7 @@ fn status_schema() -> ObjectBuilder {
 }
 
 /// Who filed; absent or empty when `anonymous` is true.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct ComplainantIn {
     #[schema(max_length = 200)]
     pub name: Option<String>,
@@ -95,14 +95,14 @@ impl ComplainantIn {
 }
 
 /// A number, or `"unknown"`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum CountOrUnknown {
     Count(i64),
     Text(String),
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Default, Deserialize, ToSchema)]
 pub struct WorkplaceIn {
     /// Employer or facility name (required).
     #[schema(max_length = 200, example = "Arneses del Bajío")]
@@ -121,14 +121,16 @@ pub struct WorkplaceIn {
 }
 
 /// The intake body. Required: `workplace.employer`, `workplace.state`, at least one
-/// violation, and `narrative`. Unknown fields are ignored.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+/// violation, and `narrative`. Unknown fields are ignored. Without `anonymous`, a
+/// complaint with no `complainant` (or an empty one) is anonymous and one with a
+/// complainant is not.
+#[derive(Default, Deserialize, ToSchema)]
 pub struct ComplaintRequest {
     /// `es` (default) or `en`: the language of messages to the worker.
     #[schema(example = "es")]
     pub language: Option<String>,
-    #[serde(default)]
-    pub anonymous: bool,
+    /// `true`: keep no identity (then `complainant` must be absent or empty).
+    pub anonymous: Option<bool>,
     pub complainant: Option<ComplainantIn>,
     pub workplace: Option<WorkplaceIn>,
     #[schema(schema_with = violations_schema)]
@@ -146,7 +148,7 @@ impl ComplaintRequest {
         let place = self.workplace.unwrap_or_default();
         IntakeDraft {
             language: self.language,
-            anonymous: self.anonymous,
+            anonymous: self.anonymous.unwrap_or_else(|| who.is_empty()),
             name: who.name,
             phone: who.phone,
             email: who.email,
@@ -167,7 +169,7 @@ impl ComplaintRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ComplaintCreated {
     /// Reference staff use for the case; not a secret, opens nothing.
     #[schema(example = "BZ-7KQM2X9P")]
@@ -183,7 +185,7 @@ pub struct ComplaintCreated {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct StatusRequest {
     #[schema(example = "7KQM-2X9P-RTAB-3CDE-FGHJ-KMNP")]
     pub receipt: Option<String>,
@@ -191,7 +193,7 @@ pub struct StatusRequest {
     pub language: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 pub struct MessageRequest {
     pub receipt: Option<String>,
     #[schema(max_length = 5000)]
@@ -199,7 +201,7 @@ pub struct MessageRequest {
     pub language: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct MessageOut {
     /// `complainant` or `staff`.
     pub from: &'static str,
@@ -208,7 +210,7 @@ pub struct MessageOut {
 }
 
 /// Status and messages; never identifying data.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CaseStatusResponse {
     pub case_ref: String,
     #[schema(schema_with = status_schema)]
@@ -331,7 +333,9 @@ pub async fn create_complaint(
         Err(e) => return e.into_response(),
     };
     let lang = body_language(request.language.as_deref(), lang);
-    if request.anonymous && request.complainant.as_ref().is_some_and(|c| !c.is_empty()) {
+    if request.anonymous == Some(true)
+        && request.complainant.as_ref().is_some_and(|c| !c.is_empty())
+    {
         return ApiError::field(ErrorCode::AnonymousWithIdentity, "complainant", lang)
             .into_response();
     }

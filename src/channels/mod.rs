@@ -13,9 +13,17 @@ pub async fn read_body(
     body: axum::body::Body,
     limit: usize,
 ) -> Result<axum::body::Bytes, ErrorCode> {
-    axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ErrorCode::PayloadTooLarge)
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        let too_large = e
+            .into_inner()
+            .downcast_ref::<http_body_util::LengthLimitError>()
+            .is_some();
+        if too_large {
+            ErrorCode::PayloadTooLarge
+        } else {
+            ErrorCode::BodyIncomplete
+        }
+    })
 }
 
 /// The media type of a request without parameters, lower-cased.

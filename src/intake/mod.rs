@@ -56,18 +56,52 @@ pub enum ReceiptError {
     Unexpected(#[from] anyhow::Error),
 }
 
+/// Every Argon2 slot stayed taken for [`HASH_WAIT`]: the server is saturated.
+/// Answered as 503 `unavailable`, so senders retry, instead of queueing without end.
+#[derive(Debug, thiserror::Error)]
+#[error("too many receipt hashes in progress")]
+pub struct Busy;
+
+/// How long a request waits for an Argon2 slot before giving up with [`Busy`].
+const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Intake {
     db: DatabaseConnection,
     keys: Arc<KeyRing>,
     hasher: Arc<ReceiptHasher>,
+    /// Argon2 runs on the blocking pool with 19 MiB per hash: at most one hash per
+    /// core at a time keeps a flood from many addresses from exhausting memory.
+    hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
 const AUTHOR_COMPLAINANT: &str = "complainant";
 
 impl Intake {
     pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, hasher: Arc<ReceiptHasher>) -> Self {
-        Self { db, keys, hasher }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        Self {
+            db,
+            keys,
+            hasher,
+            hash_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+        }
+    }
+
+    /// Runs an Argon2 operation on the blocking pool once a slot is free.
+    async fn with_hash_slot<F, R>(&self, f: F) -> anyhow::Result<R>
+    where
+        F: FnOnce(&ReceiptHasher) -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let permit = tokio::time::timeout(HASH_WAIT, Arc::clone(&self.hash_slots).acquire_owned())
+            .await
+            .map_err(|_| Busy)?
+            .context("hash slots closed")?;
+        let hasher = Arc::clone(&self.hasher);
+        let result = spawn_blocking_in_span(move || f(&hasher)).await;
+        drop(permit);
+        result
     }
 
     pub fn db(&self) -> &DatabaseConnection {
@@ -209,9 +243,8 @@ impl Intake {
     }
 
     async fn hash_secret(&self, secret: String) -> anyhow::Result<String> {
-        let hasher = Arc::clone(&self.hasher);
         let secret = Zeroizing::new(secret);
-        spawn_blocking_in_span(move || hasher.hash(&secret))
+        self.with_hash_slot(move |hasher| hasher.hash(&secret))
             .await?
             .context("cannot hash receipt")
     }
@@ -224,10 +257,11 @@ impl Intake {
             .one(&self.db)
             .await
             .context("cannot look up receipt")?;
-        let hasher = Arc::clone(&self.hasher);
         let secret = Zeroizing::new(receipt.secret().to_owned());
         let stored = row.as_ref().map(|r| r.receipt_hash.clone());
-        let ok = spawn_blocking_in_span(move || hasher.verify(&secret, stored.as_deref())).await?;
+        let ok = self
+            .with_hash_slot(move |hasher| hasher.verify(&secret, stored.as_deref()))
+            .await?;
         match row {
             Some(row) if ok => Ok(row),
             _ => Err(ReceiptError::NotFound),

@@ -37,7 +37,7 @@ async fn a_complaint_filed_by_api_can_be_followed_with_its_receipt(backend: Back
     assert_eq!(view["status_label"], "Received");
     assert_eq!(view["messages"], serde_json::json!([]));
     let text = view.to_string();
-    for secret in ["Rosa", "477", "rosa.api", "sindicato"] {
+    for secret in ["Rosa", "4771234567", "rosa.api", "sindicato", "EMP-55821"] {
         assert!(!text.contains(secret), "status leaks {secret}: {text}");
     }
 

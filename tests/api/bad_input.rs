@@ -178,7 +178,10 @@ fn api_cases() -> Vec<Case> {
         ),
         json_case(
             "identified without contact",
-            with(|b| b["complainant"] = serde_json::json!({})),
+            with(|b| {
+                b["complainant"] = serde_json::json!({});
+                b["anonymous"] = false.into();
+            }),
             422,
             "contact_required",
             Some("complainant"),
@@ -405,8 +408,10 @@ async fn bad_form_posts_get_a_page_with_the_documented_status() {
     assert!(html.contains("La página ya expiró"), "{html}");
     assert!(!csrf_token(&html).is_empty());
 
-    // A token from another browser does not pass either.
-    let res = client()
+    // A token from another browser (which has its own cookie) does not pass either.
+    let other = client();
+    other.get(server.url("/")).send().await.unwrap();
+    let res = other
         .post(server.url("/complaints"))
         .form(&[("csrf", token.as_str()), ("employer", "X")])
         .send()
@@ -431,4 +436,106 @@ async fn bad_form_posts_get_a_page_with_the_documented_status() {
             .status(),
         405
     );
+}
+
+#[tokio::test]
+async fn bad_receipt_forms_get_a_page_with_the_documented_code() {
+    let server = TestServer::spawn_with(
+        Backend::Sqlite,
+        Options::default().env("BUZON_STATUS_BURST", "1000"),
+    )
+    .await;
+    let http = client();
+    let token = csrf_token(&get_text(&http, &server.url("/status")).await);
+    let long_multibyte = format!("a{}", "é".repeat(200));
+    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+        (
+            "/status",
+            vec![("csrf", token.clone()), ("receipt", long_multibyte.clone())],
+            422,
+            "invalid_receipt",
+        ),
+        (
+            "/status",
+            vec![("csrf", token.clone()), ("receipt", "hola".into())],
+            422,
+            "invalid_receipt",
+        ),
+        (
+            "/status",
+            vec![("receipt", "0000-0000-0000-0000-0000-0000".into())],
+            403,
+            "csrf_failed",
+        ),
+        (
+            "/status/messages",
+            vec![
+                ("csrf", token.clone()),
+                ("receipt", long_multibyte),
+                ("message", "x".into()),
+            ],
+            422,
+            "invalid_receipt",
+        ),
+        (
+            "/status/messages",
+            vec![
+                ("receipt", "0000-0000-0000-0000-0000-0000".into()),
+                ("message", "x".into()),
+            ],
+            403,
+            "csrf_failed",
+        ),
+        (
+            "/status/messages",
+            vec![
+                ("csrf", token.clone()),
+                ("receipt", "0000-0000-0000-0000-0000-0000".into()),
+                ("message", "x".into()),
+            ],
+            404,
+            "receipt_not_found",
+        ),
+        (
+            "/receipt",
+            vec![("csrf", token.clone()), ("receipt", "hola".into())],
+            422,
+            "invalid_receipt",
+        ),
+        (
+            "/receipt",
+            vec![("receipt", "0000-0000-0000-0000-0000-0000".into())],
+            403,
+            "csrf_failed",
+        ),
+    ];
+    for (path, form, want, code) in cases {
+        let res = http
+            .post(server.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), want, "{path} {code}");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains(&format!("data-code=\"{code}\"")),
+            "{path} {code}: {html}"
+        );
+    }
+    let mut server = server;
+    assert!(server.is_running());
+    assert!(!server.logs().contains("panicked"));
+}
+
+#[tokio::test]
+async fn a_complaint_with_only_the_required_fields_is_accepted_as_anonymous() {
+    let server = TestServer::spawn(Backend::Sqlite).await;
+    let body = serde_json::json!({
+        "workplace": {"employer": "Maquila Norte", "state": "MX-CHH"},
+        "violations": ["excessive_hours"],
+        "narrative": "Doce horas sin descanso."
+    });
+    let (status, created) = post_json(&client(), &server.url("/api/v1/complaints"), &body).await;
+    assert_eq!(status, 201, "{created}");
 }

@@ -71,6 +71,7 @@ pub struct TestServer {
     pg_database: Option<String>,
     child: Option<Child>,
     logs: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
 
@@ -133,6 +134,7 @@ impl TestServer {
             pg_database,
             child: None,
             logs: Arc::new(Mutex::new(String::new())),
+            readers: Vec::new(),
             _dir: dir,
         };
         server.start(&options);
@@ -179,7 +181,7 @@ impl TestServer {
         {
             let logs = Arc::clone(&self.logs);
             let tx = tx.clone();
-            std::thread::spawn(move || {
+            self.readers.push(std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
                     if let Some(addr) = line.split("listening addr=").nth(1) {
                         let addr = addr
@@ -193,7 +195,7 @@ impl TestServer {
                     logs.push_str(&line);
                     logs.push('\n');
                 }
-            });
+            }));
         }
         let addr = rx
             .recv_timeout(Duration::from_secs(60))
@@ -219,18 +221,27 @@ impl TestServer {
             .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
-    /// Sends SIGTERM and waits for a clean exit; returns the exit status.
+    /// Sends SIGTERM, waits for a clean exit and for every line it logged to be
+    /// captured; returns the exit status.
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
         let mut child = self.child.take()?;
         send_sigterm(child.id());
+        let mut status = None;
         for _ in 0..100 {
-            if let Ok(Some(status)) = child.try_wait() {
-                return Some(status);
+            if let Ok(Some(s)) = child.try_wait() {
+                status = Some(s);
+                break;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        let _ = child.kill();
-        child.wait().ok()
+        if status.is_none() {
+            let _ = child.kill();
+            status = child.wait().ok();
+        }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        status
     }
 
     /// Every file of the SQLite database (main file, WAL, shared memory), raw.
@@ -252,9 +263,9 @@ impl TestServer {
 
     /// A data-only dump of the PostgreSQL database.
     pub fn postgres_dump(&self) -> String {
-        let name = self.pg_database.as_ref().expect("postgres backend");
+        assert!(self.pg_database.is_some(), "postgres backend");
         let out = Command::new("pg_dump")
-            .args(["--data-only", "-h", "127.0.0.1", "-U", "postgres", name])
+            .args(["--data-only", &format!("--dbname={}", self.database_url)])
             .output()
             .expect("run pg_dump (Debian package postgresql-client)");
         assert!(

@@ -96,19 +96,27 @@ fn assert_absent(place: &str, haystack: &[u8]) {
 }
 
 async fn personal_data_never_reaches_the_database_or_the_logs(backend: Backend) {
-    let server = TestServer::spawn(backend).await;
+    let mut server = TestServer::spawn(backend).await;
     let receipt = file_everything(&server).await;
+
+    // The files as they are while it runs (recent writes still in the WAL)...
+    let running = match backend {
+        Backend::Sqlite => server.sqlite_files(),
+        Backend::Postgres => Vec::new(),
+    };
+    // ...then stopped, so every line it logged has been captured and the WAL has
+    // been checkpointed into the main file.
+    assert!(server.terminate().is_some_and(|s| s.success()));
 
     match backend {
         Backend::Sqlite => {
-            let files = server.sqlite_files();
             assert!(
-                files
+                running
                     .iter()
                     .any(|(p, _)| p.to_string_lossy().ends_with("-wal")),
                 "WAL file checked too"
             );
-            for (path, bytes) in &files {
+            for (path, bytes) in running.iter().chain(server.sqlite_files().iter()) {
                 assert_absent(&path.display().to_string(), bytes);
             }
         }

@@ -71,6 +71,10 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
         html.contains("id=\"phone-error\""),
         "phone error next to the phone"
     );
+    assert!(
+        html.contains("data-code=\"invalid_phone\" id=\"phone-error\""),
+        "with its stable code"
+    );
     assert!(html.contains("value=\"Componentes de Sonora\""));
     assert!(html.contains("Nos obligan a votar por el sindicato de la empresa.</textarea>"));
     assert!(html.contains("value=\"union_coercion\" checked"));
@@ -94,6 +98,22 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
     let html = res.text().await.unwrap();
     let receipt = receipt_in(&html);
     assert!(html.contains("Recibimos su queja"));
+
+    // The receipt page switches to English without losing the receipt.
+    let res = http
+        .post(server.url("/receipt"))
+        .form(&[
+            ("csrf", csrf_token(&html)),
+            ("lang", "en".to_string()),
+            ("receipt", receipt.clone()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let english = res.text().await.unwrap();
+    assert!(english.contains("We received your complaint"));
+    assert_eq!(receipt_in(&english), receipt);
 
     // Later, with only the code.
     let html = get_text(&http, &server.url("/status")).await;

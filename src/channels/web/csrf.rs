@@ -16,7 +16,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-pub const COOKIE_NAME: &str = "buzon_csrf";
+/// Over HTTPS the `__Host-` prefix makes browsers refuse the cookie unless it is
+/// Secure, host-only and for `/`, so a sibling subdomain cannot plant one.
+const COOKIE_NAME: &str = "buzon_csrf";
+const HOST_COOKIE_NAME: &str = "__Host-buzon_csrf";
 
 pub struct Csrf<'a> {
     pub key: &'a [u8; 32],
@@ -30,6 +33,14 @@ pub struct Issued {
 }
 
 impl Csrf<'_> {
+    fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            HOST_COOKIE_NAME
+        } else {
+            COOKIE_NAME
+        }
+    }
+
     fn sign(&self, value: &str) -> String {
         match Hmac::<Sha256>::new_from_slice(self.key) {
             Ok(mut mac) => {
@@ -43,7 +54,7 @@ impl Csrf<'_> {
 
     /// Reuses the browser's cookie when it has a well-formed one.
     pub fn issue(&self, headers: &HeaderMap) -> Issued {
-        match cookie_value(headers) {
+        match cookie_value(headers, self.cookie_name()) {
             Some(value) => Issued {
                 token: self.sign(&value),
                 set_cookie: None,
@@ -51,23 +62,28 @@ impl Csrf<'_> {
             None => {
                 let value = B64.encode(crate::crypto::random_bytes::<32>());
                 let secure = if self.secure_cookies { "; Secure" } else { "" };
+                let name = self.cookie_name();
                 Issued {
                     token: self.sign(&value),
                     set_cookie: Some(format!(
-                        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
+                        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=86400{secure}"
                     )),
                 }
             }
         }
     }
 
+    /// Passes when the browser says the form came from this origin (or says
+    /// nothing: older browsers) and the token matches the cookie.
     pub fn verify(&self, headers: &HeaderMap, token: Option<&str>) -> bool {
-        let cross_site = headers
+        let same_origin = headers
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("cross-site"));
-        match (cookie_value(headers), token) {
-            (Some(value), Some(token)) if !cross_site => {
+            .is_none_or(|v| {
+                v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none")
+            });
+        match (cookie_value(headers, self.cookie_name()), token) {
+            (Some(value), Some(token)) if same_origin => {
                 crate::crypto::ct_eq(self.sign(&value).as_bytes(), token.as_bytes())
             }
             _ => false,
@@ -75,14 +91,14 @@ impl Csrf<'_> {
     }
 }
 
-fn cookie_value(headers: &HeaderMap) -> Option<String> {
+fn cookie_value(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
+        .find(|(name, _)| *name == cookie_name)
         .map(|(_, value)| value.to_string())
         .filter(|v| v.len() == 43 && B64.decode(v).is_ok())
 }
@@ -128,6 +144,7 @@ mod tests {
         assert!(csrf.verify(&headers(&pair, None), Some(&issued.token)));
         assert!(csrf.verify(&headers(&pair, Some("same-origin")), Some(&issued.token)));
         assert!(!csrf.verify(&headers(&pair, Some("cross-site")), Some(&issued.token)));
+        assert!(!csrf.verify(&headers(&pair, Some("same-site")), Some(&issued.token)));
         assert!(!csrf.verify(&headers(&pair, None), Some("forged")));
         assert!(!csrf.verify(&HeaderMap::new(), Some(&issued.token)));
         let other = csrf.issue(&HeaderMap::new());
@@ -135,5 +152,32 @@ mod tests {
         let reissued = csrf.issue(&headers(&pair, None));
         assert!(reissued.set_cookie.is_none());
         assert_eq!(reissued.token, issued.token);
+    }
+
+    #[test]
+    fn over_https_the_cookie_is_host_only_and_secure() {
+        let key = [5u8; 32];
+        let csrf = Csrf {
+            key: &key,
+            secure_cookies: true,
+        };
+        let cookie = csrf.issue(&HeaderMap::new()).set_cookie.unwrap();
+        assert!(
+            cookie.starts_with("__Host-buzon_csrf=") && cookie.ends_with("; Secure"),
+            "{cookie}"
+        );
+        // A plain cookie of the same value is not accepted in its place.
+        let value = cookie
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_start_matches("__Host-");
+        let token = csrf
+            .issue(&headers(
+                &cookie.split(';').next().unwrap().to_string(),
+                None,
+            ))
+            .token;
+        assert!(!csrf.verify(&headers(value, None), Some(&token)));
     }
 }

@@ -44,13 +44,39 @@ fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// A refusal shown on a page: the stable code (in `data-code`) and its message.
+#[derive(Clone, Copy)]
+struct Notice {
+    code: &'static str,
+    text: &'static str,
+}
+
+impl Notice {
+    fn of(code: ErrorCode, lang: Language) -> Self {
+        Self {
+            code: code.code(),
+            text: code.message(lang),
+        }
+    }
+}
+
+/// The language switch in the page header. Pages reached by GET link to themselves;
+/// pages that show a case re-post its receipt (receipts never go in a URL).
+enum Toggle {
+    Link(&'static str),
+    Repost {
+        action: &'static str,
+        receipt: String,
+        csrf: String,
+    },
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
     t: &'static Texts,
-    toggle: Option<&'static str>,
-    message: &'static str,
-    code: &'static str,
+    toggle: Toggle,
+    notice: Notice,
     retry_after: Option<u64>,
 }
 
@@ -58,9 +84,8 @@ struct ErrorPage {
 pub fn error_page(code: ErrorCode, lang: Language, retry_after: Option<u64>) -> Response {
     let page = ErrorPage {
         t: texts(lang),
-        toggle: None,
-        message: code.message(lang),
-        code: code.code(),
+        toggle: Toggle::Link("/"),
+        notice: Notice::of(code, lang),
         retry_after,
     };
     let mut response = render(code.status(), &page);
@@ -101,20 +126,20 @@ struct FormValues {
 /// One message per field, shown next to it.
 #[derive(Default)]
 struct FormErrors {
-    employer: Option<&'static str>,
-    state: Option<&'static str>,
-    city: Option<&'static str>,
-    sector: Option<&'static str>,
-    trade_with_us: Option<&'static str>,
-    workers: Option<&'static str>,
-    violations: Option<&'static str>,
-    narrative: Option<&'static str>,
-    occurred_on: Option<&'static str>,
-    identity: Option<&'static str>,
-    name: Option<&'static str>,
-    phone: Option<&'static str>,
-    email: Option<&'static str>,
-    worker_id: Option<&'static str>,
+    employer: Option<Notice>,
+    state: Option<Notice>,
+    city: Option<Notice>,
+    sector: Option<Notice>,
+    trade_with_us: Option<Notice>,
+    workers: Option<Notice>,
+    violations: Option<Notice>,
+    narrative: Option<Notice>,
+    occurred_on: Option<Notice>,
+    identity: Option<Notice>,
+    name: Option<Notice>,
+    phone: Option<Notice>,
+    email: Option<Notice>,
+    worker_id: Option<Notice>,
 }
 
 impl FormErrors {
@@ -137,7 +162,7 @@ impl FormErrors {
                 "complainant.worker_id" => &mut out.worker_id,
                 _ => &mut out.identity,
             };
-            slot.get_or_insert(e.code.message(lang));
+            slot.get_or_insert(Notice::of(e.code, lang));
         }
         out
     }
@@ -147,9 +172,9 @@ impl FormErrors {
 #[template(path = "form.html")]
 struct FormPage {
     t: &'static Texts,
-    toggle: Option<&'static str>,
+    toggle: Toggle,
     csrf: String,
-    banner: Option<&'static str>,
+    banner: Option<Notice>,
     v: FormValues,
     e: FormErrors,
     states: Vec<Opt>,
@@ -190,7 +215,7 @@ fn form_page(
     csrf: String,
     v: FormValues,
     e: FormErrors,
-    banner: Option<&'static str>,
+    banner: Option<Notice>,
 ) -> FormPage {
     let states = StateCode::ALL
         .iter()
@@ -227,7 +252,7 @@ fn form_page(
         .collect();
     FormPage {
         t: texts(lang),
-        toggle: Some("/"),
+        toggle: Toggle::Link("/"),
         csrf,
         banner,
         v,
@@ -319,7 +344,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
             issued.token.clone(),
             values,
             FormErrors::default(),
-            Some(ErrorCode::CsrfFailed.message(lang)),
+            Some(Notice::of(ErrorCode::CsrfFailed, lang)),
         );
         return csrf::with_cookie(render(StatusCode::FORBIDDEN, &page), &issued);
     }
@@ -368,20 +393,26 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
                 issued.token.clone(),
                 values,
                 FormErrors::from_fields(&errors, lang),
-                Some(texts(lang).errors_above),
+                errors.first().map(|e| Notice {
+                    code: e.code.code(),
+                    text: texts(lang).errors_above,
+                }),
             );
             return csrf::with_cookie(render(StatusCode::UNPROCESSABLE_ENTITY, &page), &issued);
         }
     };
     match state.intake.file(&complaint).await {
-        Ok(filed) => render(
-            StatusCode::OK,
-            &ReceiptPage {
-                t: texts(lang),
-                toggle: None,
-                receipt: filed.receipt.to_string(),
-                case_ref: filed.case_ref,
-            },
+        Ok(filed) => csrf::with_cookie(
+            render(
+                StatusCode::OK,
+                &ReceiptPage::new(
+                    lang,
+                    filed.receipt.to_string(),
+                    filed.case_ref,
+                    issued.token.clone(),
+                ),
+            ),
+            &issued,
         ),
         Err(e) => {
             // Nothing was stored: show the form again, filled in, so the worker can
@@ -392,7 +423,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
                 issued.token.clone(),
                 values,
                 FormErrors::default(),
-                Some(code.message(lang)),
+                Some(Notice::of(code, lang)),
             );
             csrf::with_cookie(render(code.status(), &page), &issued)
         }
@@ -403,9 +434,84 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
 #[template(path = "receipt.html")]
 struct ReceiptPage {
     t: &'static Texts,
-    toggle: Option<&'static str>,
+    toggle: Toggle,
     receipt: String,
     case_ref: String,
+}
+
+impl ReceiptPage {
+    fn new(lang: Language, receipt: String, case_ref: String, csrf: String) -> Self {
+        Self {
+            t: texts(lang),
+            toggle: Toggle::Repost {
+                action: "/receipt",
+                receipt: receipt.clone(),
+                csrf,
+            },
+            receipt,
+            case_ref,
+        }
+    }
+}
+
+/// `POST /receipt`: the receipt page again, in the language asked for (the switch
+/// on the receipt page). The receipt is checked like any look-up.
+pub async fn show_receipt(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
+        Ok(read) => read,
+        Err(response) => return response,
+    };
+    let typed = bounded_receipt(fields.get("receipt"));
+    let receipt = match crate::crypto::receipt::Receipt::parse(&typed) {
+        Some(r) if csrf_ok => r,
+        _ => {
+            let code = if csrf_ok {
+                ErrorCode::InvalidReceipt
+            } else {
+                ErrorCode::CsrfFailed
+            };
+            return error_page(code, lang, None);
+        }
+    };
+    match state.intake.status(&receipt).await {
+        Ok(view) => csrf::with_cookie(
+            render(
+                StatusCode::OK,
+                &ReceiptPage::new(
+                    lang,
+                    receipt.display().to_string(),
+                    view.case_ref,
+                    issued.token.clone(),
+                ),
+            ),
+            &issued,
+        ),
+        Err(e) => {
+            let mut slot = None;
+            let status = receipt_failure(&mut slot, e, lang);
+            let notice = slot.unwrap_or(Notice::of(ErrorCode::Internal, lang));
+            let page = ErrorPage {
+                t: texts(lang),
+                toggle: Toggle::Link("/status"),
+                notice,
+                retry_after: None,
+            };
+            render(status, &page)
+        }
+    }
+}
+
+/// What a worker typed in a receipt field, cut to a sane length on a character
+/// boundary (anything longer cannot be a receipt anyway).
+fn bounded_receipt(raw: Option<&str>) -> String {
+    raw.unwrap_or_default()
+        .chars()
+        .take(limits::RECEIPT_INPUT)
+        .collect()
 }
 
 struct MessageLine {
@@ -428,14 +534,14 @@ struct StatusView {
 #[template(path = "status.html")]
 struct StatusPage {
     t: &'static Texts,
-    toggle: Option<&'static str>,
+    toggle: Toggle,
     csrf: String,
     receipt: String,
-    receipt_error: Option<&'static str>,
+    receipt_error: Option<Notice>,
     view: Option<StatusView>,
     notice: Option<&'static str>,
     message: String,
-    message_error: Option<&'static str>,
+    message_error: Option<Notice>,
     max: FieldMax,
 }
 
@@ -443,7 +549,7 @@ impl StatusPage {
     fn new(lang: Language, csrf: String) -> Self {
         Self {
             t: texts(lang),
-            toggle: Some("/status"),
+            toggle: Toggle::Link("/status"),
             csrf,
             receipt: String::new(),
             receipt_error: None,
@@ -457,7 +563,11 @@ impl StatusPage {
 
     fn with_view(mut self, view: &CaseView, lang: Language) -> Self {
         let t = texts(lang);
-        self.toggle = None;
+        self.toggle = Toggle::Repost {
+            action: "/status",
+            receipt: self.receipt.clone(),
+            csrf: self.csrf.clone(),
+        };
         self.view = Some(StatusView {
             case_ref: view.case_ref.clone(),
             status_label: view.status.label(lang),
@@ -506,15 +616,14 @@ pub async fn lookup_status(
         Err(response) => return response,
     };
     let mut page = StatusPage::new(lang, issued.token.clone());
-    page.receipt = fields.owned("receipt").unwrap_or_default();
-    page.receipt.truncate(limits::RECEIPT_INPUT * 4);
+    page.receipt = bounded_receipt(fields.get("receipt"));
     let status = if !csrf_ok {
-        page.receipt_error = Some(ErrorCode::CsrfFailed.message(lang));
+        page.receipt_error = Some(Notice::of(ErrorCode::CsrfFailed, lang));
         StatusCode::FORBIDDEN
     } else {
         match crate::crypto::receipt::Receipt::parse(&page.receipt) {
             None => {
-                page.receipt_error = Some(ErrorCode::InvalidReceipt.message(lang));
+                page.receipt_error = Some(Notice::of(ErrorCode::InvalidReceipt, lang));
                 ErrorCode::InvalidReceipt.status()
             }
             Some(receipt) => match state.intake.status(&receipt).await {
@@ -529,13 +638,13 @@ pub async fn lookup_status(
     csrf::with_cookie(render(status, &page), &issued)
 }
 
-fn receipt_failure(slot: &mut Option<&'static str>, e: ReceiptError, lang: Language) -> StatusCode {
+fn receipt_failure(slot: &mut Option<Notice>, e: ReceiptError, lang: Language) -> StatusCode {
     let code = match e {
         ReceiptError::NotFound => ErrorCode::ReceiptNotFound,
         ReceiptError::Closed => ErrorCode::CaseClosed,
         ReceiptError::Unexpected(e) => crate::error::ApiError::internal(&e, lang).code,
     };
-    *slot = Some(code.message(lang));
+    *slot = Some(Notice::of(code, lang));
     code.status()
 }
 
@@ -550,24 +659,17 @@ pub async fn add_message(
         Err(response) => return response,
     };
     let mut page = StatusPage::new(lang, issued.token.clone());
-    page.receipt = fields.owned("receipt").unwrap_or_default();
+    page.receipt = bounded_receipt(fields.get("receipt"));
     page.message = fields.owned("message").unwrap_or_default();
     let Some(receipt) = crate::crypto::receipt::Receipt::parse(&page.receipt).filter(|_| csrf_ok)
     else {
-        page.receipt_error = Some(
-            if csrf_ok {
-                ErrorCode::InvalidReceipt
-            } else {
-                ErrorCode::CsrfFailed
-            }
-            .message(lang),
-        );
-        let status = if csrf_ok {
-            ErrorCode::InvalidReceipt.status()
+        let code = if csrf_ok {
+            ErrorCode::InvalidReceipt
         } else {
-            StatusCode::FORBIDDEN
+            ErrorCode::CsrfFailed
         };
-        return csrf::with_cookie(render(status, &page), &issued);
+        page.receipt_error = Some(Notice::of(code, lang));
+        return csrf::with_cookie(render(code.status(), &page), &issued);
     };
     let status = match Text::parse(&page.message, limits::MESSAGE) {
         Err(code) => {
@@ -575,7 +677,7 @@ pub async fn add_message(
             match state.intake.status(&receipt).await {
                 Ok(view) => {
                     page = page.with_view(&view, lang);
-                    page.message_error = Some(code.message(lang));
+                    page.message_error = Some(Notice::of(code, lang));
                     code.status()
                 }
                 Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
@@ -591,7 +693,7 @@ pub async fn add_message(
             Err(ReceiptError::Closed) => match state.intake.status(&receipt).await {
                 Ok(view) => {
                     page = page.with_view(&view, lang);
-                    page.message_error = Some(ErrorCode::CaseClosed.message(lang));
+                    page.message_error = Some(Notice::of(ErrorCode::CaseClosed, lang));
                     ErrorCode::CaseClosed.status()
                 }
                 Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
