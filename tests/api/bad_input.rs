@@ -448,7 +448,8 @@ async fn bad_receipt_forms_get_a_page_with_the_documented_code() {
     let http = client();
     let token = csrf_token(&get_text(&http, &server.url("/status")).await);
     let long_multibyte = format!("a{}", "é".repeat(200));
-    let cases: Vec<(&str, Vec<(&str, String)>, u16, &str)> = vec![
+    type FormCase = (&'static str, Vec<(&'static str, String)>, u16, &'static str);
+    let cases: Vec<FormCase> = vec![
         (
             "/status",
             vec![("csrf", token.clone()), ("receipt", long_multibyte.clone())],

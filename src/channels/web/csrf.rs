@@ -173,10 +173,7 @@ mod tests {
             .unwrap()
             .trim_start_matches("__Host-");
         let token = csrf
-            .issue(&headers(
-                &cookie.split(';').next().unwrap().to_string(),
-                None,
-            ))
+            .issue(&headers(cookie.split(';').next().unwrap(), None))
             .token;
         assert!(!csrf.verify(&headers(value, None), Some(&token)));
     }
