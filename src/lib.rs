@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod intake;
 pub mod ratelimit;
+pub mod routing;
 pub mod telemetry;
 
 /// Selects rustls' process-wide crypto back end (ring) before any TLS is used.
