@@ -9,6 +9,7 @@ use crate::crypto::receipt::ReceiptHasher;
 use crate::error::{ApiError, ErrorCode};
 use crate::intake::Intake;
 use crate::ratelimit::{self, Limiters};
+use crate::routing::{Directory, Rules};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -26,6 +27,8 @@ use tower_http::trace::TraceLayer;
 #[derive(Clone)]
 pub struct AppState {
     pub intake: Intake,
+    pub rules: Arc<Rules>,
+    pub directory: Arc<Directory>,
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
     pub limiters: Arc<Limiters>,
@@ -69,6 +72,20 @@ impl Application {
             );
         }
         crate::db::check_keys(&db, &keys).await?;
+        let rules = match &settings.routing_rules {
+            None => Rules::default_rules()?,
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read routing rules {} (BUZON_ROUTING_RULES)",
+                        path.display()
+                    )
+                })?;
+                Rules::parse(&text, &path.display().to_string())?
+            }
+        };
+        tracing::info!(version = %rules.version, "routing rules loaded");
+        let directory = Directory::default_directory().map_err(anyhow::Error::msg)?;
         let hasher = ReceiptHasher::new(settings.hash_cost)?;
         let listener = TcpListener::bind(settings.http_addr)
             .await
@@ -79,8 +96,11 @@ impl Application {
                 )
             })?;
         let keys = Arc::new(keys);
+        let rules = Arc::new(rules);
         let state = AppState {
-            intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher)),
+            intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher), Arc::clone(&rules)),
+            rules,
+            directory: Arc::new(directory),
             keys,
             limiters: Arc::new(Limiters::new(&settings)),
             settings: Arc::new(settings),
@@ -161,6 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/complaints", post(api::create_complaint))
         .route("/api/v1/status", post(api::case_status))
         .route("/api/v1/status/messages", post(api::add_message))
+        .route("/api/v1/route", post(api::dry_run))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))

@@ -39,6 +39,7 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_ARGON2_PARALLELISM   argon2_parallelism   Argon2id lanes [1]
   BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size [10]
   BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
+  BUZON_ROUTING_RULES        routing_rules        Routing rules file [built in: rules/routing.toml]
   BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
   BUZON_LOG_FORMAT           log_format           text or json [text]";
 
@@ -63,6 +64,7 @@ const ENV_KEYS: &[&str] = &[
     "argon2_parallelism",
     "db_max_connections",
     "request_timeout_secs",
+    "routing_rules",
     "log",
     "log_format",
 ];
@@ -89,6 +91,7 @@ struct RawSettings {
     argon2_parallelism: u32,
     db_max_connections: u32,
     request_timeout_secs: u64,
+    routing_rules: Option<PathBuf>,
     log: String,
     log_format: String,
 }
@@ -136,6 +139,7 @@ impl Default for RawSettings {
             argon2_parallelism: cost.parallelism,
             db_max_connections: 10,
             request_timeout_secs: 30,
+            routing_rules: None,
             log: "info,sqlx=warn".into(),
             log_format: "text".into(),
         }
@@ -171,6 +175,8 @@ pub struct Settings {
     pub hash_cost: HashCost,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
+    /// `None`: the rules built into the binary.
+    pub routing_rules: Option<PathBuf>,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -338,6 +344,7 @@ impl Settings {
             hash_cost,
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
+            routing_rules: raw.routing_rules,
             log: raw.log,
             log_format,
         })

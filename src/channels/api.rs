@@ -16,6 +16,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::intake::{CaseView, ReceiptError};
+use crate::routing::{CaseFacts, Decision, Directory};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
@@ -183,6 +184,89 @@ pub struct ComplaintCreated {
     /// The status in the worker's language.
     pub status_label: &'static str,
     pub created_at: DateTime<Utc>,
+    /// Where the case goes, in the worker's language.
+    pub routing: RoutingOut,
+}
+
+/// One authority the case goes to.
+#[derive(Serialize, ToSchema)]
+pub struct ReferralOut {
+    /// Authority code (`cfcrl`, `state_ccl:MX-GUA`, ...).
+    pub authority: String,
+    /// Its name, in the requested language; unknown official names say so.
+    pub name: String,
+    /// `conciliation`, `inspection`, `registration`, `legal_aid` or `petition`.
+    pub function: &'static str,
+    /// What happens there, in plain words.
+    pub next_step: &'static str,
+    /// The rule that fired and its legal basis.
+    pub rule: String,
+    pub basis: String,
+    /// The facts the rule used.
+    pub facts: Vec<String>,
+    /// One of several candidates when the jurisdiction is ambiguous or unknown.
+    pub candidate: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RrmOut {
+    /// `likely`, `possible` or `unlikely`.
+    pub status: &'static str,
+    /// Criteria: `covered_sector`, `trade_nexus`, `denial_of_rights`, `after_2020_07_01`.
+    pub met: Vec<&'static str>,
+    pub missing: Vec<&'static str>,
+    pub not_met: Vec<&'static str>,
+    /// Questions that would settle the missing criteria, in the requested language.
+    pub questions: Vec<&'static str>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JurisdictionOut {
+    /// `federal`, `local`, `ambiguous` or `unknown`.
+    pub status: &'static str,
+    pub basis: String,
+}
+
+/// Where a case goes and why.
+#[derive(Serialize, ToSchema)]
+pub struct RoutingOut {
+    pub rule_version: String,
+    pub jurisdiction: JurisdictionOut,
+    pub referrals: Vec<ReferralOut>,
+    pub rrm: RrmOut,
+}
+
+impl RoutingOut {
+    pub fn new(d: &Decision, directory: &Directory, lang: Language) -> Self {
+        Self {
+            rule_version: d.rule_version.clone(),
+            jurisdiction: JurisdictionOut {
+                status: d.jurisdiction.status.code(),
+                basis: d.jurisdiction.basis.clone(),
+            },
+            referrals: d
+                .referrals
+                .iter()
+                .map(|r| ReferralOut {
+                    authority: r.authority.clone(),
+                    name: directory.name(&r.authority, lang),
+                    function: r.function.code(),
+                    next_step: r.function.next_step(lang),
+                    rule: r.rule.clone(),
+                    basis: r.basis.clone(),
+                    facts: r.facts.clone(),
+                    candidate: r.candidate,
+                })
+                .collect(),
+            rrm: RrmOut {
+                status: d.rrm.status.code(),
+                met: d.rrm.met.iter().map(|c| c.code()).collect(),
+                missing: d.rrm.missing.iter().map(|c| c.code()).collect(),
+                not_met: d.rrm.not_met.iter().map(|c| c.code()).collect(),
+                questions: d.rrm.missing.iter().map(|c| c.question(lang)).collect(),
+            },
+        }
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -223,11 +307,17 @@ pub struct CaseStatusResponse {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub messages: Vec<MessageOut>,
+    /// Where the case goes (absent only for cases stored before routing existed).
+    pub routing: Option<RoutingOut>,
 }
 
 impl CaseStatusResponse {
-    fn new(view: CaseView, lang: Language) -> Self {
+    fn new(view: CaseView, directory: &Directory, lang: Language) -> Self {
         Self {
+            routing: view
+                .routing
+                .as_ref()
+                .map(|d| RoutingOut::new(d, directory, lang)),
             case_ref: view.case_ref,
             status: view.status.code(),
             status_label: view.status.label(lang),
@@ -355,6 +445,7 @@ pub async fn create_complaint(
                 status: filed.status.code(),
                 status_label: filed.status.label(filed.language),
                 created_at: filed.created_at,
+                routing: RoutingOut::new(&filed.routing, &state.directory, filed.language),
             }),
         )
             .into_response(),
@@ -391,7 +482,7 @@ pub async fn case_status(
         Err(e) => return e.into_response(),
     };
     match state.intake.status(&receipt).await {
-        Ok(view) => Json(CaseStatusResponse::new(view, lang)).into_response(),
+        Ok(view) => Json(CaseStatusResponse::new(view, &state.directory, lang)).into_response(),
         Err(e) => receipt_error(e, lang).into_response(),
     }
 }
@@ -432,11 +523,49 @@ pub async fn add_message(
     match state.intake.add_message(&receipt, &text).await {
         Ok(view) => (
             StatusCode::CREATED,
-            Json(CaseStatusResponse::new(view, lang)),
+            Json(CaseStatusResponse::new(view, &state.directory, lang)),
         )
             .into_response(),
         Err(e) => receipt_error(e, lang).into_response(),
     }
+}
+
+/// Route a hypothetical case without storing anything: the intake body, minus
+/// identity (`complainant` and `anonymous` are ignored; employer and narrative may
+/// be left out). For advocates checking where a complaint belongs, and training.
+#[utoipa::path(
+    post,
+    path = "/api/v1/route",
+    tag = "routing",
+    request_body = ComplaintRequest,
+    responses(
+        (status = 200, description = "The decision, as a stored case would get it", body = RoutingOut),
+        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
+        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
+    )
+)]
+pub async fn dry_run(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let lang = header_language(&headers);
+    let mut request: ComplaintRequest = match read_json(&state, &headers, body, lang).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let lang = body_language(request.language.as_deref(), lang);
+    request.complainant = None;
+    request.anonymous = Some(true);
+    request.narrative.get_or_insert_with(|| "-".into());
+    if let Some(w) = request.workplace.as_mut() {
+        w.employer.get_or_insert_with(|| "-".into());
+    }
+    let complaint = match request
+        .into_draft()
+        .validate(Channel::Api, Utc::now().date_naive())
+    {
+        Ok(c) => c,
+        Err(errors) => return ApiError::validation(errors, lang).into_response(),
+    };
+    let decision = crate::routing::route(&state.rules, &CaseFacts::of(&complaint));
+    Json(RoutingOut::new(&decision, &state.directory, lang)).into_response()
 }
 
 #[derive(OpenApi)]
@@ -445,14 +574,15 @@ pub async fn add_message(
         title = "Buzón API",
         description = "Secure intake of labor-rights complaints. Receipts travel only in request bodies."
     ),
-    paths(create_complaint, case_status, add_message),
+    paths(create_complaint, case_status, add_message, dry_run),
     components(schemas(
         ErrorBody,
         ComplaintRequest,
         ComplaintCreated,
         StatusRequest,
         MessageRequest,
-        CaseStatusResponse
+        CaseStatusResponse,
+        RoutingOut
     ))
 )]
 pub struct ApiDoc;

@@ -8,6 +8,7 @@
 use crate::crypto::receipt::{Receipt, ReceiptHasher};
 use crate::crypto::{Aad, BlindIndex, KeyRing};
 use crate::domain::{CaseStatus, Complainant, Language, NewComplaint, Text};
+use crate::routing::{CaseFacts, Decision, Rules};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::{case, case_message, case_violation, complainant, workplace};
@@ -22,6 +23,8 @@ use zeroize::Zeroizing;
 /// What the sender gets back once the complaint is committed.
 pub struct Filed {
     pub case_ref: String,
+    /// Where the case goes, decided in the same transaction that stored it.
+    pub routing: Decision,
     /// The receipt as shown (`XXXX-XXXX-...`); never stored, never logged.
     pub receipt: Zeroizing<String>,
     pub status: CaseStatus,
@@ -37,6 +40,8 @@ pub struct CaseView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub messages: Vec<MessageView>,
+    /// `None` only for cases stored before routing existed.
+    pub routing: Option<Decision>,
 }
 
 pub struct MessageView {
@@ -70,6 +75,7 @@ pub struct Intake {
     db: DatabaseConnection,
     keys: Arc<KeyRing>,
     hasher: Arc<ReceiptHasher>,
+    rules: Arc<Rules>,
     /// Argon2 runs on the blocking pool with 19 MiB per hash: at most one hash per
     /// core at a time keeps a flood from many addresses from exhausting memory.
     hash_slots: Arc<tokio::sync::Semaphore>,
@@ -78,12 +84,18 @@ pub struct Intake {
 const AUTHOR_COMPLAINANT: &str = "complainant";
 
 impl Intake {
-    pub fn new(db: DatabaseConnection, keys: Arc<KeyRing>, hasher: Arc<ReceiptHasher>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        keys: Arc<KeyRing>,
+        hasher: Arc<ReceiptHasher>,
+        rules: Arc<Rules>,
+    ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self {
             db,
             keys,
             hasher,
+            rules,
             hash_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
         }
     }
@@ -135,6 +147,8 @@ impl Intake {
         let receipt = Receipt::generate();
         let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
         let now = Utc::now();
+        let decision = crate::routing::route(&self.rules, &CaseFacts::of(c));
+        let routing = serde_json::to_value(&decision).context("cannot serialize routing")?;
         let cipher = &self.keys.cipher;
         let bidx = &self.keys.blind_index;
         let enc = |table: &'static str, column: &'static str, text: &str| {
@@ -165,8 +179,8 @@ impl Intake {
             anonymous: Set(matches!(c.complainant, Complainant::Anonymous)),
             narrative_ct: Set(enc("cases", "narrative_ct", c.narrative.as_str())?),
             occurred_on: Set(c.occurred_on),
-            rule_version: Set(None),
-            routing: Set(None),
+            rule_version: Set(Some(decision.rule_version.clone())),
+            routing: Set(Some(routing)),
             created_at: Set(now),
             updated_at: Set(now),
         };
@@ -235,6 +249,7 @@ impl Intake {
 
         Ok(Filed {
             case_ref,
+            routing: decision,
             receipt: receipt.display(),
             status: CaseStatus::Received,
             language: c.language,
@@ -303,6 +318,9 @@ impl Intake {
             status: CaseStatus::parse(&case.status)
                 .with_context(|| format!("case {} has unknown status", case.case_ref))?,
             language: Language::parse(&case.language).unwrap_or_default(),
+            routing: case
+                .routing
+                .and_then(|json| serde_json::from_value::<Decision>(json).ok()),
             case_ref: case.case_ref,
             created_at: case.created_at,
             updated_at: case.updated_at,

@@ -14,16 +14,18 @@
 //!    `likely`; any not met: `unlikely`; otherwise `possible`, with the questions
 //!    that would settle what is missing. Not knowing a fact never makes `unlikely`.
 
+mod directory;
 mod rules;
 
+pub use directory::Directory;
 pub use rules::{DEFAULT_RULES, Rule, Rules, RulesError, SectorRule};
 
 use crate::domain::{Language, Sector, StateCode, TradeNexus, Violation};
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Jurisdiction {
     Federal,
@@ -93,7 +95,7 @@ impl Authority {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Function {
     Conciliation,
@@ -112,6 +114,16 @@ impl Function {
             "legal_aid" => Some(Self::LegalAid),
             "petition" => Some(Self::Petition),
             _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Conciliation => "conciliation",
+            Self::Inspection => "inspection",
+            Self::Registration => "registration",
+            Self::LegalAid => "legal_aid",
+            Self::Petition => "petition",
         }
     }
 
@@ -147,7 +159,7 @@ impl Function {
 }
 
 /// What routing looks at: validated facts, nothing identifying.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseFacts {
     pub state: StateCode,
     pub sector: Sector,
@@ -157,13 +169,26 @@ pub struct CaseFacts {
     pub occurred_on: Option<NaiveDate>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+impl CaseFacts {
+    pub fn of(complaint: &crate::domain::NewComplaint) -> Self {
+        Self {
+            state: complaint.workplace.state,
+            sector: complaint.workplace.sector,
+            trade_with_us: complaint.workplace.trade_with_us,
+            workers: complaint.workplace.workers,
+            violations: complaint.violations.clone(),
+            occurred_on: complaint.occurred_on,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JurisdictionFinding {
     pub status: Jurisdiction,
     pub basis: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Referral {
     /// `cfcrl`, `state_ccl:MX-GUA`, ... (TAXONOMY.md "Authorities").
     pub authority: String,
@@ -179,7 +204,7 @@ pub struct Referral {
     pub candidate: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RrmStatus {
     Likely,
@@ -187,7 +212,7 @@ pub enum RrmStatus {
     Unlikely,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Criterion {
     CoveredSector,
@@ -225,7 +250,7 @@ impl Criterion {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RrmScreening {
     pub status: RrmStatus,
     pub met: Vec<Criterion>,
@@ -235,7 +260,7 @@ pub struct RrmScreening {
     pub not_met: Vec<Criterion>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Decision {
     pub rule_version: String,
     pub jurisdiction: JurisdictionFinding,
@@ -320,6 +345,22 @@ pub fn route(rules: &Rules, facts: &CaseFacts) -> Decision {
         },
         referrals,
         rrm,
+    }
+}
+
+impl RrmStatus {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Likely => "likely",
+            Self::Possible => "possible",
+            Self::Unlikely => "unlikely",
+        }
+    }
+}
+
+impl Criterion {
+    pub fn code(self) -> &'static str {
+        criterion_code(self)
     }
 }
 

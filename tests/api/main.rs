@@ -9,5 +9,6 @@ mod bad_input;
 mod browser;
 mod privacy;
 mod receipts;
+mod routing;
 mod startup;
 mod web;

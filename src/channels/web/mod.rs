@@ -97,6 +97,32 @@ pub fn error_page(code: ErrorCode, lang: Language, retry_after: Option<u64>) -> 
     response
 }
 
+/// One authority a case goes to, as the worker reads it.
+struct ReferralLine {
+    name: String,
+    next_step: &'static str,
+    candidate: bool,
+}
+
+fn referral_lines(
+    decision: Option<&crate::routing::Decision>,
+    directory: &crate::routing::Directory,
+    lang: Language,
+) -> Vec<ReferralLine> {
+    decision
+        .map(|d| {
+            d.referrals
+                .iter()
+                .map(|r| ReferralLine {
+                    name: directory.name(&r.authority, lang),
+                    next_step: r.function.next_step(lang),
+                    candidate: r.candidate,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One choice of a select, radio or checkbox group.
 struct Opt {
     code: &'static str,
@@ -410,6 +436,7 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
                     filed.receipt.to_string(),
                     filed.case_ref,
                     issued.token.clone(),
+                    referral_lines(Some(&filed.routing), &state.directory, lang),
                 ),
             ),
             &issued,
@@ -437,11 +464,19 @@ struct ReceiptPage {
     toggle: Toggle,
     receipt: String,
     case_ref: String,
+    referrals: Vec<ReferralLine>,
 }
 
 impl ReceiptPage {
-    fn new(lang: Language, receipt: String, case_ref: String, csrf: String) -> Self {
+    fn new(
+        lang: Language,
+        receipt: String,
+        case_ref: String,
+        csrf: String,
+        referrals: Vec<ReferralLine>,
+    ) -> Self {
         Self {
+            referrals,
             t: texts(lang),
             toggle: Toggle::Repost {
                 action: "/receipt",
@@ -484,8 +519,9 @@ pub async fn show_receipt(
                 &ReceiptPage::new(
                     lang,
                     receipt.display().to_string(),
-                    view.case_ref,
+                    view.case_ref.clone(),
                     issued.token.clone(),
+                    referral_lines(view.routing.as_ref(), &state.directory, lang),
                 ),
             ),
             &issued,
@@ -523,6 +559,7 @@ struct MessageLine {
 
 struct StatusView {
     case_ref: String,
+    referrals: Vec<ReferralLine>,
     status_label: &'static str,
     status_explanation: &'static str,
     filed_on: String,
@@ -561,7 +598,12 @@ impl StatusPage {
         }
     }
 
-    fn with_view(mut self, view: &CaseView, lang: Language) -> Self {
+    fn with_view(
+        mut self,
+        view: &CaseView,
+        directory: &crate::routing::Directory,
+        lang: Language,
+    ) -> Self {
         let t = texts(lang);
         self.toggle = Toggle::Repost {
             action: "/status",
@@ -570,6 +612,7 @@ impl StatusPage {
         };
         self.view = Some(StatusView {
             case_ref: view.case_ref.clone(),
+            referrals: referral_lines(view.routing.as_ref(), directory, lang),
             status_label: view.status.label(lang),
             status_explanation: view.status.explanation(lang),
             filed_on: view.created_at.format("%Y-%m-%d").to_string(),
@@ -628,7 +671,7 @@ pub async fn lookup_status(
             }
             Some(receipt) => match state.intake.status(&receipt).await {
                 Ok(view) => {
-                    page = page.with_view(&view, lang);
+                    page = page.with_view(&view, &state.directory, lang);
                     StatusCode::OK
                 }
                 Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
@@ -676,7 +719,7 @@ pub async fn add_message(
             // Show the case with the message kept and the error next to it.
             match state.intake.status(&receipt).await {
                 Ok(view) => {
-                    page = page.with_view(&view, lang);
+                    page = page.with_view(&view, &state.directory, lang);
                     page.message_error = Some(Notice::of(code, lang));
                     code.status()
                 }
@@ -685,14 +728,14 @@ pub async fn add_message(
         }
         Ok(text) => match state.intake.add_message(&receipt, &text).await {
             Ok(view) => {
-                page = page.with_view(&view, lang);
+                page = page.with_view(&view, &state.directory, lang);
                 page.message.clear();
                 page.notice = Some(texts(lang).message_sent);
                 StatusCode::OK
             }
             Err(ReceiptError::Closed) => match state.intake.status(&receipt).await {
                 Ok(view) => {
-                    page = page.with_view(&view, lang);
+                    page = page.with_view(&view, &state.directory, lang);
                     page.message_error = Some(Notice::of(ErrorCode::CaseClosed, lang));
                     ErrorCode::CaseClosed.status()
                 }

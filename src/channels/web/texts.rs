@@ -71,6 +71,8 @@ pub struct Texts {
     pub error_title: &'static str,
     pub back: &'static str,
     pub retry_after: &'static str,
+    pub routing_title: &'static str,
+    pub routing_candidate: &'static str,
 }
 
 pub static ES: Texts = Texts {
@@ -141,6 +143,8 @@ pub static ES: Texts = Texts {
     error_title: "No se pudo",
     back: "Regresar",
     retry_after: "Puede intentar de nuevo en (segundos):",
+    routing_title: "Adónde va su queja",
+    routing_candidate: "puede ser esta oficina u otra; una persona lo va a decidir",
 };
 
 pub static EN: Texts = Texts {
@@ -211,6 +215,8 @@ pub static EN: Texts = Texts {
     error_title: "That did not work",
     back: "Go back",
     retry_after: "You can try again in (seconds):",
+    routing_title: "Where your complaint goes",
+    routing_candidate: "this office or another one; a person will decide",
 };
 
 pub fn texts(lang: Language) -> &'static Texts {

@@ -1,0 +1,184 @@
+//! Every stored case carries its routing decision; the dry run routes without
+//! storing; a bad rules file stops the server naming the line.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use sea_orm::{ConnectionTrait, Statement};
+
+async fn every_filed_case_is_routed_in_the_same_transaction(backend: Backend) {
+    let server = TestServer::spawn(backend).await;
+    let http = client();
+    // A dismissal for union activity at a local electronics plant in Chihuahua.
+    let body = serde_json::json!({
+        "anonymous": true,
+        "workplace": {"employer": "Electrónica del Norte", "state": "MX-CHH", "sector": "electronics", "trade_with_us": "yes"},
+        "violations": ["union_retaliation"],
+        "narrative": "Me corrieron después de la asamblea.",
+        "occurred_on": "2025-02-01"
+    });
+    let (status, created) = post_json(&http, &server.url("/api/v1/complaints"), &body).await;
+    assert_eq!(status, 201, "{created}");
+    let authorities: Vec<&str> = created["routing"]["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["authority"].as_str().unwrap())
+        .collect();
+    for want in ["state_ccl:MX-CHH", "cfcrl", "us_ilc_rrm"] {
+        assert!(authorities.contains(&want), "{want} not in {authorities:?}");
+    }
+    assert_eq!(created["routing"]["rrm"]["status"], "likely");
+    let ccl = &created["routing"]["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["authority"] == "state_ccl:MX-CHH")
+        .unwrap();
+    assert_eq!(
+        ccl["name"],
+        "Centro de Conciliación Laboral del Estado de Chihuahua"
+    );
+    assert!(
+        ccl["next_step"].as_str().unwrap().contains("plática"),
+        "plain Spanish: {ccl}"
+    );
+
+    // Stored with the rule version that routed it.
+    let db = server.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT rule_version FROM cases",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let version: String = row.try_get_by_index(0).unwrap();
+    assert_eq!(
+        version,
+        created["routing"]["rule_version"].as_str().unwrap()
+    );
+
+    // The worker sees it with the receipt, in plain words.
+    let (_, view) = post_json(
+        &http,
+        &server.url("/api/v1/status"),
+        &serde_json::json!({"receipt": created["receipt"], "language": "en"}),
+    )
+    .await;
+    let names: Vec<&str> = view["routing"]["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.iter().any(|n| n.contains("Federal Conciliation")),
+        "{names:?}"
+    );
+}
+
+on_both_backends!(every_filed_case_is_routed_in_the_same_transaction);
+
+#[tokio::test]
+async fn the_dry_run_routes_without_storing_and_asks_what_is_missing() {
+    let server = TestServer::spawn(Backend::Sqlite).await;
+    let http = client();
+    let body = serde_json::json!({
+        "language": "en",
+        "complainant": {"name": "Ignored Name"},
+        "workplace": {"state": "MX-GUA", "sector": "garment"},
+        "violations": ["union_coercion", "unjust_dismissal"]
+    });
+    let (status, d) = post_json(&http, &server.url("/api/v1/route"), &body).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["jurisdiction"]["status"], "ambiguous");
+    let conciliation: Vec<&serde_json::Value> = d["referrals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["function"] == "conciliation")
+        .collect();
+    assert_eq!(conciliation.len(), 2, "both candidates: {d}");
+    assert!(conciliation.iter().all(|r| r["candidate"] == true));
+    assert_eq!(d["rrm"]["status"], "possible");
+    assert!(
+        d["rrm"]["missing"]
+            .as_array()
+            .unwrap()
+            .contains(&"trade_nexus".into())
+    );
+    assert!(!d["rrm"]["questions"].as_array().unwrap().is_empty());
+    assert!(!d.to_string().contains("Ignored Name"));
+
+    let db = server.db().await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM cases",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 0, "nothing stored");
+
+    let (status, err) = post_json(
+        &http,
+        &server.url("/api/v1/route"),
+        &serde_json::json!({"workplace": {"state": "MX-GUA"}}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(err["error"]["field"], "violations");
+}
+
+#[tokio::test]
+async fn the_receipt_page_says_where_the_case_goes() {
+    let server = TestServer::spawn(Backend::Sqlite).await;
+    let http = client();
+    let page = get_text(&http, &server.url("/")).await;
+    let form = [
+        ("csrf", csrf_token(&page)),
+        ("employer", "Minera del Centro".to_string()),
+        ("state", "MX-ZAC".to_string()),
+        ("sector", "mining".to_string()),
+        ("violations", "safety_health".to_string()),
+        ("narrative", "No nos dan equipo de protección.".to_string()),
+        ("identity", "anonymous".to_string()),
+    ];
+    let res = http
+        .post(server.url("/complaints"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Adónde va su queja"), "{html}");
+    assert!(html.contains("Inspección Federal del Trabajo (STPS)"));
+    assert!(html.contains("Pueden mandar inspectores"));
+}
+
+#[tokio::test]
+async fn a_bad_rules_file_stops_the_server_naming_the_line() {
+    let server = TestServer::spawn(Backend::Sqlite).await;
+    let rules =
+        buzon::routing::DEFAULT_RULES.replacen("code = \"mining\"", "code = \"minning\"", 1);
+    let line = rules
+        .lines()
+        .position(|l| l.contains("\"minning\""))
+        .unwrap()
+        + 1;
+    let path = server.data_dir.join("rules.toml");
+    std::fs::write(&path, rules).unwrap();
+    let out = server
+        .command(&Options::default().env("BUZON_ROUTING_RULES", path.to_str().unwrap()))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("line {line}: unknown sector \"minning\"")),
+        "{err}"
+    );
+}
