@@ -44,6 +44,51 @@ fn body(i: u64) -> String {
     .to_string()
 }
 
+fn route_body(i: u64) -> String {
+    let sectors = [
+        "auto_parts",
+        "electronics",
+        "garment",
+        "mining",
+        "unknown",
+        "call_center",
+    ];
+    let sector = sectors[(i % sectors.len() as u64) as usize];
+    serde_json::json!({
+        "workplace": {"state": "MX-CHH", "sector": sector, "trade_with_us": "unknown"},
+        "violations": ["union_retaliation", "unpaid_wages", "safety_health"],
+        "occurred_on": "2024-05-01"
+    })
+    .to_string()
+}
+
+/// Server time of the routing decision itself: the pure function, no HTTP.
+fn time_routing() -> Duration {
+    use buzon::domain::{Sector, StateCode, TradeNexus, Violation};
+    use buzon::routing::{CaseFacts, Rules, route};
+    let rules = Rules::default_rules().unwrap();
+    let n = 200_000u32;
+    let start = Instant::now();
+    for i in 0..n {
+        let facts = CaseFacts {
+            state: StateCode::ALL[i as usize % StateCode::ALL.len()],
+            sector: Sector::ALL[i as usize % Sector::ALL.len()],
+            trade_with_us: TradeNexus::Unknown,
+            workers: Some(800),
+            violations: [
+                Violation::UnionRetaliation,
+                Violation::UnpaidWages,
+                Violation::SafetyHealth,
+            ]
+            .into_iter()
+            .collect(),
+            occurred_on: None,
+        };
+        std::hint::black_box(route(&rules, std::hint::black_box(&facts)));
+    }
+    start.elapsed() / n
+}
+
 struct Result {
     name: String,
     requests: u64,
@@ -231,6 +276,17 @@ fn main() {
             .await,
         );
         let cost = settings.hash_cost;
+        results.push(
+            drive(
+                "Buzón routing dry run (POST /api/v1/route), no storage",
+                &format!("http://{addr}"),
+                seconds,
+                concurrency,
+                "/api/v1/route",
+                route_body,
+            )
+            .await,
+        );
 
         // The same with a token Argon2 cost, to show how much of the time is the hash.
         let cheap = HashCost {
@@ -290,12 +346,17 @@ fn main() {
             Err(e) => eprintln!("PostgreSQL not reachable ({e}): its row is left out"),
         }
 
+        let per_case = time_routing();
         let base = results[0].per_second;
         println!("Machine: {}", machine());
         println!(
             "Run: {concurrency} concurrent clients, {seconds} s per row, loopback, release build."
         );
-        println!("Receipt hash: {cost} (production default), one hash per complaint.\n");
+        println!("Receipt hash: {cost} (production default), one hash per complaint.");
+        println!(
+            "Routing decision alone (pure function, 200 000 cases): {:.2} µs per case.\n",
+            per_case.as_secs_f64() * 1e6
+        );
         println!("| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
         for r in &results {

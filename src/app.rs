@@ -85,7 +85,7 @@ impl Application {
             }
         };
         tracing::info!(version = %rules.version, "routing rules loaded");
-        let directory = Directory::default_directory().map_err(anyhow::Error::msg)?;
+        let directory = crate::db::load_directory(&db).await?;
         let hasher = ReceiptHasher::new(settings.hash_cost)?;
         let listener = TcpListener::bind(settings.http_addr)
             .await

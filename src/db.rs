@@ -1,11 +1,14 @@
 //! Database connection and start-up checks, the same code for SQLite and PostgreSQL.
 
 use crate::crypto::KeyRing;
+use crate::routing::{Directory, Entry};
 use anyhow::Context;
-use entity::setting;
+use entity::{authority, setting};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ActiveValue, ConnectOptions, Database, DatabaseConnection, EntityTrait};
+use sea_orm::{
+    ActiveValue, ConnectOptions, Database, DatabaseConnection, EntityTrait, TransactionTrait,
+};
 use std::time::Duration;
 
 /// Connects with the settings Buzón relies on. SQLite: WAL (readers don't block the
@@ -35,6 +38,78 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None)
         .await
         .context("database migration failed")
+}
+
+/// The authority directory: built-in entries for codes the database lacks are
+/// stored first (admins' edits are never overwritten), then everything is read.
+pub async fn load_directory(db: &DatabaseConnection) -> anyhow::Result<Directory> {
+    let builtin = Directory::builtin().map_err(anyhow::Error::msg)?;
+    let stored: Vec<authority::Model> = authority::Entity::find()
+        .all(db)
+        .await
+        .context("cannot read the authority directory")?;
+    let missing: Vec<Entry> = builtin
+        .entries()
+        .filter(|e| !stored.iter().any(|s| s.code == e.code))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        save_directory(db, &missing).await?;
+    }
+    let stored = authority::Entity::find()
+        .all(db)
+        .await
+        .context("cannot read the authority directory")?;
+    Ok(builtin.with_entries(stored.into_iter().map(|m| Entry {
+        code: m.code,
+        name_es: m.name_es,
+        name_en: m.name_en,
+        name_confirmed: m.name_confirmed,
+        phone: m.phone,
+        email: m.email,
+        address: m.address,
+        website: m.website,
+    })))
+}
+
+/// Inserts or replaces directory entries, in one transaction.
+pub async fn save_directory(db: &DatabaseConnection, entries: &[Entry]) -> anyhow::Result<()> {
+    use sea_orm::sea_query::OnConflict;
+    let txn = db.begin().await.context("cannot begin transaction")?;
+    let now = chrono::Utc::now();
+    for e in entries {
+        let row = authority::ActiveModel {
+            code: ActiveValue::Set(e.code.clone()),
+            name_es: ActiveValue::Set(e.name_es.clone()),
+            name_en: ActiveValue::Set(e.name_en.clone()),
+            name_confirmed: ActiveValue::Set(e.name_confirmed),
+            phone: ActiveValue::Set(e.phone.clone()),
+            email: ActiveValue::Set(e.email.clone()),
+            address: ActiveValue::Set(e.address.clone()),
+            website: ActiveValue::Set(e.website.clone()),
+            updated_at: ActiveValue::Set(now),
+        };
+        authority::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(authority::Column::Code)
+                    .update_columns([
+                        authority::Column::NameEs,
+                        authority::Column::NameEn,
+                        authority::Column::NameConfirmed,
+                        authority::Column::Phone,
+                        authority::Column::Email,
+                        authority::Column::Address,
+                        authority::Column::Website,
+                        authority::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&txn)
+            .await
+            .with_context(|| format!("cannot save authority {}", e.code))?;
+    }
+    txn.commit().await.context("cannot commit the directory")?;
+    Ok(())
 }
 
 const KEY_CHECK: &str = "key_check";

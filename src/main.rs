@@ -22,6 +22,24 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// The authority directory (names and contacts of the bodies cases go to).
+    Authorities {
+        #[command(subcommand)]
+        action: AuthoritiesAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuthoritiesAction {
+    /// Write the directory as CSV (to standard output, or to FILE).
+    Export {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Read a CSV (as written by export, edited) and store every row; rows for
+    /// codes Buzón does not know are refused, naming the row. Restart the server
+    /// to show the new names.
+    Import { file: PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +73,7 @@ fn main() -> ExitCode {
                 tracing::info!("migrations applied");
                 Ok(())
             }
+            Command::Authorities { action } => authorities(&settings, action).await,
         }
     });
     match result {
@@ -65,6 +84,35 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn authorities(settings: &Settings, action: AuthoritiesAction) -> anyhow::Result<()> {
+    use anyhow::Context;
+    buzon::app::create_private_dir(&settings.data_dir)?;
+    let db = buzon::db::connect(&settings.database_url, 1).await?;
+    buzon::db::migrate(&db).await?;
+    match action {
+        AuthoritiesAction::Export { output } => {
+            let csv = buzon::db::load_directory(&db)
+                .await?
+                .to_csv()
+                .map_err(anyhow::Error::msg)?;
+            match output {
+                Some(path) => std::fs::write(&path, csv)
+                    .with_context(|| format!("cannot write {}", path.display()))?,
+                None => print!("{csv}"),
+            }
+        }
+        AuthoritiesAction::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let entries = buzon::routing::Directory::parse_csv(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            buzon::db::save_directory(&db, &entries).await?;
+            eprintln!("imported {} authorities", entries.len());
+        }
+    }
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

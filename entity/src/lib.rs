@@ -2,6 +2,7 @@
 //! `buzon` crate). `*_ct` columns are AES-256-GCM ciphertexts, `*_bidx` columns are
 //! HMAC-SHA256 blind indexes; see `buzon::crypto`.
 
+pub mod authority;
 pub mod case;
 pub mod case_message;
 pub mod case_violation;
@@ -10,6 +11,7 @@ pub mod setting;
 pub mod workplace;
 
 pub mod prelude {
+    pub use super::authority::Entity as Authority;
     pub use super::case::Entity as Case;
     pub use super::case_message::Entity as CaseMessage;
     pub use super::case_violation::Entity as CaseViolation;

@@ -17,7 +17,7 @@
 mod directory;
 mod rules;
 
-pub use directory::Directory;
+pub use directory::{Directory, Entry, is_known_code};
 pub use rules::{DEFAULT_RULES, Rule, Rules, RulesError, SectorRule};
 
 use crate::domain::{Language, Sector, StateCode, TradeNexus, Violation};

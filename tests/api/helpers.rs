@@ -90,6 +90,14 @@ impl Default for Options {
 }
 
 impl Options {
+    /// Runs another `buzon` command (e.g. `authorities export`) instead of `serve`.
+    pub fn args(args: &[&str]) -> Self {
+        Self {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Self::default()
+        }
+    }
+
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
         self

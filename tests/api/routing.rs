@@ -182,3 +182,82 @@ async fn a_bad_rules_file_stops_the_server_naming_the_line() {
         "{err}"
     );
 }
+
+/// `buzon authorities export` / `import` round-trip the directory; an admin's
+/// contacts and confirmed names are kept and shown after a restart.
+async fn the_authority_directory_round_trips_as_csv(backend: Backend) {
+    let mut server = TestServer::spawn(backend).await;
+    server.terminate();
+    let run = |args: &[&str]| {
+        let out = server.command(&Options::args(args)).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let exported = run(&["authorities", "export"]);
+    assert_eq!(
+        exported.lines().count(),
+        1 + 4 + 32 * 3,
+        "header, 4 federal, 3 per state"
+    );
+    assert!(
+        exported.starts_with("code,name_es,name_en,name_confirmed,phone,email,address,website")
+    );
+    let agu = exported
+        .lines()
+        .find(|l| l.starts_with("state_ccl:MX-AGU,"))
+        .unwrap();
+    assert!(
+        agu.contains(",false,"),
+        "unknown names stay unconfirmed: {agu}"
+    );
+
+    // An admin confirms a name and adds a phone number.
+    let edited = exported.replace(
+        agu,
+        "state_ccl:MX-AGU,Centro de Conciliación Laboral del Estado de Aguascalientes,Aguascalientes Labor Conciliation Center,true,449 000 0000,,,",
+    );
+    let file = server.data_dir.join("authorities.csv");
+    std::fs::write(&file, &edited).unwrap();
+    run(&["authorities", "import", file.to_str().unwrap()]);
+    assert_eq!(run(&["authorities", "export"]), edited, "round trip");
+
+    // A row with an unknown code is refused, naming the row; nothing changes.
+    std::fs::write(
+        &file,
+        edited.replace("state_ccl:MX-AGU,", "state_ccl:MX-ZZZ,"),
+    )
+    .unwrap();
+    let out = server
+        .command(&Options::args(&[
+            "authorities",
+            "import",
+            file.to_str().unwrap(),
+        ]))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown authority \"state_ccl:MX-ZZZ\"")
+    );
+    assert_eq!(run(&["authorities", "export"]), edited);
+
+    // The server shows the confirmed name.
+    server.start(&Options::default());
+    let (_, d) = post_json(
+        &client(),
+        &server.url("/api/v1/route"),
+        &serde_json::json!({"workplace": {"state": "MX-AGU", "sector": "electronics"}, "violations": ["unpaid_wages"]}),
+    )
+    .await;
+    let names = d["referrals"].to_string();
+    assert!(
+        names.contains("Centro de Conciliación Laboral del Estado de Aguascalientes\""),
+        "{names}"
+    );
+}
+
+on_both_backends!(the_authority_directory_round_trips_as_csv);
