@@ -72,18 +72,7 @@ impl Application {
             );
         }
         crate::db::check_keys(&db, &keys).await?;
-        let rules = match &settings.routing_rules {
-            None => Rules::default_rules()?,
-            Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!(
-                        "cannot read routing rules {} (BUZON_ROUTING_RULES)",
-                        path.display()
-                    )
-                })?;
-                Rules::parse(&text, &path.display().to_string())?
-            }
-        };
+        let rules = Rules::load(settings.routing_rules.as_deref())?;
         tracing::info!(version = %rules.version, "routing rules loaded");
         let directory = crate::db::load_directory(&db).await?;
         let hasher = ReceiptHasher::new(settings.hash_cost)?;

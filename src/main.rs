@@ -22,6 +22,12 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Print a bilingual draft RRM petition for a case screened likely or possible
+    /// (for an advocate to complete; decrypts the case, so it needs the key file).
+    RrmDraft {
+        /// The case reference, e.g. BZ-7KQM2X9P.
+        case_ref: String,
+    },
     /// The authority directory (names and contacts of the bodies cases go to).
     Authorities {
         #[command(subcommand)]
@@ -74,6 +80,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Authorities { action } => authorities(&settings, action).await,
+            Command::RrmDraft { case_ref } => rrm_draft(&settings, &case_ref).await,
         }
     });
     match result {
@@ -84,6 +91,20 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn rrm_draft(settings: &Settings, case_ref: &str) -> anyhow::Result<()> {
+    let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
+    let db = buzon::db::connect(&settings.database_url, 1).await?;
+    buzon::db::migrate(&db).await?;
+    buzon::db::check_keys(&db, &keys).await?;
+    let rules = buzon::routing::Rules::load(settings.routing_rules.as_deref())?;
+    let input = buzon::intake::petition_input(&db, &keys, &rules, case_ref.trim())
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no case with reference {case_ref}"))?;
+    let draft = buzon::routing::petition::draft(&input)?;
+    print!("{draft}");
+    Ok(())
 }
 
 async fn authorities(settings: &Settings, action: AuthoritiesAction) -> anyhow::Result<()> {

@@ -395,3 +395,112 @@ where
         .await
         .context("blocking task failed")
 }
+
+/// Everything an RRM petition draft needs about a case, decrypted. For the
+/// `buzon rrm-draft` command (staff only); `None` when no case has that reference.
+pub async fn petition_input(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    rules: &Rules,
+    case_ref: &str,
+) -> anyhow::Result<Option<crate::routing::petition::PetitionInput>> {
+    use crate::domain::{Sector, StateCode, TradeNexus, Violation};
+    use crate::routing::petition::{PetitionInput, Petitioner};
+    let Some(case) = case::Entity::find()
+        .filter(case::Column::CaseRef.eq(case_ref))
+        .one(db)
+        .await
+        .context("cannot look up case")?
+    else {
+        return Ok(None);
+    };
+    let decrypt = |table: &'static str, column: &'static str, ct: &[u8]| {
+        keys.cipher
+            .decrypt_string(
+                Aad {
+                    table,
+                    column,
+                    row: case.id,
+                },
+                ct,
+            )
+            .with_context(|| format!("cannot decrypt {table}.{column} of {case_ref}"))
+    };
+    let place = workplace::Entity::find_by_id(case.id)
+        .one(db)
+        .await
+        .context("cannot load workplace")?
+        .context("case has no workplace")?;
+    let who = complainant::Entity::find_by_id(case.id)
+        .one(db)
+        .await
+        .context("cannot load complainant")?;
+    let petitioner = match who {
+        Some(w) if !case.anonymous => Some(Petitioner {
+            name: w
+                .name_ct
+                .map(|ct| decrypt("complainants", "name_ct", &ct))
+                .transpose()?,
+            phone: w
+                .phone_ct
+                .map(|ct| decrypt("complainants", "phone_ct", &ct))
+                .transpose()?,
+            email: w
+                .email_ct
+                .map(|ct| decrypt("complainants", "email_ct", &ct))
+                .transpose()?,
+        }),
+        _ => None,
+    };
+    let violations: Vec<Violation> = case_violation::Entity::find()
+        .filter(case_violation::Column::CaseId.eq(case.id))
+        .all(db)
+        .await
+        .context("cannot load violations")?
+        .iter()
+        .filter_map(|v| Violation::parse(&v.violation))
+        .collect();
+    let messages = case_message::Entity::find()
+        .filter(case_message::Column::CaseId.eq(case.id))
+        .all(db)
+        .await
+        .context("cannot load messages")?
+        .len();
+    let state = StateCode::parse(&place.state).context("stored state is not a known code")?;
+    let sector = Sector::parse(&place.sector).unwrap_or(Sector::Unknown);
+    let trade_with_us = TradeNexus::parse(&place.trade_with_us).unwrap_or(TradeNexus::Unknown);
+    let workers = place.workers.and_then(|n| u32::try_from(n).ok());
+    let facts = CaseFacts {
+        state,
+        sector,
+        trade_with_us,
+        workers,
+        violations: violations.iter().copied().collect(),
+        occurred_on: case.occurred_on,
+    };
+    // The decision stored with the case; one routed again only if it has none.
+    let decision = case
+        .routing
+        .clone()
+        .and_then(|json| serde_json::from_value::<Decision>(json).ok())
+        .unwrap_or_else(|| crate::routing::route(rules, &facts));
+    Ok(Some(PetitionInput {
+        case_ref: case.case_ref.clone(),
+        filed_on: case.created_at.date_naive(),
+        petitioner,
+        employer: decrypt("workplaces", "employer_ct", &place.employer_ct)?,
+        city: place
+            .city_ct
+            .map(|ct| decrypt("workplaces", "city_ct", &ct))
+            .transpose()?,
+        state,
+        sector,
+        trade_with_us,
+        workers,
+        violations,
+        narrative: decrypt("cases", "narrative_ct", &case.narrative_ct)?,
+        occurred_on: case.occurred_on,
+        messages,
+        decision,
+    }))
+}

@@ -15,6 +15,7 @@
 //!    that would settle what is missing. Not knowing a fact never makes `unlikely`.
 
 mod directory;
+pub mod petition;
 mod rules;
 
 pub use directory::{Directory, Entry, is_known_code};

@@ -131,6 +131,19 @@ impl Rules {
         Self::parse(DEFAULT_RULES, "rules/routing.toml (built in)")
     }
 
+    /// The rules file at `path` (BUZON_ROUTING_RULES), or the built-in rules.
+    pub fn load(path: Option<&std::path::Path>) -> Result<Self, RulesError> {
+        let Some(path) = path else {
+            return Self::default_rules();
+        };
+        let source_name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| RulesError {
+            source_name: source_name.clone(),
+            problems: vec![format!("cannot read it: {e} (BUZON_ROUTING_RULES)")],
+        })?;
+        Self::parse(&text, &source_name)
+    }
+
     /// Parses and validates a rules file; `source_name` names it in errors.
     pub fn parse(text: &str, source_name: &str) -> Result<Self, RulesError> {
         let err = |problems: Vec<String>| RulesError {

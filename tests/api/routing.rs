@@ -261,3 +261,71 @@ async fn the_authority_directory_round_trips_as_csv(backend: Backend) {
 }
 
 on_both_backends!(the_authority_directory_round_trips_as_csv);
+
+#[tokio::test]
+async fn rrm_drafts_are_bilingual_filled_from_the_case_and_withhold_anonymous_identity() {
+    let mut server = TestServer::spawn(Backend::Sqlite).await;
+    let http = client();
+    let anonymous = serde_json::json!({
+        "anonymous": true,
+        "workplace": {"employer": "Arneses del Bajío", "city": "Silao", "state": "MX-GUA", "sector": "auto_parts", "trade_with_us": "yes", "workers": 1200},
+        "violations": ["vote_irregularity"],
+        "narrative": "No hubo voto secreto en la legitimación.",
+        "occurred_on": "2024-04-10"
+    });
+    let (_, a) = post_json(&http, &server.url("/api/v1/complaints"), &anonymous).await;
+    let identified = complaint(
+        "Rosa Draft",
+        "+52 1 477 123 4567",
+        "rosa.draft@example.org",
+        "Me despidieron por el sindicato.",
+    );
+    let (_, b) = post_json(&http, &server.url("/api/v1/complaints"), &identified).await;
+    let wages = serde_json::json!({
+        "anonymous": true,
+        "workplace": {"employer": "X", "state": "MX-GUA", "sector": "auto_parts"},
+        "violations": ["unpaid_wages"],
+        "narrative": "No pagan."
+    });
+    let (_, c) = post_json(&http, &server.url("/api/v1/complaints"), &wages).await;
+    server.terminate();
+
+    let draft = |case_ref: &serde_json::Value| {
+        server
+            .command(&Options::args(&["rrm-draft", case_ref.as_str().unwrap()]))
+            .output()
+            .unwrap()
+    };
+    let out = draft(&a["case_ref"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "Borrador de petición",
+        "Draft Rapid Response Labor Mechanism",
+        "Arneses del Bajío",
+        "Silao",
+        "1200",
+        "No hubo voto secreto en la legitimación.",
+        "Identidad reservada",
+        "Identity withheld",
+        "[FALTA: completar]",
+        "[MISSING: to complete]",
+        "2024-04-10",
+    ] {
+        assert!(text.contains(want), "{want} missing from:\n{text}");
+    }
+
+    let text = String::from_utf8(draft(&b["case_ref"]).stdout).unwrap();
+    assert!(
+        text.contains("Rosa Draft") && text.contains("confidential"),
+        "{text}"
+    );
+
+    let out = draft(&c["case_ref"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an RRM candidate"));
+}
