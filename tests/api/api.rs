@@ -118,6 +118,7 @@ async fn the_openapi_document_is_generated_and_lists_the_codes() {
         "/api/v1/complaints",
         "/api/v1/status",
         "/api/v1/status/messages",
+        "/api/v1/route",
     ] {
         assert!(doc["paths"][path]["post"].is_object(), "{path} missing");
     }
