@@ -405,7 +405,7 @@ pub async fn petition_input(
     case_ref: &str,
 ) -> anyhow::Result<Option<crate::routing::petition::PetitionInput>> {
     use crate::domain::{Sector, StateCode, TradeNexus, Violation};
-    use crate::routing::petition::{PetitionInput, Petitioner};
+    use crate::routing::petition::PetitionInput;
     let Some(case) = case::Entity::find()
         .filter(case::Column::CaseRef.eq(case_ref))
         .one(db)
@@ -431,27 +431,6 @@ pub async fn petition_input(
         .await
         .context("cannot load workplace")?
         .context("case has no workplace")?;
-    let who = complainant::Entity::find_by_id(case.id)
-        .one(db)
-        .await
-        .context("cannot load complainant")?;
-    let petitioner = match who {
-        Some(w) if !case.anonymous => Some(Petitioner {
-            name: w
-                .name_ct
-                .map(|ct| decrypt("complainants", "name_ct", &ct))
-                .transpose()?,
-            phone: w
-                .phone_ct
-                .map(|ct| decrypt("complainants", "phone_ct", &ct))
-                .transpose()?,
-            email: w
-                .email_ct
-                .map(|ct| decrypt("complainants", "email_ct", &ct))
-                .transpose()?,
-        }),
-        _ => None,
-    };
     let violations: Vec<Violation> = case_violation::Entity::find()
         .filter(case_violation::Column::CaseId.eq(case.id))
         .all(db)
@@ -487,7 +466,7 @@ pub async fn petition_input(
     Ok(Some(PetitionInput {
         case_ref: case.case_ref.clone(),
         filed_on: case.created_at.date_naive(),
-        petitioner,
+        identified: !case.anonymous,
         employer: decrypt("workplaces", "employer_ct", &place.employer_ct)?,
         city: place
             .city_ct

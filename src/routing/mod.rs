@@ -142,10 +142,10 @@ impl Function {
             }
             (Self::Inspection, Language::En) => "Inspectors may be sent to check the workplace.",
             (Self::Registration, Language::Es) => {
-                "Revisan los asuntos del sindicato y del contrato colectivo, como votaciones y registros."
+                "Atienden los asuntos del sindicato y del contrato colectivo: la libertad para organizarse, las votaciones y los registros."
             }
             (Self::Registration, Language::En) => {
-                "They review union and collective agreement matters, such as votes and registrations."
+                "They handle union and collective agreement matters: the freedom to organize, votes and registrations."
             }
             (Self::LegalAid, Language::Es) => "Le pueden dar asesoría y un abogado sin costo.",
             (Self::LegalAid, Language::En) => "They can give you advice and a lawyer for free.",
@@ -334,7 +334,8 @@ pub fn route(rules: &Rules, facts: &CaseFacts) -> Decision {
             rule: "rrm-screening".into(),
             basis: "USMCA Annex 31-A: a denial of free association or collective bargaining at a covered facility; an advocate can petition the U.S. Interagency Labor Committee (DOMAIN.md §1-2, §7.4)".into(),
             facts: rrm.met.iter().map(|c| format!("met: {}", criterion_code(*c))).collect(),
-            candidate: rrm.status == RrmStatus::Possible,
+            // A petition comes on top of the other referrals, not instead of one.
+            candidate: false,
         });
     }
 

@@ -1,7 +1,8 @@
 //! A draft RRM petition for an advocate to complete: the recommended elements of a
 //! petition to the U.S. Interagency Labor Committee (DOMAIN.md §2), in Spanish and
 //! English, filled from the case, with every element the case can't fill marked.
-//! The petitioner's identity is withheld when the worker filed anonymously.
+//! The worker's identity is never in the draft: an anonymous worker left none, and
+//! an identified one is named in a petition only with their explicit consent.
 
 use super::{Decision, RrmStatus};
 use crate::domain::{Language, Sector, StateCode, TradeNexus, Violation};
@@ -12,8 +13,9 @@ use std::fmt::Write;
 pub struct PetitionInput {
     pub case_ref: String,
     pub filed_on: NaiveDate,
-    /// `None` when the worker filed anonymously.
-    pub petitioner: Option<Petitioner>,
+    /// Whether the worker left any identity. The draft never prints it: the
+    /// worker's identity goes into a petition only with their explicit consent.
+    pub identified: bool,
     pub employer: String,
     pub city: Option<String>,
     pub state: StateCode,
@@ -25,12 +27,6 @@ pub struct PetitionInput {
     pub occurred_on: Option<NaiveDate>,
     pub messages: usize,
     pub decision: Decision,
-}
-
-pub struct Petitioner {
-    pub name: Option<String>,
-    pub phone: Option<String>,
-    pub email: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -109,46 +105,18 @@ fn section(out: &mut String, p: &PetitionInput, lang: Language) {
     );
 
     let _ = writeln!(out, "## 1. {}\n", t("Peticionario", "Petitioner"));
-    match &p.petitioner {
-        None => {
-            let _ = writeln!(
-                out,
-                "{}\n",
-                t(
-                    "Identidad reservada: la persona presentó la queja de forma anónima. Indique la organización peticionaria y solicite trato confidencial.",
-                    "Identity withheld: the worker filed anonymously. Name the petitioning organization and request confidential treatment."
-                )
-            );
-        }
-        Some(who) => {
-            let _ = writeln!(
-                out,
-                "- {}: {}",
-                t("Nombre", "Name"),
-                or_missing(who.name.clone(), lang)
-            );
-            let _ = writeln!(
-                out,
-                "- {}: {}",
-                t("Teléfono", "Phone"),
-                or_missing(who.phone.clone(), lang)
-            );
-            let _ = writeln!(
-                out,
-                "- {}: {}",
-                t("Correo", "E-mail"),
-                or_missing(who.email.clone(), lang)
-            );
-            let _ = writeln!(
-                out,
-                "- {}\n",
-                t(
-                    "Confirme con la persona si pide trato confidencial de su identidad antes de enviar.",
-                    "Confirm with the worker whether they request confidential treatment of their identity before filing."
-                )
-            );
-        }
-    }
+    let note = if p.identified {
+        t(
+            "La persona dejó sus datos de contacto en Buzón, pero este borrador no los incluye: inclúyalos solo con su consentimiento expreso, y pida trato confidencial de su identidad. Indique la organización peticionaria.",
+            "The worker left contact details in Buzón, but this draft leaves them out: include them only with their explicit consent, and request confidential treatment of their identity. Name the petitioning organization.",
+        )
+    } else {
+        t(
+            "Identidad reservada: la persona presentó la queja de forma anónima. Indique la organización peticionaria y solicite trato confidencial.",
+            "Identity withheld: the worker filed anonymously. Name the petitioning organization and request confidential treatment.",
+        )
+    };
+    let _ = writeln!(out, "{note}\n");
 
     let _ = writeln!(out, "## 2. {}\n", t("Centro de trabajo", "Facility"));
     let _ = writeln!(
@@ -285,11 +253,31 @@ fn section(out: &mut String, p: &PetitionInput, lang: Language) {
     );
     let _ = writeln!(
         out,
-        "{}\n",
+        "{}",
         t(
-            "LFT arts. 133 fr. IV y XVI, 357, 358, 371, 386 Bis, 387, 390 Bis, 390 Ter; Anexo 23-A del T-MEC. Hechos posteriores al 1 de julio de 2020.",
-            "LFT arts. 133 IV and XVI, 357, 358, 371, 386 Bis, 387, 390 Bis, 390 Ter; USMCA Annex 23-A. Events after 1 July 2020."
+            "LFT arts. 133 fr. IV y XVI, 357, 358, 371, 386 Bis, 387, 390 Bis, 390 Ter; Anexo 23-A del T-MEC.",
+            "LFT arts. 133 IV and XVI, 357, 358, 371, 386 Bis, 387, 390 Bis, 390 Ter; USMCA Annex 23-A."
         )
+    );
+    let after = p
+        .decision
+        .rrm
+        .met
+        .contains(&super::Criterion::AfterEntryIntoForce);
+    let _ = writeln!(
+        out,
+        "{}\n",
+        if after {
+            t(
+                "Hechos posteriores al 1 de julio de 2020.",
+                "Events after 1 July 2020.",
+            )
+        } else {
+            t(
+                "[FALTA: confirmar que los hechos son posteriores al 1 de julio de 2020]",
+                "[MISSING: confirm the events are after 1 July 2020]",
+            )
+        }
     );
 
     let _ = writeln!(out, "## 7. {}\n", t("Pruebas", "Evidence"));

@@ -29,9 +29,34 @@ fn has(d: &Decision, authority: &str, function: Function) -> bool {
 
 #[test]
 fn the_shipped_rules_load() {
-    let r = rules();
-    assert!(!r.version.is_empty());
-    assert_eq!(r.sectors.len(), Sector::ALL.len());
+    assert!(!rules().version.is_empty());
+}
+
+/// Safety and health, training and contratos-ley are federal matters even at a
+/// local-jurisdiction employer (LFT art. 527 last paragraph).
+#[test]
+fn federal_subject_matters_stay_federal_at_local_employers() {
+    for v in [
+        Violation::SafetyHealth,
+        Violation::Training,
+        Violation::ContratoLeyNotApplied,
+    ] {
+        let d = route(&rules(), &facts(Sector::Electronics, StateCode::Jal, &[v]));
+        assert!(
+            has(&d, "cfcrl", Function::Conciliation),
+            "{v}: {:?}",
+            targets(&d)
+        );
+        assert!(has(&d, "profedet", Function::LegalAid), "{v}");
+        assert!(has(&d, "stps_inspection", Function::Inspection), "{v}");
+        assert!(
+            !d.referrals
+                .iter()
+                .any(|r| r.authority.starts_with("state_")),
+            "{v}: {:?}",
+            targets(&d)
+        );
+    }
 }
 
 /// Every branch of LFT art. 527 fr. I that the taxonomy names: a dismissal goes to
@@ -261,16 +286,32 @@ fn a_rule_naming_an_unknown_code_is_refused_with_its_line() {
         "\"safety_health\", \"trainig\"]",
         1,
     );
+    let line = bad_violation
+        .lines()
+        .position(|l| l.contains("\"trainig\""))
+        .unwrap()
+        + 1;
     let err = Rules::parse(&bad_violation, "t").unwrap_err().to_string();
-    assert!(err.contains("unknown violation \"trainig\""), "{err}");
+    assert!(
+        err.contains(&format!("line {line}: unknown violation \"trainig\"")),
+        "{err}"
+    );
 
     let bad_authority = DEFAULT_RULES.replacen(
         "authority = \"stps_inspection\"",
         "authority = \"ministry\"",
         1,
     );
+    let line = bad_authority
+        .lines()
+        .position(|l| l.contains("\"ministry\""))
+        .unwrap()
+        + 1;
     let err = Rules::parse(&bad_authority, "t").unwrap_err().to_string();
-    assert!(err.contains("unknown authority \"ministry\""), "{err}");
+    assert!(
+        err.contains(&format!("line {line}: unknown authority \"ministry\"")),
+        "{err}"
+    );
 
     let err = Rules::parse("version = ", "t").unwrap_err().to_string();
     assert!(err.contains("line 1"), "{err}");
@@ -308,9 +349,21 @@ proptest! {
         for r in &d.referrals {
             prop_assert!(!r.rule.is_empty() && !r.basis.is_empty());
         }
-        // Not knowing a fact never makes a case unlikely.
-        if d.rrm.status == RrmStatus::Unlikely {
-            prop_assert!(!d.rrm.not_met.is_empty());
+    }
+
+    /// Forgetting a fact (sector, trade, date) never turns a case into `unlikely`.
+    #[test]
+    fn not_knowing_a_fact_never_makes_a_case_unlikely(f in any_facts()) {
+        let r = rules();
+        let before = route(&r, &f).rrm.status;
+        let forgotten = [
+            CaseFacts { sector: Sector::Unknown, ..f.clone() },
+            CaseFacts { trade_with_us: TradeNexus::Unknown, ..f.clone() },
+            CaseFacts { occurred_on: None, ..f.clone() },
+        ];
+        for g in forgotten {
+            let after = route(&r, &g).rrm.status;
+            prop_assert!(before == RrmStatus::Unlikely || after != RrmStatus::Unlikely, "{:?} -> {:?}", before, after);
         }
     }
 }

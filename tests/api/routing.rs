@@ -5,7 +5,7 @@ use crate::helpers::*;
 use crate::on_both_backends;
 use sea_orm::{ConnectionTrait, Statement};
 
-async fn every_filed_case_is_routed_in_the_same_transaction(backend: Backend) {
+async fn every_filed_case_is_stored_with_its_routing_decision(backend: Backend) {
     let server = TestServer::spawn(backend).await;
     let http = client();
     // A dismissal for union activity at a local electronics plant in Chihuahua.
@@ -78,7 +78,7 @@ async fn every_filed_case_is_routed_in_the_same_transaction(backend: Backend) {
     );
 }
 
-on_both_backends!(every_filed_case_is_routed_in_the_same_transaction);
+on_both_backends!(every_filed_case_is_stored_with_its_routing_decision);
 
 #[tokio::test]
 async fn the_dry_run_routes_without_storing_and_asks_what_is_missing() {
@@ -263,7 +263,7 @@ async fn the_authority_directory_round_trips_as_csv(backend: Backend) {
 on_both_backends!(the_authority_directory_round_trips_as_csv);
 
 #[tokio::test]
-async fn rrm_drafts_are_bilingual_filled_from_the_case_and_withhold_anonymous_identity() {
+async fn rrm_drafts_are_bilingual_filled_from_the_case_and_never_name_the_worker() {
     let mut server = TestServer::spawn(Backend::Sqlite).await;
     let http = client();
     let anonymous = serde_json::json!({
@@ -319,9 +319,13 @@ async fn rrm_drafts_are_bilingual_filled_from_the_case_and_withhold_anonymous_id
         assert!(text.contains(want), "{want} missing from:\n{text}");
     }
 
+    // An identified worker is not named either: only with their explicit consent.
     let text = String::from_utf8(draft(&b["case_ref"]).stdout).unwrap();
+    for secret in ["Rosa", "4771234567", "rosa.draft"] {
+        assert!(!text.contains(secret), "{secret} in the draft:\n{text}");
+    }
     assert!(
-        text.contains("Rosa Draft") && text.contains("confidential"),
+        text.contains("explicit consent") && text.contains("consentimiento expreso"),
         "{text}"
     );
 
