@@ -73,17 +73,9 @@ async fn an_anonymous_complaint_needs_only_employer_state_violation_and_narrativ
     .await;
     assert_eq!(status, 201, "{created}");
     let db = server.db().await;
-    use sea_orm::{ConnectionTrait, Statement};
     let count = |sql: &'static str| {
         let db = &db;
-        async move {
-            let row = db
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0).unwrap()
-        }
+        async move { one_row(db, sql).await.try_get_by_index::<i64>(0).unwrap() }
     };
     assert_eq!(count("SELECT COUNT(*) FROM cases WHERE anonymous").await, 1);
     assert_eq!(

@@ -377,6 +377,15 @@ pub async fn post_json(
     (status, json)
 }
 
+/// The one row a query returns (panics if none: the test expected one).
+pub async fn one_row(db: &sea_orm::DatabaseConnection, sql: &str) -> sea_orm::QueryResult {
+    use sea_orm::{ConnectionTrait, Statement};
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .unwrap_or_else(|| panic!("no row for {sql}"))
+}
+
 /// The body of a GET, whatever its status.
 pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
     http.get(url)

@@ -134,14 +134,7 @@ async fn personal_data_never_reaches_the_database_or_the_logs(backend: Backend) 
     // The encrypted values are really there and decrypt with the key file.
     let keys = KeyRing::load(&server.keys_file()).unwrap();
     let db = server.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT case_id, name_ct, phone_ct FROM complainants WHERE name_ct IS NOT NULL AND email_ct IS NOT NULL",
-        ))
-        .await
-        .unwrap()
-        .expect("complainant row");
+    let row = one_row(&db, "SELECT case_id, name_ct, phone_ct FROM complainants WHERE name_ct IS NOT NULL AND email_ct IS NOT NULL").await;
     let case_id: uuid::Uuid = row.try_get_by_index(0).unwrap();
     let name_ct: Vec<u8> = row.try_get_by_index(1).unwrap();
     let aad = Aad {

@@ -3,7 +3,6 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use sea_orm::{ConnectionTrait, Statement};
 
 async fn every_filed_case_is_stored_with_its_routing_decision(backend: Backend) {
     let server = TestServer::spawn(backend).await;
@@ -45,14 +44,7 @@ async fn every_filed_case_is_stored_with_its_routing_decision(backend: Backend) 
 
     // Stored with the rule version that routed it.
     let db = server.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT rule_version FROM cases",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = one_row(&db, "SELECT rule_version FROM cases").await;
     let version: String = row.try_get_by_index(0).unwrap();
     assert_eq!(
         version,
@@ -112,14 +104,7 @@ async fn the_dry_run_routes_without_storing_and_asks_what_is_missing() {
     assert!(!d.to_string().contains("Ignored Name"));
 
     let db = server.db().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM cases",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
+    let row = one_row(&db, "SELECT COUNT(*) FROM cases").await;
     assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 0, "nothing stored");
 
     let (status, err) = post_json(
