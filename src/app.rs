@@ -6,7 +6,7 @@ use crate::config::Settings;
 use crate::crypto::KeyRing;
 use crate::crypto::keyring::KeySource;
 use crate::crypto::receipt::ReceiptHasher;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ErrorCode;
 use crate::intake::Intake;
 use crate::ratelimit::{self, Limiters};
 use crate::routing::{Directory, Rules};
@@ -246,11 +246,7 @@ async fn refuse_oversized(State(max): State<usize>, request: Request, next: Next
 
 fn refuse(request: &Request, code: ErrorCode) -> Response {
     let lang = web::negotiate_language(request.headers(), request.uri().query());
-    if request.uri().path().starts_with("/api/") {
-        ApiError::new(code, lang).into_response()
-    } else {
-        web::error_page(code, lang, None)
-    }
+    crate::channels::refusal(request.uri().path(), lang, code, None)
 }
 
 /// Answers `request_timeout` when a request takes longer than the configured limit.
@@ -259,17 +255,14 @@ async fn time_limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let api = request.uri().path().starts_with("/api/");
-    let lang = web::negotiate_language(request.headers(), request.uri().query());
+    // Kept for the refusal: the request itself moves into the handler.
+    let uri = request.uri().clone();
+    let lang = web::negotiate_language(request.headers(), uri.query());
     match tokio::time::timeout(limit, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!("request timed out");
-            if api {
-                ApiError::new(ErrorCode::RequestTimeout, lang).into_response()
-            } else {
-                web::error_page(ErrorCode::RequestTimeout, lang, None)
-            }
+            crate::channels::refusal(uri.path(), lang, ErrorCode::RequestTimeout, None)
         }
     }
 }

@@ -186,7 +186,7 @@ impl ApiError {
     /// database and crypto errors don't) and answers with a generic 500 or 503.
     pub fn internal(err: &anyhow::Error, language: Language) -> Self {
         tracing::error!(error = %format!("{err:#}"), "request failed");
-        let code = if is_database_unavailable(err) {
+        let code = if is_temporary(err) {
             ErrorCode::Unavailable
         } else {
             ErrorCode::Internal
@@ -216,7 +216,7 @@ impl ApiError {
 }
 
 /// Database unreachable or server saturated: temporary, so 503 and "try again".
-fn is_database_unavailable(err: &anyhow::Error) -> bool {
+fn is_temporary(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause.is::<crate::intake::Busy>()
             || matches!(

@@ -5,11 +5,11 @@
 //! Limits are per instance; behind several instances divide the numbers accordingly.
 
 use crate::config::{Limit, Settings};
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ErrorCode;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
@@ -140,15 +140,12 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
+    // Without connection info (a router driven without a socket) every request
+    // shares one key: the limit still holds rather than silently switching off.
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    // Without connection info (router driven without a socket) there is no client
-    // to key on; such requests only come from in-process tests and tools.
-    let Some(peer) = peer else {
-        return next.run(request).await;
-    };
+        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let client = limiters.client_ip(peer, request.headers());
     let bucket = Bucket::of(request.method(), request.uri().path());
     match limiters.check(bucket, client) {
@@ -158,13 +155,12 @@ pub async fn limit(
             tracing::info!(bucket = ?bucket, retry_after = secs, "rate limited");
             let lang =
                 crate::channels::web::negotiate_language(request.headers(), request.uri().query());
-            if request.uri().path().starts_with("/api/") {
-                let mut err = ApiError::new(ErrorCode::RateLimited, lang);
-                err.retry_after = Some(secs);
-                err.into_response()
-            } else {
-                crate::channels::web::error_page(ErrorCode::RateLimited, lang, Some(secs))
-            }
+            crate::channels::refusal(
+                request.uri().path(),
+                lang,
+                ErrorCode::RateLimited,
+                Some(secs),
+            )
         }
     }
 }

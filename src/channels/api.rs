@@ -377,7 +377,7 @@ async fn read_json<T: DeserializeOwned>(
 fn receipt_error(e: ReceiptError, lang: Language) -> ApiError {
     match e {
         ReceiptError::NotFound => ApiError::field(ErrorCode::ReceiptNotFound, "receipt", lang),
-        ReceiptError::Closed => ApiError::new(ErrorCode::CaseClosed, lang),
+        ReceiptError::Closed(_) => ApiError::new(ErrorCode::CaseClosed, lang),
         ReceiptError::Unexpected(e) => ApiError::internal(&e, lang),
     }
 }
@@ -416,41 +416,37 @@ pub async fn create_complaint(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let request: ComplaintRequest = match read_json(&state, &headers, body, lang).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+    let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
     if request.anonymous == Some(true)
         && request.complainant.as_ref().is_some_and(|c| !c.is_empty())
     {
-        return ApiError::field(ErrorCode::AnonymousWithIdentity, "complainant", lang)
-            .into_response();
+        return Err(ApiError::field(
+            ErrorCode::AnonymousWithIdentity,
+            "complainant",
+            lang,
+        ));
     }
-    let complaint = match request
+    let complaint = request
         .into_draft()
         .validate(Channel::Api, Utc::now().date_naive())
-    {
-        Ok(c) => c,
-        Err(errors) => return ApiError::validation(errors, lang).into_response(),
+        .map_err(|errors| ApiError::validation(errors, lang))?;
+    let filed = state
+        .intake
+        .file(&complaint)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    let created = ComplaintCreated {
+        case_ref: filed.case_ref,
+        receipt: filed.receipt.to_string(),
+        status: filed.status.code(),
+        status_label: filed.status.label(filed.language),
+        created_at: filed.created_at,
+        routing: RoutingOut::new(&filed.routing, &state.directory, filed.language),
     };
-    match state.intake.file(&complaint).await {
-        Ok(filed) => (
-            StatusCode::CREATED,
-            Json(ComplaintCreated {
-                case_ref: filed.case_ref,
-                receipt: filed.receipt.to_string(),
-                status: filed.status.code(),
-                status_label: filed.status.label(filed.language),
-                created_at: filed.created_at,
-                routing: RoutingOut::new(&filed.routing, &state.directory, filed.language),
-            }),
-        )
-            .into_response(),
-        Err(e) => ApiError::internal(&e, lang).into_response(),
-    }
+    Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
 /// Read a case's status and messages with its receipt.
@@ -470,21 +466,17 @@ pub async fn case_status(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let request: StatusRequest = match read_json(&state, &headers, body, lang).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+    let request: StatusRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
-    let receipt = match parse_receipt(request.receipt.as_deref(), lang) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    match state.intake.status(&receipt).await {
-        Ok(view) => Json(CaseStatusResponse::new(view, &state.directory, lang)).into_response(),
-        Err(e) => receipt_error(e, lang).into_response(),
-    }
+    let receipt = parse_receipt(request.receipt.as_deref(), lang)?;
+    let view = state
+        .intake
+        .status(&receipt)
+        .await
+        .map_err(|e| receipt_error(e, lang))?;
+    Ok(Json(CaseStatusResponse::new(view, &state.directory, lang)).into_response())
 }
 
 /// Add a follow-up message to a case with its receipt.
@@ -505,29 +497,20 @@ pub async fn add_message(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
+) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let request: MessageRequest = match read_json(&state, &headers, body, lang).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+    let request: MessageRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
-    let receipt = match parse_receipt(request.receipt.as_deref(), lang) {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
-    let text = match Text::parse(request.message.as_deref().unwrap_or(""), limits::MESSAGE) {
-        Ok(t) => t,
-        Err(code) => return ApiError::field(code, "message", lang).into_response(),
-    };
-    match state.intake.add_message(&receipt, &text).await {
-        Ok(view) => (
-            StatusCode::CREATED,
-            Json(CaseStatusResponse::new(view, &state.directory, lang)),
-        )
-            .into_response(),
-        Err(e) => receipt_error(e, lang).into_response(),
-    }
+    let receipt = parse_receipt(request.receipt.as_deref(), lang)?;
+    let text = Text::parse(request.message.as_deref().unwrap_or(""), limits::MESSAGE)
+        .map_err(|code| ApiError::field(code, "message", lang))?;
+    let view = state
+        .intake
+        .add_message(&receipt, &text)
+        .await
+        .map_err(|e| receipt_error(e, lang))?;
+    let body = CaseStatusResponse::new(view, &state.directory, lang);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 /// Route a hypothetical case without storing anything: the intake body, minus
@@ -544,12 +527,13 @@ pub async fn add_message(
         (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
     )
 )]
-pub async fn dry_run(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn dry_run(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let mut request: ComplaintRequest = match read_json(&state, &headers, body, lang).await {
-        Ok(r) => r,
-        Err(e) => return e.into_response(),
-    };
+    let mut request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
     request.complainant = None;
     request.anonymous = Some(true);
@@ -557,15 +541,12 @@ pub async fn dry_run(State(state): State<AppState>, headers: HeaderMap, body: Bo
     if let Some(w) = request.workplace.as_mut() {
         w.employer.get_or_insert_with(|| "-".into());
     }
-    let complaint = match request
+    let complaint = request
         .into_draft()
         .validate(Channel::Api, Utc::now().date_naive())
-    {
-        Ok(c) => c,
-        Err(errors) => return ApiError::validation(errors, lang).into_response(),
-    };
+        .map_err(|errors| ApiError::validation(errors, lang))?;
     let decision = crate::routing::route(&state.rules, &CaseFacts::of(&complaint));
-    Json(RoutingOut::new(&decision, &state.directory, lang)).into_response()
+    Ok(Json(RoutingOut::new(&decision, &state.directory, lang)).into_response())
 }
 
 #[derive(OpenApi)]

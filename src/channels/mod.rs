@@ -7,6 +7,24 @@ pub mod web;
 use crate::domain::Language;
 use crate::error::ErrorCode;
 
+/// A refusal in the form its reader expects: the JSON error body under `/api/`,
+/// a page for people everywhere else; `Retry-After` when given.
+pub fn refusal(
+    path: &str,
+    lang: Language,
+    code: ErrorCode,
+    retry_after: Option<u64>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if path.starts_with("/api/") {
+        let mut err = crate::error::ApiError::new(code, lang);
+        err.retry_after = retry_after;
+        err.into_response()
+    } else {
+        web::error_page(code, lang, retry_after)
+    }
+}
+
 /// Reads a request body up to `limit` bytes; `PayloadTooLarge` beyond that even when
 /// the sender gave no (or a false) Content-Length.
 pub async fn read_body(

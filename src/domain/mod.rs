@@ -10,7 +10,7 @@ pub use status::CaseStatus;
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
 
 use crate::error::ErrorCode;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeSet;
 use unicode_normalization::UnicodeNormalization;
 
@@ -100,20 +100,6 @@ pub fn clean_text(raw: &str) -> Option<String> {
         .collect();
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_string())
-}
-
-fn bounded(
-    raw: Option<&str>,
-    field: &'static str,
-    max: usize,
-    errors: &mut Vec<FieldError>,
-) -> Option<String> {
-    let text = clean_text(raw?)?;
-    if text.chars().count() > max {
-        errors.push(FieldError::new(field, ErrorCode::TooLong));
-        return None;
-    }
-    Some(text)
 }
 
 /// Free text with a length limit that is known to be non-empty.
@@ -308,25 +294,18 @@ impl IntakeDraft {
             }),
         };
 
-        let employer = match self
-            .employer
-            .as_deref()
-            .map(|e| Text::parse(e, limits::EMPLOYER))
-        {
-            Some(Ok(t)) => Some(t),
-            Some(Err(code)) => {
-                errors.push(FieldError::new("workplace.employer", code));
-                None
-            }
-            None => {
-                errors.push(FieldError::new(
-                    "workplace.employer",
-                    ErrorCode::MissingField,
-                ));
-                None
-            }
-        };
-        let city = self.text_field(&self.city, "workplace.city", limits::CITY, &mut errors);
+        let employer = required_text(
+            self.employer.as_deref(),
+            "workplace.employer",
+            limits::EMPLOYER,
+            &mut errors,
+        );
+        let city = optional_text(
+            self.city.as_deref(),
+            "workplace.city",
+            limits::CITY,
+            &mut errors,
+        );
         let state = match self.state.as_deref().map(str::trim) {
             None | Some("") => {
                 errors.push(FieldError::new("workplace.state", ErrorCode::MissingField));
@@ -391,21 +370,12 @@ impl IntakeDraft {
             }
         }
 
-        let narrative = match self
-            .narrative
-            .as_deref()
-            .map(|n| Text::parse(n, limits::NARRATIVE))
-        {
-            Some(Ok(t)) => Some(t),
-            Some(Err(code)) => {
-                errors.push(FieldError::new("narrative", code));
-                None
-            }
-            None => {
-                errors.push(FieldError::new("narrative", ErrorCode::MissingField));
-                None
-            }
-        };
+        let narrative = required_text(
+            self.narrative.as_deref(),
+            "narrative",
+            limits::NARRATIVE,
+            &mut errors,
+        );
 
         let occurred_on = match self.occurred_on.as_deref().map(str::trim) {
             None | Some("") | Some("unknown") => None,
@@ -421,9 +391,14 @@ impl IntakeDraft {
         let complainant = if self.anonymous {
             Complainant::Anonymous
         } else {
-            let name = self.text_field(&self.name, "complainant.name", limits::NAME, &mut errors);
-            let worker_id = self.text_field(
-                &self.worker_id,
+            let name = optional_text(
+                self.name.as_deref(),
+                "complainant.name",
+                limits::NAME,
+                &mut errors,
+            );
+            let worker_id = optional_text(
+                self.worker_id.as_deref(),
                 "complainant.worker_id",
                 limits::WORKER_ID,
                 &mut errors,
@@ -468,19 +443,37 @@ impl IntakeDraft {
             _ => Err(errors),
         }
     }
+}
 
-    fn text_field(
-        &self,
-        raw: &Option<String>,
-        field: &'static str,
-        max: usize,
-        errors: &mut Vec<FieldError>,
-    ) -> Option<Text> {
-        bounded(raw.as_deref(), field, max, errors).map(Text)
+/// A field the worker may leave out: empty (after cleaning) means not given.
+fn optional_text(
+    raw: Option<&str>,
+    field: &'static str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<Text> {
+    match Text::parse(raw?, max) {
+        Ok(text) => Some(text),
+        Err(ErrorCode::MissingField) => None,
+        Err(code) => {
+            errors.push(FieldError::new(field, code));
+            None
+        }
     }
 }
 
-use chrono::Datelike;
+/// A field that must be there: absent or empty is `missing_field`.
+fn required_text(
+    raw: Option<&str>,
+    field: &'static str,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<Text> {
+    let parsed = Text::parse(raw.unwrap_or_default(), max);
+    parsed
+        .map_err(|code| errors.push(FieldError::new(field, code)))
+        .ok()
+}
 
 fn parse_optional<T>(
     raw: &Option<String>,

@@ -44,6 +44,17 @@ pub struct CaseView {
     pub routing: Option<Decision>,
 }
 
+impl std::fmt::Debug for CaseView {
+    // Messages are what a worker typed: never through Debug.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaseView")
+            .field("case_ref", &self.case_ref)
+            .field("status", &self.status)
+            .field("messages", &self.messages.len())
+            .finish_non_exhaustive()
+    }
+}
+
 pub struct MessageView {
     pub from_staff: bool,
     pub body: String,
@@ -55,8 +66,9 @@ pub enum ReceiptError {
     /// Wrong secret or unknown lookup: deliberately indistinguishable.
     #[error("receipt not found")]
     NotFound,
+    /// The case as it is, so the caller can show it without opening it again.
     #[error("case is closed")]
-    Closed,
+    Closed(Box<CaseView>),
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
@@ -298,15 +310,10 @@ impl Intake {
             .context("cannot load messages")?;
         let mut messages = Vec::with_capacity(rows.len());
         for m in rows {
-            let aad = Aad {
-                table: "case_messages",
-                column: "body_ct",
-                row: m.id,
-            };
             let body = self
                 .keys
                 .cipher
-                .decrypt_string(aad, &m.body_ct)
+                .decrypt_string(message_aad(m.id), &m.body_ct)
                 .with_context(|| format!("cannot decrypt message {}", m.id))?;
             messages.push(MessageView {
                 from_staff: m.author != AUTHOR_COMPLAINANT,
@@ -338,19 +345,14 @@ impl Intake {
         let case = self.authenticate(receipt).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
         if !status.accepts_messages() {
-            return Err(ReceiptError::Closed);
+            return Err(ReceiptError::Closed(Box::new(self.view(case).await?)));
         }
         let id = Uuid::new_v4();
         let now = Utc::now();
-        let aad = Aad {
-            table: "case_messages",
-            column: "body_ct",
-            row: id,
-        };
         let body_ct = self
             .keys
             .cipher
-            .encrypt_str(aad, body.as_str())
+            .encrypt_str(message_aad(id), body.as_str())
             .context("cannot encrypt message")?;
         let txn = self.db.begin().await.context("cannot begin transaction")?;
         case_message::ActiveModel {
@@ -372,6 +374,14 @@ impl Intake {
         txn.commit().await.context("cannot commit message")?;
         tracing::info!(case_ref = %case.case_ref, "follow-up message added");
         Ok(self.view(case).await?)
+    }
+}
+
+fn message_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "case_messages",
+        column: "body_ct",
+        row: id,
     }
 }
 

@@ -333,7 +333,7 @@ pub fn route(rules: &Rules, facts: &CaseFacts) -> Decision {
             function: Function::Petition,
             rule: "rrm-screening".into(),
             basis: "USMCA Annex 31-A: a denial of free association or collective bargaining at a covered facility; an advocate can petition the U.S. Interagency Labor Committee (DOMAIN.md §1-2, §7.4)".into(),
-            facts: rrm.met.iter().map(|c| format!("met: {}", criterion_code(*c))).collect(),
+            facts: rrm.met.iter().map(|c| format!("met: {}", c.code())).collect(),
             // A petition comes on top of the other referrals, not instead of one.
             candidate: false,
         });
@@ -362,16 +362,12 @@ impl RrmStatus {
 
 impl Criterion {
     pub fn code(self) -> &'static str {
-        criterion_code(self)
-    }
-}
-
-fn criterion_code(c: Criterion) -> &'static str {
-    match c {
-        Criterion::CoveredSector => "covered_sector",
-        Criterion::TradeNexus => "trade_nexus",
-        Criterion::DenialOfRights => "denial_of_rights",
-        Criterion::AfterEntryIntoForce => "after_2020_07_01",
+        match self {
+            Criterion::CoveredSector => "covered_sector",
+            Criterion::TradeNexus => "trade_nexus",
+            Criterion::DenialOfRights => "denial_of_rights",
+            Criterion::AfterEntryIntoForce => "after_2020_07_01",
+        }
     }
 }
 

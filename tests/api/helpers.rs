@@ -377,6 +377,17 @@ pub async fn post_json(
     (status, json)
 }
 
+/// Posts a form; the status and the page that came back.
+pub async fn post_form<F: serde::Serialize + ?Sized>(
+    http: &reqwest::Client,
+    url: &str,
+    form: &F,
+) -> (u16, String) {
+    let res = http.post(url).form(form).send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.text().await.expect("body"))
+}
+
 /// The one row a query returns (panics if none: the test expected one).
 pub async fn one_row(db: &sea_orm::DatabaseConnection, sql: &str) -> sea_orm::QueryResult {
     use sea_orm::{ConnectionTrait, Statement};

@@ -71,14 +71,9 @@ async fn file_everything(server: &TestServer) -> String {
         ("name", WEB_NAME.into()),
         ("phone", WEB_PHONE.into()),
     ];
-    let res = http
-        .post(server.url("/complaints"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    assert!(res.text().await.unwrap().contains("id=\"receipt\""));
+    let (status, html) = post_form(&http, &server.url("/complaints"), &form).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("id=\"receipt\""));
     receipt
 }
 

@@ -131,14 +131,8 @@ async fn the_receipt_page_says_where_the_case_goes() {
         ("narrative", "No nos dan equipo de protección.".to_string()),
         ("identity", "anonymous".to_string()),
     ];
-    let res = http
-        .post(server.url("/complaints"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+    let (status, html) = post_form(&http, &server.url("/complaints"), &form).await;
+    assert_eq!(status, 200);
     assert!(html.contains("Adónde va su queja"), "{html}");
     assert!(html.contains("Inspección Federal del Trabajo (STPS)"));
     assert!(html.contains("Pueden mandar inspectores"));

@@ -55,14 +55,8 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
         ("name", "Lupita".to_string()),
         ("phone", "12".to_string()),
     ];
-    let res = http
-        .post(server.url("/complaints"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    let html = res.text().await.unwrap();
+    let (status, html) = post_form(&http, &server.url("/complaints"), &form).await;
+    assert_eq!(status, 422);
     assert!(
         html.contains("id=\"state-error\""),
         "state error next to the state"
@@ -117,18 +111,17 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
 
     // Later, with only the code.
     let html = get_text(&http, &server.url("/status")).await;
-    let res = http
-        .post(server.url("/status"))
-        .form(&[
+    let (status, html) = post_form(
+        &http,
+        &server.url("/status"),
+        &[
             ("csrf", csrf_token(&html).as_str()),
             ("lang", "es"),
             ("receipt", receipt.to_lowercase().as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
     assert!(html.contains("id=\"status\">Recibida<"), "{html}");
     assert!(
         !html.contains("Lupita") && !html.contains("Componentes de Sonora"),
@@ -136,35 +129,34 @@ async fn a_worker_files_by_form_and_follows_the_case_with_the_receipt(backend: B
     );
 
     // Add a message from the status page.
-    let res = http
-        .post(server.url("/status/messages"))
-        .form(&[
+    let (status, html) = post_form(
+        &http,
+        &server.url("/status/messages"),
+        &[
             ("csrf", csrf_token(&html).as_str()),
             ("lang", "es"),
             ("receipt", receipt.as_str()),
             ("message", "Ya nos amenazaron otra vez."),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let html = res.text().await.unwrap();
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
     assert!(html.contains("id=\"notice\""));
     assert!(html.contains("Ya nos amenazaron otra vez."));
 
     // An empty message is refused next to the field, the case still shown.
-    let res = http
-        .post(server.url("/status/messages"))
-        .form(&[
+    let (status, html) = post_form(
+        &http,
+        &server.url("/status/messages"),
+        &[
             ("csrf", csrf_token(&html).as_str()),
             ("receipt", receipt.as_str()),
             ("message", "   "),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 422);
-    assert!(res.text().await.unwrap().contains("id=\"message-error\""));
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("id=\"message-error\""));
 
     // A wrong code gets the same plain message as an unknown one.
     let res = http

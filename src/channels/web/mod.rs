@@ -8,6 +8,7 @@ mod form;
 pub mod texts;
 
 use crate::app::AppState;
+use crate::crypto::receipt::Receipt;
 use crate::domain::{
     Channel, FieldError, IntakeDraft, Language, Sector, StateCode, Text, TradeNexus, Violation,
     limits,
@@ -343,11 +344,12 @@ async fn read_form(
 
 /// `POST /complaints`: validate, store, show the receipt. On errors the form comes
 /// back with everything the worker typed and each message next to its field.
-pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+pub async fn submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Response> {
+    let (fields, lang, issued, csrf_ok) = read_form(&state, &headers, body).await?;
     let values = FormValues {
         employer: fields.owned("employer").unwrap_or_default(),
         city: fields.owned("city").unwrap_or_default(),
@@ -372,7 +374,10 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
             FormErrors::default(),
             Some(Notice::of(ErrorCode::CsrfFailed, lang)),
         );
-        return csrf::with_cookie(render(StatusCode::FORBIDDEN, &page), &issued);
+        return Ok(csrf::with_cookie(
+            render(StatusCode::FORBIDDEN, &page),
+            &issued,
+        ));
     }
     let identity_chosen = matches!(values.identity.as_str(), "anonymous" | "contact");
     let draft = IntakeDraft {
@@ -394,23 +399,13 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     let today = chrono::Utc::now().date_naive();
     let result = draft.validate(Channel::Web, today);
-    let errors = match (&result, identity_chosen) {
-        (Ok(_), true) => Vec::new(),
-        (Ok(_), false) => vec![FieldError {
+    let mut errors = result.as_ref().err().cloned().unwrap_or_default();
+    if !identity_chosen {
+        errors.push(FieldError {
             field: "complainant",
             code: ErrorCode::MissingField,
-        }],
-        (Err(errors), chosen) => {
-            let mut errors = errors.clone();
-            if !chosen {
-                errors.push(FieldError {
-                    field: "complainant",
-                    code: ErrorCode::MissingField,
-                });
-            }
-            errors
-        }
-    };
+        });
+    }
     let complaint = match result {
         Ok(complaint) if errors.is_empty() => complaint,
         _ => {
@@ -424,22 +419,22 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
                     text: texts(lang).errors_above,
                 }),
             );
-            return csrf::with_cookie(render(StatusCode::UNPROCESSABLE_ENTITY, &page), &issued);
+            return Ok(csrf::with_cookie(
+                render(StatusCode::UNPROCESSABLE_ENTITY, &page),
+                &issued,
+            ));
         }
     };
-    match state.intake.file(&complaint).await {
-        Ok(filed) => csrf::with_cookie(
-            render(
-                StatusCode::OK,
-                &ReceiptPage::new(
-                    lang,
-                    filed.receipt.to_string(),
-                    filed.case_ref,
-                    issued.token.clone(),
-                    referral_lines(Some(&filed.routing), &state.directory, lang),
-                ),
+    let response = match state.intake.file(&complaint).await {
+        Ok(filed) => render(
+            StatusCode::OK,
+            &ReceiptPage::new(
+                lang,
+                filed.receipt.to_string(),
+                filed.case_ref,
+                issued.token.clone(),
+                referral_lines(Some(&filed.routing), &state.directory, lang),
             ),
-            &issued,
         ),
         Err(e) => {
             // Nothing was stored: show the form again, filled in, so the worker can
@@ -452,9 +447,10 @@ pub async fn submit(State(state): State<AppState>, headers: HeaderMap, body: Bod
                 FormErrors::default(),
                 Some(Notice::of(code, lang)),
             );
-            csrf::with_cookie(render(code.status(), &page), &issued)
+            render(code.status(), &page)
         }
-    }
+    };
+    Ok(csrf::with_cookie(response, &issued))
 }
 
 #[derive(Template)]
@@ -495,59 +491,47 @@ pub async fn show_receipt(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
-    let typed = bounded_receipt(fields.get("receipt"));
-    let receipt = match crate::crypto::receipt::Receipt::parse(&typed) {
-        Some(r) if csrf_ok => r,
-        _ => {
-            let code = if csrf_ok {
-                ErrorCode::InvalidReceipt
-            } else {
-                ErrorCode::CsrfFailed
-            };
-            return error_page(code, lang, None);
-        }
-    };
-    match state.intake.status(&receipt).await {
-        Ok(view) => csrf::with_cookie(
-            render(
-                StatusCode::OK,
-                &ReceiptPage::new(
-                    lang,
-                    receipt.display().to_string(),
-                    view.case_ref.clone(),
-                    issued.token.clone(),
-                    referral_lines(view.routing.as_ref(), &state.directory, lang),
-                ),
+) -> Result<Response, Response> {
+    let (fields, lang, issued, csrf_ok) = read_form(&state, &headers, body).await?;
+    let (_, receipt) =
+        form_receipt(&fields, csrf_ok).map_err(|code| error_page(code, lang, None))?;
+    let response = match state.intake.status(&receipt).await {
+        Ok(view) => render(
+            StatusCode::OK,
+            &ReceiptPage::new(
+                lang,
+                receipt.display().to_string(),
+                view.case_ref.clone(),
+                issued.token.clone(),
+                referral_lines(view.routing.as_ref(), &state.directory, lang),
             ),
-            &issued,
         ),
         Err(e) => {
-            let mut slot = None;
-            let status = receipt_failure(&mut slot, e, lang);
-            let notice = slot.unwrap_or(Notice::of(ErrorCode::Internal, lang));
+            let code = receipt_failure(e, lang);
             let page = ErrorPage {
                 t: texts(lang),
                 toggle: Toggle::Link("/status"),
-                notice,
+                notice: Notice::of(code, lang),
                 retry_after: None,
             };
-            render(status, &page)
+            render(code.status(), &page)
         }
-    }
+    };
+    Ok(csrf::with_cookie(response, &issued))
 }
 
-/// What a worker typed in a receipt field, cut to a sane length on a character
-/// boundary (anything longer cannot be a receipt anyway).
-fn bounded_receipt(raw: Option<&str>) -> String {
-    raw.unwrap_or_default()
-        .chars()
-        .take(limits::RECEIPT_INPUT)
-        .collect()
+/// The receipt a posted form carries, with what was typed (cut to a sane length
+/// on a character boundary, for showing back); refused when the CSRF check failed
+/// or the text cannot be a receipt.
+fn form_receipt(fields: &FormFields, csrf_ok: bool) -> Result<(String, Receipt), ErrorCode> {
+    let typed = typed_receipt(fields);
+    if !csrf_ok {
+        return Err(ErrorCode::CsrfFailed);
+    }
+    match Receipt::parse(&typed) {
+        Some(receipt) => Ok((typed, receipt)),
+        None => Err(ErrorCode::InvalidReceipt),
+    }
 }
 
 struct MessageLine {
@@ -653,42 +637,46 @@ pub async fn lookup_status(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+) -> Result<Response, Response> {
+    let (fields, lang, issued, csrf_ok) = read_form(&state, &headers, body).await?;
     let mut page = StatusPage::new(lang, issued.token.clone());
-    page.receipt = bounded_receipt(fields.get("receipt"));
-    let status = if !csrf_ok {
-        page.receipt_error = Some(Notice::of(ErrorCode::CsrfFailed, lang));
-        StatusCode::FORBIDDEN
-    } else {
-        match crate::crypto::receipt::Receipt::parse(&page.receipt) {
-            None => {
-                page.receipt_error = Some(Notice::of(ErrorCode::InvalidReceipt, lang));
-                ErrorCode::InvalidReceipt.status()
-            }
-            Some(receipt) => match state.intake.status(&receipt).await {
+    let code = match form_receipt(&fields, csrf_ok) {
+        Err(code) => {
+            page.receipt = typed_receipt(&fields);
+            code
+        }
+        Ok((typed, receipt)) => {
+            page.receipt = typed;
+            match state.intake.status(&receipt).await {
                 Ok(view) => {
                     page = page.with_view(&view, &state.directory, lang);
-                    StatusCode::OK
+                    return Ok(csrf::with_cookie(render(StatusCode::OK, &page), &issued));
                 }
-                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
-            },
+                Err(e) => receipt_failure(e, lang),
+            }
         }
     };
-    csrf::with_cookie(render(status, &page), &issued)
+    page.receipt_error = Some(Notice::of(code, lang));
+    Ok(csrf::with_cookie(render(code.status(), &page), &issued))
 }
 
-fn receipt_failure(slot: &mut Option<Notice>, e: ReceiptError, lang: Language) -> StatusCode {
-    let code = match e {
+/// The receipt field as typed, for showing back in the form.
+fn typed_receipt(fields: &FormFields) -> String {
+    fields
+        .get("receipt")
+        .unwrap_or_default()
+        .chars()
+        .take(limits::RECEIPT_INPUT)
+        .collect()
+}
+
+/// The stable code for a receipt that opened nothing.
+fn receipt_failure(e: ReceiptError, lang: Language) -> ErrorCode {
+    match e {
         ReceiptError::NotFound => ErrorCode::ReceiptNotFound,
-        ReceiptError::Closed => ErrorCode::CaseClosed,
+        ReceiptError::Closed(_) => ErrorCode::CaseClosed,
         ReceiptError::Unexpected(e) => crate::error::ApiError::internal(&e, lang).code,
-    };
-    *slot = Some(Notice::of(code, lang));
-    code.status()
+    }
 }
 
 /// `POST /status/messages`: add a follow-up message, then show the case again.
@@ -696,55 +684,57 @@ pub async fn add_message(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Response {
-    let (fields, lang, issued, csrf_ok) = match read_form(&state, &headers, body).await {
-        Ok(read) => read,
-        Err(response) => return response,
-    };
+) -> Result<Response, Response> {
+    let (fields, lang, issued, csrf_ok) = read_form(&state, &headers, body).await?;
     let mut page = StatusPage::new(lang, issued.token.clone());
-    page.receipt = bounded_receipt(fields.get("receipt"));
     page.message = fields.owned("message").unwrap_or_default();
-    let Some(receipt) = crate::crypto::receipt::Receipt::parse(&page.receipt).filter(|_| csrf_ok)
-    else {
-        let code = if csrf_ok {
-            ErrorCode::InvalidReceipt
-        } else {
-            ErrorCode::CsrfFailed
-        };
-        page.receipt_error = Some(Notice::of(code, lang));
-        return csrf::with_cookie(render(code.status(), &page), &issued);
-    };
-    let status = match Text::parse(&page.message, limits::MESSAGE) {
+    let receipt = match form_receipt(&fields, csrf_ok) {
+        Ok((typed, receipt)) => {
+            page.receipt = typed;
+            receipt
+        }
         Err(code) => {
-            // Show the case with the message kept and the error next to it.
-            match state.intake.status(&receipt).await {
-                Ok(view) => {
-                    page = page.with_view(&view, &state.directory, lang);
+            page.receipt = typed_receipt(&fields);
+            page.receipt_error = Some(Notice::of(code, lang));
+            return Ok(csrf::with_cookie(render(code.status(), &page), &issued));
+        }
+    };
+    // The case is shown again in every outcome but a bad receipt; a message
+    // error sits next to the message, which is kept.
+    let outcome = match Text::parse(&page.message, limits::MESSAGE) {
+        Err(code) => state
+            .intake
+            .status(&receipt)
+            .await
+            .map(|view| (view, Some(code))),
+        Ok(text) => match state.intake.add_message(&receipt, &text).await {
+            Ok(view) => Ok((view, None)),
+            Err(ReceiptError::Closed(view)) => Ok((*view, Some(ErrorCode::CaseClosed))),
+            Err(e) => Err(e),
+        },
+    };
+    let status = match outcome {
+        Ok((view, message_error)) => {
+            page = page.with_view(&view, &state.directory, lang);
+            match message_error {
+                Some(code) => {
                     page.message_error = Some(Notice::of(code, lang));
                     code.status()
                 }
-                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
+                None => {
+                    page.message.clear();
+                    page.notice = Some(texts(lang).message_sent);
+                    StatusCode::OK
+                }
             }
         }
-        Ok(text) => match state.intake.add_message(&receipt, &text).await {
-            Ok(view) => {
-                page = page.with_view(&view, &state.directory, lang);
-                page.message.clear();
-                page.notice = Some(texts(lang).message_sent);
-                StatusCode::OK
-            }
-            Err(ReceiptError::Closed) => match state.intake.status(&receipt).await {
-                Ok(view) => {
-                    page = page.with_view(&view, &state.directory, lang);
-                    page.message_error = Some(Notice::of(ErrorCode::CaseClosed, lang));
-                    ErrorCode::CaseClosed.status()
-                }
-                Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
-            },
-            Err(e) => receipt_failure(&mut page.receipt_error, e, lang),
-        },
+        Err(e) => {
+            let code = receipt_failure(e, lang);
+            page.receipt_error = Some(Notice::of(code, lang));
+            code.status()
+        }
     };
-    csrf::with_cookie(render(status, &page), &issued)
+    Ok(csrf::with_cookie(render(status, &page), &issued))
 }
 
 /// `GET /static/buzon.css`: the only stylesheet (no web fonts, no other assets).
