@@ -1,6 +1,7 @@
 //! Application assembly: start-up checks, the router and its middleware, serving
 //! with graceful shutdown.
 
+use crate::channels::whatsapp::{self, WhatsApp};
 use crate::channels::{api, web};
 use crate::config::Settings;
 use crate::crypto::KeyRing;
@@ -32,6 +33,8 @@ pub struct AppState {
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
     pub limiters: Arc<Limiters>,
+    /// `None` while the WhatsApp channel is not configured.
+    pub whatsapp: Option<Arc<WhatsApp>>,
 }
 
 /// A built application: keys loaded, database migrated, socket bound.
@@ -86,6 +89,13 @@ impl Application {
             })?;
         let keys = Arc::new(keys);
         let rules = Arc::new(rules);
+        let whatsapp = match &settings.whatsapp {
+            Some(wa) => {
+                tracing::info!(api = %wa.api_base, version = %wa.api_version, "WhatsApp channel on");
+                Some(Arc::new(WhatsApp::new(wa.clone())?))
+            }
+            None => None,
+        };
         let state = AppState {
             intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher), Arc::clone(&rules)),
             rules,
@@ -93,6 +103,7 @@ impl Application {
             keys,
             limiters: Arc::new(Limiters::new(&settings)),
             settings: Arc::new(settings),
+            whatsapp,
         };
         Ok(Self { listener, state })
     }
@@ -129,12 +140,21 @@ impl Application {
                 limiters.forget_idle();
             }
         });
+        // Background work resumes from the database: whatever was stored before a
+        // restart is picked up here.
+        let workers = match &self.state.whatsapp {
+            Some(wa) => whatsapp::worker::spawn(&self.state, wa),
+            None => Vec::new(),
+        };
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
         sweeper.abort();
+        for worker in workers {
+            worker.abort();
+        }
         self.state.intake.db().clone().close().await.ok();
         tracing::info!("stopped");
         served
@@ -172,6 +192,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status/messages", post(api::add_message))
         .route("/api/v1/route", post(api::dry_run))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route(
+            "/webhooks/whatsapp",
+            get(whatsapp::verify).post(whatsapp::receive),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -275,12 +299,44 @@ async fn method_not_allowed(request: Request) -> Response {
     refuse(&request, ErrorCode::MethodNotAllowed)
 }
 
+/// Ready while the database answers; the body tells what waits in the queues
+/// (dead-lettered outbox messages need an operator).
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.intake.db().ping().await {
-        Ok(()) => "ready".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "database not reachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
-        }
+    let db = state.intake.db();
+    if let Err(e) = db.ping().await {
+        tracing::warn!(error = %e, "database not reachable");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+        )
+            .into_response();
     }
+    let outbox = crate::outbox::health(db).await.ok();
+    let inbox = whatsapp_inbox_health(db).await.ok();
+    if outbox.as_ref().is_some_and(|o| o.dead > 0) {
+        tracing::warn!(
+            dead = outbox.as_ref().map_or(0, |o| o.dead),
+            "outbox holds dead-lettered messages"
+        );
+    }
+    axum::Json(serde_json::json!({
+        "status": "ready",
+        "outbox": outbox,
+        "whatsapp": state.whatsapp.as_ref().map(|_| inbox),
+    }))
+    .into_response()
+}
+
+async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_json::Value> {
+    use entity::wa_inbox;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let count = |state: &'static str| {
+        wa_inbox::Entity::find()
+            .filter(wa_inbox::Column::State.eq(state))
+            .count(db)
+    };
+    Ok(serde_json::json!({
+        "inbox_pending": count(whatsapp::PENDING).await?,
+        "inbox_failed": count(whatsapp::FAILED).await?,
+    }))
 }

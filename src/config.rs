@@ -40,6 +40,23 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size [10]
   BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
   BUZON_ROUTING_RULES        routing_rules        Routing rules file [built in: rules/routing.toml]
+  BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered [8]
+  BUZON_OUTBOX_RETRY_BASE_MS outbox_retry_base_ms First retry delay; doubles each attempt [2000]
+WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
+  BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
+  BUZON_WHATSAPP_VERIFY_TOKEN whatsapp_verify_token Token of the webhook verification handshake
+  BUZON_WHATSAPP_ACCESS_TOKEN whatsapp_access_token Cloud API access token (Bearer)
+  BUZON_WHATSAPP_PHONE_NUMBER_ID whatsapp_phone_number_id Business phone number id
+  BUZON_WHATSAPP_API_BASE    whatsapp_api_base    Graph API base URL [https://graph.facebook.com]
+  BUZON_WHATSAPP_API_VERSION whatsapp_api_version Graph API version [v23.0]
+  BUZON_WHATSAPP_IDLE_SECS   whatsapp_idle_secs   An unfinished conversation is erased after this
+                                                  long without a message [3600]
+  BUZON_WHATSAPP_MEDIA_MAX_BYTES whatsapp_media_max_bytes Largest photo/document/voice note [16777216]
+  BUZON_WHATSAPP_SENDER_PER_MINUTE whatsapp_sender_per_minute Messages per sender per minute [30]
+  BUZON_WHATSAPP_SENDER_BURST whatsapp_sender_burst ...allowed at once [20]
+  BUZON_WHATSAPP_TIMEOUT_SECS whatsapp_timeout_secs Longest wait for a Graph API answer [20]
+  BUZON_WEBHOOK_PER_MINUTE   webhook_per_minute   Webhook deliveries per source IP per minute [6000]
+  BUZON_WEBHOOK_BURST        webhook_burst        ...allowed at once [1000]
   BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
   BUZON_LOG_FORMAT           log_format           text or json [text]";
 
@@ -65,6 +82,21 @@ const ENV_KEYS: &[&str] = &[
     "db_max_connections",
     "request_timeout_secs",
     "routing_rules",
+    "outbox_max_attempts",
+    "outbox_retry_base_ms",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "whatsapp_access_token",
+    "whatsapp_phone_number_id",
+    "whatsapp_api_base",
+    "whatsapp_api_version",
+    "whatsapp_idle_secs",
+    "whatsapp_media_max_bytes",
+    "whatsapp_sender_per_minute",
+    "whatsapp_sender_burst",
+    "whatsapp_timeout_secs",
+    "webhook_per_minute",
+    "webhook_burst",
     "log",
     "log_format",
 ];
@@ -92,6 +124,21 @@ struct RawSettings {
     db_max_connections: u32,
     request_timeout_secs: u64,
     routing_rules: Option<PathBuf>,
+    outbox_max_attempts: u32,
+    outbox_retry_base_ms: u64,
+    whatsapp_app_secret: Option<String>,
+    whatsapp_verify_token: Option<String>,
+    whatsapp_access_token: Option<String>,
+    whatsapp_phone_number_id: Option<String>,
+    whatsapp_api_base: String,
+    whatsapp_api_version: String,
+    whatsapp_idle_secs: u64,
+    whatsapp_media_max_bytes: u64,
+    whatsapp_sender_per_minute: u32,
+    whatsapp_sender_burst: u32,
+    whatsapp_timeout_secs: u64,
+    webhook_per_minute: u32,
+    webhook_burst: u32,
     log: String,
     log_format: String,
 }
@@ -140,6 +187,21 @@ impl Default for RawSettings {
             db_max_connections: 10,
             request_timeout_secs: 30,
             routing_rules: None,
+            outbox_max_attempts: 8,
+            outbox_retry_base_ms: 2000,
+            whatsapp_app_secret: None,
+            whatsapp_verify_token: None,
+            whatsapp_access_token: None,
+            whatsapp_phone_number_id: None,
+            whatsapp_api_base: "https://graph.facebook.com".into(),
+            whatsapp_api_version: "v23.0".into(),
+            whatsapp_idle_secs: 3600,
+            whatsapp_media_max_bytes: 16 * 1024 * 1024,
+            whatsapp_sender_per_minute: 30,
+            whatsapp_sender_burst: 20,
+            whatsapp_timeout_secs: 20,
+            webhook_per_minute: 6000,
+            webhook_burst: 1000,
             log: "info,sqlx=warn".into(),
             log_format: "text".into(),
         }
@@ -177,8 +239,57 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// `None`: the rules built into the binary.
     pub routing_rules: Option<PathBuf>,
+    pub outbox: OutboxSettings,
+    /// `None`: the WhatsApp channel is off.
+    pub whatsapp: Option<WhatsAppSettings>,
+    pub webhook_limit: Limit,
     pub log: String,
     pub log_format: LogFormat,
+}
+
+/// How the outbox retries: `base`, doubled after each failed attempt (capped at ten
+/// minutes), until `max_attempts` have failed and the message is dead-lettered.
+#[derive(Debug, Clone, Copy)]
+pub struct OutboxSettings {
+    pub max_attempts: u32,
+    pub retry_base: std::time::Duration,
+}
+
+/// A secret from the configuration: never printed, compared in constant time.
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(secrecy::SecretString::from(value))
+    }
+
+    pub fn expose(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The WhatsApp Business Cloud API channel.
+#[derive(Debug, Clone)]
+pub struct WhatsAppSettings {
+    pub app_secret: Secret,
+    pub verify_token: Secret,
+    pub access_token: Secret,
+    pub phone_number_id: String,
+    /// Without a trailing slash.
+    pub api_base: String,
+    pub api_version: String,
+    pub idle: std::time::Duration,
+    pub media_max_bytes: u64,
+    pub sender_limit: Limit,
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -315,6 +426,31 @@ impl Settings {
                 "request_timeout_secs / BUZON_REQUEST_TIMEOUT_SECS must be at least 1".into(),
             );
         }
+        for (name, value) in [
+            ("outbox_max_attempts", u64::from(raw.outbox_max_attempts)),
+            ("outbox_retry_base_ms", raw.outbox_retry_base_ms),
+            ("whatsapp_idle_secs", raw.whatsapp_idle_secs),
+            ("whatsapp_media_max_bytes", raw.whatsapp_media_max_bytes),
+            (
+                "whatsapp_sender_per_minute",
+                u64::from(raw.whatsapp_sender_per_minute),
+            ),
+            (
+                "whatsapp_sender_burst",
+                u64::from(raw.whatsapp_sender_burst),
+            ),
+            ("whatsapp_timeout_secs", raw.whatsapp_timeout_secs),
+            ("webhook_per_minute", u64::from(raw.webhook_per_minute)),
+            ("webhook_burst", u64::from(raw.webhook_burst)),
+        ] {
+            if value == 0 {
+                problems.push(format!(
+                    "{name} / BUZON_{} must be at least 1",
+                    name.to_ascii_uppercase()
+                ));
+            }
+        }
+        let whatsapp = whatsapp_settings(&raw, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -345,6 +481,15 @@ impl Settings {
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             routing_rules: raw.routing_rules,
+            outbox: OutboxSettings {
+                max_attempts: raw.outbox_max_attempts,
+                retry_base: std::time::Duration::from_millis(raw.outbox_retry_base_ms),
+            },
+            whatsapp,
+            webhook_limit: Limit {
+                per_minute: raw.webhook_per_minute,
+                burst: raw.webhook_burst,
+            },
             log: raw.log,
             log_format,
         })
@@ -369,6 +514,90 @@ impl Settings {
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
     }
+}
+
+/// The channel is on when its four secrets and ids are set; some but not all of them
+/// is a mistake worth stopping for.
+fn present(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn whatsapp_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<WhatsAppSettings> {
+    let required = [
+        ("whatsapp_app_secret", present(&raw.whatsapp_app_secret)),
+        ("whatsapp_verify_token", present(&raw.whatsapp_verify_token)),
+        ("whatsapp_access_token", present(&raw.whatsapp_access_token)),
+        (
+            "whatsapp_phone_number_id",
+            present(&raw.whatsapp_phone_number_id),
+        ),
+    ];
+    let missing: Vec<&str> = required
+        .iter()
+        .filter(|(_, v)| v.is_none())
+        .map(|(k, _)| *k)
+        .collect();
+    if missing.len() == required.len() {
+        return None;
+    }
+    if !missing.is_empty() {
+        problems.push(format!(
+            "the WhatsApp channel needs all of app secret, verify token, access token and \
+             phone number id; missing: {}",
+            missing
+                .iter()
+                .map(|k| format!("{k} / BUZON_{}", k.to_ascii_uppercase()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return None;
+    }
+    let [
+        (_, Some(app_secret)),
+        (_, Some(verify_token)),
+        (_, Some(access_token)),
+        (_, Some(phone_number_id)),
+    ] = required
+    else {
+        return None;
+    };
+    let api_base = raw
+        .whatsapp_api_base
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+        problems.push("whatsapp_api_base / BUZON_WHATSAPP_API_BASE must be an http(s) URL".into());
+    }
+    if !phone_number_id.chars().all(|c| c.is_ascii_alphanumeric()) {
+        problems.push(
+            "whatsapp_phone_number_id / BUZON_WHATSAPP_PHONE_NUMBER_ID must be letters and digits"
+                .into(),
+        );
+    }
+    let version = raw.whatsapp_api_version.trim();
+    if !(version.starts_with('v')
+        && version.len() <= 16
+        && version[1..].chars().all(|c| c.is_ascii_digit() || c == '.'))
+    {
+        problems
+            .push("whatsapp_api_version / BUZON_WHATSAPP_API_VERSION must look like v23.0".into());
+    }
+    Some(WhatsAppSettings {
+        app_secret: Secret::new(app_secret.to_owned()),
+        verify_token: Secret::new(verify_token.to_owned()),
+        access_token: Secret::new(access_token.to_owned()),
+        phone_number_id: phone_number_id.to_owned(),
+        api_base,
+        api_version: version.to_owned(),
+        idle: std::time::Duration::from_secs(raw.whatsapp_idle_secs),
+        media_max_bytes: raw.whatsapp_media_max_bytes,
+        sender_limit: Limit {
+            per_minute: raw.whatsapp_sender_per_minute,
+            burst: raw.whatsapp_sender_burst,
+        },
+        timeout: std::time::Duration::from_secs(raw.whatsapp_timeout_secs),
+    })
 }
 
 #[cfg(test)]
@@ -411,6 +640,37 @@ mod tests {
         ] {
             assert!(err.contains(needle), "{needle} missing from {err}");
         }
+    }
+
+    #[test]
+    fn whatsapp_is_off_until_configured_and_half_a_configuration_is_refused() {
+        let off = Settings::validate(RawSettings::default()).map(|s| s.whatsapp.is_none());
+        assert!(matches!(off, Ok(true)));
+        let half = Settings::validate(RawSettings {
+            whatsapp_app_secret: Some("s".into()),
+            whatsapp_access_token: Some("t".into()),
+            ..RawSettings::default()
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(half.contains("BUZON_WHATSAPP_VERIFY_TOKEN"), "{half}");
+        assert!(half.contains("BUZON_WHATSAPP_PHONE_NUMBER_ID"), "{half}");
+        assert!(!half.contains("BUZON_WHATSAPP_APP_SECRET"), "{half}");
+        let on = Settings::validate(RawSettings {
+            whatsapp_app_secret: Some("s".into()),
+            whatsapp_access_token: Some("t".into()),
+            whatsapp_verify_token: Some("v".into()),
+            whatsapp_phone_number_id: Some("1234".into()),
+            whatsapp_api_base: "http://127.0.0.1:9/".into(),
+            ..RawSettings::default()
+        });
+        let on = on.ok().and_then(|s| s.whatsapp);
+        assert_eq!(
+            on.as_ref().map(|w| w.api_base.as_str()),
+            Some("http://127.0.0.1:9")
+        );
+        assert!(!format!("{on:?}").contains("\"t\""));
     }
 
     #[test]

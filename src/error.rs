@@ -99,6 +99,12 @@ error_codes! {
         "We could not find that code. Check that it is complete and correct.";
     CaseClosed = "case_closed", CONFLICT,
         "Esta queja está cerrada y ya no recibe mensajes.", "This case is closed and no longer takes messages.";
+    InvalidSignature = "invalid_signature", UNAUTHORIZED,
+        "La firma X-Hub-Signature-256 falta o no corresponde al contenido.",
+        "The X-Hub-Signature-256 signature is missing or does not match the body.";
+    VerificationFailed = "verification_failed", FORBIDDEN,
+        "La verificación del webhook falló: revise hub.mode, hub.verify_token y hub.challenge.",
+        "Webhook verification failed: check hub.mode, hub.verify_token and hub.challenge.";
     NotFound = "not_found", NOT_FOUND,
         "No existe esta página.", "Not found.";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,

@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod outbox;
 pub mod ratelimit;
 pub mod routing;
 pub mod telemetry;

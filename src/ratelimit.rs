@@ -1,6 +1,8 @@
 //! Per-client-IP rate limits (governor's GCRA), kept in memory only: no IP address is
 //! ever written to the database or a log. Three buckets: filing complaints, receipt
-//! look-ups and messages (slow, so receipts can't be guessed), and everything else.
+//! look-ups and messages (slow, so receipts can't be guessed), webhooks (Meta delivers
+//! every worker's messages from a handful of addresses, so theirs is a high limit of
+//! its own; WhatsApp senders are limited one by one in the channel), and everything else.
 //!
 //! Limits are per instance; behind several instances divide the numbers accordingly.
 
@@ -22,12 +24,16 @@ use std::time::Duration;
 pub enum Bucket {
     Intake,
     Status,
+    Webhook,
     General,
 }
 
 impl Bucket {
     /// Which limit a request counts against.
     pub fn of(method: &Method, path: &str) -> Self {
+        if path.starts_with("/webhooks/") {
+            return Self::Webhook;
+        }
         if method == Method::POST {
             match path {
                 "/complaints" | "/api/v1/complaints" => return Self::Intake,
@@ -48,12 +54,13 @@ impl Bucket {
 pub struct Limiters {
     intake: DefaultKeyedRateLimiter<IpAddr>,
     status: DefaultKeyedRateLimiter<IpAddr>,
+    webhook: DefaultKeyedRateLimiter<IpAddr>,
     general: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpNet>,
     clock: DefaultClock,
 }
 
-fn quota(limit: Limit) -> Quota {
+pub fn quota(limit: Limit) -> Quota {
     let per_minute = NonZeroU32::new(limit.per_minute).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(limit.burst).unwrap_or(NonZeroU32::MIN);
     Quota::per_minute(per_minute).allow_burst(burst)
@@ -64,6 +71,7 @@ impl Limiters {
         Self {
             intake: RateLimiter::keyed(quota(settings.intake_limit)),
             status: RateLimiter::keyed(quota(settings.status_limit)),
+            webhook: RateLimiter::keyed(quota(settings.webhook_limit)),
             general: RateLimiter::keyed(quota(settings.general_limit)),
             trusted_proxies: settings.trusted_proxies.clone(),
             clock: DefaultClock::default(),
@@ -75,6 +83,7 @@ impl Limiters {
         let limiter = match bucket {
             Bucket::Intake => &self.intake,
             Bucket::Status => &self.status,
+            Bucket::Webhook => &self.webhook,
             Bucket::General => &self.general,
         };
         limiter
@@ -84,7 +93,7 @@ impl Limiters {
 
     /// Forgets clients whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle(&self) {
-        for limiter in [&self.intake, &self.status, &self.general] {
+        for limiter in [&self.intake, &self.status, &self.webhook, &self.general] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }

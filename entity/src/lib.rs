@@ -2,20 +2,28 @@
 //! `buzon` crate). `*_ct` columns are AES-256-GCM ciphertexts, `*_bidx` columns are
 //! HMAC-SHA256 blind indexes; see `buzon::crypto`.
 
+pub mod attachment;
 pub mod authority;
 pub mod case;
 pub mod case_message;
 pub mod case_violation;
 pub mod complainant;
+pub mod outbox;
 pub mod setting;
+pub mod wa_conversation;
+pub mod wa_inbox;
 pub mod workplace;
 
 pub mod prelude {
+    pub use super::attachment::Entity as Attachment;
     pub use super::authority::Entity as Authority;
     pub use super::case::Entity as Case;
     pub use super::case_message::Entity as CaseMessage;
     pub use super::case_violation::Entity as CaseViolation;
     pub use super::complainant::Entity as Complainant;
+    pub use super::outbox::Entity as Outbox;
     pub use super::setting::Entity as Setting;
+    pub use super::wa_conversation::Entity as WaConversation;
+    pub use super::wa_inbox::Entity as WaInbox;
     pub use super::workplace::Entity as Workplace;
 }

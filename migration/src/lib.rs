@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_create_intake;
 mod m20261128_000002_create_authorities;
+mod m20261128_000003_create_whatsapp;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_create_intake::Migration),
             Box::new(m20261128_000002_create_authorities::Migration),
+            Box::new(m20261128_000003_create_whatsapp::Migration),
         ]
     }
 }

@@ -3,12 +3,13 @@
 
 pub mod api;
 pub mod web;
+pub mod whatsapp;
 
 use crate::domain::Language;
 use crate::error::ErrorCode;
 
-/// A refusal in the form its reader expects: the JSON error body under `/api/`,
-/// a page for people everywhere else; `Retry-After` when given.
+/// A refusal in the form its reader expects: the JSON error body under `/api/` and
+/// `/webhooks/`, a page for people everywhere else; `Retry-After` when given.
 pub fn refusal(
     path: &str,
     lang: Language,
@@ -16,7 +17,7 @@ pub fn refusal(
     retry_after: Option<u64>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    if path.starts_with("/api/") {
+    if path.starts_with("/api/") || path.starts_with("/webhooks/") {
         let mut err = crate::error::ApiError::new(code, lang);
         err.retry_after = retry_after;
         err.into_response()

@@ -13,8 +13,8 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::{case, case_message, case_violation, complainant, workplace};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -81,6 +81,48 @@ pub struct Busy;
 
 /// How long a request waits for an Argon2 slot before giving up with [`Busy`].
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A complaint ready to be written; see [`Intake::prepare`].
+pub struct Prepared {
+    pub case_id: Uuid,
+    case_row: case::ActiveModel,
+    workplace_row: workplace::ActiveModel,
+    complainant_row: Option<complainant::ActiveModel>,
+    violations: Vec<String>,
+    pub filed: Filed,
+}
+
+impl Prepared {
+    /// Writes the case inside the caller's transaction.
+    pub async fn insert(&self, txn: &DatabaseTransaction) -> anyhow::Result<()> {
+        self.case_row
+            .clone()
+            .insert(txn)
+            .await
+            .context("cannot insert case")?;
+        self.workplace_row
+            .clone()
+            .insert(txn)
+            .await
+            .context("cannot insert workplace")?;
+        if let Some(row) = &self.complainant_row {
+            row.clone()
+                .insert(txn)
+                .await
+                .context("cannot insert complainant")?;
+        }
+        case_violation::Entity::insert_many(self.violations.iter().map(|v| {
+            case_violation::ActiveModel {
+                case_id: Set(self.case_id),
+                violation: Set(v.clone()),
+            }
+        }))
+        .exec(txn)
+        .await
+        .context("cannot insert violations")?;
+        Ok(())
+    }
+}
 
 #[derive(Clone)]
 pub struct Intake {
@@ -154,6 +196,18 @@ impl Intake {
     }
 
     async fn try_file(&self, c: &NewComplaint) -> anyhow::Result<Filed> {
+        let prepared = self.prepare(c).await?;
+        let txn = self.db.begin().await.context("cannot begin transaction")?;
+        prepared.insert(&txn).await?;
+        txn.commit().await.context("cannot commit complaint")?;
+        Ok(prepared.filed)
+    }
+
+    /// Everything a complaint needs before it is written: ids, receipt hash (the slow
+    /// part, done outside any transaction), routing and ciphertexts. A channel that must
+    /// store more in the same transaction (the WhatsApp conversation that led to it)
+    /// calls [`Prepared::insert`] on its own transaction.
+    pub async fn prepare(&self, c: &NewComplaint) -> anyhow::Result<Prepared> {
         let id = Uuid::new_v4();
         let case_ref = format!("BZ-{}", crate::crypto::receipt::random_code(8));
         let receipt = Receipt::generate();
@@ -237,35 +291,20 @@ impl Intake {
             }),
         };
 
-        let txn = self.db.begin().await.context("cannot begin transaction")?;
-        case_row.insert(&txn).await.context("cannot insert case")?;
-        workplace_row
-            .insert(&txn)
-            .await
-            .context("cannot insert workplace")?;
-        if let Some(row) = complainant_row {
-            row.insert(&txn)
-                .await
-                .context("cannot insert complainant")?;
-        }
-        case_violation::Entity::insert_many(c.violations.iter().map(|v| {
-            case_violation::ActiveModel {
-                case_id: Set(id),
-                violation: Set(v.code().to_owned()),
-            }
-        }))
-        .exec(&txn)
-        .await
-        .context("cannot insert violations")?;
-        txn.commit().await.context("cannot commit complaint")?;
-
-        Ok(Filed {
-            case_ref,
-            routing: decision,
-            receipt: receipt.display(),
-            status: CaseStatus::Received,
-            language: c.language,
-            created_at: now,
+        Ok(Prepared {
+            case_id: id,
+            case_row,
+            workplace_row,
+            complainant_row,
+            violations: c.violations.iter().map(|v| v.code().to_owned()).collect(),
+            filed: Filed {
+                case_ref,
+                routing: decision,
+                receipt: receipt.display(),
+                status: CaseStatus::Received,
+                language: c.language,
+                created_at: now,
+            },
         })
     }
 
@@ -385,7 +424,7 @@ fn message_aad(id: Uuid) -> Aad<'static> {
     }
 }
 
-fn is_unique_violation(err: &anyhow::Error) -> bool {
+pub fn is_unique_violation(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<sea_orm::DbErr>()

@@ -1,0 +1,30 @@
+use sea_orm::entity::prelude::*;
+
+/// Evidence sent with a complaint (a photo, document or voice note). Belongs to a
+/// conversation until the complaint is filed, then to the case. `content_ct` is empty
+/// until the file is downloaded and checked.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "attachments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub case_id: Option<Uuid>,
+    pub conversation_id: Option<Uuid>,
+    pub channel: String,
+    pub media_ref: String,
+    pub mime_type: String,
+    pub declared_sha256: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub caption_ct: Option<Vec<u8>>,
+    pub content_ct: Option<Vec<u8>>,
+    pub state: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    pub locked_until: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

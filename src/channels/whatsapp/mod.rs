@@ -1,0 +1,395 @@
+//! The WhatsApp channel (Business Cloud API): a signed webhook feeds a durable inbox,
+//! a worker turns each stored message into the next step of a guided conversation
+//! (`conversation.rs`), replies leave through the outbox, evidence files are fetched
+//! from the Graph API (`graph.rs`) by a media worker.
+//!
+//! Webhook rules: the signature (`X-Hub-Signature-256`, HMAC-SHA256 of the raw body
+//! under the app secret) is checked before anything is parsed; a delivery is answered
+//! 200 only after every message in it is committed to `wa_inbox`; a message id seen
+//! before is a no-op, so Meta's redeliveries (any number, any order) change nothing.
+//! Delivery statuses update the outbox row of the message they are about.
+//!
+//! Privacy: the sender's WhatsApp id is kept only encrypted (in the stored message and
+//! the conversation) and as a blind index of its E.164 form, so `+52 1 ...` and
+//! `+52 ...` are one sender. Message ids embed the sender's number, so they are kept
+//! only as blind indexes too. The profile name Meta sends is never stored.
+
+pub mod conversation;
+pub mod graph;
+pub mod worker;
+
+use crate::app::AppState;
+use crate::config::WhatsAppSettings;
+use crate::crypto::{Aad, KeyRing};
+use crate::domain::PhoneNumber;
+use crate::error::{ApiError, ErrorCode};
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use entity::wa_inbox;
+use governor::DefaultKeyedRateLimiter;
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sha2::Sha256;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use graph::GraphClient;
+
+/// Inbox row states.
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+/// Dropped by the per-sender rate limit.
+pub const LIMITED: &str = "limited";
+/// Could not be processed after several attempts.
+pub const FAILED: &str = "failed";
+
+/// The running channel: settings, the Graph API client, the workers' wake-up calls
+/// and the per-sender limits.
+pub struct WhatsApp {
+    pub settings: WhatsAppSettings,
+    pub graph: Arc<GraphClient>,
+    pub inbox_notify: Arc<Notify>,
+    pub outbox_notify: Arc<Notify>,
+    pub media_notify: Arc<Notify>,
+    sender_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
+    /// One "slow down" notice per sender per minute, however many messages are dropped.
+    notice_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
+}
+
+impl WhatsApp {
+    pub fn new(settings: WhatsAppSettings) -> anyhow::Result<Self> {
+        let graph = Arc::new(GraphClient::new(&settings).context("cannot build Graph API client")?);
+        let notice = crate::config::Limit {
+            per_minute: 1,
+            burst: 1,
+        };
+        Ok(Self {
+            sender_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(
+                settings.sender_limit,
+            )),
+            notice_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(notice)),
+            settings,
+            graph,
+            inbox_notify: Arc::new(Notify::new()),
+            outbox_notify: Arc::new(Notify::new()),
+            media_notify: Arc::new(Notify::new()),
+        })
+    }
+
+    /// False when this sender is over its limit.
+    pub fn sender_allowed(&self, sender: &[u8]) -> bool {
+        self.sender_limiter.check_key(&sender.to_vec()).is_ok()
+    }
+
+    pub fn notice_allowed(&self, sender: &[u8]) -> bool {
+        self.notice_limiter.check_key(&sender.to_vec()).is_ok()
+    }
+
+    pub fn forget_idle(&self) {
+        for limiter in [&self.sender_limiter, &self.notice_limiter] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
+
+/// The blind index of a sender: their WhatsApp id as E.164 (so the `+52 1` form and
+/// the `+52` form of a Mexican mobile are one person), under the phone purpose, so it
+/// matches the phone a named complainant gave on any channel.
+pub fn sender_key(keys: &KeyRing, wa_id: &str) -> Vec<u8> {
+    let e164 = PhoneNumber::parse(&format!("+{wa_id}"))
+        .map(|p| p.e164().to_owned())
+        .unwrap_or_else(|_| format!("+{wa_id}"));
+    keys.blind_index.compute("phone", &e164)
+}
+
+/// The blind index of a WhatsApp message id (`wamid.…`, which embeds the number).
+pub fn message_key(keys: &KeyRing, wamid: &str) -> Vec<u8> {
+    keys.blind_index.compute("wamid", wamid)
+}
+
+pub fn inbox_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "wa_inbox",
+        column: "payload_ct",
+        row: id,
+    }
+}
+
+/// Verifies `X-Hub-Signature-256: sha256=<hex>` over the raw body, in constant time.
+pub fn signature_valid(header: Option<&str>, body: &[u8], app_secret: &str) -> bool {
+    let Some(given) = header.and_then(|h| h.trim().strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(body);
+    let expected = graph::hex(&mac.finalize().into_bytes());
+    crate::crypto::ct_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes())
+}
+
+fn refuse(code: ErrorCode) -> Response {
+    ApiError::new(code, crate::domain::Language::En).into_response()
+}
+
+#[derive(serde::Deserialize)]
+pub struct Handshake {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+/// `GET /webhooks/whatsapp`: Meta's subscription handshake. Echoes the challenge
+/// (plain text, digits and letters only) when the verify token matches.
+pub async fn verify(
+    State(state): State<AppState>,
+    query: Result<Query<Handshake>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some(wa) = state.whatsapp.as_ref() else {
+        return refuse(ErrorCode::NotFound);
+    };
+    let Ok(Query(h)) = query else {
+        return refuse(ErrorCode::VerificationFailed);
+    };
+    let token_ok = h.verify_token.as_deref().is_some_and(|t| {
+        crate::crypto::ct_eq(t.as_bytes(), wa.settings.verify_token.expose().as_bytes())
+    });
+    match (h.mode.as_deref(), h.challenge) {
+        (Some("subscribe"), Some(challenge))
+            if token_ok
+                && !challenge.is_empty()
+                && challenge.len() <= 128
+                && challenge
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+        {
+            tracing::info!("WhatsApp webhook verified");
+            (
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                challenge,
+            )
+                .into_response()
+        }
+        _ => {
+            tracing::warn!("WhatsApp webhook verification refused");
+            refuse(ErrorCode::VerificationFailed)
+        }
+    }
+}
+
+/// One message of a delivery, as stored.
+struct Incoming {
+    wa_id: String,
+    wamid: String,
+    message: serde_json::Value,
+}
+
+/// Longest WhatsApp id and message id we accept (real ones are far shorter).
+const MAX_WA_ID: usize = 32;
+const MAX_WAMID: usize = 512;
+
+/// The messages and statuses of a delivery, read from the JSON tree so that one
+/// malformed message (wrong types, unknown shape) never sinks the others.
+fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>, usize) {
+    let mut messages = Vec::new();
+    let mut statuses = Vec::new();
+    let mut skipped = 0;
+    let values = payload
+        .get("entry")
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.get("changes").and_then(|c| c.as_array()))
+        .flatten()
+        .filter(|change| change.get("field").and_then(|f| f.as_str()) == Some("messages"))
+        .filter_map(|change| change.get("value"));
+    for value in values {
+        for m in value
+            .get("messages")
+            .and_then(|m| m.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let from = m.get("from").and_then(|f| f.as_str()).unwrap_or("");
+            let id = m.get("id").and_then(|i| i.as_str()).unwrap_or("");
+            let from_ok = !from.is_empty()
+                && from.len() <= MAX_WA_ID
+                && from.chars().all(|c| c.is_ascii_digit());
+            if !from_ok || id.is_empty() || id.len() > MAX_WAMID {
+                skipped += 1;
+                continue;
+            }
+            messages.push(Incoming {
+                wa_id: from.to_owned(),
+                wamid: id.to_owned(),
+                message: m.clone(),
+            });
+        }
+        for s in value
+            .get("statuses")
+            .and_then(|s| s.as_array())
+            .into_iter()
+            .flatten()
+        {
+            match serde_json::from_value::<whatsapp::models::webhooks::Status>(s.clone()) {
+                Ok(status) => {
+                    let code = serde_json::to_value(&status.status)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default();
+                    statuses.push((status.id, code));
+                }
+                Err(_) => skipped += 1,
+            }
+        }
+    }
+    (messages, statuses, skipped)
+}
+
+/// `POST /webhooks/whatsapp`: signature first, then store, then 200.
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(wa) = state.whatsapp.as_ref() else {
+        return refuse(ErrorCode::NotFound);
+    };
+    let bytes = match crate::channels::read_body(body, state.settings.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(code) => return refuse(code),
+    };
+    let signature = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok());
+    if !signature_valid(signature, &bytes, wa.settings.app_secret.expose()) {
+        tracing::warn!(
+            signed = signature.is_some(),
+            "WhatsApp webhook refused: bad signature"
+        );
+        return refuse(ErrorCode::InvalidSignature);
+    }
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        tracing::warn!("WhatsApp webhook refused: body is not JSON");
+        return refuse(ErrorCode::InvalidJson);
+    };
+    if !payload.is_object() {
+        return refuse(ErrorCode::InvalidJson);
+    }
+    let (messages, statuses, skipped) = extract(&payload);
+    match store(&state.intake.db().clone(), &state.keys, messages, statuses).await {
+        Ok(stored) => {
+            tracing::info!(stored, skipped, "WhatsApp delivery accepted");
+            wa.inbox_notify.notify_one();
+            (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({"status": "received"})),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::internal(&e, crate::domain::Language::En).into_response(),
+    }
+}
+
+/// Commits every message of a delivery (new ones only) and its statuses in one
+/// transaction; the number of new messages.
+async fn store(
+    db: &sea_orm::DatabaseConnection,
+    keys: &KeyRing,
+    messages: Vec<Incoming>,
+    statuses: Vec<(String, String)>,
+) -> anyhow::Result<u64> {
+    let now = Utc::now();
+    let txn = db.begin().await.context("cannot begin transaction")?;
+    let mut stored = 0;
+    for m in messages {
+        let id = Uuid::now_v7();
+        let payload_ct = keys
+            .cipher
+            .encrypt(inbox_aad(id), m.message.to_string().as_bytes())
+            .context("cannot encrypt message")?;
+        let row = wa_inbox::ActiveModel {
+            id: Set(id),
+            message_key: Set(message_key(keys, &m.wamid)),
+            sender_bidx: Set(sender_key(keys, &m.wa_id)),
+            payload_ct: Set(payload_ct),
+            state: Set(PENDING.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            received_at: Set(now),
+        };
+        stored += wa_inbox::Entity::insert(row)
+            .on_conflict(
+                OnConflict::column(wa_inbox::Column::MessageKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await
+            .context("cannot store message")?;
+    }
+    for (wamid, status) in statuses {
+        crate::outbox::record_delivery(&txn, message_key(keys, &wamid), &status).await?;
+    }
+    txn.commit().await.context("cannot commit delivery")?;
+    Ok(stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_checked_over_the_exact_body() {
+        let body = br#"{"object":"whatsapp_business_account"}"#;
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").expect("key");
+        mac.update(body);
+        let good = format!("sha256={}", graph::hex(&mac.finalize().into_bytes()));
+        assert!(signature_valid(Some(&good), body, "secret"));
+        assert!(signature_valid(
+            Some(&good.to_uppercase().replace("SHA256=", "sha256=")),
+            body,
+            "secret"
+        ));
+        assert!(!signature_valid(Some(&good), b"{}", "secret"));
+        assert!(!signature_valid(Some(&good), body, "other"));
+        assert!(!signature_valid(None, body, "secret"));
+        assert!(!signature_valid(Some("sha256="), body, "secret"));
+        assert!(!signature_valid(
+            Some(good.trim_start_matches("sha256=")),
+            body,
+            "secret"
+        ));
+    }
+
+    #[test]
+    fn one_malformed_message_does_not_sink_the_delivery() {
+        let payload = serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+                "messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "1", "phone_number_id": "1"},
+                "messages": [
+                    {"from": "5214771234567", "id": "wamid.A", "timestamp": "1", "type": "text", "text": {"body": "hola"}},
+                    {"from": 42, "id": "wamid.B"},
+                    {"from": "5214771234567", "id": "wamid.C", "type": "sticker", "sticker": 7}
+                ],
+                "statuses": [{"id": "wamid.OUT", "status": "delivered", "timestamp": "1", "recipient_id": "1"}, {"id": 5}]
+            }}]}]
+        });
+        let (messages, statuses, skipped) = extract(&payload);
+        assert_eq!(messages.len(), 2);
+        assert_eq!(
+            statuses,
+            vec![("wamid.OUT".to_owned(), "delivered".to_owned())]
+        );
+        assert_eq!(skipped, 2);
+    }
+}

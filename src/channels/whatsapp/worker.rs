@@ -1,0 +1,821 @@
+//! The channel's background work, one task each: the inbox worker (stored messages →
+//! conversation steps, complaints, replies), the media worker (evidence downloads with
+//! retries), the expiry sweep (idle conversations erased) and the outbox sender.
+//!
+//! A stored message is processed in one transaction together with everything it
+//! causes (conversation update, complaint, attachment rows, outbox replies, the inbox
+//! row marked done), so a crash at any point either redoes the whole step or nothing.
+//! Messages of one sender are processed in the order they arrived.
+
+use super::conversation::{self, Conversation, Input, Media, Reply};
+use super::graph::{self, GraphError};
+use super::{DONE, FAILED, LIMITED, PENDING, WhatsApp, inbox_aad, message_key};
+use crate::app::AppState;
+use crate::crypto::Aad;
+use crate::crypto::receipt::Receipt;
+use crate::domain::{Language, Text};
+use crate::error::ErrorCode;
+use crate::intake::ReceiptError;
+use crate::outbox::{self, Attempt};
+use anyhow::Context;
+use chrono::Utc;
+use entity::{attachment, wa_conversation, wa_inbox};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Attempts at processing one stored message before it is set aside as failed.
+const INBOX_MAX_ATTEMPTS: i32 = 5;
+
+pub const CHANNEL: &str = "whatsapp";
+
+fn conversation_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "wa_conversations",
+        column: "state_ct",
+        row: id,
+    }
+}
+
+fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
+    Aad {
+        table: "attachments",
+        column,
+        row: id,
+    }
+}
+
+/// Sends outbox rows of the WhatsApp channel through the Graph API.
+pub struct GraphSender {
+    pub wa: Arc<WhatsApp>,
+    pub keys: Arc<crate::crypto::KeyRing>,
+}
+
+impl outbox::Sender for GraphSender {
+    fn deliver(
+        &self,
+        payload: serde_json::Value,
+    ) -> impl std::future::Future<Output = Attempt> + Send {
+        async move {
+            match self.wa.graph.send(&payload).await {
+                Ok(wamid) => Attempt::Sent(Some(message_key(&self.keys, &wamid))),
+                Err(GraphError::Retry(reason)) => Attempt::Retry(reason),
+                Err(GraphError::Permanent(reason)) => Attempt::Permanent(reason),
+            }
+        }
+    }
+}
+
+/// Starts every task of the channel; they run until aborted.
+pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandle<()>> {
+    let db = state.intake.db().clone();
+    let sender = outbox::Worker {
+        db: db.clone(),
+        keys: Arc::clone(&state.keys),
+        settings: state.settings.outbox,
+        notify: Arc::clone(&wa.outbox_notify),
+        channel: CHANNEL,
+        sender: GraphSender {
+            wa: Arc::clone(wa),
+            keys: Arc::clone(&state.keys),
+        },
+    };
+    let inbox = Inbox {
+        state: state.clone(),
+        wa: Arc::clone(wa),
+    };
+    let media = Inbox {
+        state: state.clone(),
+        wa: Arc::clone(wa),
+    };
+    let sweeper = Inbox {
+        state: state.clone(),
+        wa: Arc::clone(wa),
+    };
+    vec![
+        tokio::spawn(sender.run()),
+        tokio::spawn(inbox.run_inbox()),
+        tokio::spawn(media.run_media()),
+        tokio::spawn(sweeper.run_sweeper()),
+    ]
+}
+
+struct Inbox {
+    state: AppState,
+    wa: Arc<WhatsApp>,
+}
+
+/// Runs `work` until it finds nothing to do, then waits for `notify` or a short tick.
+async fn work_loop<F, Fut>(name: &'static str, notify: Arc<tokio::sync::Notify>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    loop {
+        match work().await {
+            Ok(true) => continue,
+            Ok(false) => {
+                tokio::select! {
+                    () = notify.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(worker = name, error = %format!("{e:#}"), "worker step failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+impl Inbox {
+    fn db(&self) -> &sea_orm::DatabaseConnection {
+        self.state.intake.db()
+    }
+
+    async fn run_inbox(self) {
+        let notify = Arc::clone(&self.wa.inbox_notify);
+        work_loop("whatsapp inbox", notify, || self.inbox_once()).await;
+    }
+
+    async fn run_media(self) {
+        let notify = Arc::clone(&self.wa.media_notify);
+        work_loop("whatsapp media", notify, || self.media_once()).await;
+    }
+
+    async fn run_sweeper(self) {
+        let idle = self.wa.settings.idle;
+        let every = (idle / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = self.sweep_expired().await {
+                tracing::error!(error = %format!("{e:#}"), "expiry sweep failed");
+            }
+            self.wa.forget_idle();
+        }
+    }
+
+    /// Processes the oldest due message of one sender; true if it did something.
+    async fn inbox_once(&self) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        let rows = wa_inbox::Entity::find()
+            .filter(wa_inbox::Column::State.eq(PENDING))
+            .order_by_asc(wa_inbox::Column::Id)
+            .limit(500)
+            .all(self.db())
+            .await
+            .context("cannot read inbox")?;
+        let heads = outbox::due_heads(
+            &rows,
+            |r| r.sender_bidx.as_slice(),
+            |r| r.next_attempt_at <= now && r.locked_until.is_none_or(|t| t < now),
+        );
+        for row in heads {
+            if !outbox::claim::<wa_inbox::Entity>(
+                self.db(),
+                row.id,
+                wa_inbox::Column::Id,
+                wa_inbox::Column::State,
+                wa_inbox::Column::LockedUntil,
+            )
+            .await?
+            {
+                continue;
+            }
+            if let Err(e) = self.process(row).await {
+                self.processing_failed(row, &e).await?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn processing_failed(
+        &self,
+        row: &wa_inbox::Model,
+        err: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        let attempts = row.attempts + 1;
+        let mut update: wa_inbox::ActiveModel = row.clone().into();
+        update.attempts = Set(attempts);
+        update.locked_until = Set(None);
+        if attempts >= INBOX_MAX_ATTEMPTS {
+            tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
+            update.state = Set(FAILED.to_owned());
+        } else {
+            let wait =
+                outbox::backoff(Duration::from_secs(1), u32::try_from(attempts).unwrap_or(1));
+            tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message processing failed; will retry");
+            update.next_attempt_at =
+                Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+        }
+        update
+            .update(self.db())
+            .await
+            .context("cannot update inbox row")?;
+        Ok(())
+    }
+
+    async fn process(&self, row: &wa_inbox::Model) -> anyhow::Result<()> {
+        let keys = &self.state.keys;
+        let bytes = keys
+            .cipher
+            .decrypt(inbox_aad(row.id), &row.payload_ct)
+            .context("cannot decrypt stored message")?;
+        let message: serde_json::Value =
+            serde_json::from_slice(&bytes).context("stored message is not JSON")?;
+        let wa_id = message
+            .get("from")
+            .and_then(|f| f.as_str())
+            .context("stored message has no sender")?
+            .to_owned();
+        let sender = row.sender_bidx.clone();
+
+        if !self.wa.sender_allowed(&sender) {
+            let txn = self
+                .db()
+                .begin()
+                .await
+                .context("cannot begin transaction")?;
+            if self.wa.notice_allowed(&sender) {
+                let lang = Language::Es;
+                let notice = Reply::Text(tr(
+                    lang,
+                    "Recibimos demasiados mensajes seguidos. Espere un minuto y vuelva a escribir; los últimos mensajes no se guardaron.",
+                    "Too many messages in a row. Wait a minute and write again; the last messages were not kept.",
+                ));
+                self.enqueue(&txn, &sender, &wa_id, &[notice]).await?;
+            }
+            finish(&txn, row, LIMITED).await?;
+            txn.commit().await.context("cannot commit")?;
+            self.wa.outbox_notify.notify_one();
+            tracing::info!(inbox_id = %row.id, "WhatsApp sender over its limit; message dropped");
+            return Ok(());
+        }
+
+        let input = to_input(&message);
+        let existing = wa_conversation::Entity::find()
+            .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()))
+            .one(self.db())
+            .await
+            .context("cannot load conversation")?;
+        let now = Utc::now();
+        let (current, live_row) = match existing {
+            Some(r) if r.expires_at > now => {
+                let state = keys
+                    .cipher
+                    .decrypt(conversation_aad(r.id), &r.state_ct)
+                    .context("cannot decrypt conversation")?;
+                let conv: Conversation =
+                    serde_json::from_slice(&state).context("stored conversation unreadable")?;
+                (Some(conv), Some(r))
+            }
+            _ => (None, None),
+        };
+        let status_text = match &input {
+            Input::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let mut outcome = conversation::advance(current.clone(), &wa_id, input);
+
+        if let Some(receipt) = outcome.status_lookup.take() {
+            let lang = conversation::status_language(
+                current.as_ref(),
+                status_text.as_deref().unwrap_or(""),
+            );
+            outcome
+                .replies
+                .push(self.status_reply(&receipt, lang).await?);
+        }
+        let prepared = if outcome.file {
+            match outcome
+                .conversation
+                .as_ref()
+                .and_then(|c| c.complaint(now.date_naive()))
+            {
+                Some(complaint) => Some(self.state.intake.prepare(&complaint).await?),
+                None => {
+                    // Cannot happen through the conversation; say so rather than lose it.
+                    let lang = outcome
+                        .conversation
+                        .as_ref()
+                        .map_or(Language::Es, Conversation::lang);
+                    outcome.file = false;
+                    if let Some(conv) = outcome.conversation.as_mut() {
+                        conv.step = conversation::Step::Anonymity;
+                    }
+                    outcome.replies.push(Reply::Text(tr(
+                        lang,
+                        "Faltan datos en su queja. Vamos a repasarla.",
+                        "Some answers are missing. Let's go through them again.",
+                    )));
+                    if let Some(conv) = outcome.conversation.as_ref() {
+                        outcome.replies.push(conversation::prompt(conv));
+                    }
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        let txn = self
+            .db()
+            .begin()
+            .await
+            .context("cannot begin transaction")?;
+        // An expired conversation found here is erased with its files before anything new.
+        let stale = wa_conversation::Entity::delete_many()
+            .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()))
+            .filter(wa_conversation::Column::ExpiresAt.lte(now));
+        stale
+            .exec(&txn)
+            .await
+            .context("cannot erase expired conversation")?;
+        let media = outcome.media.take();
+        if let Some(prepared) = &prepared {
+            prepared.insert(&txn).await?;
+            if let Some(conv_row) = &live_row {
+                attachment::Entity::update_many()
+                    .col_expr(attachment::Column::CaseId, Expr::value(prepared.case_id))
+                    .col_expr(
+                        attachment::Column::ConversationId,
+                        Expr::value(Option::<Uuid>::None),
+                    )
+                    .filter(attachment::Column::ConversationId.eq(conv_row.id))
+                    .exec(&txn)
+                    .await
+                    .context("cannot move attachments to the case")?;
+                wa_conversation::Entity::delete_by_id(conv_row.id)
+                    .exec(&txn)
+                    .await
+                    .context("cannot erase conversation")?;
+            }
+            let lang = outcome
+                .conversation
+                .as_ref()
+                .map_or(Language::Es, Conversation::lang);
+            outcome
+                .replies
+                .push(self.receipt_reply(&prepared.filed, lang));
+        } else if let Some(conv) = &outcome.conversation {
+            let conv_id = self
+                .save_conversation(&txn, live_row.as_ref(), &sender, conv)
+                .await?;
+            if let Some(media) = &media {
+                insert_attachment(&txn, keys, conv_id, media).await?;
+            }
+        } else if let Some(conv_row) = &live_row {
+            // Erased: the conversation and, by cascade, its unfiled files.
+            wa_conversation::Entity::delete_by_id(conv_row.id)
+                .exec(&txn)
+                .await
+                .context("cannot erase conversation")?;
+        }
+        self.enqueue(&txn, &sender, &wa_id, &outcome.replies)
+            .await?;
+        finish(&txn, row, DONE).await?;
+        txn.commit().await.context("cannot commit message step")?;
+        if let Some(prepared) = &prepared {
+            tracing::info!(case_ref = %prepared.filed.case_ref, "complaint filed by WhatsApp");
+        }
+        self.wa.outbox_notify.notify_one();
+        if media.is_some() {
+            self.wa.media_notify.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn save_conversation(
+        &self,
+        txn: &DatabaseTransaction,
+        live: Option<&wa_conversation::Model>,
+        sender: &[u8],
+        conv: &Conversation,
+    ) -> anyhow::Result<Uuid> {
+        let now = Utc::now();
+        let expires = now + chrono::Duration::from_std(self.wa.settings.idle).unwrap_or_default();
+        let id = live.map_or_else(Uuid::new_v4, |r| r.id);
+        let json = serde_json::to_vec(conv).context("cannot serialize conversation")?;
+        let state_ct = self
+            .state
+            .keys
+            .cipher
+            .encrypt(conversation_aad(id), &json)
+            .context("cannot encrypt conversation")?;
+        let row = wa_conversation::ActiveModel {
+            id: Set(id),
+            sender_bidx: Set(sender.to_vec()),
+            state_ct: Set(state_ct),
+            updated_at: Set(now),
+            expires_at: Set(expires),
+        };
+        if live.is_some() {
+            row.update(txn)
+                .await
+                .context("cannot update conversation")?;
+        } else {
+            row.insert(txn).await.context("cannot store conversation")?;
+        }
+        Ok(id)
+    }
+
+    async fn enqueue(
+        &self,
+        txn: &DatabaseTransaction,
+        sender: &[u8],
+        wa_id: &str,
+        replies: &[Reply],
+    ) -> anyhow::Result<()> {
+        for reply in replies {
+            outbox::enqueue(
+                txn,
+                &self.state.keys,
+                CHANNEL,
+                sender.to_vec(),
+                &graph::message_body(wa_id, reply),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    fn receipt_reply(&self, filed: &crate::intake::Filed, lang: Language) -> Reply {
+        let mut text = format!(
+            "{}\n\n{}: {}\n{}: {}\n\n{}",
+            tr(
+                lang,
+                "✅ Recibimos su queja.",
+                "✅ We received your complaint."
+            ),
+            tr(lang, "Número de queja", "Complaint number"),
+            filed.case_ref,
+            tr(lang, "Su código secreto", "Your secret code"),
+            filed.receipt.as_str(),
+            tr(
+                lang,
+                "Guarde este código y no lo comparta: es la única forma de ver su queja. Para saber cómo va, escriba ESTADO y el código. Ya borramos la conversación.",
+                "Keep this code and do not share it: it is the only way to see your complaint. To see how it is going, write STATUS and the code. We have erased the conversation.",
+            ),
+        );
+        let referrals = &filed.routing.referrals;
+        if !referrals.is_empty() {
+            text.push_str("\n\n");
+            text.push_str(&tr(lang, "Su queja va a:", "Your complaint goes to:"));
+            for r in referrals {
+                text.push_str(&format!(
+                    "\n• {}: {}",
+                    self.state.directory.name(&r.authority, lang),
+                    r.function.next_step(lang)
+                ));
+                if r.candidate {
+                    text.push_str(&format!(
+                        " ({})",
+                        tr(
+                            lang,
+                            "puede ser esta oficina u otra; una persona lo va a decidir",
+                            "this office or another one; a person will decide"
+                        )
+                    ));
+                }
+            }
+        }
+        Reply::Text(text)
+    }
+
+    async fn status_reply(&self, typed: &str, lang: Language) -> anyhow::Result<Reply> {
+        let Some(receipt) = Receipt::parse(typed) else {
+            return Ok(Reply::Text(
+                ErrorCode::InvalidReceipt.message(lang).to_owned(),
+            ));
+        };
+        let view = match self.state.intake.status(&receipt).await {
+            Ok(view) => view,
+            Err(ReceiptError::Closed(view)) => *view,
+            Err(ReceiptError::NotFound) => {
+                return Ok(Reply::Text(
+                    ErrorCode::ReceiptNotFound.message(lang).to_owned(),
+                ));
+            }
+            Err(ReceiptError::Unexpected(e)) => return Err(e),
+        };
+        let mut text = format!(
+            "{} {}: {}\n{}",
+            tr(lang, "Queja", "Complaint"),
+            view.case_ref,
+            view.status.label(lang),
+            view.status.explanation(lang)
+        );
+        if let Some(last) = view.messages.iter().rev().find(|m| m.from_staff) {
+            text.push_str(&format!(
+                "\n\n{}\n{}",
+                tr(
+                    lang,
+                    "Último mensaje de la oficina:",
+                    "Latest message from the office:"
+                ),
+                last.body
+            ));
+        }
+        Ok(Reply::Text(conversation_truncate(&text)))
+    }
+
+    /// Erases conversations idle past their expiry and tells the worker.
+    async fn sweep_expired(&self) -> anyhow::Result<()> {
+        let now = Utc::now();
+        let expired = wa_conversation::Entity::find()
+            .filter(wa_conversation::Column::ExpiresAt.lte(now))
+            .limit(100)
+            .all(self.db())
+            .await
+            .context("cannot find expired conversations")?;
+        for row in expired {
+            let conv = self
+                .state
+                .keys
+                .cipher
+                .decrypt(conversation_aad(row.id), &row.state_ct)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Conversation>(&b).ok());
+            let txn = self
+                .db()
+                .begin()
+                .await
+                .context("cannot begin transaction")?;
+            let deleted = wa_conversation::Entity::delete_many()
+                .filter(wa_conversation::Column::Id.eq(row.id))
+                .filter(wa_conversation::Column::ExpiresAt.lte(now))
+                .exec(&txn)
+                .await
+                .context("cannot erase expired conversation")?;
+            if deleted.rows_affected == 1
+                && let Some(conv) = conv
+            {
+                let lang = conv.lang();
+                let minutes = self.wa.settings.idle.as_secs().div_ceil(60);
+                let notice = Reply::Text(format!(
+                    "{} {minutes} {}",
+                    tr(
+                        lang,
+                        "Borramos su queja sin terminar porque no recibimos mensajes en",
+                        "We erased your unfinished complaint because we got no message for"
+                    ),
+                    tr(
+                        lang,
+                        "minutos. Escriba cuando quiera para empezar de nuevo.",
+                        "minutes. Write at any time to start again."
+                    )
+                ));
+                self.enqueue(&txn, &row.sender_bidx, &conv.wa_id, &[notice])
+                    .await?;
+            }
+            txn.commit().await.context("cannot commit expiry")?;
+            tracing::info!("idle WhatsApp conversation erased");
+        }
+        self.wa.outbox_notify.notify_one();
+        Ok(())
+    }
+
+    /// Downloads one pending evidence file; true if it did something.
+    async fn media_once(&self) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        let candidates = attachment::Entity::find()
+            .filter(attachment::Column::State.eq(PENDING))
+            .filter(attachment::Column::Channel.eq(CHANNEL))
+            .filter(attachment::Column::NextAttemptAt.lte(now))
+            .order_by_asc(attachment::Column::CreatedAt)
+            .limit(20)
+            .all(self.db())
+            .await
+            .context("cannot read attachments")?;
+        for row in candidates {
+            if row.locked_until.is_some_and(|t| t >= now) {
+                continue;
+            }
+            if !outbox::claim::<attachment::Entity>(
+                self.db(),
+                row.id,
+                attachment::Column::Id,
+                attachment::Column::State,
+                attachment::Column::LockedUntil,
+            )
+            .await?
+            {
+                continue;
+            }
+            self.download(row).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn download(&self, row: attachment::Model) -> anyhow::Result<()> {
+        let max = self.wa.settings.media_max_bytes;
+        let result = async {
+            let info = self.wa.graph.media(&row.media_ref).await?;
+            if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
+                return Err(GraphError::Permanent("file too large".into()));
+            }
+            let expected = row
+                .declared_sha256
+                .clone()
+                .unwrap_or_else(|| info.sha256.clone());
+            self.wa.graph.download(&info.url, max, &expected).await
+        }
+        .await;
+        let attempts = row.attempts + 1;
+        let settings = self.state.settings.outbox;
+        let mut update = attachment::ActiveModel {
+            id: Set(row.id),
+            attempts: Set(attempts),
+            locked_until: Set(None),
+            ..Default::default()
+        };
+        match result {
+            Ok(bytes) => {
+                let ct = self
+                    .state
+                    .keys
+                    .cipher
+                    .encrypt(attachment_aad(row.id, "content_ct"), &bytes)
+                    .context("cannot encrypt attachment")?;
+                update.content_ct = Set(Some(ct));
+                update.size_bytes = Set(i64::try_from(bytes.len()).ok());
+                update.state = Set("stored".to_owned());
+                tracing::info!(attachment_id = %row.id, bytes = bytes.len(), "evidence file stored");
+            }
+            Err(GraphError::Retry(reason))
+                if u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts =>
+            {
+                let wait =
+                    outbox::backoff(settings.retry_base, u32::try_from(attempts).unwrap_or(1));
+                update.next_attempt_at =
+                    Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+                tracing::info!(attachment_id = %row.id, attempts, reason = %reason, "evidence download failed; will retry");
+            }
+            Err(GraphError::Retry(reason)) => {
+                update.state = Set(FAILED.to_owned());
+                tracing::warn!(attachment_id = %row.id, attempts, reason = %reason, "evidence download gave up");
+            }
+            Err(GraphError::Permanent(reason)) => {
+                update.state = Set("rejected".to_owned());
+                tracing::warn!(attachment_id = %row.id, reason = %reason, "evidence file refused");
+            }
+        }
+        // The conversation may have been erased meanwhile (and its files with it).
+        attachment::Entity::update_many()
+            .set(update)
+            .filter(attachment::Column::Id.eq(row.id))
+            .exec(self.db())
+            .await
+            .context("cannot update attachment")?;
+        Ok(())
+    }
+}
+
+fn conversation_truncate(text: &str) -> String {
+    text.chars()
+        .take(conversation::wa_limits::TEXT_BODY)
+        .collect()
+}
+
+fn tr(lang: Language, es: &str, en: &str) -> String {
+    match lang {
+        Language::Es => es.to_owned(),
+        Language::En => en.to_owned(),
+    }
+}
+
+async fn finish(
+    txn: &DatabaseTransaction,
+    row: &wa_inbox::Model,
+    state: &str,
+) -> anyhow::Result<()> {
+    let mut update: wa_inbox::ActiveModel = row.clone().into();
+    update.state = Set(state.to_owned());
+    update.locked_until = Set(None);
+    // Worked: the message itself is no longer needed; the key keeps redeliveries out.
+    update.payload_ct = Set(Vec::new());
+    update
+        .update(txn)
+        .await
+        .context("cannot mark message done")?;
+    Ok(())
+}
+
+async fn insert_attachment(
+    txn: &DatabaseTransaction,
+    keys: &crate::crypto::KeyRing,
+    conversation_id: Uuid,
+    media: &Media,
+) -> anyhow::Result<()> {
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let caption_ct = media
+        .caption
+        .as_deref()
+        .and_then(|c| Text::parse(c, crate::domain::limits::MESSAGE).ok())
+        .map(|c| {
+            keys.cipher
+                .encrypt_str(attachment_aad(id, "caption_ct"), c.as_str())
+        })
+        .transpose()
+        .context("cannot encrypt caption")?;
+    attachment::ActiveModel {
+        id: Set(id),
+        case_id: Set(None),
+        conversation_id: Set(Some(conversation_id)),
+        channel: Set(CHANNEL.to_owned()),
+        media_ref: Set(media.id.clone()),
+        mime_type: Set(media.mime_type.clone()),
+        declared_sha256: Set(media.sha256.clone()),
+        size_bytes: Set(None),
+        caption_ct: Set(caption_ct),
+        content_ct: Set(None),
+        state: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        created_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .context("cannot store attachment")?;
+    Ok(())
+}
+
+/// Reads a stored webhook message with the `whatsapp` crate's model; anything it
+/// cannot read, or a type we don't take, is `Unsupported` (answered politely).
+pub fn to_input(message: &serde_json::Value) -> Input {
+    use whatsapp::models::webhooks::{NotificationMessage, NotificationMessageType as T};
+    let Ok(m) = serde_json::from_value::<NotificationMessage>(message.clone()) else {
+        return Input::Unsupported;
+    };
+    let media = |kind: &str| {
+        let part = message.get(kind)?;
+        let id = part.get("id")?.as_str()?.to_owned();
+        if id.is_empty() || id.len() > 128 {
+            return None;
+        }
+        let text = |key: &str| {
+            part.get(key)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+                .filter(|s| s.len() <= 4096)
+        };
+        Some(Input::Media(Media {
+            id,
+            mime_type: text("mime_type").unwrap_or_default(),
+            sha256: text("sha256").filter(|s| s.len() <= 128),
+            caption: text("caption"),
+        }))
+    };
+    let input = match m.message_type {
+        T::Text => m.text.map(|t| Input::Text(t.body)),
+        T::Interactive => m.interactive.and_then(|i| {
+            i.button_reply
+                .map(|b| b.id)
+                .or_else(|| i.list_reply.map(|l| l.id))
+                .map(Input::Choice)
+        }),
+        T::Button => m.button.map(|b| Input::Choice(b.payload)),
+        T::Image => media("image"),
+        T::Document => media("document"),
+        T::Audio => media("audio"),
+        T::Video => media("video"),
+        _ => None,
+    };
+    input.unwrap_or(Input::Unsupported)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_messages_become_inputs() {
+        let text = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": "hola"}});
+        assert_eq!(to_input(&text), Input::Text("hola".into()));
+        let tap = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "interactive",
+            "interactive": {"type": "list_reply", "list_reply": {"id": "sector:mining", "title": "Mina"}}});
+        assert_eq!(to_input(&tap), Input::Choice("sector:mining".into()));
+        let voice = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "audio",
+            "audio": {"id": "123", "mime_type": "audio/ogg; codecs=opus", "sha256": "ab", "voice": true}});
+        assert!(
+            matches!(to_input(&voice), Input::Media(m) if m.id == "123" && m.sha256.as_deref() == Some("ab"))
+        );
+        for odd in [
+            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "sticker", "sticker": {"id": "1", "mime_type": "image/webp", "sha256": "x"}}),
+            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "hologram"}),
+            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": 5}}),
+            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text"}),
+        ] {
+            assert_eq!(to_input(&odd), Input::Unsupported);
+        }
+    }
+}

@@ -1,0 +1,347 @@
+//! The durable outbox: every side effect (a WhatsApp reply today, e-mail later) is a
+//! row written in the same transaction as what caused it, and one worker per instance
+//! performs them. A failed send is retried with exponential backoff (429, 5xx,
+//! timeouts); after `max_attempts` failures, or at once on a permanent error, the row
+//! is dead-lettered: logged, counted in `/readyz`, kept for an operator.
+//!
+//! Messages to one recipient leave in the order they were written: a later one waits
+//! while an earlier one is being retried. Once sent, a row keeps only its metadata:
+//! the encrypted payload is erased.
+
+use crate::config::OutboxSettings;
+use crate::crypto::{Aad, KeyRing};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use entity::outbox;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const PENDING: &str = "pending";
+pub const SENT: &str = "sent";
+pub const DEAD: &str = "dead";
+
+/// How long a claimed row stays reserved for the worker that claimed it.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+pub fn payload_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "outbox",
+        column: "payload_ct",
+        row: id,
+    }
+}
+
+/// Writes a side effect inside the caller's transaction. `recipient_bidx` orders the
+/// messages of one recipient; `payload` is encrypted.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    keys: &KeyRing,
+    channel: &str,
+    recipient_bidx: Vec<u8>,
+    payload: &serde_json::Value,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let payload_ct = keys
+        .cipher
+        .encrypt(payload_aad(id), payload.to_string().as_bytes())
+        .context("cannot encrypt outbox payload")?;
+    outbox::ActiveModel {
+        id: Set(id),
+        channel: Set(channel.to_owned()),
+        recipient_bidx: Set(recipient_bidx),
+        payload_ct: Set(payload_ct),
+        state: Set(PENDING.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        provider_key: Set(None),
+        delivery: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(conn)
+    .await
+    .context("cannot write outbox row")?;
+    Ok(id)
+}
+
+/// The delay before attempt `attempts + 1`: `base`, doubled per failure, capped.
+pub fn backoff(base: Duration, attempts: u32) -> Duration {
+    let factor = 2u32.saturating_pow(Ord::min(attempts.saturating_sub(1), 20));
+    base.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// What a delivery attempt came to.
+pub enum Attempt {
+    /// Sent; the provider's id for the message (blind-indexed for status callbacks).
+    Sent(Option<Vec<u8>>),
+    Retry(String),
+    Permanent(String),
+}
+
+/// Something that performs one kind of side effect.
+pub trait Sender: Send + Sync {
+    fn deliver(
+        &self,
+        payload: serde_json::Value,
+    ) -> impl std::future::Future<Output = Attempt> + Send;
+}
+
+/// Counts for `/readyz`.
+#[derive(Debug, serde::Serialize)]
+pub struct Health {
+    pub pending: u64,
+    pub dead: u64,
+}
+
+pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
+    let count = |state: &'static str| {
+        outbox::Entity::find()
+            .filter(outbox::Column::State.eq(state))
+            .count(db)
+    };
+    Ok(Health {
+        pending: count(PENDING).await.context("cannot count outbox")?,
+        dead: count(DEAD).await.context("cannot count outbox")?,
+    })
+}
+
+/// Reserves a row for this worker; false when another worker got it first.
+pub async fn claim<E>(
+    db: &DatabaseConnection,
+    id: Uuid,
+    id_column: E::Column,
+    state_column: E::Column,
+    lock_column: E::Column,
+) -> anyhow::Result<bool>
+where
+    E: EntityTrait,
+{
+    let now = Utc::now();
+    let until = now + LEASE;
+    let result = E::update_many()
+        .col_expr(lock_column, Expr::value(until))
+        .filter(id_column.eq(id))
+        .filter(state_column.eq(PENDING))
+        .filter(lock_column.is_null().or(lock_column.lt(now)))
+        .exec(db)
+        .await
+        .context("cannot claim row")?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The first row of each recipient that is due and not reserved, oldest first. `rows`
+/// must be the pending rows in id order.
+pub fn due_heads<'a, T>(
+    rows: &'a [T],
+    key: impl Fn(&T) -> &[u8],
+    due: impl Fn(&T) -> bool,
+) -> Vec<&'a T> {
+    let mut seen: HashSet<&[u8]> = HashSet::new();
+    rows.iter()
+        .filter(|row| seen.insert(key(row)))
+        .filter(|row| due(row))
+        .collect()
+}
+
+fn is_due(next: DateTime<Utc>, locked: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    next <= now && locked.is_none_or(|t| t < now)
+}
+
+pub struct Worker<S> {
+    pub db: DatabaseConnection,
+    pub keys: Arc<KeyRing>,
+    pub settings: OutboxSettings,
+    pub notify: Arc<tokio::sync::Notify>,
+    pub channel: &'static str,
+    pub sender: S,
+}
+
+impl<S: Sender> Worker<S> {
+    /// Works the outbox until the task is dropped.
+    pub async fn run(self) {
+        loop {
+            match self.work_once().await {
+                Ok(true) => continue,
+                Ok(false) => {
+                    tokio::select! {
+                        () = self.notify.notified() => {}
+                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "outbox worker failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+
+    /// Sends at most one message; true if it did something.
+    pub async fn work_once(&self) -> anyhow::Result<bool> {
+        let now = Utc::now();
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::State.eq(PENDING))
+            .filter(outbox::Column::Channel.eq(self.channel))
+            .order_by_asc(outbox::Column::Id)
+            .limit(500)
+            .all(&self.db)
+            .await
+            .context("cannot read outbox")?;
+        let heads = due_heads(
+            &rows,
+            |r| r.recipient_bidx.as_slice(),
+            |r| is_due(r.next_attempt_at, r.locked_until, now),
+        );
+        for row in heads {
+            if !claim::<outbox::Entity>(
+                &self.db,
+                row.id,
+                outbox::Column::Id,
+                outbox::Column::State,
+                outbox::Column::LockedUntil,
+            )
+            .await?
+            {
+                continue;
+            }
+            self.deliver(row.clone()).await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn deliver(&self, row: outbox::Model) -> anyhow::Result<()> {
+        let payload = self
+            .keys
+            .cipher
+            .decrypt(payload_aad(row.id), &row.payload_ct)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        let attempt = match payload {
+            Some(payload) => self.sender.deliver(payload).await,
+            None => Attempt::Permanent("payload unreadable".into()),
+        };
+        let attempts = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
+        let now = Utc::now();
+        let mut update: outbox::ActiveModel = row.clone().into();
+        update.attempts = Set(i32::try_from(attempts).unwrap_or(i32::MAX));
+        update.locked_until = Set(None);
+        update.updated_at = Set(now);
+        match attempt {
+            Attempt::Sent(provider_key) => {
+                update.state = Set(SENT.to_owned());
+                update.provider_key = Set(provider_key);
+                update.delivery = Set(Some("sent".to_owned()));
+                update.last_error = Set(None);
+                // Sent: the content is no longer needed here.
+                update.payload_ct = Set(Vec::new());
+                tracing::debug!(outbox_id = %row.id, attempts, "outbox message sent");
+            }
+            Attempt::Retry(reason) if attempts < self.settings.max_attempts => {
+                let wait = backoff(self.settings.retry_base, attempts);
+                update.next_attempt_at =
+                    Set(now + chrono::Duration::from_std(wait).unwrap_or_default());
+                tracing::info!(outbox_id = %row.id, attempts, reason = %reason, retry_in_ms = wait.as_millis() as u64, "outbox send failed; will retry");
+                update.last_error = Set(Some(reason));
+            }
+            Attempt::Retry(reason) | Attempt::Permanent(reason) => {
+                update.state = Set(DEAD.to_owned());
+                tracing::warn!(outbox_id = %row.id, channel = %row.channel, attempts, reason = %reason, "outbox message dead-lettered");
+                update.last_error = Set(Some(reason));
+            }
+        }
+        update
+            .update(&self.db)
+            .await
+            .context("cannot update outbox row")?;
+        Ok(())
+    }
+}
+
+/// Records a delivery status callback (`sent`, `delivered`, `read`, `failed`) on the
+/// outbox row of the message it is about; unknown messages are ignored.
+pub async fn record_delivery(
+    conn: &impl ConnectionTrait,
+    provider_key: Vec<u8>,
+    status: &str,
+) -> anyhow::Result<()> {
+    let rank = |s: &str| match s {
+        "sent" => 1,
+        "delivered" => 2,
+        "read" => 3,
+        "failed" => 4,
+        _ => 0,
+    };
+    if rank(status) == 0 {
+        return Ok(());
+    }
+    let Some(row) = outbox::Entity::find()
+        .filter(outbox::Column::ProviderKey.eq(provider_key))
+        .one(conn)
+        .await
+        .context("cannot find outbox row for status")?
+    else {
+        return Ok(());
+    };
+    // Callbacks arrive in any order: never go back from "read" to "delivered".
+    if row
+        .delivery
+        .as_deref()
+        .is_some_and(|d| rank(d) >= rank(status))
+    {
+        return Ok(());
+    }
+    if status == "failed" {
+        tracing::warn!(outbox_id = %row.id, "WhatsApp reports a message could not be delivered");
+    }
+    let mut update: outbox::ActiveModel = row.into();
+    update.delivery = Set(Some(status.to_owned()));
+    update.updated_at = Set(Utc::now());
+    update
+        .update(conn)
+        .await
+        .context("cannot record delivery status")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let base = Duration::from_secs(2);
+        assert_eq!(backoff(base, 1), Duration::from_secs(2));
+        assert_eq!(backoff(base, 2), Duration::from_secs(4));
+        assert_eq!(backoff(base, 4), Duration::from_secs(16));
+        assert_eq!(backoff(base, 40), MAX_BACKOFF);
+    }
+
+    #[test]
+    fn only_the_oldest_row_of_each_recipient_may_go() {
+        let rows = [
+            ("a", true),
+            ("a", true),
+            ("b", false),
+            ("b", true),
+            ("c", true),
+        ];
+        let heads = due_heads(&rows, |r| r.0.as_bytes(), |r| r.1);
+        let picked: Vec<&str> = heads.iter().map(|r| r.0).collect();
+        // b's first message is waiting for a retry, so b's second must wait too.
+        assert_eq!(picked, vec!["a", "c"]);
+    }
+}
