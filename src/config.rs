@@ -126,9 +126,13 @@ struct RawSettings {
     routing_rules: Option<PathBuf>,
     outbox_max_attempts: u32,
     outbox_retry_base_ms: u64,
+    #[serde(default, deserialize_with = "scalar_as_string")]
     whatsapp_app_secret: Option<String>,
+    #[serde(default, deserialize_with = "scalar_as_string")]
     whatsapp_verify_token: Option<String>,
+    #[serde(default, deserialize_with = "scalar_as_string")]
     whatsapp_access_token: Option<String>,
+    #[serde(default, deserialize_with = "scalar_as_string")]
     whatsapp_phone_number_id: Option<String>,
     whatsapp_api_base: String,
     whatsapp_api_version: String,
@@ -518,6 +522,43 @@ impl Settings {
 
 /// The channel is on when its four secrets and ids are set; some but not all of them
 /// is a mistake worth stopping for.
+/// Reads a value that must stay text even when it looks like a number: environment
+/// values are typed by figment, and a phone number id or token may be all digits.
+fn scalar_as_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct Scalar;
+    impl<'de> serde::de::Visitor<'de> for Scalar {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u128<E: serde::de::Error>(self, v: u128) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i128<E: serde::de::Error>(self, v: i128) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: serde::Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(Scalar)
+        }
+    }
+    d.deserialize_option(Scalar)
+}
+
 fn present(v: &Option<String>) -> Option<&str> {
     v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }

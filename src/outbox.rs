@@ -144,11 +144,7 @@ where
 
 /// The first row of each recipient that is due and not reserved, oldest first. `rows`
 /// must be the pending rows in id order.
-pub fn due_heads<'a, T>(
-    rows: &'a [T],
-    key: impl Fn(&T) -> &[u8],
-    due: impl Fn(&T) -> bool,
-) -> Vec<&'a T> {
+pub fn due_heads<T>(rows: &[T], key: impl Fn(&T) -> &[u8], due: impl Fn(&T) -> bool) -> Vec<&T> {
     let mut seen: HashSet<&[u8]> = HashSet::new();
     rows.iter()
         .filter(|row| seen.insert(key(row)))

@@ -24,6 +24,7 @@ fn free_port() -> u16 {
 }
 
 async fn start_chromedriver() -> (Driver, String) {
+    buzon::install_crypto_provider();
     let port = free_port();
     let mut child = Command::new("chromedriver")
         .arg(format!("--port={port}"))

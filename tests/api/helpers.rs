@@ -284,6 +284,42 @@ impl TestServer {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Everything the server wrote, to search for personal data: the SQLite files as
+    /// they are while it runs (recent writes still in the WAL, which must exist) and
+    /// after a clean stop, or a PostgreSQL dump; and every line it logged. Stops it.
+    pub fn everything_written(&mut self) -> Vec<(String, Vec<u8>)> {
+        let mut places = Vec::new();
+        let sqlite = self.pg_database.is_none();
+        if sqlite {
+            let running = self.sqlite_files();
+            assert!(
+                running
+                    .iter()
+                    .any(|(p, _)| p.to_string_lossy().ends_with("-wal")),
+                "WAL file checked too"
+            );
+            places.extend(
+                running
+                    .into_iter()
+                    .map(|(p, b)| (format!("{} (running)", p.display()), b)),
+            );
+        }
+        assert!(self.terminate().is_some_and(|s| s.success()), "clean stop");
+        if sqlite {
+            places.extend(
+                self.sqlite_files()
+                    .into_iter()
+                    .map(|(p, b)| (p.display().to_string(), b)),
+            );
+        } else {
+            let dump = self.postgres_dump();
+            assert!(dump.contains("COPY public.cases"), "dump has the tables");
+            places.push(("pg_dump".into(), dump.into_bytes()));
+        }
+        places.push(("the logs".into(), self.logs().into_bytes()));
+        places
+    }
+
     pub async fn db(&self) -> sea_orm::DatabaseConnection {
         Database::connect(&self.database_url)
             .await
@@ -333,6 +369,7 @@ impl Drop for TestServer {
 }
 
 pub fn client() -> reqwest::Client {
+    buzon::install_crypto_provider();
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -419,6 +456,22 @@ pub fn csrf_token(html: &str) -> String {
 
 pub fn hex(s: &str) -> String {
     s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Fails if any needle is in any place, as text or as hex.
+pub fn assert_none_in(places: &[(String, Vec<u8>)], needles: &[&str]) {
+    for (place, haystack) in places {
+        for needle in needles {
+            assert!(
+                !contains_bytes(haystack, needle.as_bytes()),
+                "{needle:?} found in {place} in plaintext"
+            );
+            assert!(
+                !contains_bytes(haystack, hex(needle).as_bytes()),
+                "{needle:?} found in {place} as hex"
+            );
+        }
+    }
 }
 
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {

@@ -2,6 +2,7 @@
 //! PostgreSQL. One test binary with modules keeps link time down.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod graph_stub;
 mod helpers;
 
 mod api;
@@ -12,3 +13,4 @@ mod receipts;
 mod routing;
 mod startup;
 mod web;
+mod whatsapp;

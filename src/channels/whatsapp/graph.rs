@@ -59,6 +59,7 @@ fn classify(status: reqwest::StatusCode) -> GraphError {
 
 impl GraphClient {
     pub fn new(settings: &WhatsAppSettings) -> anyhow::Result<Self> {
+        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(std::time::Duration::from_secs(10)))

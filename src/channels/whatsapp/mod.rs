@@ -306,9 +306,22 @@ async fn store(
     statuses: Vec<(String, String)>,
 ) -> anyhow::Result<u64> {
     let now = Utc::now();
+    // Concurrent redeliveries of one payload may list its messages in any order: insert
+    // them in one fixed order so their transactions never wait on each other in a cycle.
+    let mut messages: Vec<(Vec<u8>, Incoming)> = messages
+        .into_iter()
+        .map(|m| (message_key(keys, &m.wamid), m))
+        .collect();
+    messages.sort_by(|a, b| a.0.cmp(&b.0));
+    messages.dedup_by(|a, b| a.0 == b.0);
+    let mut statuses: Vec<(Vec<u8>, String)> = statuses
+        .into_iter()
+        .map(|(wamid, status)| (message_key(keys, &wamid), status))
+        .collect();
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
     let txn = db.begin().await.context("cannot begin transaction")?;
     let mut stored = 0;
-    for m in messages {
+    for (key, m) in messages {
         let id = Uuid::now_v7();
         let payload_ct = keys
             .cipher
@@ -316,7 +329,7 @@ async fn store(
             .context("cannot encrypt message")?;
         let row = wa_inbox::ActiveModel {
             id: Set(id),
-            message_key: Set(message_key(keys, &m.wamid)),
+            message_key: Set(key),
             sender_bidx: Set(sender_key(keys, &m.wa_id)),
             payload_ct: Set(payload_ct),
             state: Set(PENDING.to_owned()),
@@ -335,8 +348,8 @@ async fn store(
             .await
             .context("cannot store message")?;
     }
-    for (wamid, status) in statuses {
-        crate::outbox::record_delivery(&txn, message_key(keys, &wamid), &status).await?;
+    for (key, status) in statuses {
+        crate::outbox::record_delivery(&txn, key, &status).await?;
     }
     txn.commit().await.context("cannot commit delivery")?;
     Ok(stored)

@@ -57,16 +57,11 @@ pub struct GraphSender {
 }
 
 impl outbox::Sender for GraphSender {
-    fn deliver(
-        &self,
-        payload: serde_json::Value,
-    ) -> impl std::future::Future<Output = Attempt> + Send {
-        async move {
-            match self.wa.graph.send(&payload).await {
-                Ok(wamid) => Attempt::Sent(Some(message_key(&self.keys, &wamid))),
-                Err(GraphError::Retry(reason)) => Attempt::Retry(reason),
-                Err(GraphError::Permanent(reason)) => Attempt::Permanent(reason),
-            }
+    async fn deliver(&self, payload: serde_json::Value) -> Attempt {
+        match self.wa.graph.send(&payload).await {
+            Ok(wamid) => Attempt::Sent(Some(message_key(&self.keys, &wamid))),
+            Err(GraphError::Retry(reason)) => Attempt::Retry(reason),
+            Err(GraphError::Permanent(reason)) => Attempt::Permanent(reason),
         }
     }
 }
@@ -243,12 +238,13 @@ impl Inbox {
                 .await
                 .context("cannot begin transaction")?;
             if self.wa.notice_allowed(&sender) {
-                let lang = Language::Es;
-                let notice = Reply::Text(tr(
-                    lang,
-                    "Recibimos demasiados mensajes seguidos. Espere un minuto y vuelva a escribir; los últimos mensajes no se guardaron.",
-                    "Too many messages in a row. Wait a minute and write again; the last messages were not kept.",
-                ));
+                // Before the conversation is read: both languages.
+                let notice = Reply::Text(
+                    "Recibimos demasiados mensajes seguidos. Espere un minuto y vuelva a escribir; \
+                     los últimos mensajes no se guardaron.\n\nToo many messages in a row. Wait a \
+                     minute and write again; the last messages were not kept."
+                        .to_owned(),
+                );
                 self.enqueue(&txn, &sender, &wa_id, &[notice]).await?;
             }
             finish(&txn, row, LIMITED).await?;
@@ -753,9 +749,6 @@ async fn insert_attachment(
 /// cannot read, or a type we don't take, is `Unsupported` (answered politely).
 pub fn to_input(message: &serde_json::Value) -> Input {
     use whatsapp::models::webhooks::{NotificationMessage, NotificationMessageType as T};
-    let Ok(m) = serde_json::from_value::<NotificationMessage>(message.clone()) else {
-        return Input::Unsupported;
-    };
     let media = |kind: &str| {
         let part = message.get(kind)?;
         let id = part.get("id")?.as_str()?.to_owned();
@@ -774,6 +767,16 @@ pub fn to_input(message: &serde_json::Value) -> Input {
             sha256: text("sha256").filter(|s| s.len() <= 128),
             caption: text("caption"),
         }))
+    };
+    let Ok(m) = serde_json::from_value::<NotificationMessage>(message.clone()) else {
+        // The model insists on fields WhatsApp leaves out at times (a document's file
+        // name, an audio's hash): files are read from the raw message instead.
+        let kind = message.get("type").and_then(|t| t.as_str()).unwrap_or("");
+        return match kind {
+            "image" | "document" | "audio" | "video" => media(kind),
+            _ => None,
+        }
+        .unwrap_or(Input::Unsupported);
     };
     let input = match m.message_type {
         T::Text => m.text.map(|t| Input::Text(t.body)),

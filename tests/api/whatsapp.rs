@@ -1,0 +1,899 @@
+//! The WhatsApp channel end to end: signed webhook deliveries in Meta's documented
+//! shape go into the real server; its replies go to a local Graph API stand-in
+//! (`graph_stub.rs`) that checks every request. Conversations are driven exactly as a
+//! phone would: text, taps on buttons and list rows, files.
+
+use crate::graph_stub::{self, Failure, GraphStub, render};
+use crate::helpers::*;
+use crate::on_both_backends;
+use buzon::crypto::{Aad, KeyRing};
+use hmac::{KeyInit, Mac};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// A worker's number in the old `+52 1` form WhatsApp still uses for some, and the
+/// same number without the `1`.
+const WA_ID: &str = "5214775550123";
+const WA_ID_SHORT: &str = "524775550123";
+const EMPLOYER: &str = "Ensambladora Quetzalcóatl Poniente";
+const NARRATIVE: &str = "El jefe Eustaquio Barragán nos obliga a doblar turno sin pagar";
+const CAPTION: &str = "foto del checador de Eustaquio";
+const NAME: &str = "Filomena Tzintzun Arreola";
+const EVIDENCE: &[u8] = b"\xff\xd8\xff\xe0JFIF-EVIDENCE-PLAINTEXT-MARKER-7731";
+
+struct Wa {
+    server: TestServer,
+    stub: GraphStub,
+    secret: String,
+    verify_token: String,
+    http: reqwest::Client,
+    counter: AtomicU64,
+}
+
+async fn start(backend: Backend, extra: &[(&str, &str)]) -> Wa {
+    let stub = GraphStub::start().await;
+    let secret = format!("appsecret-{}", uuid::Uuid::new_v4().simple());
+    let verify_token = format!("verify-{}", uuid::Uuid::new_v4().simple());
+    let mut options = Options::default()
+        .env("BUZON_WHATSAPP_APP_SECRET", &secret)
+        .env("BUZON_WHATSAPP_VERIFY_TOKEN", &verify_token)
+        .env("BUZON_WHATSAPP_ACCESS_TOKEN", &stub.token)
+        .env(
+            "BUZON_WHATSAPP_PHONE_NUMBER_ID",
+            graph_stub::PHONE_NUMBER_ID,
+        )
+        .env("BUZON_WHATSAPP_API_BASE", &stub.base)
+        .env("BUZON_WHATSAPP_API_VERSION", graph_stub::VERSION)
+        .env("BUZON_OUTBOX_RETRY_BASE_MS", "50");
+    for (k, v) in extra {
+        options = options.env(k, v);
+    }
+    let server = TestServer::spawn_with(backend, options).await;
+    Wa {
+        server,
+        stub,
+        secret,
+        verify_token,
+        http: client(),
+        counter: AtomicU64::new(0),
+    }
+}
+
+/// Meta's envelope around messages (and statuses) of one delivery.
+fn envelope(messages: Vec<Value>, statuses: Vec<Value>) -> Value {
+    let mut value = json!({
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": graph_stub::PHONE_NUMBER_ID},
+    });
+    if let Some(from) = messages.first().and_then(|m| m["from"].as_str()) {
+        value["contacts"] = json!([{"profile": {"name": "Perfil De WhatsApp"}, "wa_id": from}]);
+    }
+    if !messages.is_empty() {
+        value["messages"] = Value::Array(messages);
+    }
+    if !statuses.is_empty() {
+        value["statuses"] = Value::Array(statuses);
+    }
+    json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]
+    })
+}
+
+impl Wa {
+    /// A message id like WhatsApp's, which embeds the sender's number.
+    fn wamid(&self, from: &str) -> String {
+        let n = self.counter.fetch_add(1, Ordering::SeqCst);
+        format!("wamid.HBgN{from}FQIAEhgU{n:08}")
+    }
+
+    fn base(&self, from: &str, kind: &str) -> Value {
+        json!({"from": from, "id": self.wamid(from), "timestamp": "1764300000", "type": kind})
+    }
+
+    fn text(&self, from: &str, body: &str) -> Value {
+        let mut m = self.base(from, "text");
+        m["text"] = json!({"body": body});
+        m
+    }
+
+    /// A tap on a button or on a list row (lists carry sectors and violations).
+    fn tap(&self, from: &str, id: &str) -> Value {
+        let mut m = self.base(from, "interactive");
+        m["interactive"] = if id.starts_with("sector:") || id.starts_with("viol:") {
+            json!({"type": "list_reply", "list_reply": {"id": id, "title": "x"}})
+        } else {
+            json!({"type": "button_reply", "button_reply": {"id": id, "title": "x"}})
+        };
+        m
+    }
+
+    fn file(
+        &self,
+        from: &str,
+        kind: &str,
+        media_id: &str,
+        mime: &str,
+        sha256: &str,
+        caption: Option<&str>,
+    ) -> Value {
+        let mut m = self.base(from, kind);
+        let mut part = json!({"id": media_id, "mime_type": mime, "sha256": sha256});
+        if let Some(c) = caption {
+            part["caption"] = json!(c);
+        }
+        if kind == "audio" {
+            part["voice"] = json!(true);
+        }
+        m[kind] = part;
+        m
+    }
+
+    fn sign(&self, body: &[u8]) -> String {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.secret.as_bytes()).unwrap();
+        mac.update(body);
+        format!(
+            "sha256={}",
+            buzon::channels::whatsapp::graph::hex(&mac.finalize().into_bytes())
+        )
+    }
+
+    async fn post_raw(&self, body: Vec<u8>, signature: Option<String>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(self.server.url("/webhooks/whatsapp"))
+            .header("content-type", "application/json");
+        if let Some(sig) = signature {
+            req = req.header("x-hub-signature-256", sig);
+        }
+        let res = req.body(body).send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn deliver(&self, payload: &Value) -> u16 {
+        let body = payload.to_string().into_bytes();
+        let sig = self.sign(&body);
+        let (status, answer) = self.post_raw(body, Some(sig)).await;
+        assert_eq!(status, 200, "{answer}");
+        status
+    }
+
+    /// Sends one message and waits for a reply (sent after it) containing `expect`.
+    async fn say(&self, message: Value, expect: &str) -> String {
+        let from = message["from"].as_str().unwrap().to_owned();
+        let before = self.stub.sent_to(&from).len();
+        self.deliver(&envelope(vec![message], vec![])).await;
+        let i = self.stub.wait_for(&from, before, expect).await;
+        render(&self.stub.sent_to(&from)[i])
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        let db = self.server.db().await;
+        let n = one_row(&db, sql).await.try_get_by_index::<i64>(0).unwrap();
+        db.close().await.ok();
+        n
+    }
+
+    async fn wait_count(&self, sql: &str, want: i64) {
+        for _ in 0..200 {
+            if self.count(sql).await == want {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{sql} never gave {want} (last {}); logs:\n{}",
+            self.count(sql).await,
+            self.server.logs()
+        );
+    }
+
+    /// From the first message up to the summary, anonymous, in Spanish.
+    async fn until_summary(&self, from: &str) {
+        self.say(self.text(from, "Hola"), "[consent:yes]").await;
+        self.say(self.tap(from, "consent:yes"), "[anon:yes]").await;
+        self.say(self.tap(from, "anon:yes"), "¿En qué estado").await;
+        self.say(self.text(from, "Chihuahua"), "¿Cómo se llama la empresa")
+            .await;
+        self.say(self.text(from, "Maquila del Desierto"), "[city:skip]")
+            .await;
+        self.say(self.tap(from, "city:skip"), "[sector:automotive]")
+            .await;
+        self.say(
+            self.tap(from, "sector:electronics"),
+            "[viol:union_interference]",
+        )
+        .await;
+        self.say(self.tap(from, "viol:excessive_hours"), "[viol:done]")
+            .await;
+        self.say(self.tap(from, "viol:done"), "[trade:yes]").await;
+        self.say(self.tap(from, "trade:no"), "Cuéntenos qué pasó")
+            .await;
+        self.say(self.text(from, "Turnos de doce horas."), "[evidence:done]")
+            .await;
+        self.say(self.tap(from, "evidence:done"), "[confirm:send]")
+            .await;
+    }
+}
+
+fn receipt_in(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{label}: ")))
+        .unwrap_or_else(|| panic!("no {label} in {text}"))
+        .trim()
+        .to_owned()
+}
+
+fn case_ref_in(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("BZ-"))
+        .unwrap_or_else(|| panic!("no case number in {text}"))
+        .trim_end_matches(|c: char| !c.is_alphanumeric())
+        .to_owned()
+}
+
+async fn an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up(backend: Backend) {
+    let mut wa = start(backend, &[]).await;
+    let photo_sha = wa.stub.add_media("880011223344", "image/jpeg", EVIDENCE, 2);
+    let voice_sha = wa
+        .stub
+        .add_media("880055667788", "audio/ogg", b"OggS-voice-note", 0);
+
+    let consent = wa
+        .say(wa.text(WA_ID, "Hola, buenas tardes"), "[consent:yes]")
+        .await;
+    assert!(
+        consent.contains("cifradas") && consent.contains("BORRAR"),
+        "{consent}"
+    );
+    wa.say(wa.tap(WA_ID, "consent:yes"), "[anon:yes]").await;
+    wa.say(wa.tap(WA_ID, "anon:yes"), "¿En qué estado").await;
+    // Typos and missing accents are forgiven; nonsense is asked again.
+    wa.say(wa.text(WA_ID, "Narnia"), "No reconocimos").await;
+    wa.say(wa.text(WA_ID, "guanajato"), "¿Cómo se llama la empresa")
+        .await;
+    wa.say(wa.text(WA_ID, EMPLOYER), "[city:skip]").await;
+    wa.say(wa.text(WA_ID, "León"), "[sector:auto_parts]").await;
+    let more = wa
+        .say(wa.tap(WA_ID, "sector:more"), "[sector:call_center]")
+        .await;
+    assert!(!more.contains("[sector:automotive]"), "second page: {more}");
+    wa.say(
+        wa.tap(WA_ID, "sector:auto_parts"),
+        "[viol:union_retaliation]",
+    )
+    .await;
+    wa.say(wa.tap(WA_ID, "viol:unpaid_wages"), "[viol:done]")
+        .await;
+    let chosen = wa
+        .say(wa.tap(WA_ID, "viol:excessive_hours"), "[viol:done]")
+        .await;
+    assert!(
+        chosen.contains("Demasiadas horas") && chosen.contains("No me pagan"),
+        "{chosen}"
+    );
+    wa.say(wa.tap(WA_ID, "viol:done"), "[trade:yes]").await;
+    wa.say(wa.tap(WA_ID, "trade:yes"), "Cuéntenos qué pasó")
+        .await;
+    wa.say(wa.text(WA_ID, NARRATIVE), "[evidence:done]").await;
+    wa.say(
+        wa.file(
+            WA_ID,
+            "image",
+            "880011223344",
+            "image/jpeg",
+            &photo_sha,
+            Some(CAPTION),
+        ),
+        "Archivo recibido (1)",
+    )
+    .await;
+    wa.say(
+        wa.file(
+            WA_ID,
+            "audio",
+            "880055667788",
+            "audio/ogg; codecs=opus",
+            &voice_sha,
+            None,
+        ),
+        "Archivo recibido (2)",
+    )
+    .await;
+    let summary = wa
+        .say(wa.tap(WA_ID, "evidence:done"), "[confirm:send]")
+        .await;
+    assert!(
+        summary.contains("anónimo")
+            && summary.contains("Guanajuato")
+            && summary.contains("Archivos: 2"),
+        "{summary}"
+    );
+    let receipt_text = wa
+        .say(wa.tap(WA_ID, "confirm:send"), "Recibimos su queja")
+        .await;
+    let receipt = receipt_in(&receipt_text, "Su código secreto");
+    let case_ref = case_ref_in(&receipt_text);
+    assert!(
+        receipt_text.contains("Su queja va a:"),
+        "routing in plain words: {receipt_text}"
+    );
+
+    // Stored as a WhatsApp case, anonymous: no complainant row at all.
+    assert_eq!(wa.count(&format!("SELECT COUNT(*) FROM cases WHERE case_ref = '{case_ref}' AND channel = 'whatsapp' AND anonymous = true")).await, 1);
+    assert_eq!(wa.count("SELECT COUNT(*) FROM complainants").await, 0);
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_conversations").await, 0);
+    // Both files end up stored with the case; the photo only on the third download.
+    wa.wait_count(
+        "SELECT COUNT(*) FROM attachments WHERE state = 'stored' AND case_id IS NOT NULL",
+        2,
+    )
+    .await;
+    assert_eq!(wa.stub.downloads("880011223344"), 3);
+    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
+    let db = wa.server.db().await;
+    let row = one_row(
+        &db,
+        "SELECT id, content_ct FROM attachments WHERE mime_type = 'image/jpeg'",
+    )
+    .await;
+    let id: uuid::Uuid = row.try_get_by_index(0).unwrap();
+    let ct: Vec<u8> = row.try_get_by_index(1).unwrap();
+    let aad = Aad {
+        table: "attachments",
+        column: "content_ct",
+        row: id,
+    };
+    assert_eq!(keys.cipher.decrypt(aad, &ct).unwrap(), EVIDENCE);
+    db.close().await.ok();
+
+    // Following the case by keyword, from the other form of the same number.
+    let status = wa
+        .say(
+            wa.text(WA_ID_SHORT, &format!("ESTADO {}", receipt.to_lowercase())),
+            &case_ref,
+        )
+        .await;
+    assert!(status.contains("Recibida"), "{status}");
+    let wrong = wa
+        .say(
+            wa.text(WA_ID, "ESTADO 0000-0000-0000-0000-0000-0000"),
+            "No encontramos",
+        )
+        .await;
+    assert!(!wrong.contains(&case_ref));
+
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
+    let places = wa.server.everything_written();
+    assert_none_in(
+        &places,
+        &[
+            WA_ID,
+            WA_ID_SHORT,
+            "4775550123",
+            EMPLOYER,
+            "Quetzalc",
+            NARRATIVE,
+            "Eustaquio",
+            CAPTION,
+            "JFIF-EVIDENCE-PLAINTEXT-MARKER",
+            "Perfil De WhatsApp",
+        ],
+    );
+    let logs = wa.server.logs();
+    assert!(
+        logs.contains("complaint filed by WhatsApp"),
+        "logs were captured"
+    );
+    assert!(!logs.contains(&receipt), "the receipt is logged");
+}
+
+async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(backend: Backend) {
+    let wa = start(backend, &[]).await;
+    let consent = wa.say(wa.text(WA_ID, "hi"), "[consent:yes]").await;
+    assert!(
+        consent.contains("I agree") && consent.contains("encrypted"),
+        "{consent}"
+    );
+    wa.say(wa.tap(WA_ID, "consent:yes"), "[anon:no]").await;
+    wa.say(wa.tap(WA_ID, "anon:no"), "What is your name?").await;
+    // The same person writing from the number without the `1` goes on where they were.
+    wa.say(wa.text(WA_ID_SHORT, NAME), "In which state").await;
+    wa.say(wa.text(WA_ID, "nuevo leon"), "name of the company")
+        .await;
+    wa.say(wa.text(WA_ID, "Maquila Norteña"), "[city:skip]")
+        .await;
+    wa.say(wa.text(WA_ID, "Apodaca"), "[sector:electronics]")
+        .await;
+    wa.say(
+        wa.tap(WA_ID, "sector:electronics"),
+        "[viol:union_interference]",
+    )
+    .await;
+    wa.say(wa.tap(WA_ID, "viol:safety_health"), "[viol:done]")
+        .await;
+    wa.say(wa.text(WA_ID, "done"), "[trade:unknown]").await;
+    wa.say(wa.text(WA_ID, "I don't know"), "Tell us what happened")
+        .await;
+    wa.say(
+        wa.text(
+            WA_ID,
+            "No gloves near the solder bath; two burns this month.",
+        ),
+        "[evidence:done]",
+    )
+    .await;
+    let summary = wa.say(wa.text(WA_ID, "done"), "[confirm:send]").await;
+    assert!(
+        summary.contains(NAME) && summary.contains("Nuevo León"),
+        "{summary}"
+    );
+    let text = wa
+        .say(wa.text(WA_ID, "send"), "We received your complaint")
+        .await;
+    let receipt = receipt_in(&text, "Your secret code");
+    let case_ref = case_ref_in(&text);
+    assert!(text.contains("Your complaint goes to:"), "{text}");
+    let status = wa
+        .say(wa.text(WA_ID, &format!("STATUS {receipt}")), &case_ref)
+        .await;
+    assert!(status.contains("Received"), "{status}");
+
+    // The contact is the WhatsApp number, encrypted, indexed in its E.164 form: the
+    // same index as the phone typed on the web form in either form.
+    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
+    let db = wa.server.db().await;
+    let row = one_row(&db, "SELECT case_id, name_ct, phone_bidx FROM complainants").await;
+    let case_id: uuid::Uuid = row.try_get_by_index(0).unwrap();
+    let name_ct: Vec<u8> = row.try_get_by_index(1).unwrap();
+    let bidx: Vec<u8> = row.try_get_by_index(2).unwrap();
+    let aad = Aad {
+        table: "complainants",
+        column: "name_ct",
+        row: case_id,
+    };
+    assert_eq!(keys.cipher.decrypt_string(aad, &name_ct).unwrap(), NAME);
+    assert_eq!(bidx, keys.blind_index.compute("phone", "+524775550123"));
+    let senders = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT DISTINCT sender_bidx FROM wa_inbox",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(senders.len(), 1, "both number forms are one sender");
+    db.close().await.ok();
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
+}
+
+async fn redeliveries_in_any_order_create_one_of_everything(backend: Backend) {
+    let wa = start(backend, &[]).await;
+    wa.until_summary(WA_ID).await;
+    let before = wa.stub.sent_to(WA_ID).len();
+    let confirm = envelope(vec![wa.tap(WA_ID, "confirm:send")], vec![]);
+    // The same delivery five times at once.
+    tokio::join!(
+        wa.deliver(&confirm),
+        wa.deliver(&confirm),
+        wa.deliver(&confirm),
+        wa.deliver(&confirm),
+        wa.deliver(&confirm),
+    );
+    wa.stub.wait_for(WA_ID, before, "Recibimos su queja").await;
+    // Several messages in one delivery, redelivered five times in shuffled orders.
+    let other = "5218112345678";
+    let messages = [
+        wa.text(other, "Hola"),
+        {
+            let mut m = wa.base(other, "reaction");
+            m["reaction"] = json!({"message_id": "wamid.X", "emoji": "👍"});
+            m
+        },
+        {
+            let mut m = wa.base(other, "location");
+            m["location"] = json!({"latitude": 21.1, "longitude": -101.6});
+            m
+        },
+    ];
+    let orders = [[0, 1, 2], [2, 1, 0], [1, 0, 2], [2, 0, 1], [0, 2, 1]];
+    let p: Vec<Value> = orders
+        .iter()
+        .map(|order| envelope(order.iter().map(|&i| messages[i].clone()).collect(), vec![]))
+        .collect();
+    tokio::join!(
+        wa.deliver(&p[0]),
+        wa.deliver(&p[1]),
+        wa.deliver(&p[2]),
+        wa.deliver(&p[3]),
+        wa.deliver(&p[4]),
+    );
+    wa.wait_count("SELECT COUNT(*) FROM wa_inbox WHERE state = 'done'", 16)
+        .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let receipts = wa
+        .stub
+        .sent_to(WA_ID)
+        .iter()
+        .filter(|m| render(m).contains("Recibimos su queja"))
+        .count();
+    assert_eq!(receipts, 1, "one receipt");
+    assert_eq!(wa.count("SELECT COUNT(*) FROM cases").await, 1, "one case");
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM wa_inbox").await,
+        16,
+        "13 + 3 distinct messages"
+    );
+    let consent_prompts = wa
+        .stub
+        .sent_to(other)
+        .iter()
+        .filter(|m| render(m).contains("[consent:yes]"))
+        .count();
+    // Each of the three messages answered once (at most two replies each).
+    assert!(
+        consent_prompts == 3 && wa.stub.sent_to(other).len() <= 6,
+        "{:?}",
+        wa.stub.sent_to(other)
+    );
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
+}
+
+async fn unsigned_or_missigned_deliveries_are_refused_without_a_trace(backend: Backend) {
+    let wa = start(backend, &[]).await;
+    let payload = envelope(vec![wa.text(WA_ID, "Hola")], vec![]);
+    let body = payload.to_string().into_bytes();
+    let other_body = envelope(vec![wa.text(WA_ID, "Hola!")], vec![])
+        .to_string()
+        .into_bytes();
+    let mut wrong_secret = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"not-the-secret").unwrap();
+    wrong_secret.update(&body);
+    let wrong_secret = format!(
+        "sha256={}",
+        buzon::channels::whatsapp::graph::hex(&wrong_secret.finalize().into_bytes())
+    );
+    let good = wa.sign(&body);
+    for signature in [
+        None,
+        Some(wrong_secret),
+        Some(wa.sign(&other_body)),
+        Some(good.trim_start_matches("sha256=").to_owned()),
+        Some("sha256=".to_owned()),
+        Some("sha1=0123".to_owned()),
+    ] {
+        let (status, answer) = wa.post_raw(body.clone(), signature.clone()).await;
+        assert_eq!(status, 401, "{signature:?}: {answer}");
+        assert_eq!(answer["error"]["code"], "invalid_signature");
+    }
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_inbox").await, 0);
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_conversations").await, 0);
+    assert!(wa.stub.sent_to(WA_ID).is_empty());
+
+    // The subscription handshake.
+    let url = |token: &str, challenge: &str| {
+        wa.server.url(&format!("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token={token}&hub.challenge={challenge}"))
+    };
+    let res = wa
+        .http
+        .get(url(&wa.verify_token, "1158201444"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.text().await.unwrap(), "1158201444");
+    for bad in [
+        url("guess", "1158201444"),
+        url(&wa.verify_token, "<script>"),
+        wa.server.url("/webhooks/whatsapp"),
+    ] {
+        let res = wa.http.get(bad).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "verification_failed");
+    }
+    assert!(
+        !wa.server.logs().contains(&wa.verify_token),
+        "verify token logged"
+    );
+
+    // Signed right, it goes through.
+    wa.deliver(&payload).await;
+    wa.stub.wait_for(WA_ID, 0, "[consent:yes]").await;
+}
+
+async fn the_channel_is_off_until_configured(backend: Backend) {
+    let server = TestServer::spawn(backend).await;
+    let http = client();
+    let res = http
+        .get(server.url("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=x&hub.challenge=1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let res = http
+        .post(server.url("/webhooks/whatsapp"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "not_found");
+    let ready: Value = http
+        .get(server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert!(ready["whatsapp"].is_null());
+}
+
+on_both_backends!(
+    an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up,
+    a_named_worker_files_in_english_and_is_one_person_in_both_number_forms,
+    redeliveries_in_any_order_create_one_of_everything,
+    unsigned_or_missigned_deliveries_are_refused_without_a_trace,
+    the_channel_is_off_until_configured,
+);
+
+#[tokio::test]
+async fn hostile_payloads_never_break_the_channel() {
+    // One sender sends far more here than a worker would: lift the per-sender limit.
+    let wa = start(Backend::Sqlite, &[("BUZON_WHATSAPP_SENDER_BURST", "100")]).await;
+    // Signed, but not what Meta sends.
+    let cases: Vec<(Vec<u8>, u16)> = vec![
+        (br#"{"object":"whatsapp_business_account","entry":[{"id":"1","chan"#.to_vec(), 400),
+        (b"[1,2,3]".to_vec(), 400),
+        (b"".to_vec(), 400),
+        (br#"{"object":5,"entry":"x"}"#.to_vec(), 200),
+        (br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":[{"from":123,"id":["x"]},{"from":"52","id":""}]}}]}]}"#.to_vec(), 200),
+        (br#"{"entry":[{"changes":[{"field":"messages","value":{"messages":"no","statuses":[{"id":1}]}}]}]}"#.to_vec(), 200),
+        (format!(r#"{{"entry":[{{"changes":[{{"field":"messages","value":{{"messages":[{}]}}}}]}}]}}"#, vec!["1"; 40_000].join(",")).into_bytes(), 413),
+    ];
+    for (body, want) in cases {
+        let sig = wa.sign(&body);
+        let (status, answer) = wa.post_raw(body, Some(sig)).await;
+        assert_eq!(status, want, "{answer}");
+        if want != 200 {
+            assert!(answer["error"]["code"].is_string(), "{answer}");
+        }
+    }
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_inbox").await, 0);
+
+    // Types we don't take, mid-conversation: a polite answer, and the question again.
+    let from = "5213312345678";
+    wa.say(wa.text(from, "Hola"), "[consent:yes]").await;
+    wa.say(wa.tap(from, "consent:yes"), "[anon:yes]").await;
+    for (kind, part) in [
+        (
+            "sticker",
+            json!({"id": "1", "mime_type": "image/webp", "sha256": "ab", "animated": false}),
+        ),
+        ("reaction", json!({"message_id": "wamid.Z", "emoji": "🔥"})),
+        (
+            "location",
+            json!({"latitude": 19.4, "longitude": -99.1, "name": "Planta 2"}),
+        ),
+        ("order", json!({"catalog_id": "1", "product_items": []})),
+        (
+            "contacts",
+            json!([{"name": {"formatted_name": "Otra Persona"}}]),
+        ),
+        ("hologram", json!({"depth": 3})),
+        ("text", json!({"body": 12})),
+    ] {
+        let mut m = wa.base(from, kind);
+        m[kind] = part;
+        let reply = wa.say(m, "[anon:yes]").await;
+        assert!(
+            reply.contains("Solo podemos leer") || reply.contains("[anon:yes]"),
+            "{reply}"
+        );
+    }
+    let sticker_answers = wa
+        .stub
+        .sent_to(from)
+        .iter()
+        .filter(|m| render(m).contains("Solo podemos leer"))
+        .count();
+    assert_eq!(sticker_answers, 7);
+    // A file type we don't keep.
+    wa.say(wa.tap(from, "anon:yes"), "¿En qué estado").await;
+    wa.say(
+        wa.file(
+            from,
+            "document",
+            "99",
+            "application/x-msdownload",
+            "ab",
+            None,
+        ),
+        "No podemos guardar",
+    )
+    .await;
+    // Very long, emoji and right-to-left text.
+    wa.say(wa.text(from, &"Jalisco ".repeat(1250)), "No reconocimos")
+        .await;
+    wa.say(wa.text(from, "Jalisco"), "¿Cómo se llama la empresa")
+        .await;
+    wa.say(wa.text(from, "مصنع الأمل 🏭 ‏שלום‎"), "[city:skip]")
+        .await;
+    wa.say(wa.tap(from, "city:skip"), "[sector:mining]").await;
+    wa.say(wa.tap(from, "sector:mining"), "[viol:union_interference]")
+        .await;
+    wa.say(wa.tap(from, "viol:other"), "[viol:done]").await;
+    wa.say(wa.tap(from, "viol:done"), "[trade:yes]").await;
+    wa.say(wa.tap(from, "trade:yes"), "Cuéntenos").await;
+    wa.say(wa.text(from, &"x".repeat(10_001)), "demasiado largo")
+        .await;
+    wa.say(wa.text(from, &"🙂 ".repeat(3000)), "[evidence:done]")
+        .await;
+    // A stale tap from an old list is answered with the current question.
+    wa.say(wa.tap(from, "sector:glass"), "ya no aplica").await;
+
+    // The channel still works for the next sender.
+    wa.say(wa.text("5215512345678", "Hola"), "[consent:yes]")
+        .await;
+    let logs = wa.server.logs();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(!logs.contains("status=500"), "a 500 was answered");
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM wa_inbox WHERE state <> 'done'")
+            .await,
+        0
+    );
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
+}
+
+#[tokio::test]
+async fn failed_sends_are_retried_then_dead_lettered_and_statuses_recorded() {
+    let wa = start(
+        Backend::Sqlite,
+        &[
+            ("BUZON_WHATSAPP_TIMEOUT_SECS", "1"),
+            ("BUZON_OUTBOX_MAX_ATTEMPTS", "4"),
+        ],
+    )
+    .await;
+    wa.stub.fail_next(&[
+        Failure::Status(500),
+        Failure::Status(429),
+        Failure::Hang(Duration::from_millis(2500)),
+    ]);
+    wa.say(wa.text(WA_ID, "Hola"), "[consent:yes]").await;
+    assert_eq!(wa.stub.attempts(), 4);
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND attempts = 4")
+            .await,
+        1
+    );
+    // Sent rows keep no content.
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND length(payload_ct) > 0")
+            .await,
+        0
+    );
+
+    // Four failures: dead-lettered, logged, visible in /readyz; the next message goes.
+    wa.stub.fail_next(&[Failure::Status(503); 4]);
+    wa.deliver(&envelope(vec![wa.text("5218187654321", "AYUDA")], vec![]))
+        .await;
+    wa.wait_count("SELECT COUNT(*) FROM outbox WHERE state = 'dead'", 1)
+        .await;
+    // A permanent refusal is not retried.
+    wa.stub.fail_next(&[Failure::Status(400)]);
+    wa.deliver(&envelope(vec![wa.text("5218187654322", "HELP")], vec![]))
+        .await;
+    wa.wait_count(
+        "SELECT COUNT(*) FROM outbox WHERE state = 'dead' AND attempts = 1",
+        1,
+    )
+    .await;
+    let ready: Value = wa
+        .http
+        .get(wa.server.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["outbox"]["dead"], 2, "{ready}");
+    assert_eq!(ready["whatsapp"]["inbox_pending"], 0, "{ready}");
+    assert!(wa.server.logs().contains("outbox message dead-lettered"));
+    wa.say(wa.text(WA_ID, "AYUDA"), "CANCELAR").await;
+
+    // Status callbacks land on the message they are about, never going backwards.
+    let status = |s: &str| json!({"id": "wamid.OUT00000001", "status": s, "timestamp": "1764300001", "recipient_id": WA_ID});
+    wa.deliver(&envelope(vec![], vec![status("delivered")]))
+        .await;
+    wa.deliver(&envelope(vec![], vec![status("read"), status("delivered")]))
+        .await;
+    wa.deliver(&envelope(vec![], vec![status("delivered")]))
+        .await;
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM outbox WHERE delivery = 'read'")
+            .await,
+        1
+    );
+    assert_eq!(
+        wa.count("SELECT COUNT(*) FROM wa_inbox").await,
+        4,
+        "statuses are not messages"
+    );
+}
+
+#[tokio::test]
+async fn abandoned_and_expired_conversations_are_erased() {
+    let wa = start(Backend::Sqlite, &[("BUZON_WHATSAPP_IDLE_SECS", "3")]).await;
+    let sha = wa.stub.add_media("770011", "image/png", b"png-bytes", 0);
+    let a = "5214421111111";
+    wa.say(wa.text(a, "Hola"), "[consent:yes]").await;
+    wa.say(wa.tap(a, "consent:yes"), "[anon:yes]").await;
+    wa.say(
+        wa.file(a, "image", "770011", "image/png", &sha, None),
+        "Archivo recibido (1)",
+    )
+    .await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM attachments").await, 1);
+    // Idle past the limit: erased with its file, and the worker is told.
+    let before = wa.stub.sent_to(a).len();
+    wa.stub
+        .wait_for(a, before, "Borramos su queja sin terminar")
+        .await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_conversations").await, 0);
+    assert_eq!(wa.count("SELECT COUNT(*) FROM attachments").await, 0);
+
+    let b = "5214422222222";
+    wa.say(wa.text(b, "Hola"), "[consent:yes]").await;
+    wa.say(wa.tap(b, "consent:yes"), "[anon:yes]").await;
+    wa.say(wa.text(b, "CANCELAR"), "cancelamos su queja").await;
+    let c = "5214423333333";
+    wa.say(wa.text(c, "Hola"), "[consent:yes]").await;
+    wa.say(wa.text(c, "borrar"), "Borramos todo").await;
+    wa.say(wa.text(c, "Cancel"), "There is no complaint in progress")
+        .await;
+    // Declining consent keeps nothing either.
+    let d = "5214424444444";
+    wa.say(wa.text(d, "Hola"), "[consent:no]").await;
+    wa.say(wa.tap(d, "consent:no"), "No guardamos nada").await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM wa_conversations").await, 0);
+    // Writing again after the expiry starts over.
+    wa.say(wa.tap(a, "anon:yes"), "[consent:yes]").await;
+}
+
+#[tokio::test]
+async fn a_flooding_sender_is_limited_alone() {
+    let wa = start(
+        Backend::Sqlite,
+        &[
+            ("BUZON_WHATSAPP_SENDER_PER_MINUTE", "1"),
+            ("BUZON_WHATSAPP_SENDER_BURST", "3"),
+        ],
+    )
+    .await;
+    let flood: Vec<Value> = (0..8)
+        .map(|i| wa.text(WA_ID, &format!("mensaje {i}")))
+        .collect();
+    wa.deliver(&envelope(flood, vec![])).await;
+    wa.wait_count("SELECT COUNT(*) FROM wa_inbox WHERE state = 'limited'", 5)
+        .await;
+    wa.stub.wait_for(WA_ID, 0, "demasiados mensajes").await;
+    let notices = wa
+        .stub
+        .sent_to(WA_ID)
+        .iter()
+        .filter(|m| render(m).contains("demasiados mensajes"))
+        .count();
+    assert_eq!(notices, 1, "one notice, not one per message");
+    // Someone else is not affected.
+    wa.say(wa.text("5219991234567", "Hola"), "[consent:yes]")
+        .await;
+}
