@@ -6,7 +6,9 @@
 //! - Buzón on PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after), when
 //!   reachable;
 //!
-//! and drives each with the same complaint bodies from `BENCH_CONCURRENCY` clients
+//! and drives each with the same complaint bodies (and, for the WhatsApp webhook, the
+//! same signed deliveries: one new text message each, from many senders; a small
+//! Graph API stand-in takes the replies) from `BENCH_CONCURRENCY` clients
 //! for `BENCH_SECONDS`. It prints a Markdown table for BENCHMARKS.md: throughput,
 //! latency percentiles and the ratio to the bare handler. Absolute numbers depend
 //! on the machine; the ratios are what to compare between runs.
@@ -16,7 +18,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use buzon::app::Application;
-use buzon::config::{Limit, Settings};
+use buzon::config::{Limit, Secret, Settings, WhatsAppSettings};
 use buzon::crypto::receipt::HashCost;
 use sea_orm::{ConnectionTrait, Database};
 use std::net::SocketAddr;
@@ -42,6 +44,35 @@ fn body(i: u64) -> String {
         "occurred_on": "2025-03-14"
     })
     .to_string()
+}
+
+const BENCH_APP_SECRET: &str = "bench-app-secret";
+
+/// One signed-ready webhook delivery in Meta's shape: a new message from one of 500
+/// senders (so the per-sender limit is not what is measured).
+fn webhook_body(i: u64) -> String {
+    let from = format!("52147755{:05}", i % 500);
+    serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": "106540352242922"},
+            "contacts": [{"profile": {"name": "Trabajadora"}, "wa_id": from}],
+            "messages": [{"from": from, "id": format!("wamid.BENCH{i:012}"), "timestamp": "1764300000",
+                          "type": "text", "text": {"body": "Hola, quiero poner una queja"}}]
+        }}]}]
+    })
+    .to_string()
+}
+
+fn signature(body: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(BENCH_APP_SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    format!(
+        "sha256={}",
+        buzon::channels::whatsapp::graph::hex(&mac.finalize().into_bytes())
+    )
 }
 
 fn route_body(i: u64) -> String {
@@ -122,13 +153,13 @@ async fn drive(
             let mut i = worker * 1_000_000;
             while Instant::now() < deadline {
                 i += 1;
+                let body = make(i);
                 let t = Instant::now();
-                let res = http
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(make(i))
-                    .send()
-                    .await;
+                let mut req = http.post(&url).header("content-type", "application/json");
+                if url.ends_with("/webhooks/whatsapp") {
+                    req = req.header("x-hub-signature-256", signature(&body));
+                }
+                let res = req.body(body).send().await;
                 match res {
                     Ok(r) if r.status().is_success() => {
                         let _ = r.bytes().await;
@@ -179,9 +210,18 @@ async fn bare_axum() -> SocketAddr {
             ),
         )
     }
+    /// The webhook's bare twin: parse the JSON, answer 200.
+    async fn webhook(body: axum::body::Bytes) -> StatusCode {
+        match serde_json::from_slice::<serde_json::Value>(&body) {
+            Ok(_) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        }
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = Router::new().route("/api/v1/complaints", post(handler));
+    let app = Router::new()
+        .route("/api/v1/complaints", post(handler))
+        .route("/webhooks/whatsapp", post(webhook));
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     addr
 }
@@ -190,7 +230,7 @@ async fn buzon(
     database_url: Option<String>,
     dir: &std::path::Path,
     cost: Option<HashCost>,
-) -> (SocketAddr, Settings) {
+) -> (SocketAddr, Settings, tokio::sync::oneshot::Sender<()>) {
     let mut settings = Settings::load(None).unwrap();
     if let Some(cost) = cost {
         settings.hash_cost = cost;
@@ -207,10 +247,44 @@ async fn buzon(
     settings.intake_limit = lifted;
     settings.status_limit = lifted;
     settings.general_limit = lifted;
+    settings.webhook_limit = lifted;
+    settings.whatsapp = Some(WhatsAppSettings {
+        app_secret: Secret::new(BENCH_APP_SECRET.into()),
+        verify_token: Secret::new("bench-verify".into()),
+        access_token: Secret::new("bench-token".into()),
+        phone_number_id: "106540352242922".into(),
+        api_base: format!("http://{}", graph_stand_in().await),
+        api_version: "v23.0".into(),
+        idle: Duration::from_secs(3600),
+        media_max_bytes: 1 << 20,
+        sender_limit: lifted,
+        timeout: Duration::from_secs(5),
+    });
     let app = Application::build(settings.clone()).await.unwrap();
     let addr = app.local_addr().unwrap();
-    tokio::spawn(app.run_until(std::future::pending()));
-    (addr, settings)
+    // Stopped between rows: the WhatsApp workers must not work a backlog while the
+    // next row is measured.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = stopped.await;
+    }));
+    (addr, settings, stop)
+}
+
+/// Accepts every message the outbox sends, as the Cloud API would.
+async fn graph_stand_in() -> SocketAddr {
+    async fn accept() -> axum::Json<serde_json::Value> {
+        axum::Json(serde_json::json!({
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": "1", "wa_id": "1"}],
+            "messages": [{"id": "wamid.OUT"}]
+        }))
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().route("/{version}/{id}/messages", post(accept));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    addr
 }
 
 fn machine() -> String {
@@ -262,8 +336,36 @@ fn main() {
             .await,
         );
 
+        results.push(
+            drive(
+                "bare axum webhook handler (parse JSON, answer 200)",
+                &format!("http://{bare}"),
+                seconds,
+                concurrency,
+                "/webhooks/whatsapp",
+                webhook_body,
+            )
+            .await,
+        );
+
+        let wa_dir = tempfile::tempdir().unwrap();
+        let (addr, _, stop) = buzon(None, wa_dir.path(), None).await;
+        results.push(
+            drive(
+                "Buzón WhatsApp webhook, SQLite (signature checked, stored before the 200)",
+                &format!("http://{addr}"),
+                seconds,
+                concurrency,
+                "/webhooks/whatsapp",
+                webhook_body,
+            )
+            .await,
+        );
+        let _ = stop.send(());
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
         let dir = tempfile::tempdir().unwrap();
-        let (addr, settings) = buzon(None, dir.path(), None).await;
+        let (addr, settings, _stop_sqlite) = buzon(None, dir.path(), None).await;
         results.push(
             drive(
                 "Buzón intake, SQLite",
@@ -295,7 +397,7 @@ fn main() {
             parallelism: 1,
         };
         let cheap_dir = tempfile::tempdir().unwrap();
-        let (addr, _) = buzon(None, cheap_dir.path(), Some(cheap)).await;
+        let (addr, _, _stop_cheap) = buzon(None, cheap_dir.path(), Some(cheap)).await;
         results.push(
             drive(
                 &format!("Buzón intake, SQLite, {cheap} (for comparison only)"),
@@ -321,7 +423,7 @@ fn main() {
                     .await
                     .unwrap();
                 let pg_dir = tempfile::tempdir().unwrap();
-                let (addr, _) = buzon(
+                let (addr, _, stop) = buzon(
                     Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
                     pg_dir.path(),
                     None,
@@ -338,6 +440,20 @@ fn main() {
                     )
                     .await,
                 );
+                // Last: its backlog of conversations is worked in the background.
+                results.push(
+                    drive(
+                        "Buzón WhatsApp webhook, PostgreSQL (signature checked, stored before the 200)",
+                        &format!("http://{addr}"),
+                        seconds,
+                        concurrency,
+                        "/webhooks/whatsapp",
+                        webhook_body,
+                    )
+                    .await,
+                );
+                let _ = stop.send(());
+                tokio::time::sleep(Duration::from_millis(500)).await;
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .await
@@ -359,7 +475,9 @@ fn main() {
         );
         println!("| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
+        let bare_webhook = results[1].per_second;
         for r in &results {
+            let base = if r.name.contains("webhook") { bare_webhook } else { base };
             println!(
                 "| {} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.3} |",
                 r.name,
