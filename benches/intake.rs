@@ -271,6 +271,22 @@ async fn buzon(
     (addr, settings, stop)
 }
 
+/// Stored WhatsApp messages not yet worked (the backlog behind the webhook).
+async fn pending_inbox(url: &str) -> i64 {
+    let db = Database::connect(url).await.unwrap();
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM wa_inbox WHERE state = 'pending'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let n = row.try_get_by_index::<i64>(0).unwrap();
+    db.close().await.ok();
+    n
+}
+
 /// Accepts every message the outbox sends, as the Cloud API would.
 async fn graph_stand_in() -> SocketAddr {
     async fn accept() -> axum::Json<serde_json::Value> {
@@ -348,22 +364,6 @@ fn main() {
             .await,
         );
 
-        let wa_dir = tempfile::tempdir().unwrap();
-        let (addr, _, stop) = buzon(None, wa_dir.path(), None).await;
-        results.push(
-            drive(
-                "Buzón WhatsApp webhook, SQLite (signature checked, stored before the 200)",
-                &format!("http://{addr}"),
-                seconds,
-                concurrency,
-                "/webhooks/whatsapp",
-                webhook_body,
-            )
-            .await,
-        );
-        let _ = stop.send(());
-        tokio::time::sleep(Duration::from_millis(500)).await;
-
         let dir = tempfile::tempdir().unwrap();
         let (addr, settings, _stop_sqlite) = buzon(None, dir.path(), None).await;
         results.push(
@@ -440,7 +440,6 @@ fn main() {
                     )
                     .await,
                 );
-                // Last: its backlog of conversations is worked in the background.
                 results.push(
                     drive(
                         "Buzón WhatsApp webhook, PostgreSQL (signature checked, stored before the 200)",
@@ -452,8 +451,12 @@ fn main() {
                     )
                     .await,
                 );
+                eprintln!(
+                    "PostgreSQL webhook row: {} messages still to work when it ended",
+                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}")).await
+                );
                 let _ = stop.send(());
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::time::sleep(Duration::from_secs(1)).await;
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .await
@@ -461,6 +464,24 @@ fn main() {
             }
             Err(e) => eprintln!("PostgreSQL not reachable ({e}): its row is left out"),
         }
+
+        // The WhatsApp rows last: their backlog is worked in the background.
+        let wa_dir = tempfile::tempdir().unwrap();
+        let (addr, _, stop) = buzon(None, wa_dir.path(), None).await;
+        results.push(
+            drive(
+                "Buzón WhatsApp webhook, SQLite (signature checked, stored before the 200)",
+                &format!("http://{addr}"),
+                seconds,
+                concurrency,
+                "/webhooks/whatsapp",
+                webhook_body,
+            )
+            .await,
+        );
+        let url = format!("sqlite://{}?mode=rw", wa_dir.path().join("buzon.db").display());
+        eprintln!("SQLite webhook row: {} messages still to work when it ended", pending_inbox(&url).await);
+        let _ = stop.send(());
 
         let per_case = time_routing();
         let base = results[0].per_second;

@@ -34,6 +34,11 @@ const INBOX_MAX_ATTEMPTS: i32 = 5;
 
 pub const CHANNEL: &str = "whatsapp";
 
+/// How long a worked message id is remembered (Meta redelivers for up to 7 days).
+const INBOX_KEEP: chrono::Duration = chrono::Duration::days(8);
+/// How long a sent reply's metadata (delivery status) is kept.
+const OUTBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
+
 fn conversation_aad(id: Uuid) -> Aad<'static> {
     Aad {
         table: "wa_conversations",
@@ -150,6 +155,9 @@ impl Inbox {
             tokio::time::sleep(every).await;
             if let Err(e) = self.sweep_expired().await {
                 tracing::error!(error = %format!("{e:#}"), "expiry sweep failed");
+            }
+            if let Err(e) = self.prune().await {
+                tracing::error!(error = %format!("{e:#}"), "pruning worked rows failed");
             }
             self.wa.forget_idle();
         }
@@ -574,6 +582,25 @@ impl Inbox {
             tracing::info!("idle WhatsApp conversation erased");
         }
         self.wa.outbox_notify.notify_one();
+        Ok(())
+    }
+
+    /// Forgets worked inbox rows once Meta no longer redelivers them (it retries for
+    /// up to 7 days), and sent outbox rows (metadata only) after 30 days.
+    async fn prune(&self) -> anyhow::Result<()> {
+        let now = Utc::now();
+        wa_inbox::Entity::delete_many()
+            .filter(wa_inbox::Column::State.is_in([DONE, LIMITED]))
+            .filter(wa_inbox::Column::ReceivedAt.lt(now - INBOX_KEEP))
+            .exec(self.db())
+            .await
+            .context("cannot prune inbox")?;
+        entity::outbox::Entity::delete_many()
+            .filter(entity::outbox::Column::State.eq(outbox::SENT))
+            .filter(entity::outbox::Column::UpdatedAt.lt(now - OUTBOX_KEEP))
+            .exec(self.db())
+            .await
+            .context("cannot prune outbox")?;
         Ok(())
     }
 
