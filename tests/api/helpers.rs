@@ -445,6 +445,17 @@ pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
         .expect("body")
 }
 
+/// The JSON body of a GET, whatever its status.
+pub async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("JSON body")
+}
+
 /// The CSRF token embedded in a page.
 pub fn csrf_token(html: &str) -> String {
     let re = regex::Regex::new(r#"name="csrf" value="([^"]+)""#).expect("regex");

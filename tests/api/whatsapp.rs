@@ -191,31 +191,34 @@ impl Wa {
         );
     }
 
+    /// Sends each message in turn, waiting each time for the reply that contains
+    /// the text paired with it.
+    async fn script(&self, steps: Vec<(Value, &str)>) {
+        for (message, expect) in steps {
+            self.say(message, expect).await;
+        }
+    }
+
     /// From the first message up to the summary, anonymous, in Spanish.
     async fn until_summary(&self, from: &str) {
-        self.say(self.text(from, "Hola"), "[consent:yes]").await;
-        self.say(self.tap(from, "consent:yes"), "[anon:yes]").await;
-        self.say(self.tap(from, "anon:yes"), "¿En qué estado").await;
-        self.say(self.text(from, "Chihuahua"), "¿Cómo se llama la empresa")
-            .await;
-        self.say(self.text(from, "Maquila del Desierto"), "[city:skip]")
-            .await;
-        self.say(self.tap(from, "city:skip"), "[sector:automotive]")
-            .await;
-        self.say(
-            self.tap(from, "sector:electronics"),
-            "[viol:union_interference]",
-        )
+        self.script(vec![
+            (self.text(from, "Hola"), "[consent:yes]"),
+            (self.tap(from, "consent:yes"), "[anon:yes]"),
+            (self.tap(from, "anon:yes"), "¿En qué estado"),
+            (self.text(from, "Chihuahua"), "¿Cómo se llama la empresa"),
+            (self.text(from, "Maquila del Desierto"), "[city:skip]"),
+            (self.tap(from, "city:skip"), "[sector:automotive]"),
+            (
+                self.tap(from, "sector:electronics"),
+                "[viol:union_interference]",
+            ),
+            (self.tap(from, "viol:excessive_hours"), "[viol:done]"),
+            (self.tap(from, "viol:done"), "[trade:yes]"),
+            (self.tap(from, "trade:no"), "Cuéntenos qué pasó"),
+            (self.text(from, "Turnos de doce horas."), "[evidence:done]"),
+            (self.tap(from, "evidence:done"), "[confirm:send]"),
+        ])
         .await;
-        self.say(self.tap(from, "viol:excessive_hours"), "[viol:done]")
-            .await;
-        self.say(self.tap(from, "viol:done"), "[trade:yes]").await;
-        self.say(self.tap(from, "trade:no"), "Cuéntenos qué pasó")
-            .await;
-        self.say(self.text(from, "Turnos de doce horas."), "[evidence:done]")
-            .await;
-        self.say(self.tap(from, "evidence:done"), "[confirm:send]")
-            .await;
     }
 }
 
@@ -249,25 +252,28 @@ async fn an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up(backe
         consent.contains("cifradas") && consent.contains("BORRAR"),
         "{consent}"
     );
-    wa.say(wa.tap(WA_ID, "consent:yes"), "[anon:yes]").await;
-    wa.say(wa.tap(WA_ID, "anon:yes"), "¿En qué estado").await;
-    // Typos and missing accents are forgiven; nonsense is asked again.
-    wa.say(wa.text(WA_ID, "Narnia"), "No reconocimos").await;
-    wa.say(wa.text(WA_ID, "guanajato"), "¿Cómo se llama la empresa")
-        .await;
-    wa.say(wa.text(WA_ID, EMPLOYER), "[city:skip]").await;
-    wa.say(wa.text(WA_ID, "León"), "[sector:auto_parts]").await;
+    wa.script(vec![
+        (wa.tap(WA_ID, "consent:yes"), "[anon:yes]"),
+        (wa.tap(WA_ID, "anon:yes"), "¿En qué estado"),
+        // Typos and missing accents are forgiven; nonsense is asked again.
+        (wa.text(WA_ID, "Narnia"), "No reconocimos"),
+        (wa.text(WA_ID, "guanajato"), "¿Cómo se llama la empresa"),
+        (wa.text(WA_ID, EMPLOYER), "[city:skip]"),
+        (wa.text(WA_ID, "León"), "[sector:auto_parts]"),
+    ])
+    .await;
     let more = wa
         .say(wa.tap(WA_ID, "sector:more"), "[sector:call_center]")
         .await;
     assert!(!more.contains("[sector:automotive]"), "second page: {more}");
-    wa.say(
-        wa.tap(WA_ID, "sector:auto_parts"),
-        "[viol:union_retaliation]",
-    )
+    wa.script(vec![
+        (
+            wa.tap(WA_ID, "sector:auto_parts"),
+            "[viol:union_retaliation]",
+        ),
+        (wa.tap(WA_ID, "viol:unpaid_wages"), "[viol:done]"),
+    ])
     .await;
-    wa.say(wa.tap(WA_ID, "viol:unpaid_wages"), "[viol:done]")
-        .await;
     let chosen = wa
         .say(wa.tap(WA_ID, "viol:excessive_hours"), "[viol:done]")
         .await;
@@ -275,33 +281,33 @@ async fn an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up(backe
         chosen.contains("Demasiadas horas") && chosen.contains("No me pagan"),
         "{chosen}"
     );
-    wa.say(wa.tap(WA_ID, "viol:done"), "[trade:yes]").await;
-    wa.say(wa.tap(WA_ID, "trade:yes"), "Cuéntenos qué pasó")
-        .await;
-    wa.say(wa.text(WA_ID, NARRATIVE), "[evidence:done]").await;
-    wa.say(
-        wa.file(
-            WA_ID,
-            "image",
-            "880011223344",
-            "image/jpeg",
-            &photo_sha,
-            Some(CAPTION),
+    wa.script(vec![
+        (wa.tap(WA_ID, "viol:done"), "[trade:yes]"),
+        (wa.tap(WA_ID, "trade:yes"), "Cuéntenos qué pasó"),
+        (wa.text(WA_ID, NARRATIVE), "[evidence:done]"),
+        (
+            wa.file(
+                WA_ID,
+                "image",
+                "880011223344",
+                "image/jpeg",
+                &photo_sha,
+                Some(CAPTION),
+            ),
+            "Archivo recibido (1)",
         ),
-        "Archivo recibido (1)",
-    )
-    .await;
-    wa.say(
-        wa.file(
-            WA_ID,
-            "audio",
-            "880055667788",
-            "audio/ogg; codecs=opus",
-            &voice_sha,
-            None,
+        (
+            wa.file(
+                WA_ID,
+                "audio",
+                "880055667788",
+                "audio/ogg; codecs=opus",
+                &voice_sha,
+                None,
+            ),
+            "Archivo recibido (2)",
         ),
-        "Archivo recibido (2)",
-    )
+    ])
     .await;
     let summary = wa
         .say(wa.tap(WA_ID, "evidence:done"), "[confirm:send]")
@@ -398,33 +404,29 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
         consent.contains("I agree") && consent.contains("encrypted"),
         "{consent}"
     );
-    wa.say(wa.tap(WA_ID, "consent:yes"), "[anon:no]").await;
-    wa.say(wa.tap(WA_ID, "anon:no"), "What is your name?").await;
-    // The same person writing from the number without the `1` goes on where they were.
-    wa.say(wa.text(WA_ID_SHORT, NAME), "In which state").await;
-    wa.say(wa.text(WA_ID, "nuevo leon"), "name of the company")
-        .await;
-    wa.say(wa.text(WA_ID, "Maquila Norteña"), "[city:skip]")
-        .await;
-    wa.say(wa.text(WA_ID, "Apodaca"), "[sector:electronics]")
-        .await;
-    wa.say(
-        wa.tap(WA_ID, "sector:electronics"),
-        "[viol:union_interference]",
-    )
-    .await;
-    wa.say(wa.tap(WA_ID, "viol:safety_health"), "[viol:done]")
-        .await;
-    wa.say(wa.text(WA_ID, "done"), "[trade:unknown]").await;
-    wa.say(wa.text(WA_ID, "I don't know"), "Tell us what happened")
-        .await;
-    wa.say(
-        wa.text(
-            WA_ID,
-            "No gloves near the solder bath; two burns this month.",
+    wa.script(vec![
+        (wa.tap(WA_ID, "consent:yes"), "[anon:no]"),
+        (wa.tap(WA_ID, "anon:no"), "What is your name?"),
+        // The same person writing from the number without the `1` goes on where they were.
+        (wa.text(WA_ID_SHORT, NAME), "In which state"),
+        (wa.text(WA_ID, "nuevo leon"), "name of the company"),
+        (wa.text(WA_ID, "Maquila Norteña"), "[city:skip]"),
+        (wa.text(WA_ID, "Apodaca"), "[sector:electronics]"),
+        (
+            wa.tap(WA_ID, "sector:electronics"),
+            "[viol:union_interference]",
         ),
-        "[evidence:done]",
-    )
+        (wa.tap(WA_ID, "viol:safety_health"), "[viol:done]"),
+        (wa.text(WA_ID, "done"), "[trade:unknown]"),
+        (wa.text(WA_ID, "I don't know"), "Tell us what happened"),
+        (
+            wa.text(
+                WA_ID,
+                "No gloves near the solder bath; two burns this month.",
+            ),
+            "[evidence:done]",
+        ),
+    ])
     .await;
     let summary = wa.say(wa.text(WA_ID, "done"), "[confirm:send]").await;
     assert!(
@@ -623,14 +625,7 @@ async fn the_channel_is_off_until_configured(backend: Backend) {
     assert_eq!(res.status(), 404);
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
-    let ready: Value = http
-        .get(server.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = get_json(&http, &server.url("/readyz")).await;
     assert_eq!(ready["status"], "ready");
     assert!(ready["whatsapp"].is_null());
 }
@@ -796,15 +791,7 @@ async fn failed_sends_are_retried_then_dead_lettered_and_statuses_recorded() {
         1,
     )
     .await;
-    let ready: Value = wa
-        .http
-        .get(wa.server.url("/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ready = get_json(&wa.http, &wa.server.url("/readyz")).await;
     assert_eq!(ready["outbox"]["dead"], 2, "{ready}");
     assert_eq!(ready["whatsapp"]["inbox_pending"], 0, "{ready}");
     assert!(wa.server.logs().contains("outbox message dead-lettered"));

@@ -195,7 +195,8 @@ pub struct Outcome {
     pub media: Option<Media>,
 }
 
-fn tr(lang: Language, es: &str, en: &str) -> String {
+/// The text in the reader's language.
+pub fn tr(lang: Language, es: &str, en: &str) -> String {
     match lang {
         Language::Es => es.to_owned(),
         Language::En => en.to_owned(),

@@ -107,6 +107,21 @@ impl GraphClient {
             .ok_or_else(|| GraphError::Permanent("answer without message id".into()))
     }
 
+    /// An authenticated GET that succeeded.
+    async fn get(&self, url: &str) -> Result<reqwest::Response, GraphError> {
+        let response = self
+            .http
+            .get(url)
+            .bearer_auth(self.token.expose())
+            .send()
+            .await
+            .map_err(|e| network(&e))?;
+        if !response.status().is_success() {
+            return Err(classify(response.status()));
+        }
+        Ok(response)
+    }
+
     /// Where a media file can be downloaded, its type, size and SHA-256.
     pub async fn media(&self, media_id: &str) -> Result<MediaResponse, GraphError> {
         if media_id.is_empty()
@@ -118,17 +133,8 @@ impl GraphClient {
             return Err(GraphError::Permanent("invalid media id".into()));
         }
         let url = format!("{}/{}/{}", self.base, self.version, media_id);
-        let response = self
-            .http
-            .get(url)
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(|e| network(&e))?;
-        if !response.status().is_success() {
-            return Err(classify(response.status()));
-        }
-        response
+        self.get(&url)
+            .await?
             .json()
             .await
             .map_err(|_| GraphError::Permanent("unexpected media answer".into()))
@@ -142,16 +148,7 @@ impl GraphClient {
         max: u64,
         sha256_hex: &str,
     ) -> Result<Vec<u8>, GraphError> {
-        let mut response = self
-            .http
-            .get(url)
-            .bearer_auth(self.token.expose())
-            .send()
-            .await
-            .map_err(|e| network(&e))?;
-        if !response.status().is_success() {
-            return Err(classify(response.status()));
-        }
+        let mut response = self.get(url).await?;
         if response.content_length().is_some_and(|len| len > max) {
             return Err(GraphError::Permanent("file too large".into()));
         }

@@ -7,7 +7,7 @@
 //! row marked done), so a crash at any point either redoes the whole step or nothing.
 //! Messages of one sender are processed in the order they arrived.
 
-use super::conversation::{self, Conversation, Input, Media, Reply};
+use super::conversation::{self, Conversation, Input, Media, Reply, tr};
 use super::graph::{self, GraphError};
 use super::{DONE, FAILED, LIMITED, PENDING, WhatsApp, inbox_aad, message_key};
 use crate::app::AppState;
@@ -705,13 +705,6 @@ fn conversation_truncate(text: &str) -> String {
     text.chars()
         .take(conversation::wa_limits::TEXT_BODY)
         .collect()
-}
-
-fn tr(lang: Language, es: &str, en: &str) -> String {
-    match lang {
-        Language::Es => es.to_owned(),
-        Language::En => en.to_owned(),
-    }
 }
 
 async fn finish(
