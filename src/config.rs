@@ -715,6 +715,32 @@ mod tests {
     }
 
     #[test]
+    fn whatsapp_keys_are_read_from_the_toml_file_even_when_they_look_like_numbers() {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string());
+        let path = dir
+            .as_ref()
+            .map(|d| d.path().join("buzon.toml"))
+            .unwrap_or_default();
+        let written = std::fs::write(
+            &path,
+            "whatsapp_app_secret = \"s3cr3t\"\nwhatsapp_verify_token = 123456\n\
+             whatsapp_access_token = \"EAAG\"\nwhatsapp_phone_number_id = 106540352242922\n\
+             whatsapp_idle_secs = 60\n",
+        );
+        assert!(written.is_ok());
+        let wa = Settings::load(Some(&path))
+            .map_err(|e| e.to_string())
+            .map(|s| s.whatsapp);
+        let wa = wa.as_ref().ok().and_then(Option::as_ref);
+        assert_eq!(
+            wa.map(|w| w.phone_number_id.as_str()),
+            Some("106540352242922")
+        );
+        assert_eq!(wa.map(|w| w.verify_token.expose()), Some("123456"));
+        assert_eq!(wa.map(|w| w.idle.as_secs()), Some(60));
+    }
+
+    #[test]
     fn passwords_are_redacted() {
         let s = Settings::validate(RawSettings {
             database_url: Some("postgres://buzon:s3cret@db:5432/buzon".into()),

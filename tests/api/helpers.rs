@@ -205,12 +205,25 @@ impl TestServer {
                 }
             }));
         }
-        let addr = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("buzon did not start; its output:\n{}", self.logs())
-            });
+        // Waits for the address, but not for a process that already exited.
+        let mut addr = None;
+        for _ in 0..600 {
+            if let Ok(a) = rx.recv_timeout(Duration::from_millis(100)) {
+                addr = Some(a);
+                break;
+            }
+            if child.try_wait().ok().flatten().is_some() {
+                break;
+            }
+        }
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            let _ = child.wait();
+            for reader in self.readers.drain(..) {
+                let _ = reader.join();
+            }
+            panic!("buzon did not start; its output:\n{}", self.logs())
+        };
         self.base = format!("http://{addr}");
         self.child = Some(child);
     }

@@ -398,7 +398,7 @@ async fn an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up(backe
 }
 
 async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(backend: Backend) {
-    let wa = start(backend, &[]).await;
+    let mut wa = start(backend, &[]).await;
     let consent = wa.say(wa.text(WA_ID, "hi"), "[consent:yes]").await;
     assert!(
         consent.contains("I agree") && consent.contains("encrypted"),
@@ -469,6 +469,19 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
     assert_eq!(senders.len(), 1, "both number forms are one sender");
     db.close().await.ok();
     assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
+    let places = wa.server.everything_written();
+    assert_none_in(
+        &places,
+        &[
+            NAME,
+            "Filomena",
+            "Tzintzun",
+            WA_ID,
+            WA_ID_SHORT,
+            "4775550123",
+            "solder bath",
+        ],
+    );
 }
 
 async fn redeliveries_in_any_order_create_one_of_everything(backend: Backend) {
