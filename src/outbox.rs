@@ -6,7 +6,7 @@
 //!
 //! Messages to one recipient leave in the order they were written: a later one waits
 //! while an earlier one is being retried. Once sent, a row keeps only its metadata:
-//! the encrypted payload is erased.
+//! the encrypted payload and the recipient's blind index are erased.
 
 use crate::config::OutboxSettings;
 use crate::crypto::{Aad, KeyRing};
@@ -242,8 +242,9 @@ impl<S: Sender> Worker<S> {
                 update.provider_key = Set(provider_key);
                 update.delivery = Set(Some("sent".to_owned()));
                 update.last_error = Set(None);
-                // Sent: the content is no longer needed here.
+                // Sent: neither the content nor the recipient is needed here any more.
                 update.payload_ct = Set(Vec::new());
+                update.recipient_bidx = Set(Vec::new());
                 tracing::debug!(outbox_id = %row.id, attempts, "outbox message sent");
             }
             Attempt::Retry(reason) if attempts < self.settings.max_attempts => {
@@ -268,48 +269,35 @@ impl<S: Sender> Worker<S> {
 }
 
 /// Records a delivery status callback (`sent`, `delivered`, `read`, `failed`) on the
-/// outbox row of the message it is about; unknown messages are ignored.
+/// outbox row of the message it is about; unknown messages are ignored. Callbacks
+/// arrive in any order: a status never replaces a later one ("read" stays "read").
+/// One conditional UPDATE, so it never reads before writing inside a transaction
+/// (which SQLite would refuse while another connection writes).
 pub async fn record_delivery(
     conn: &impl ConnectionTrait,
     provider_key: Vec<u8>,
     status: &str,
 ) -> anyhow::Result<()> {
-    let rank = |s: &str| match s {
-        "sent" => 1,
-        "delivered" => 2,
-        "read" => 3,
-        "failed" => 4,
-        _ => 0,
-    };
-    if rank(status) == 0 {
+    const ORDER: [&str; 4] = ["sent", "delivered", "read", "failed"];
+    let Some(rank) = ORDER.iter().position(|s| *s == status) else {
         return Ok(());
-    }
-    let Some(row) = outbox::Entity::find()
+    };
+    let earlier: Vec<&str> = ORDER[..rank].to_vec();
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::Delivery, Expr::value(status))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(outbox::Column::ProviderKey.eq(provider_key))
-        .one(conn)
-        .await
-        .context("cannot find outbox row for status")?
-    else {
-        return Ok(());
-    };
-    // Callbacks arrive in any order: never go back from "read" to "delivered".
-    if row
-        .delivery
-        .as_deref()
-        .is_some_and(|d| rank(d) >= rank(status))
-    {
-        return Ok(());
-    }
-    if status == "failed" {
-        tracing::warn!(outbox_id = %row.id, "WhatsApp reports a message could not be delivered");
-    }
-    let mut update: outbox::ActiveModel = row.into();
-    update.delivery = Set(Some(status.to_owned()));
-    update.updated_at = Set(Utc::now());
-    update
-        .update(conn)
+        .filter(
+            outbox::Column::Delivery
+                .is_null()
+                .or(outbox::Column::Delivery.is_in(earlier)),
+        )
+        .exec(conn)
         .await
         .context("cannot record delivery status")?;
+    if status == "failed" && result.rows_affected > 0 {
+        tracing::warn!("WhatsApp reports a reply could not be delivered");
+    }
     Ok(())
 }
 

@@ -715,8 +715,11 @@ async fn finish(
     let mut update: wa_inbox::ActiveModel = row.clone().into();
     update.state = Set(state.to_owned());
     update.locked_until = Set(None);
-    // Worked: the message itself is no longer needed; the key keeps redeliveries out.
+    // Worked: neither the message nor its sender is needed any more (the key keeps
+    // redeliveries out). Keeping the sender would tie a number to the time an
+    // anonymous complaint was filed.
     update.payload_ct = Set(Vec::new());
+    update.sender_bidx = Set(Vec::new());
     update
         .update(txn)
         .await
