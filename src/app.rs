@@ -179,7 +179,10 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// Every route and its middleware.
 pub fn router(state: AppState) -> Router {
-    let max_body = state.settings.max_body_bytes;
+    let max_body = (
+        state.settings.max_body_bytes,
+        state.settings.webhook_max_body_bytes,
+    );
     Router::new()
         .route("/", get(web::show_form))
         .route("/complaints", post(web::submit).get(web::show_form))
@@ -248,9 +251,19 @@ async fn security_headers(request: Request, next: Next) -> Response {
     response
 }
 
-/// Refuses a body whose declared length is over the cap before reading any of it.
-/// (Bodies without a length are cut off at the cap while being read.)
-async fn refuse_oversized(State(max): State<usize>, request: Request, next: Next) -> Response {
+/// Refuses a body whose declared length is over the cap (webhooks have their own)
+/// before reading any of it. (Bodies without a length are cut off at the cap while
+/// being read.)
+async fn refuse_oversized(
+    State((max, webhook_max)): State<(usize, usize)>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let max = if request.uri().path().starts_with("/webhooks/") {
+        webhook_max
+    } else {
+        max
+    };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

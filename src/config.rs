@@ -55,6 +55,8 @@ WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four 
   BUZON_WHATSAPP_SENDER_PER_MINUTE whatsapp_sender_per_minute Messages per sender per minute [30]
   BUZON_WHATSAPP_SENDER_BURST whatsapp_sender_burst ...allowed at once [20]
   BUZON_WHATSAPP_TIMEOUT_SECS whatsapp_timeout_secs Longest wait for a Graph API answer [20]
+  BUZON_WEBHOOK_MAX_BODY_BYTES webhook_max_body_bytes Largest webhook delivery (Meta: up to 3 MB)
+                                                  [3145728]
   BUZON_WEBHOOK_PER_MINUTE   webhook_per_minute   Webhook deliveries per source IP per minute [6000]
   BUZON_WEBHOOK_BURST        webhook_burst        ...allowed at once [1000]
   BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
@@ -95,6 +97,7 @@ const ENV_KEYS: &[&str] = &[
     "whatsapp_sender_per_minute",
     "whatsapp_sender_burst",
     "whatsapp_timeout_secs",
+    "webhook_max_body_bytes",
     "webhook_per_minute",
     "webhook_burst",
     "log",
@@ -141,6 +144,7 @@ struct RawSettings {
     whatsapp_sender_per_minute: u32,
     whatsapp_sender_burst: u32,
     whatsapp_timeout_secs: u64,
+    webhook_max_body_bytes: u64,
     webhook_per_minute: u32,
     webhook_burst: u32,
     log: String,
@@ -204,6 +208,7 @@ impl Default for RawSettings {
             whatsapp_sender_per_minute: 30,
             whatsapp_sender_burst: 20,
             whatsapp_timeout_secs: 20,
+            webhook_max_body_bytes: 3 * 1024 * 1024,
             webhook_per_minute: 6000,
             webhook_burst: 1000,
             log: "info,sqlx=warn".into(),
@@ -235,6 +240,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<IpNet>,
     pub secure_cookies: bool,
     pub max_body_bytes: usize,
+    /// Webhook deliveries are Meta's, not people's, and may carry many messages.
+    pub webhook_max_body_bytes: usize,
     pub intake_limit: Limit,
     pub status_limit: Limit,
     pub general_limit: Limit,
@@ -376,6 +383,12 @@ impl Settings {
                 )),
             }
         }
+        if !(1024..=16 * 1024 * 1024).contains(&raw.webhook_max_body_bytes) {
+            problems.push(
+                "webhook_max_body_bytes / BUZON_WEBHOOK_MAX_BODY_BYTES must be between 1024 and 16777216"
+                    .into(),
+            );
+        }
         if !(1024..=16 * 1024 * 1024).contains(&raw.max_body_bytes) {
             problems.push(
                 "max_body_bytes / BUZON_MAX_BODY_BYTES must be between 1024 and 16777216".into(),
@@ -469,6 +482,8 @@ impl Settings {
             trusted_proxies,
             secure_cookies: raw.secure_cookies,
             max_body_bytes: usize::try_from(raw.max_body_bytes).unwrap_or(64 * 1024),
+            webhook_max_body_bytes: usize::try_from(raw.webhook_max_body_bytes)
+                .unwrap_or(3 * 1024 * 1024),
             intake_limit: Limit {
                 per_minute: raw.intake_per_minute,
                 burst: raw.intake_burst,

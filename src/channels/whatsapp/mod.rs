@@ -261,7 +261,8 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
     let Some(wa) = state.whatsapp.as_ref() else {
         return refuse(ErrorCode::NotFound);
     };
-    let bytes = match crate::channels::read_body(body, state.settings.max_body_bytes).await {
+    let bytes = match crate::channels::read_body(body, state.settings.webhook_max_body_bytes).await
+    {
         Ok(bytes) => bytes,
         Err(code) => return refuse(code),
     };
