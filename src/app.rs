@@ -348,8 +348,13 @@ async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_
             .filter(wa_inbox::Column::State.eq(state))
             .count(db)
     };
+    let attachments_failed = entity::attachment::Entity::find()
+        .filter(entity::attachment::Column::State.is_in([whatsapp::FAILED, "rejected"]))
+        .count(db)
+        .await?;
     Ok(serde_json::json!({
         "inbox_pending": count(whatsapp::PENDING).await?,
         "inbox_failed": count(whatsapp::FAILED).await?,
+        "attachments_failed": attachments_failed,
     }))
 }

@@ -40,7 +40,8 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size [10]
   BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
   BUZON_ROUTING_RULES        routing_rules        Routing rules file [built in: rules/routing.toml]
-  BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered [8]
+  BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered
+                                                  [16: about 1.5 h with the default base]
   BUZON_OUTBOX_RETRY_BASE_MS outbox_retry_base_ms First retry delay; doubles each attempt [2000]
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
   BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
@@ -195,7 +196,7 @@ impl Default for RawSettings {
             db_max_connections: 10,
             request_timeout_secs: 30,
             routing_rules: None,
-            outbox_max_attempts: 8,
+            outbox_max_attempts: 16,
             outbox_retry_base_ms: 2000,
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
@@ -466,6 +467,17 @@ impl Settings {
                     name.to_ascii_uppercase()
                 ));
             }
+        }
+        if raw.whatsapp_idle_secs > 30 * 24 * 3600 {
+            problems.push(
+                "whatsapp_idle_secs / BUZON_WHATSAPP_IDLE_SECS must be at most 2592000 (30 days)"
+                    .into(),
+            );
+        }
+        if raw.outbox_retry_base_ms > 600_000 {
+            problems.push(
+                "outbox_retry_base_ms / BUZON_OUTBOX_RETRY_BASE_MS must be at most 600000".into(),
+            );
         }
         let whatsapp = whatsapp_settings(&raw, &mut problems);
         if !problems.is_empty() {

@@ -33,6 +33,19 @@ enum Command {
         #[command(subcommand)]
         action: AuthoritiesAction,
     },
+    /// The outbox of replies and notifications.
+    Outbox {
+        #[command(subcommand)]
+        action: OutboxAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum OutboxAction {
+    /// Put every dead-lettered message back in the queue, with a fresh retry budget
+    /// (after fixing what made it fail, e.g. an expired access token). A running
+    /// server picks them up within a second.
+    Requeue,
 }
 
 #[derive(Subcommand)]
@@ -81,6 +94,16 @@ fn main() -> ExitCode {
             }
             Command::Authorities { action } => authorities(&settings, action).await,
             Command::RrmDraft { case_ref } => rrm_draft(&settings, &case_ref).await,
+            Command::Outbox {
+                action: OutboxAction::Requeue,
+            } => {
+                let db = buzon::db::connect(&settings.database_url, 1).await?;
+                buzon::db::migrate(&db).await?;
+                let n = buzon::outbox::requeue_dead(&db).await?;
+                tracing::info!(requeued = n, "dead-lettered outbox messages requeued");
+                eprintln!("requeued {n} dead-lettered messages");
+                Ok(())
+            }
         }
     });
     match result {

@@ -18,7 +18,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
@@ -142,20 +141,53 @@ where
     Ok(result.rows_affected == 1)
 }
 
-/// The first row of each recipient that is due and not reserved, oldest first. `rows`
-/// must be the pending rows in id order.
-pub fn due_heads<T>(rows: &[T], key: impl Fn(&T) -> &[u8], due: impl Fn(&T) -> bool) -> Vec<&T> {
-    let mut seen: HashSet<&[u8]> = HashSet::new();
-    rows.iter()
-        .filter(|row| seen.insert(key(row)))
-        .filter(|row| due(row))
-        .collect()
+/// The oldest pending row of each key (sender or recipient), for up to 500 keys, so
+/// one key's long backlog never hides the others'. Only a key's oldest row may be
+/// worked: that keeps each sender's (and recipient's) messages in order, across
+/// instances too, since a claimed row stays pending until it is finished.
+pub async fn pending_heads<E>(
+    db: &DatabaseConnection,
+    key: E::Column,
+    state: E::Column,
+    id: E::Column,
+    scope: sea_orm::Condition,
+) -> anyhow::Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+{
+    let keys: Vec<Vec<u8>> = E::find()
+        .select_only()
+        .column(key)
+        .distinct()
+        .filter(state.eq(PENDING))
+        .filter(scope.clone())
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await
+        .context("cannot list pending keys")?;
+    let mut heads = Vec::with_capacity(keys.len());
+    for k in keys {
+        if let Some(row) = E::find()
+            .filter(state.eq(PENDING))
+            .filter(scope.clone())
+            .filter(key.eq(k))
+            .order_by_asc(id)
+            .one(db)
+            .await
+            .context("cannot read pending row")?
+        {
+            heads.push(row);
+        }
+    }
+    Ok(heads)
 }
 
 fn is_due(next: DateTime<Utc>, locked: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     next <= now && locked.is_none_or(|t| t < now)
 }
 
+#[derive(Clone)]
 pub struct Worker<S> {
     pub db: DatabaseConnection,
     pub keys: Arc<KeyRing>,
@@ -188,20 +220,17 @@ impl<S: Sender> Worker<S> {
     /// Sends at most one message; true if it did something.
     pub async fn work_once(&self) -> anyhow::Result<bool> {
         let now = Utc::now();
-        let rows = outbox::Entity::find()
-            .filter(outbox::Column::State.eq(PENDING))
-            .filter(outbox::Column::Channel.eq(self.channel))
-            .order_by_asc(outbox::Column::Id)
-            .limit(500)
-            .all(&self.db)
-            .await
-            .context("cannot read outbox")?;
-        let heads = due_heads(
-            &rows,
-            |r| r.recipient_bidx.as_slice(),
-            |r| is_due(r.next_attempt_at, r.locked_until, now),
-        );
-        for row in heads {
+        let mut heads = pending_heads::<outbox::Entity>(
+            &self.db,
+            outbox::Column::RecipientBidx,
+            outbox::Column::State,
+            outbox::Column::Id,
+            sea_orm::Condition::all().add(outbox::Column::Channel.eq(self.channel)),
+        )
+        .await?;
+        heads.retain(|r| is_due(r.next_attempt_at, r.locked_until, now));
+        heads.sort_by_key(|r| r.id);
+        for row in &heads {
             if !claim::<outbox::Entity>(
                 &self.db,
                 row.id,
@@ -268,6 +297,23 @@ impl<S: Sender> Worker<S> {
     }
 }
 
+/// Puts every dead-lettered row back in the queue with a fresh retry budget; how many.
+pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
+    let result = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(PENDING))
+        .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
+        .col_expr(
+            outbox::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(outbox::Column::State.eq(DEAD))
+        .exec(db)
+        .await
+        .context("cannot requeue dead letters")?;
+    Ok(result.rows_affected)
+}
+
 /// Records a delivery status callback (`sent`, `delivered`, `read`, `failed`) on the
 /// outbox row of the message it is about; unknown messages are ignored. Callbacks
 /// arrive in any order: a status never replaces a later one ("read" stays "read").
@@ -312,20 +358,5 @@ mod tests {
         assert_eq!(backoff(base, 2), Duration::from_secs(4));
         assert_eq!(backoff(base, 4), Duration::from_secs(16));
         assert_eq!(backoff(base, 40), MAX_BACKOFF);
-    }
-
-    #[test]
-    fn only_the_oldest_row_of_each_recipient_may_go() {
-        let rows = [
-            ("a", true),
-            ("a", true),
-            ("b", false),
-            ("b", true),
-            ("c", true),
-        ];
-        let heads = due_heads(&rows, |r| r.0.as_bytes(), |r| r.1);
-        let picked: Vec<&str> = heads.iter().map(|r| r.0).collect();
-        // b's first message is waiting for a retry, so b's second must wait too.
-        assert_eq!(picked, vec!["a", "c"]);
     }
 }

@@ -7,6 +7,7 @@
 //! evidence, summary to confirm. Keywords work at any point: AYUDA/HELP,
 //! CANCELAR/CANCEL, BORRAR/DELETE, ESTADO/STATUS <receipt>, ENGLISH/ESPAÑOL.
 
+use crate::crypto::receipt::Receipt;
 use crate::domain::{
     Channel, IntakeDraft, Language, NewComplaint, PhoneNumber, Sector, StateCode, Text, TradeNexus,
     Violation, limits,
@@ -245,13 +246,33 @@ fn keyword(text: &str) -> Option<(Keyword, Language)> {
         ("CANCEL", None) => (Keyword::Cancel, Language::En),
         ("BORRAR", None) => (Keyword::Delete, Language::Es),
         ("DELETE", None) => (Keyword::Delete, Language::En),
-        ("ESTADO", _) => (Keyword::Status(receipt()), Language::Es),
-        ("STATUS", _) => (Keyword::Status(receipt()), Language::En),
+        // "Estado de México" or a description that starts with "Estado..." is not a
+        // status request: only the bare keyword, or the keyword and a receipt, is.
+        ("ESTADO", None) => (Keyword::Status(None), Language::Es),
+        ("STATUS", None) => (Keyword::Status(None), Language::En),
+        ("ESTADO", Some(_)) if receipt().is_some_and(|r| looks_like_receipt(&r)) => {
+            (Keyword::Status(receipt()), Language::Es)
+        }
+        ("STATUS", Some(_)) if receipt().is_some_and(|r| looks_like_receipt(&r)) => {
+            (Keyword::Status(receipt()), Language::En)
+        }
         ("ENGLISH" | "INGLES", None) => (Keyword::Language(Language::En), Language::En),
         ("ESPANOL" | "SPANISH", None) => (Keyword::Language(Language::Es), Language::Es),
         _ => return None,
     };
     Some(kw)
+}
+
+/// A receipt, or something typed as one (a code with a digit in it, perhaps mistyped,
+/// which then gets "check your code" rather than the start of a new complaint).
+fn looks_like_receipt(text: &str) -> bool {
+    if Receipt::parse(text).is_some() {
+        return true;
+    }
+    let compact: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (8..=40).contains(&compact.len())
+        && compact.chars().all(|c| c.is_ascii_alphanumeric())
+        && compact.chars().any(|c| c.is_ascii_digit())
 }
 
 fn is_english_greeting(text: &str) -> bool {
@@ -1143,9 +1164,30 @@ mod tests {
         assert!(conv.is_none());
         let (conv, _, _) = run(&[text("Hola"), text("¡Borrar!")]);
         assert!(conv.is_none());
-        let out = advance(None, WA, text("ESTADO  abcd-efgh"));
-        assert_eq!(out.status_lookup.as_deref(), Some("abcd-efgh"));
+        let out = advance(None, WA, text("ESTADO  abcd-efgh-jkmn-pqrs-tvwx-yz01"));
+        assert_eq!(
+            out.status_lookup.as_deref(),
+            Some("abcd-efgh-jkmn-pqrs-tvwx-yz01")
+        );
         assert!(out.conversation.is_none());
+        // At the state question, "Estado de México" is an answer, not a keyword.
+        let (conv, _, _) = run(&[
+            text("Hola"),
+            choice("consent:yes"),
+            choice("anon:yes"),
+            text("Estado de México"),
+        ]);
+        let conv = conv.expect("kept");
+        assert_eq!(conv.state.as_deref(), Some("MX-MEX"));
+        assert_eq!(conv.step, Step::Employer);
+        let out = advance(Some(conv), WA, text("Estado de cosas: nos pagan tarde"));
+        assert!(out.status_lookup.is_none());
+        let out = advance(None, WA, text("estado 7KQM-2X9P"));
+        assert_eq!(
+            out.status_lookup.as_deref(),
+            Some("7KQM-2X9P"),
+            "a short code is still a look-up"
+        );
     }
 
     #[test]
@@ -1231,6 +1273,17 @@ mod tests {
         }
         for s in Sector::ALL {
             assert!(seen.contains(&format!("sector:{}", s.code())), "{s}");
+        }
+        conv.step = Step::Violations;
+        seen.clear();
+        for page in 0..3 {
+            conv.page = page;
+            if let Reply::List { rows, .. } = prompt(&conv) {
+                seen.extend(rows.into_iter().map(|r| r.id));
+            }
+        }
+        for v in Violation::ALL {
+            assert!(seen.contains(&format!("viol:{}", v.code())), "{v}");
         }
     }
 

@@ -19,7 +19,7 @@ use super::conversation::Reply;
 /// Why a call failed, and whether trying again may help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GraphError {
-    /// 429, 5xx, timeouts, refused connections: try again later.
+    /// 429, 5xx, 401/403 (token), timeouts, refused connections: try again later.
     #[error("temporary failure: {0}")]
     Retry(String),
     /// Any other 4xx, or an answer we cannot use: trying again won't help.
@@ -50,7 +50,13 @@ fn network(err: &reqwest::Error) -> GraphError {
 
 fn classify(status: reqwest::StatusCode) -> GraphError {
     let text = format!("http {}", status.as_u16());
-    if status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+    // 401/403: an expired or revoked token, fixed by an operator: keep the message.
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::UNAUTHORIZED
+        || status == reqwest::StatusCode::FORBIDDEN
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
         GraphError::Retry(text)
     } else {
         GraphError::Permanent(text)

@@ -44,8 +44,6 @@ pub use graph::GraphClient;
 /// Inbox row states.
 pub const PENDING: &str = "pending";
 pub const DONE: &str = "done";
-/// Dropped by the per-sender rate limit.
-pub const LIMITED: &str = "limited";
 /// Could not be processed after several attempts.
 pub const FAILED: &str = "failed";
 
@@ -82,9 +80,14 @@ impl WhatsApp {
         })
     }
 
-    /// False when this sender is over its limit.
-    pub fn sender_allowed(&self, sender: &[u8]) -> bool {
-        self.sender_limiter.check_key(&sender.to_vec()).is_ok()
+    /// `Err(wait)` when this sender is over its limit.
+    pub fn sender_check(&self, sender: &[u8]) -> Result<(), std::time::Duration> {
+        use governor::clock::Clock;
+        self.sender_limiter
+            .check_key(&sender.to_vec())
+            .map_err(|not_until| {
+                not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+            })
     }
 
     pub fn notice_allowed(&self, sender: &[u8]) -> bool {
@@ -309,9 +312,11 @@ async fn store(
     let now = Utc::now();
     // Concurrent redeliveries of one payload may list its messages in any order: insert
     // them in one fixed order so their transactions never wait on each other in a cycle.
-    let mut messages: Vec<(Vec<u8>, Incoming)> = messages
+    // Ids are given in payload order (v7 ids sort by creation), which is the order
+    // the worker follows; only the inserts are sorted.
+    let mut messages: Vec<(Vec<u8>, Uuid, Incoming)> = messages
         .into_iter()
-        .map(|m| (message_key(keys, &m.wamid), m))
+        .map(|m| (message_key(keys, &m.wamid), Uuid::now_v7(), m))
         .collect();
     messages.sort_by(|a, b| a.0.cmp(&b.0));
     messages.dedup_by(|a, b| a.0 == b.0);
@@ -322,8 +327,7 @@ async fn store(
     statuses.sort_by(|a, b| a.0.cmp(&b.0));
     let txn = db.begin().await.context("cannot begin transaction")?;
     let mut stored = 0;
-    for (key, m) in messages {
-        let id = Uuid::now_v7();
+    for (key, id, m) in messages {
         let payload_ct = keys
             .cipher
             .encrypt(inbox_aad(id), m.message.to_string().as_bytes())

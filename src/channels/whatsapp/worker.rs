@@ -9,7 +9,7 @@
 
 use super::conversation::{self, Conversation, Input, Media, Reply, tr};
 use super::graph::{self, GraphError};
-use super::{DONE, FAILED, LIMITED, PENDING, WhatsApp, inbox_aad, message_key};
+use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad, message_key};
 use crate::app::AppState;
 use crate::crypto::Aad;
 use crate::crypto::receipt::Receipt;
@@ -22,15 +22,23 @@ use chrono::Utc;
 use entity::{attachment, wa_conversation, wa_inbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Attempts at processing one stored message before it is set aside as failed.
-const INBOX_MAX_ATTEMPTS: i32 = 5;
+/// Attempts at processing one stored message before it is set aside as failed: with
+/// the backoff (2 s doubling, at most 10 min) about three hours, so an outage of the
+/// database or a saturated server delays messages without losing them.
+const INBOX_MAX_ATTEMPTS: i32 = 24;
+
+/// A stored message that can never be processed (unreadable): set aside at once.
+/// Its text is fixed: the cause (which may quote decrypted content) is dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Poison(&'static str);
 
 pub const CHANNEL: &str = "whatsapp";
 
@@ -56,6 +64,7 @@ fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
 }
 
 /// Sends outbox rows of the WhatsApp channel through the Graph API.
+#[derive(Clone)]
 pub struct GraphSender {
     pub wa: Arc<WhatsApp>,
     pub keys: Arc<crate::crypto::KeyRing>,
@@ -71,11 +80,11 @@ impl outbox::Sender for GraphSender {
     }
 }
 
-/// Starts every task of the channel; they run until aborted.
+/// Starts every task of the channel; they run until aborted. A task that panics is
+/// logged and started again: the channel never goes quiet while `/readyz` says ready.
 pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandle<()>> {
-    let db = state.intake.db().clone();
     let sender = outbox::Worker {
-        db: db.clone(),
+        db: state.intake.db().clone(),
         keys: Arc::clone(&state.keys),
         settings: state.settings.outbox,
         notify: Arc::clone(&wa.outbox_notify),
@@ -89,22 +98,44 @@ pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandl
         state: state.clone(),
         wa: Arc::clone(wa),
     };
-    let media = Inbox {
-        state: state.clone(),
-        wa: Arc::clone(wa),
-    };
-    let sweeper = Inbox {
-        state: state.clone(),
-        wa: Arc::clone(wa),
-    };
+    let (media, sweeper) = (inbox.clone(), inbox.clone());
     vec![
-        tokio::spawn(sender.run()),
-        tokio::spawn(inbox.run_inbox()),
-        tokio::spawn(media.run_media()),
-        tokio::spawn(sweeper.run_sweeper()),
+        supervised("outbox", move || sender.clone().run()),
+        supervised("whatsapp inbox", move || inbox.clone().run_inbox()),
+        supervised("whatsapp media", move || media.clone().run_media()),
+        supervised("whatsapp sweeper", move || sweeper.clone().run_sweeper()),
     ]
 }
 
+/// Aborts the task it holds when dropped (so aborting the supervisor stops it too).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+fn supervised<F, Fut>(name: &'static str, make: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let mut task = AbortOnDrop(tokio::spawn(make()));
+            match (&mut task.0).await {
+                Err(e) if e.is_panic() => {
+                    tracing::error!(worker = name, "worker panicked; starting it again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                _ => return,
+            }
+        }
+    })
+}
+
+#[derive(Clone)]
 struct Inbox {
     state: AppState,
     wa: Arc<WhatsApp>,
@@ -166,19 +197,17 @@ impl Inbox {
     /// Processes the oldest due message of one sender; true if it did something.
     async fn inbox_once(&self) -> anyhow::Result<bool> {
         let now = Utc::now();
-        let rows = wa_inbox::Entity::find()
-            .filter(wa_inbox::Column::State.eq(PENDING))
-            .order_by_asc(wa_inbox::Column::Id)
-            .limit(500)
-            .all(self.db())
-            .await
-            .context("cannot read inbox")?;
-        let heads = outbox::due_heads(
-            &rows,
-            |r| r.sender_bidx.as_slice(),
-            |r| r.next_attempt_at <= now && r.locked_until.is_none_or(|t| t < now),
-        );
-        for row in heads {
+        let mut heads = outbox::pending_heads::<wa_inbox::Entity>(
+            self.db(),
+            wa_inbox::Column::SenderBidx,
+            wa_inbox::Column::State,
+            wa_inbox::Column::Id,
+            sea_orm::Condition::all(),
+        )
+        .await?;
+        heads.retain(|r| r.next_attempt_at <= now && r.locked_until.is_none_or(|t| t < now));
+        heads.sort_by_key(|r| r.id);
+        for row in &heads {
             if !outbox::claim::<wa_inbox::Entity>(
                 self.db(),
                 row.id,
@@ -207,12 +236,13 @@ impl Inbox {
         let mut update: wa_inbox::ActiveModel = row.clone().into();
         update.attempts = Set(attempts);
         update.locked_until = Set(None);
-        if attempts >= INBOX_MAX_ATTEMPTS {
+        let poison = err.chain().any(|c| c.is::<Poison>());
+        if poison || attempts >= INBOX_MAX_ATTEMPTS {
             tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
             update.state = Set(FAILED.to_owned());
         } else {
             let wait =
-                outbox::backoff(Duration::from_secs(1), u32::try_from(attempts).unwrap_or(1));
+                outbox::backoff(Duration::from_secs(2), u32::try_from(attempts).unwrap_or(1));
             tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message processing failed; will retry");
             update.next_attempt_at =
                 Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
@@ -229,36 +259,42 @@ impl Inbox {
         let bytes = keys
             .cipher
             .decrypt(inbox_aad(row.id), &row.payload_ct)
-            .context("cannot decrypt stored message")?;
+            .map_err(|_| Poison("stored message cannot be decrypted"))?;
         let message: serde_json::Value =
-            serde_json::from_slice(&bytes).context("stored message is not JSON")?;
+            serde_json::from_slice(&bytes).map_err(|_| Poison("stored message is not JSON"))?;
         let wa_id = message
             .get("from")
             .and_then(|f| f.as_str())
-            .context("stored message has no sender")?
+            .ok_or(Poison("stored message has no sender"))?
             .to_owned();
         let sender = row.sender_bidx.clone();
 
-        if !self.wa.sender_allowed(&sender) {
+        if let Err(wait) = self.wa.sender_check(&sender) {
+            // Over the per-sender limit: worked later, in order, never dropped. Only
+            // this sender waits; everyone else's messages go on.
             let txn = self
                 .db()
                 .begin()
                 .await
                 .context("cannot begin transaction")?;
+            let mut update: wa_inbox::ActiveModel = row.clone().into();
+            update.locked_until = Set(None);
+            update.next_attempt_at =
+                Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+            update.update(&txn).await.context("cannot defer message")?;
             if self.wa.notice_allowed(&sender) {
                 // Before the conversation is read: both languages.
                 let notice = Reply::Text(
-                    "Recibimos demasiados mensajes seguidos. Espere un minuto y vuelva a escribir; \
-                     los últimos mensajes no se guardaron.\n\nToo many messages in a row. Wait a \
-                     minute and write again; the last messages were not kept."
+                    "Recibimos muchos mensajes seguidos. Los leeremos en un momento; no hace falta \
+                     enviarlos de nuevo.\n\nWe got many messages in a row. We will read them in a \
+                     moment; there is no need to send them again."
                         .to_owned(),
                 );
                 self.enqueue(&txn, &sender, &wa_id, &[notice]).await?;
             }
-            finish(&txn, row, LIMITED).await?;
             txn.commit().await.context("cannot commit")?;
             self.wa.outbox_notify.notify_one();
-            tracing::info!(inbox_id = %row.id, "WhatsApp sender over its limit; message dropped");
+            tracing::info!(inbox_id = %row.id, wait_ms = wait.as_millis() as u64, "WhatsApp sender over its limit; message deferred");
             return Ok(());
         }
 
@@ -269,16 +305,24 @@ impl Inbox {
             .await
             .context("cannot load conversation")?;
         let now = Utc::now();
+        // Expiry is judged at the time the message arrived, not when it is worked.
+        let received = row.received_at;
+        let readable = |r: &wa_conversation::Model| {
+            keys.cipher
+                .decrypt(conversation_aad(r.id), &r.state_ct)
+                .ok()
+                .and_then(|state| serde_json::from_slice::<Conversation>(state.as_slice()).ok())
+        };
         let (current, live_row) = match existing {
-            Some(r) if r.expires_at > now => {
-                let state = keys
-                    .cipher
-                    .decrypt(conversation_aad(r.id), &r.state_ct)
-                    .context("cannot decrypt conversation")?;
-                let conv: Conversation =
-                    serde_json::from_slice(&state).context("stored conversation unreadable")?;
-                (Some(conv), Some(r))
-            }
+            Some(r) if r.expires_at > received => match readable(&r) {
+                Some(conv) => (Some(conv), Some(r)),
+                None => {
+                    // Cannot happen with the right key file; start over rather than
+                    // fail every message of this sender.
+                    tracing::warn!("unreadable WhatsApp conversation replaced");
+                    (None, None)
+                }
+            },
             _ => (None, None),
         };
         let status_text = match &input {
@@ -335,8 +379,12 @@ impl Inbox {
             .context("cannot begin transaction")?;
         // An expired conversation found here is erased with its files before anything new.
         let stale = wa_conversation::Entity::delete_many()
-            .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()))
-            .filter(wa_conversation::Column::ExpiresAt.lte(now));
+            .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()));
+        let stale = if live_row.is_some() {
+            stale.filter(wa_conversation::Column::ExpiresAt.lte(received))
+        } else {
+            stale
+        };
         stale
             .exec(&txn)
             .await
@@ -539,6 +587,17 @@ impl Inbox {
             .await
             .context("cannot find expired conversations")?;
         for row in expired {
+            // A message that arrived before the expiry and waits to be worked keeps
+            // the conversation alive.
+            let waiting = wa_inbox::Entity::find()
+                .filter(wa_inbox::Column::SenderBidx.eq(row.sender_bidx.clone()))
+                .filter(wa_inbox::Column::State.eq(PENDING))
+                .count(self.db())
+                .await
+                .context("cannot check waiting messages")?;
+            if waiting > 0 {
+                continue;
+            }
             let conv = self
                 .state
                 .keys
@@ -590,7 +649,7 @@ impl Inbox {
     async fn prune(&self) -> anyhow::Result<()> {
         let now = Utc::now();
         wa_inbox::Entity::delete_many()
-            .filter(wa_inbox::Column::State.is_in([DONE, LIMITED]))
+            .filter(wa_inbox::Column::State.eq(DONE))
             .filter(wa_inbox::Column::ReceivedAt.lt(now - INBOX_KEEP))
             .exec(self.db())
             .await
@@ -641,6 +700,16 @@ impl Inbox {
         let max = self.wa.settings.media_max_bytes;
         let result = async {
             let info = self.wa.graph.media(&row.media_ref).await?;
+            let reported = info
+                .mime_type
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            if !conversation::MEDIA_TYPES.contains(&reported.as_str()) {
+                return Err(GraphError::Permanent("file type not accepted".into()));
+            }
             if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
                 return Err(GraphError::Permanent("file too large".into()));
             }
