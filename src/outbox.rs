@@ -117,14 +117,16 @@ pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
     })
 }
 
-/// Reserves a row for this worker; false when another worker got it first.
+/// Reserves a row for this worker until the returned lease; `None` when another
+/// worker got it first. A worker that must not act twice finishes the row only
+/// where its lease is still the row's (see `Lost`).
 pub async fn claim<E>(
     db: &DatabaseConnection,
     id: Uuid,
     id_column: E::Column,
     state_column: E::Column,
     lock_column: E::Column,
-) -> anyhow::Result<bool>
+) -> anyhow::Result<Option<DateTime<Utc>>>
 where
     E: EntityTrait,
 {
@@ -138,8 +140,14 @@ where
         .exec(db)
         .await
         .context("cannot claim row")?;
-    Ok(result.rows_affected == 1)
+    Ok((result.rows_affected == 1).then_some(until))
 }
+
+/// The lease ran out and another worker took the row over: this worker's work is
+/// rolled back, the other one's stands.
+#[derive(Debug, thiserror::Error)]
+#[error("lease lost to another worker")]
+pub struct Lost;
 
 /// The oldest pending row of each key (sender or recipient), for up to 500 keys, so
 /// one key's long backlog never hides the others'. Only a key's oldest row may be
@@ -231,7 +239,7 @@ impl<S: Sender> Worker<S> {
         heads.retain(|r| is_due(r.next_attempt_at, r.locked_until, now));
         heads.sort_by_key(|r| r.id);
         for row in &heads {
-            if !claim::<outbox::Entity>(
+            if claim::<outbox::Entity>(
                 &self.db,
                 row.id,
                 outbox::Column::Id,
@@ -239,6 +247,7 @@ impl<S: Sender> Worker<S> {
                 outbox::Column::LockedUntil,
             )
             .await?
+            .is_none()
             {
                 continue;
             }

@@ -18,7 +18,7 @@ use crate::error::ErrorCode;
 use crate::intake::ReceiptError;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{attachment, wa_conversation, wa_inbox};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -208,7 +208,7 @@ impl Inbox {
         heads.retain(|r| r.next_attempt_at <= now && r.locked_until.is_none_or(|t| t < now));
         heads.sort_by_key(|r| r.id);
         for row in &heads {
-            if !outbox::claim::<wa_inbox::Entity>(
+            let Some(lease) = outbox::claim::<wa_inbox::Entity>(
                 self.db(),
                 row.id,
                 wa_inbox::Column::Id,
@@ -216,11 +216,11 @@ impl Inbox {
                 wa_inbox::Column::LockedUntil,
             )
             .await?
-            {
+            else {
                 continue;
-            }
-            if let Err(e) = self.process(row).await {
-                self.processing_failed(row, &e).await?;
+            };
+            if let Err(e) = self.process(row, lease).await {
+                self.processing_failed(row, lease, &e).await?;
             }
             return Ok(true);
         }
@@ -230,12 +230,19 @@ impl Inbox {
     async fn processing_failed(
         &self,
         row: &wa_inbox::Model,
+        lease: DateTime<Utc>,
         err: &anyhow::Error,
     ) -> anyhow::Result<()> {
+        if err.chain().any(|c| c.is::<outbox::Lost>()) {
+            tracing::warn!(inbox_id = %row.id, "message taken over by another worker");
+            return Ok(());
+        }
         let attempts = row.attempts + 1;
-        let mut update: wa_inbox::ActiveModel = row.clone().into();
-        update.attempts = Set(attempts);
-        update.locked_until = Set(None);
+        let mut update = wa_inbox::ActiveModel {
+            attempts: Set(attempts),
+            locked_until: Set(None),
+            ..Default::default()
+        };
         let poison = err.chain().any(|c| c.is::<Poison>());
         if poison || attempts >= INBOX_MAX_ATTEMPTS {
             tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
@@ -247,14 +254,16 @@ impl Inbox {
             update.next_attempt_at =
                 Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
         }
-        update
-            .update(self.db())
+        wa_inbox::Entity::update_many()
+            .set(update)
+            .filter(held(row.id, lease))
+            .exec(self.db())
             .await
             .context("cannot update inbox row")?;
         Ok(())
     }
 
-    async fn process(&self, row: &wa_inbox::Model) -> anyhow::Result<()> {
+    async fn process(&self, row: &wa_inbox::Model, lease: DateTime<Utc>) -> anyhow::Result<()> {
         let keys = &self.state.keys;
         let bytes = keys
             .cipher
@@ -277,11 +286,21 @@ impl Inbox {
                 .begin()
                 .await
                 .context("cannot begin transaction")?;
-            let mut update: wa_inbox::ActiveModel = row.clone().into();
-            update.locked_until = Set(None);
-            update.next_attempt_at =
-                Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
-            update.update(&txn).await.context("cannot defer message")?;
+            let deferred = wa_inbox::Entity::update_many()
+                .set(wa_inbox::ActiveModel {
+                    locked_until: Set(None),
+                    next_attempt_at: Set(
+                        Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
+                    ),
+                    ..Default::default()
+                })
+                .filter(held(row.id, lease))
+                .exec(&txn)
+                .await
+                .context("cannot defer message")?;
+            if deferred.rows_affected != 1 {
+                return Err(outbox::Lost.into());
+            }
             if self.wa.notice_allowed(&sender) {
                 // Before the conversation is read: both languages.
                 let notice = Reply::Text(
@@ -431,7 +450,7 @@ impl Inbox {
         }
         self.enqueue(&txn, &sender, &wa_id, &outcome.replies)
             .await?;
-        finish(&txn, row, DONE).await?;
+        finish(&txn, row.id, lease).await?;
         txn.commit().await.context("cannot commit message step")?;
         if let Some(prepared) = &prepared {
             tracing::info!(case_ref = %prepared.filed.case_ref, "complaint filed by WhatsApp");
@@ -679,7 +698,7 @@ impl Inbox {
             if row.locked_until.is_some_and(|t| t >= now) {
                 continue;
             }
-            if !outbox::claim::<attachment::Entity>(
+            if outbox::claim::<attachment::Entity>(
                 self.db(),
                 row.id,
                 attachment::Column::Id,
@@ -687,6 +706,7 @@ impl Inbox {
                 attachment::Column::LockedUntil,
             )
             .await?
+            .is_none()
             {
                 continue;
             }
@@ -776,23 +796,35 @@ fn conversation_truncate(text: &str) -> String {
         .collect()
 }
 
-async fn finish(
-    txn: &DatabaseTransaction,
-    row: &wa_inbox::Model,
-    state: &str,
-) -> anyhow::Result<()> {
-    let mut update: wa_inbox::ActiveModel = row.clone().into();
-    update.state = Set(state.to_owned());
-    update.locked_until = Set(None);
+/// The inbox row still held under this worker's lease.
+fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(wa_inbox::Column::Id.eq(id))
+        .add(wa_inbox::Column::State.eq(PENDING))
+        .add(wa_inbox::Column::LockedUntil.eq(lease))
+}
+
+/// Marks a message worked, inside the transaction of what it caused; fails (so all
+/// of it is rolled back) if another worker took the row over meanwhile.
+async fn finish(txn: &DatabaseTransaction, id: Uuid, lease: DateTime<Utc>) -> anyhow::Result<()> {
     // Worked: neither the message nor its sender is needed any more (the key keeps
     // redeliveries out). Keeping the sender would tie a number to the time an
     // anonymous complaint was filed.
-    update.payload_ct = Set(Vec::new());
-    update.sender_bidx = Set(Vec::new());
-    update
-        .update(txn)
+    let done = wa_inbox::Entity::update_many()
+        .set(wa_inbox::ActiveModel {
+            state: Set(DONE.to_owned()),
+            locked_until: Set(None),
+            payload_ct: Set(Vec::new()),
+            sender_bidx: Set(Vec::new()),
+            ..Default::default()
+        })
+        .filter(held(id, lease))
+        .exec(txn)
         .await
         .context("cannot mark message done")?;
+    if done.rows_affected != 1 {
+        return Err(outbox::Lost.into());
+    }
     Ok(())
 }
 
