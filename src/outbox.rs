@@ -298,10 +298,13 @@ impl<S: Sender> Worker<S> {
                 update.last_error = Set(Some(reason));
             }
         }
-        update
+        let saved = update
             .update(&self.db)
             .await
             .context("cannot update outbox row")?;
+        if let Some(key) = saved.provider_key.as_deref() {
+            apply_parked(&self.db, key).await?;
+        }
         Ok(())
     }
 }
@@ -323,25 +326,28 @@ pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
     Ok(result.rows_affected)
 }
 
+/// Delivery statuses in the order they happen; a status never replaces a later one.
+const DELIVERY_ORDER: [&str; 4] = ["sent", "delivered", "read", "failed"];
+
 /// Records a delivery status callback (`sent`, `delivered`, `read`, `failed`) on the
-/// outbox row of the message it is about; unknown messages are ignored. Callbacks
-/// arrive in any order: a status never replaces a later one ("read" stays "read").
-/// One conditional UPDATE, so it never reads before writing inside a transaction
-/// (which SQLite would refuse while another connection writes).
+/// outbox row of the message it is about. Callbacks arrive in any order: a status
+/// never replaces a later one ("read" stays "read"). It writes before it reads inside
+/// a transaction (SQLite refuses a read-then-write while another connection writes).
+/// A status for a message whose send is not recorded yet is parked and applied when
+/// it is.
 pub async fn record_delivery(
     conn: &impl ConnectionTrait,
     provider_key: Vec<u8>,
     status: &str,
 ) -> anyhow::Result<()> {
-    const ORDER: [&str; 4] = ["sent", "delivered", "read", "failed"];
-    let Some(rank) = ORDER.iter().position(|s| *s == status) else {
+    let Some(rank) = DELIVERY_ORDER.iter().position(|s| *s == status) else {
         return Ok(());
     };
-    let earlier: Vec<&str> = ORDER[..rank].to_vec();
+    let earlier: Vec<&str> = DELIVERY_ORDER[..rank].to_vec();
     let result = outbox::Entity::update_many()
         .col_expr(outbox::Column::Delivery, Expr::value(status))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(outbox::Column::ProviderKey.eq(provider_key))
+        .filter(outbox::Column::ProviderKey.eq(provider_key.clone()))
         .filter(
             outbox::Column::Delivery
                 .is_null()
@@ -350,9 +356,62 @@ pub async fn record_delivery(
         .exec(conn)
         .await
         .context("cannot record delivery status")?;
-    if status == "failed" && result.rows_affected > 0 {
-        tracing::warn!("WhatsApp reports a reply could not be delivered");
+    if result.rows_affected > 0 {
+        if status == "failed" {
+            tracing::warn!("WhatsApp reports a reply could not be delivered");
+        }
+        return Ok(());
     }
+    let known = outbox::Entity::find()
+        .filter(outbox::Column::ProviderKey.eq(provider_key.clone()))
+        .count(conn)
+        .await
+        .context("cannot look up delivery")?;
+    if known == 0 {
+        entity::delivery_status::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            provider_key: Set(provider_key),
+            status: Set(status.to_owned()),
+            received_at: Set(Utc::now()),
+        }
+        .insert(conn)
+        .await
+        .context("cannot park delivery status")?;
+    }
+    Ok(())
+}
+
+/// Applies the statuses parked for a message that was just recorded as sent.
+async fn apply_parked(db: &DatabaseConnection, provider_key: &[u8]) -> anyhow::Result<()> {
+    use entity::delivery_status;
+    let parked = delivery_status::Entity::find()
+        .filter(delivery_status::Column::ProviderKey.eq(provider_key.to_vec()))
+        .all(db)
+        .await
+        .context("cannot read parked statuses")?;
+    for p in &parked {
+        record_delivery(db, provider_key.to_vec(), &p.status).await?;
+    }
+    if !parked.is_empty() {
+        delivery_status::Entity::delete_many()
+            .filter(delivery_status::Column::ProviderKey.eq(provider_key.to_vec()))
+            .exec(db)
+            .await
+            .context("cannot clear parked statuses")?;
+    }
+    Ok(())
+}
+
+/// Forgets parked statuses nobody claimed within a day (messages of another system
+/// on the same number, or sends that were never recorded).
+pub async fn prune_parked(db: &DatabaseConnection) -> anyhow::Result<()> {
+    entity::delivery_status::Entity::delete_many()
+        .filter(
+            entity::delivery_status::Column::ReceivedAt.lt(Utc::now() - chrono::Duration::days(1)),
+        )
+        .exec(db)
+        .await
+        .context("cannot prune parked statuses")?;
     Ok(())
 }
 

@@ -8,6 +8,7 @@ pub mod case;
 pub mod case_message;
 pub mod case_violation;
 pub mod complainant;
+pub mod delivery_status;
 pub mod outbox;
 pub mod setting;
 pub mod wa_conversation;
@@ -21,6 +22,7 @@ pub mod prelude {
     pub use super::case_message::Entity as CaseMessage;
     pub use super::case_violation::Entity as CaseViolation;
     pub use super::complainant::Entity as Complainant;
+    pub use super::delivery_status::Entity as DeliveryStatus;
     pub use super::outbox::Entity as Outbox;
     pub use super::setting::Entity as Setting;
     pub use super::wa_conversation::Entity as WaConversation;

@@ -144,11 +144,41 @@ impl MigrationTrait for Migration {
                     .col("provider_key")
                     .to_owned(),
             )
+            .await?;
+
+        // Delivery statuses that arrived before the send they are about was recorded
+        // (the provider answered, the status callback overtook our commit).
+        manager
+            .create_table(
+                Table::create()
+                    .table("delivery_statuses")
+                    .if_not_exists()
+                    .col(uuid("id").primary_key())
+                    .col(blob("provider_key"))
+                    .col(string_len("status", 16))
+                    .col(timestamp_with_time_zone("received_at"))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_delivery_statuses_key")
+                    .table("delivery_statuses")
+                    .col("provider_key")
+                    .to_owned(),
+            )
             .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["outbox", "attachments", "wa_conversations", "wa_inbox"] {
+        for table in [
+            "delivery_statuses",
+            "outbox",
+            "attachments",
+            "wa_conversations",
+            "wa_inbox",
+        ] {
             manager
                 .drop_table(Table::drop().table(table).if_exists().to_owned())
                 .await?;

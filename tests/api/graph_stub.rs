@@ -109,6 +109,11 @@ impl GraphStub {
         self.inner.lock().unwrap().problems.clone()
     }
 
+    /// The id the next accepted message will get.
+    pub fn next_wamid(&self) -> String {
+        format!("wamid.OUT{:08}", self.inner.lock().unwrap().counter + 1)
+    }
+
     pub fn attempts(&self) -> usize {
         self.inner.lock().unwrap().attempts
     }

@@ -866,6 +866,18 @@ async fn failed_sends_are_retried_then_dead_lettered_and_statuses_recorded() {
         4,
         "statuses are not messages"
     );
+    // A status that overtakes the record of its send is kept and applied after.
+    let next = wa.stub.next_wamid();
+    let early = json!({"id": next, "status": "delivered", "timestamp": "1764300002", "recipient_id": WA_ID});
+    wa.deliver(&envelope(vec![], vec![early])).await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM delivery_statuses").await, 1);
+    wa.say(wa.text(WA_ID, "AYUDA"), "CANCELAR").await;
+    wa.wait_count(
+        "SELECT COUNT(*) FROM outbox WHERE delivery = 'delivered'",
+        1,
+    )
+    .await;
+    assert_eq!(wa.count("SELECT COUNT(*) FROM delivery_statuses").await, 0);
 }
 
 #[tokio::test]

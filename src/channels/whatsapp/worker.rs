@@ -679,6 +679,7 @@ impl Inbox {
             .exec(self.db())
             .await
             .context("cannot prune outbox")?;
+        outbox::prune_parked(self.db()).await?;
         Ok(())
     }
 
