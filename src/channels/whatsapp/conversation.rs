@@ -1304,4 +1304,147 @@ mod tests {
             assert_eq!(match_state(s.label(Language::Es)), Some(*s));
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Everything a phone can send: keywords, answers, taps on current and stale
+        /// buttons and rows, files of any type, unsupported messages, random text.
+        fn any_input() -> impl Strategy<Value = Input> {
+            let words = prop::sample::select(vec![
+                "Hola",
+                "hi",
+                "AYUDA",
+                "help",
+                "CANCELAR",
+                "borrar",
+                "ESTADO",
+                "estado 7KQM-2X9P",
+                "STATUS abc",
+                "English",
+                "español",
+                "sí",
+                "no",
+                "listo",
+                "done",
+                "send",
+                "Guanajuato",
+                "Estado de México",
+                "N.L.",
+                "Texas",
+                "no sé",
+                "Juana Pérez",
+                "مصنع 🏭",
+                "",
+            ]);
+            let choices = prop::sample::select(vec![
+                "consent:yes",
+                "consent:no",
+                "lang:en",
+                "lang:es",
+                "lang:xx",
+                "anon:yes",
+                "anon:no",
+                "city:skip",
+                "sector:more",
+                "sector:mining",
+                "sector:nope",
+                "viol:more",
+                "viol:done",
+                "viol:other",
+                "viol:unpaid_wages",
+                "trade:yes",
+                "trade:unknown",
+                "trade:maybe",
+                "evidence:done",
+                "confirm:send",
+                "confirm:restart",
+                "",
+                ":",
+                "x:y:z",
+            ]);
+            prop_oneof![
+                words.prop_map(|w| Input::Text(w.to_owned())),
+                "\\PC{0,300}".prop_map(Input::Text),
+                choices.prop_map(|c| Input::Choice(c.to_owned())),
+                "\\PC{0,40}".prop_map(Input::Choice),
+                prop::sample::select(vec![
+                    "image/jpeg",
+                    "audio/ogg; codecs=opus",
+                    "application/x-msdownload",
+                    ""
+                ])
+                .prop_map(|m| Input::Media(Media {
+                    id: "1".into(),
+                    mime_type: m.into(),
+                    sha256: None,
+                    caption: None,
+                })),
+                Just(Input::Unsupported),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(300))]
+
+            /// Whatever arrives in whatever order: no panic, every reply within
+            /// WhatsApp's limits, and "file" only with a complaint that validates.
+            #[test]
+            fn any_conversation_stays_valid(inputs in prop::collection::vec(any_input(), 1..40)) {
+                let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default();
+                let mut conv: Option<Conversation> = None;
+                for input in inputs {
+                    let out = advance(conv.take(), WA, input);
+                    for reply in &out.replies {
+                        check_limits(reply);
+                    }
+                    if out.file {
+                        let c = out.conversation.as_ref();
+                        prop_assert!(c.is_some_and(|c| c.complaint(today).is_some()));
+                        conv = None;
+                    } else {
+                        conv = out.conversation;
+                    }
+                    if let Some(c) = &conv {
+                        prop_assert!(c.attachments <= MAX_ATTACHMENTS);
+                        prop_assert!(c.violations.iter().all(|v| Violation::parse(v).is_some()));
+                    }
+                }
+            }
+
+            /// The happy path with noise between the steps: every filing it reaches
+            /// carries a complaint that validates, whatever the noise did.
+            #[test]
+            fn noise_between_the_steps_never_files_an_invalid_complaint(
+                noise in prop::collection::vec(prop::collection::vec(any_input(), 0..2), 14)
+            ) {
+                let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default();
+                let happy = [
+                    text("Hola"), choice("consent:yes"), choice("anon:no"), text("Juana"),
+                    text("Coahuila"), text("Planta Norte"), choice("city:skip"),
+                    choice("sector:auto_parts"), choice("viol:unpaid_wages"), choice("viol:done"),
+                    choice("trade:yes"), text("No pagan."), choice("evidence:done"),
+                    choice("confirm:send"),
+                ];
+                let mut conv: Option<Conversation> = None;
+                for (step, extra) in happy.iter().zip(noise) {
+                    for input in std::iter::once(step.clone()).chain(extra) {
+                        let out = advance(conv.take(), WA, input);
+                        if out.file {
+                            let c = out.conversation.as_ref();
+                            prop_assert!(c.is_some_and(|c| c.complaint(today).is_some()));
+                        } else {
+                            conv = out.conversation;
+                        }
+                    }
+                }
+            }
+
+            #[test]
+            fn state_matching_never_panics(text in "\\PC{0,200}") {
+                let _ = match_state(&text);
+            }
+        }
+    }
 }

@@ -410,4 +410,59 @@ mod tests {
         );
         assert_eq!(skipped, 2);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_json() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                prop::sample::select(vec![
+                    "messages",
+                    "statuses",
+                    "entry",
+                    "changes",
+                    "value",
+                    "from",
+                    "id",
+                    "5214771234567",
+                    "delivered",
+                    "text"
+                ])
+                .prop_map(serde_json::Value::from),
+                "\\PC{0,20}".prop_map(serde_json::Value::from),
+            ];
+            leaf.prop_recursive(5, 64, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(serde_json::Value::Array),
+                    prop::collection::btree_map(
+                        prop::sample::select(vec![
+                            "object", "entry", "changes", "field", "value", "messages", "statuses",
+                            "from", "id", "status", "type", "text"
+                        ])
+                        .prop_map(str::to_owned),
+                        inner,
+                        0..6,
+                    )
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            /// Any JSON a signed sender could post: never a panic, and only messages
+            /// with a digits-only sender and an id are taken.
+            #[test]
+            fn extraction_takes_only_well_formed_messages(payload in any_json()) {
+                let (messages, _, _) = extract(&payload);
+                for m in messages {
+                    prop_assert!(!m.wa_id.is_empty() && m.wa_id.chars().all(|c| c.is_ascii_digit()));
+                    prop_assert!(!m.wamid.is_empty());
+                }
+            }
+        }
+    }
 }
