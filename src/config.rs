@@ -474,6 +474,13 @@ impl Settings {
                     .into(),
             );
         }
+        if raw.whatsapp_timeout_secs > 60 {
+            // Well under the 120 s lease on an outbox row: no second instance resends
+            // a message whose first send is still waiting for an answer.
+            problems.push(
+                "whatsapp_timeout_secs / BUZON_WHATSAPP_TIMEOUT_SECS must be at most 60".into(),
+            );
+        }
         if raw.outbox_retry_base_ms > 600_000 {
             problems.push(
                 "outbox_retry_base_ms / BUZON_OUTBOX_RETRY_BASE_MS must be at most 600000".into(),

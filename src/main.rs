@@ -72,6 +72,15 @@ fn main() -> ExitCode {
         }
     };
     buzon::telemetry::init(&settings.log, settings.log_format);
+    // A panic message can quote the data being handled (a string that failed to
+    // slice, a value that failed to parse): log where it happened, never what.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(%location, "panic (its message is withheld: it may quote personal data)");
+    }));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

@@ -16,7 +16,7 @@ use entity::outbox;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -149,50 +149,46 @@ where
 #[error("lease lost to another worker")]
 pub struct Lost;
 
-/// The oldest pending row of each key (sender or recipient), for up to 500 keys, so
-/// one key's long backlog never hides the others'. Only a key's oldest row may be
-/// worked: that keeps each sender's (and recipient's) messages in order, across
-/// instances too, since a claimed row stays pending until it is finished.
-pub async fn pending_heads<E>(
+/// Up to 50 rows that may be worked now, oldest first: pending, due, not reserved,
+/// and the oldest pending row of their key (sender or recipient), so each key's
+/// rows go in order (across instances too: a reserved row stays pending until it is
+/// finished) and one key's backlog or backoff never hides another key's rows.
+/// `table` and `key` are fixed identifiers from this crate, never input.
+pub async fn due_heads<E>(
     db: &DatabaseConnection,
-    key: E::Column,
-    state: E::Column,
-    id: E::Column,
-    scope: sea_orm::Condition,
+    table: &str,
+    key: &str,
+    channel: Option<&str>,
 ) -> anyhow::Result<Vec<E::Model>>
 where
     E: EntityTrait,
 {
-    let keys: Vec<Vec<u8>> = E::find()
-        .select_only()
-        .column(key)
-        .distinct()
-        .filter(state.eq(PENDING))
-        .filter(scope.clone())
-        .limit(500)
-        .into_tuple()
+    let now = Utc::now();
+    let mut values: Vec<sea_orm::Value> = vec![PENDING.into(), now.into()];
+    let channel_filter = match channel {
+        Some(c) => {
+            values.push(c.into());
+            " AND a.channel = $3"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "SELECT a.* FROM {table} a \
+         WHERE a.state = $1 AND a.next_attempt_at <= $2 \
+           AND (a.locked_until IS NULL OR a.locked_until < $2){channel_filter} \
+           AND NOT EXISTS (SELECT 1 FROM {table} b \
+                           WHERE b.state = $1 AND b.{key} = a.{key} AND b.id < a.id) \
+         ORDER BY a.id LIMIT 50"
+    );
+    E::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
         .all(db)
         .await
-        .context("cannot list pending keys")?;
-    let mut heads = Vec::with_capacity(keys.len());
-    for k in keys {
-        if let Some(row) = E::find()
-            .filter(state.eq(PENDING))
-            .filter(scope.clone())
-            .filter(key.eq(k))
-            .order_by_asc(id)
-            .one(db)
-            .await
-            .context("cannot read pending row")?
-        {
-            heads.push(row);
-        }
-    }
-    Ok(heads)
-}
-
-fn is_due(next: DateTime<Utc>, locked: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    next <= now && locked.is_none_or(|t| t < now)
+        .with_context(|| format!("cannot read due rows of {table}"))
 }
 
 #[derive(Clone)]
@@ -227,17 +223,9 @@ impl<S: Sender> Worker<S> {
 
     /// Sends at most one message; true if it did something.
     pub async fn work_once(&self) -> anyhow::Result<bool> {
-        let now = Utc::now();
-        let mut heads = pending_heads::<outbox::Entity>(
-            &self.db,
-            outbox::Column::RecipientBidx,
-            outbox::Column::State,
-            outbox::Column::Id,
-            sea_orm::Condition::all().add(outbox::Column::Channel.eq(self.channel)),
-        )
-        .await?;
-        heads.retain(|r| is_due(r.next_attempt_at, r.locked_until, now));
-        heads.sort_by_key(|r| r.id);
+        let heads =
+            due_heads::<outbox::Entity>(&self.db, "outbox", "recipient_bidx", Some(self.channel))
+                .await?;
         for row in &heads {
             if claim::<outbox::Entity>(
                 &self.db,
@@ -309,7 +297,8 @@ impl<S: Sender> Worker<S> {
     }
 }
 
-/// Puts every dead-lettered row back in the queue with a fresh retry budget; how many.
+/// Puts the dead letters of the last 24 hours back in the queue with a fresh retry
+/// budget; how many.
 pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
     let result = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(PENDING))
@@ -320,6 +309,14 @@ pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
             Expr::value(Option::<DateTime<Utc>>::None),
         )
         .filter(outbox::Column::State.eq(DEAD))
+        // WhatsApp takes free-form replies only within 24 h of the worker's last
+        // message, and an older reply would arrive after newer ones.
+        .filter(outbox::Column::UpdatedAt.gt(Utc::now() - chrono::Duration::hours(24)))
+        .filter(
+            outbox::Column::LastError
+                .ne("payload unreadable")
+                .or(outbox::Column::LastError.is_null()),
+        )
         .exec(db)
         .await
         .context("cannot requeue dead letters")?;
@@ -393,8 +390,9 @@ async fn apply_parked(db: &DatabaseConnection, provider_key: &[u8]) -> anyhow::R
         record_delivery(db, provider_key.to_vec(), &p.status).await?;
     }
     if !parked.is_empty() {
+        // Only those applied: one parked meanwhile stays for the next pass.
         delivery_status::Entity::delete_many()
-            .filter(delivery_status::Column::ProviderKey.eq(provider_key.to_vec()))
+            .filter(delivery_status::Column::Id.is_in(parked.iter().map(|p| p.id)))
             .exec(db)
             .await
             .context("cannot clear parked statuses")?;
@@ -405,6 +403,26 @@ async fn apply_parked(db: &DatabaseConnection, provider_key: &[u8]) -> anyhow::R
 /// Forgets parked statuses nobody claimed within a day (messages of another system
 /// on the same number, or sends that were never recorded).
 pub async fn prune_parked(db: &DatabaseConnection) -> anyhow::Result<()> {
+    // Parked while the send's own record was committing: apply them now.
+    let keys: Vec<Vec<u8>> = entity::delivery_status::Entity::find()
+        .select_only()
+        .column(entity::delivery_status::Column::ProviderKey)
+        .distinct()
+        .limit(500)
+        .into_tuple()
+        .all(db)
+        .await
+        .context("cannot list parked statuses")?;
+    for key in keys {
+        let known = outbox::Entity::find()
+            .filter(outbox::Column::ProviderKey.eq(key.clone()))
+            .count(db)
+            .await
+            .context("cannot look up delivery")?;
+        if known > 0 {
+            apply_parked(db, &key).await?;
+        }
+    }
     entity::delivery_status::Entity::delete_many()
         .filter(
             entity::delivery_status::Column::ReceivedAt.lt(Utc::now() - chrono::Duration::days(1)),

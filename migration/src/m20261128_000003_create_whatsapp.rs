@@ -44,6 +44,18 @@ impl MigrationTrait for Migration {
             .await?;
 
         manager
+            .create_index(
+                Index::create()
+                    .name("idx_wa_inbox_sender")
+                    .table("wa_inbox")
+                    .col("state")
+                    .col("sender_bidx")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
             .create_table(
                 Table::create()
                     .table("wa_conversations")
@@ -132,6 +144,17 @@ impl MigrationTrait for Migration {
                     .name("idx_outbox_state")
                     .table("outbox")
                     .col("state")
+                    .col("id")
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_outbox_recipient")
+                    .table("outbox")
+                    .col("state")
+                    .col("recipient_bidx")
                     .col("id")
                     .to_owned(),
             )

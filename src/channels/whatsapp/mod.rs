@@ -56,22 +56,19 @@ pub struct WhatsApp {
     pub outbox_notify: Arc<Notify>,
     pub media_notify: Arc<Notify>,
     sender_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
-    /// One "slow down" notice per sender per minute, however many messages are dropped.
-    notice_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
+    /// Senders told to slow down, until their backlog is worked off: one notice
+    /// per backlog, however long it is.
+    deferred: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
 impl WhatsApp {
     pub fn new(settings: WhatsAppSettings) -> anyhow::Result<Self> {
         let graph = Arc::new(GraphClient::new(&settings).context("cannot build Graph API client")?);
-        let notice = crate::config::Limit {
-            per_minute: 1,
-            burst: 1,
-        };
         Ok(Self {
             sender_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(
                 settings.sender_limit,
             )),
-            notice_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(notice)),
+            deferred: std::sync::Mutex::new(std::collections::HashSet::new()),
             settings,
             graph,
             inbox_notify: Arc::new(Notify::new()),
@@ -90,15 +87,25 @@ impl WhatsApp {
             })
     }
 
-    pub fn notice_allowed(&self, sender: &[u8]) -> bool {
-        self.notice_limiter.check_key(&sender.to_vec()).is_ok()
+    /// True the first time a sender's message is deferred since their last one was
+    /// worked: the moment to tell them once.
+    pub fn first_deferral(&self, sender: &[u8]) -> bool {
+        self.deferred
+            .lock()
+            .map(|mut set| set.insert(sender.to_vec()))
+            .unwrap_or(false)
+    }
+
+    /// A message of this sender is being worked: a later backlog gets a new notice.
+    pub fn caught_up(&self, sender: &[u8]) {
+        if let Ok(mut set) = self.deferred.lock() {
+            set.remove(sender);
+        }
     }
 
     pub fn forget_idle(&self) {
-        for limiter in [&self.sender_limiter, &self.notice_limiter] {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
+        self.sender_limiter.retain_recent();
+        self.sender_limiter.shrink_to_fit();
     }
 }
 

@@ -20,6 +20,7 @@ use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::{attachment, wa_conversation, wa_inbox};
+use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
@@ -196,17 +197,9 @@ impl Inbox {
 
     /// Processes the oldest due message of one sender; true if it did something.
     async fn inbox_once(&self) -> anyhow::Result<bool> {
-        let now = Utc::now();
-        let mut heads = outbox::pending_heads::<wa_inbox::Entity>(
-            self.db(),
-            wa_inbox::Column::SenderBidx,
-            wa_inbox::Column::State,
-            wa_inbox::Column::Id,
-            sea_orm::Condition::all(),
-        )
-        .await?;
-        heads.retain(|r| r.next_attempt_at <= now && r.locked_until.is_none_or(|t| t < now));
-        heads.sort_by_key(|r| r.id);
+        let heads =
+            outbox::due_heads::<wa_inbox::Entity>(self.db(), "wa_inbox", "sender_bidx", None)
+                .await?;
         for row in &heads {
             let Some(lease) = outbox::claim::<wa_inbox::Entity>(
                 self.db(),
@@ -219,7 +212,16 @@ impl Inbox {
             else {
                 continue;
             };
-            if let Err(e) = self.process(row, lease).await {
+            // In a task of its own: a message that makes the worker panic is set
+            // aside like an unreadable one instead of being retried forever.
+            let this = self.clone();
+            let owned = row.clone();
+            let result = match tokio::spawn(async move { this.process(&owned, lease).await }).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(Poison("processing the message panicked").into()),
+            };
+            if let Err(e) = result {
                 self.processing_failed(row, lease, &e).await?;
             }
             return Ok(true);
@@ -301,7 +303,7 @@ impl Inbox {
             if deferred.rows_affected != 1 {
                 return Err(outbox::Lost.into());
             }
-            if self.wa.notice_allowed(&sender) {
+            if self.wa.first_deferral(&sender) {
                 // Before the conversation is read: both languages.
                 let notice = Reply::Text(
                     "Recibimos muchos mensajes seguidos. Los leeremos en un momento; no hace falta \
@@ -317,6 +319,7 @@ impl Inbox {
             return Ok(());
         }
 
+        self.wa.caught_up(&sender);
         let input = to_input(&message);
         let existing = wa_conversation::Entity::find()
             .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()))
@@ -629,9 +632,19 @@ impl Inbox {
                 .begin()
                 .await
                 .context("cannot begin transaction")?;
+            let waiting_now = sea_orm::sea_query::Query::select()
+                .expr(Expr::val(1))
+                .from(wa_inbox::Entity)
+                .and_where(ExprTrait::eq(
+                    Expr::col(wa_inbox::Column::SenderBidx),
+                    row.sender_bidx.clone(),
+                ))
+                .and_where(ExprTrait::eq(Expr::col(wa_inbox::Column::State), PENDING))
+                .to_owned();
             let deleted = wa_conversation::Entity::delete_many()
                 .filter(wa_conversation::Column::Id.eq(row.id))
                 .filter(wa_conversation::Column::ExpiresAt.lte(now))
+                .filter(ExprTrait::not(Expr::exists(waiting_now)))
                 .exec(&txn)
                 .await
                 .context("cannot erase expired conversation")?;
