@@ -172,13 +172,17 @@ where
         }
         None => "",
     };
+    // A window over the pending rows rather than a correlated NOT EXISTS: its cost
+    // does not depend on the planner's statistics (a fresh or fast-growing table
+    // otherwise gets a quadratic plan).
     let sql = format!(
-        "SELECT a.* FROM {table} a \
-         WHERE a.state = $1 AND a.next_attempt_at <= $2 \
-           AND (a.locked_until IS NULL OR a.locked_until < $2){channel_filter} \
-           AND NOT EXISTS (SELECT 1 FROM {table} b \
-                           WHERE b.state = $1 AND b.{key} = a.{key} AND b.id < a.id) \
-         ORDER BY a.id LIMIT 50"
+        "SELECT * FROM (\
+           SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.{key} ORDER BY a.id) AS head_rank \
+           FROM {table} a WHERE a.state = $1{channel_filter}\
+         ) h \
+         WHERE h.head_rank = 1 AND h.next_attempt_at <= $2 \
+           AND (h.locked_until IS NULL OR h.locked_until < $2) \
+         ORDER BY h.id LIMIT 50"
     );
     E::find()
         .from_raw_sql(sea_orm::Statement::from_sql_and_values(
