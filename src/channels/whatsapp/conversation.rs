@@ -32,6 +32,17 @@ pub const MEDIA_TYPES: &[&str] = &[
     "video/3gpp",
 ];
 
+/// The media type without parameters, lower-cased, if it is one we keep.
+pub fn accepted_media_type(declared: &str) -> Option<String> {
+    let mime = declared
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    MEDIA_TYPES.contains(&mime.as_str()).then_some(mime)
+}
+
 /// Evidence files per complaint.
 pub const MAX_ATTACHMENTS: u32 = 10;
 
@@ -447,14 +458,7 @@ fn on_media(mut conv: Conversation, media: Media) -> Outcome {
         ];
         return keep(conv, replies);
     }
-    let mime = media
-        .mime_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if !MEDIA_TYPES.contains(&mime.as_str()) {
+    let Some(mime) = accepted_media_type(&media.mime_type) else {
         let mut replies = vec![Reply::Text(tr(
             lang,
             "No podemos guardar ese tipo de archivo. Envíe fotos, PDF, documentos de Word o notas de voz.",
@@ -464,7 +468,7 @@ fn on_media(mut conv: Conversation, media: Media) -> Outcome {
             replies.push(prompt(&conv));
         }
         return keep(conv, replies);
-    }
+    };
     if conv.attachments >= MAX_ATTACHMENTS {
         let replies = vec![Reply::Text(tr(
             lang,

@@ -734,14 +734,7 @@ impl Inbox {
         let max = self.wa.settings.media_max_bytes;
         let result = async {
             let info = self.wa.graph.media(&row.media_ref).await?;
-            let reported = info
-                .mime_type
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
-            if !conversation::MEDIA_TYPES.contains(&reported.as_str()) {
+            if conversation::accepted_media_type(&info.mime_type).is_none() {
                 return Err(GraphError::Permanent("file type not accepted".into()));
             }
             if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
