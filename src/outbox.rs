@@ -82,6 +82,40 @@ pub fn backoff(base: Duration, attempts: u32) -> Duration {
     base.saturating_mul(factor).min(MAX_BACKOFF)
 }
 
+/// Runs `work` until it finds nothing to do, then waits for `notify` or a short tick.
+pub async fn work_loop<F, Fut>(name: &'static str, notify: Arc<tokio::sync::Notify>, mut work: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<bool>>,
+{
+    loop {
+        match work().await {
+            Ok(true) => continue,
+            Ok(false) => {
+                tokio::select! {
+                    () = notify.notified() => {}
+                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(worker = name, error = %format!("{e:#}"), "worker step failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+/// The moment `wait` from now.
+pub fn after(wait: Duration) -> DateTime<Utc> {
+    // Waits are bounded (backoff caps at ten minutes); a nonsense one is ten minutes.
+    Utc::now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(10))
+}
+
+/// When to try again after `attempts` failures, backing off from `base`.
+pub fn retry_at(base: Duration, attempts: u32) -> DateTime<Utc> {
+    after(backoff(base, attempts))
+}
+
 /// What a delivery attempt came to.
 pub enum Attempt {
     /// Sent; the provider's id for the message (blind-indexed for status callbacks).
@@ -208,21 +242,8 @@ pub struct Worker<S> {
 impl<S: Sender> Worker<S> {
     /// Works the outbox until the task is dropped.
     pub async fn run(self) {
-        loop {
-            match self.work_once().await {
-                Ok(true) => continue,
-                Ok(false) => {
-                    tokio::select! {
-                        () = self.notify.notified() => {}
-                        () = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "outbox worker failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            }
-        }
+        let notify = Arc::clone(&self.notify);
+        work_loop("outbox", notify, || self.work_once()).await;
     }
 
     /// Sends at most one message; true if it did something.
@@ -279,8 +300,7 @@ impl<S: Sender> Worker<S> {
             }
             Attempt::Retry(reason) if attempts < self.settings.max_attempts => {
                 let wait = backoff(self.settings.retry_base, attempts);
-                update.next_attempt_at =
-                    Set(now + chrono::Duration::from_std(wait).unwrap_or_default());
+                update.next_attempt_at = Set(after(wait));
                 tracing::info!(outbox_id = %row.id, attempts, reason = %reason, retry_in_ms = wait.as_millis() as u64, "outbox send failed; will retry");
                 update.last_error = Set(Some(reason));
             }

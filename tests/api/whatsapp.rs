@@ -741,11 +741,8 @@ async fn hostile_payloads_never_break_the_channel() {
     ] {
         let mut m = wa.base(from, kind);
         m[kind] = part;
-        let reply = wa.say(m, "[anon:yes]").await;
-        assert!(
-            reply.contains("Solo podemos leer") || reply.contains("[anon:yes]"),
-            "{reply}"
-        );
+        // The polite answer comes first, then the question again (counted below).
+        wa.say(m, "[anon:yes]").await;
     }
     let sticker_answers = wa
         .stub

@@ -203,6 +203,8 @@ pub struct Outcome {
     pub file: bool,
     /// Look up a case by this receipt and answer with its status.
     pub status_lookup: Option<String>,
+    /// The language to answer that look-up in: the conversation's, or the keyword's.
+    pub status_language: Language,
     /// Store this file as evidence of the conversation.
     pub media: Option<Media>,
 }
@@ -418,10 +420,10 @@ fn on_keyword(
                 None => erase(vec![reply]),
             }
         }
-        // Answered by the worker, in the conversation's language or the keyword's
-        // (see `status_language`); a conversation in progress stays as it is.
+        // Answered by the worker; a conversation in progress stays as it is.
         Keyword::Status(Some(receipt)) => Outcome {
             status_lookup: Some(receipt),
+            status_language: lang,
             conversation: current,
             ..Outcome::default()
         },
@@ -432,17 +434,6 @@ fn on_keyword(
             keep(conv, replies)
         }
     }
-}
-
-/// The language to answer a status look-up in.
-pub fn status_language(current: Option<&Conversation>, text: &str) -> Language {
-    current.map_or_else(
-        || match keyword(text) {
-            Some((_, lang)) => lang,
-            None => Language::Es,
-        },
-        Conversation::lang,
-    )
 }
 
 fn on_media(mut conv: Conversation, media: Media) -> Outcome {
@@ -724,7 +715,8 @@ fn on_text(mut conv: Conversation, text: &str) -> Outcome {
     keep(conv, replies)
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// At most `max` characters, the last one an ellipsis when something was cut.
+pub fn truncate(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_owned();
     }

@@ -82,9 +82,7 @@ impl WhatsApp {
         use governor::clock::Clock;
         self.sender_limiter
             .check_key(&sender.to_vec())
-            .map_err(|not_until| {
-                not_until.wait_time_from(governor::clock::DefaultClock::default().now())
-            })
+            .map_err(|not_until| not_until.wait_time_from(self.sender_limiter.clock().now()))
     }
 
     /// True the first time a sender's message is deferred since their last one was
@@ -145,8 +143,9 @@ pub fn signature_valid(header: Option<&str>, body: &[u8], app_secret: &str) -> b
     crate::crypto::ct_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes())
 }
 
+/// Webhook refusals are read by Meta's servers and their operators: English JSON.
 fn refuse(code: ErrorCode) -> Response {
-    ApiError::new(code, crate::domain::Language::En).into_response()
+    crate::channels::refusal("/webhooks/", crate::domain::Language::En, code, None)
 }
 
 #[derive(serde::Deserialize)]
@@ -294,7 +293,7 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         return refuse(ErrorCode::InvalidJson);
     }
     let (messages, statuses, skipped) = extract(&payload);
-    match store(&state.intake.db().clone(), &state.keys, messages, statuses).await {
+    match store(state.intake.db(), &state.keys, messages, statuses).await {
         Ok(stored) => {
             tracing::info!(stored, skipped, "WhatsApp delivery accepted");
             wa.inbox_notify.notify_one();

@@ -142,29 +142,6 @@ struct Inbox {
     wa: Arc<WhatsApp>,
 }
 
-/// Runs `work` until it finds nothing to do, then waits for `notify` or a short tick.
-async fn work_loop<F, Fut>(name: &'static str, notify: Arc<tokio::sync::Notify>, mut work: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<bool>>,
-{
-    loop {
-        match work().await {
-            Ok(true) => continue,
-            Ok(false) => {
-                tokio::select! {
-                    () = notify.notified() => {}
-                    () = tokio::time::sleep(Duration::from_millis(250)) => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(worker = name, error = %format!("{e:#}"), "worker step failed; retrying");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
 impl Inbox {
     fn db(&self) -> &sea_orm::DatabaseConnection {
         self.state.intake.db()
@@ -172,12 +149,12 @@ impl Inbox {
 
     async fn run_inbox(self) {
         let notify = Arc::clone(&self.wa.inbox_notify);
-        work_loop("whatsapp inbox", notify, || self.inbox_once()).await;
+        outbox::work_loop("whatsapp inbox", notify, || self.inbox_once()).await;
     }
 
     async fn run_media(self) {
         let notify = Arc::clone(&self.wa.media_notify);
-        work_loop("whatsapp media", notify, || self.media_once()).await;
+        outbox::work_loop("whatsapp media", notify, || self.media_once()).await;
     }
 
     async fn run_sweeper(self) {
@@ -250,11 +227,11 @@ impl Inbox {
             tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
             update.state = Set(FAILED.to_owned());
         } else {
-            let wait =
-                outbox::backoff(Duration::from_secs(2), u32::try_from(attempts).unwrap_or(1));
             tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message processing failed; will retry");
-            update.next_attempt_at =
-                Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+            update.next_attempt_at = Set(outbox::retry_at(
+                Duration::from_secs(2),
+                attempts.unsigned_abs(),
+            ));
         }
         wa_inbox::Entity::update_many()
             .set(update)
@@ -291,9 +268,7 @@ impl Inbox {
             let deferred = wa_inbox::Entity::update_many()
                 .set(wa_inbox::ActiveModel {
                     locked_until: Set(None),
-                    next_attempt_at: Set(
-                        Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default()
-                    ),
+                    next_attempt_at: Set(outbox::after(wait)),
                     ..Default::default()
                 })
                 .filter(held(row.id, lease))
@@ -347,17 +322,10 @@ impl Inbox {
             },
             _ => (None, None),
         };
-        let status_text = match &input {
-            Input::Text(t) => Some(t.clone()),
-            _ => None,
-        };
-        let mut outcome = conversation::advance(current.clone(), &wa_id, input);
+        let mut outcome = conversation::advance(current, &wa_id, input);
 
         if let Some(receipt) = outcome.status_lookup.take() {
-            let lang = conversation::status_language(
-                current.as_ref(),
-                status_text.as_deref().unwrap_or(""),
-            );
+            let lang = outcome.status_language;
             outcome
                 .replies
                 .push(self.status_reply(&receipt, lang).await?);
@@ -596,7 +564,10 @@ impl Inbox {
                 last.body
             ));
         }
-        Ok(Reply::Text(conversation_truncate(&text)))
+        Ok(Reply::Text(conversation::truncate(
+            &text,
+            conversation::wa_limits::TEXT_BODY,
+        )))
     }
 
     /// Erases conversations idle past their expiry and tells the worker.
@@ -771,10 +742,10 @@ impl Inbox {
             Err(GraphError::Retry(reason))
                 if u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts =>
             {
-                let wait =
-                    outbox::backoff(settings.retry_base, u32::try_from(attempts).unwrap_or(1));
-                update.next_attempt_at =
-                    Set(Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default());
+                update.next_attempt_at = Set(outbox::retry_at(
+                    settings.retry_base,
+                    attempts.unsigned_abs(),
+                ));
                 tracing::info!(attachment_id = %row.id, attempts, reason = %reason, "evidence download failed; will retry");
             }
             Err(GraphError::Retry(reason)) => {
@@ -795,12 +766,6 @@ impl Inbox {
             .context("cannot update attachment")?;
         Ok(())
     }
-}
-
-fn conversation_truncate(text: &str) -> String {
-    text.chars()
-        .take(conversation::wa_limits::TEXT_BODY)
-        .collect()
 }
 
 /// The inbox row still held under this worker's lease.
