@@ -1,6 +1,7 @@
 //! Application assembly: start-up checks, the router and its middleware, serving
 //! with graceful shutdown.
 
+use crate::channels::email::{self, Email};
 use crate::channels::whatsapp::{self, WhatsApp};
 use crate::channels::{api, web};
 use crate::config::Settings;
@@ -35,11 +36,15 @@ pub struct AppState {
     pub limiters: Arc<Limiters>,
     /// `None` while the WhatsApp channel is not configured.
     pub whatsapp: Option<Arc<WhatsApp>>,
+    /// `None` while the e-mail channel is not configured.
+    pub email: Option<Arc<Email>>,
 }
 
 /// A built application: keys loaded, database migrated, socket bound.
 pub struct Application {
     listener: TcpListener,
+    /// The inbound SMTP listener, bound at build time so a taken port fails the start.
+    smtp: Option<(TcpListener, Arc<email::smtp::Listener>)>,
     state: AppState,
 }
 
@@ -96,6 +101,18 @@ impl Application {
             }
             None => None,
         };
+        let email = settings.email.clone().map(|e| Arc::new(Email::new(e)));
+        let smtp = match (&email, settings.email.as_ref().and_then(|e| e.smtp_addr)) {
+            (Some(email), Some(addr)) => {
+                let socket = TcpListener::bind(addr).await.with_context(|| {
+                    format!("cannot listen for SMTP on {addr} (set BUZON_SMTP_ADDR)")
+                })?;
+                let listener =
+                    email::smtp::Listener::new(Arc::clone(email), db.clone(), Arc::clone(&keys))?;
+                Some((socket, Arc::new(listener)))
+            }
+            _ => None,
+        };
         let state = AppState {
             intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher), Arc::clone(&rules)),
             rules,
@@ -104,12 +121,22 @@ impl Application {
             limiters: Arc::new(Limiters::new(&settings)),
             settings: Arc::new(settings),
             whatsapp,
+            email,
         };
-        Ok(Self { listener, state })
+        Ok(Self {
+            listener,
+            smtp,
+            state,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where the SMTP listener took mail, when it is on.
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.smtp.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn router(&self) -> Router {
@@ -142,15 +169,30 @@ impl Application {
         });
         // Background work resumes from the database: whatever was stored before a
         // restart is picked up here.
-        let workers = match &self.state.whatsapp {
+        let mut workers = match &self.state.whatsapp {
             Some(wa) => whatsapp::worker::spawn(&self.state, wa),
             None => Vec::new(),
         };
+        if let Some(mail) = &self.state.email {
+            workers.extend(email::worker::spawn(&self.state, mail)?);
+        }
+        let (stop_smtp, smtp_stopped) = tokio::sync::watch::channel(false);
+        let smtp = self.smtp.map(|(socket, listener)| {
+            if let Ok(addr) = socket.local_addr() {
+                tracing::info!(%addr, "SMTP listener on");
+            }
+            tokio::spawn(listener.serve(socket, smtp_stopped))
+        });
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("server failed");
+        // SMTP sessions waiting for a command are told 421; one in DATA finishes.
+        let _ = stop_smtp.send(true);
+        if let Some(smtp) = smtp {
+            let _ = smtp.await;
+        }
         sweeper.abort();
         for worker in workers {
             worker.abort();
@@ -179,10 +221,11 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// Every route and its middleware.
 pub fn router(state: AppState) -> Router {
-    let max_body = (
-        state.settings.max_body_bytes,
-        state.settings.webhook_max_body_bytes,
-    );
+    let max_body = BodyCaps {
+        people: state.settings.max_body_bytes,
+        webhook: state.settings.webhook_max_body_bytes,
+        email: state.settings.email.as_ref().map_or(0, |e| e.max_bytes),
+    };
     Router::new()
         .route("/", get(web::show_form))
         .route("/complaints", post(web::submit).get(web::show_form))
@@ -199,6 +242,7 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/whatsapp",
             get(whatsapp::verify).post(whatsapp::receive),
         )
+        .route("/webhooks/email", post(email::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -254,15 +298,14 @@ async fn security_headers(request: Request, next: Next) -> Response {
 /// Refuses a body whose declared length is over the cap (webhooks have their own)
 /// before reading any of it. (Bodies without a length are cut off at the cap while
 /// being read.)
-async fn refuse_oversized(
-    State((max, webhook_max)): State<(usize, usize)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let max = if request.uri().path().starts_with("/webhooks/") {
-        webhook_max
+async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let max = if path == "/webhooks/email" {
+        caps.email.max(caps.webhook)
+    } else if path.starts_with("/webhooks/") {
+        caps.webhook
     } else {
-        max
+        caps.people
     };
     let declared = request
         .headers()
@@ -284,6 +327,14 @@ async fn refuse_oversized(
 fn refuse(request: &Request, code: ErrorCode) -> Response {
     let lang = web::negotiate_language(request.headers(), request.uri().query());
     crate::channels::refusal(request.uri().path(), lang, code, None)
+}
+
+/// Body size caps: people's requests, Meta's webhook deliveries, raw e-mail.
+#[derive(Clone, Copy)]
+struct BodyCaps {
+    people: usize,
+    webhook: usize,
+    email: usize,
 }
 
 /// Answers `request_timeout` when a request takes longer than the configured limit.
@@ -326,6 +377,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
     let outbox = crate::outbox::health(db).await.ok();
     let inbox = whatsapp_inbox_health(db).await.ok();
+    let mail = match &state.email {
+        Some(_) => email::worker::health(db).await.ok(),
+        None => None,
+    };
     if outbox.as_ref().is_some_and(|o| o.dead > 0) {
         tracing::warn!(
             dead = outbox.as_ref().map_or(0, |o| o.dead),
@@ -336,6 +391,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "status": "ready",
         "outbox": outbox,
         "whatsapp": state.whatsapp.as_ref().map(|_| inbox),
+        "email": mail,
     }))
     .into_response()
 }
@@ -350,6 +406,7 @@ async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_
     };
     let attachments_failed = entity::attachment::Entity::find()
         .filter(entity::attachment::Column::State.is_in([whatsapp::FAILED, "rejected"]))
+        .filter(entity::attachment::Column::Channel.eq(whatsapp::worker::CHANNEL))
         .count(db)
         .await?;
     Ok(serde_json::json!({

@@ -60,6 +60,26 @@ WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four 
                                                   [3145728]
   BUZON_WEBHOOK_PER_MINUTE   webhook_per_minute   Webhook deliveries per source IP per minute [6000]
   BUZON_WEBHOOK_BURST        webhook_burst        ...allowed at once [1000]
+E-mail channel (off until BUZON_SMTP_ADDR or BUZON_EMAIL_WEBHOOK_TOKEN is set; both need
+BUZON_EMAIL_INTAKE_ADDRESSES; acknowledgements need BUZON_SMTP_RELAY_URL and BUZON_EMAIL_FROM):
+  BUZON_SMTP_ADDR            smtp_addr            Inbound SMTP listener, e.g. 0.0.0.0:25 [off]
+  BUZON_EMAIL_INTAKE_ADDRESSES email_intake_addresses Comma-separated addresses that take complaints;
+                                                  only these (and their +tag forms) are accepted
+  BUZON_EMAIL_WEBHOOK_TOKEN  email_webhook_token  Bearer token of POST /webhooks/email [off]
+  BUZON_SMTP_RELAY_URL       smtp_relay_url       Outbound relay: smtp://user:pass@host:587?tls=required
+                                                  or smtps://user:pass@host [off: no acknowledgements]
+  BUZON_EMAIL_FROM           email_from           From of acknowledgements: Buzón <buzon@example.org>
+  BUZON_SMTP_HOSTNAME        smtp_hostname        Name in the SMTP greeting [domain of the first intake address]
+  BUZON_SMTP_TLS_CERT        smtp_tls_cert        PEM certificate chain: STARTTLS is offered when set
+  BUZON_SMTP_TLS_KEY         smtp_tls_key         PEM private key of that certificate
+  BUZON_EMAIL_MAX_BYTES      email_max_bytes      Largest message (announced as SIZE) [26214400]
+  BUZON_EMAIL_ATTACHMENT_MAX_BYTES email_attachment_max_bytes Largest attachment kept [16777216]
+  BUZON_EMAIL_DAILY_ACKS     email_daily_acks     Acknowledgements per sender address per 24 h [5]
+  BUZON_SMTP_SENDER_PER_MINUTE smtp_sender_per_minute Messages per sender address per minute [10]
+  BUZON_SMTP_SENDER_BURST    smtp_sender_burst    ...allowed at once [20]
+  BUZON_SMTP_IP_PER_MINUTE   smtp_ip_per_minute   Messages per client IP per minute [120]
+  BUZON_SMTP_IP_BURST        smtp_ip_burst        ...allowed at once [60]
+  BUZON_SMTP_MAX_CONNECTIONS smtp_max_connections SMTP sessions at once [100]
   BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
   BUZON_LOG_FORMAT           log_format           text or json [text]";
 
@@ -101,6 +121,22 @@ const ENV_KEYS: &[&str] = &[
     "webhook_max_body_bytes",
     "webhook_per_minute",
     "webhook_burst",
+    "smtp_addr",
+    "email_intake_addresses",
+    "email_webhook_token",
+    "smtp_relay_url",
+    "email_from",
+    "smtp_hostname",
+    "smtp_tls_cert",
+    "smtp_tls_key",
+    "email_max_bytes",
+    "email_attachment_max_bytes",
+    "email_daily_acks",
+    "smtp_sender_per_minute",
+    "smtp_sender_burst",
+    "smtp_ip_per_minute",
+    "smtp_ip_burst",
+    "smtp_max_connections",
     "log",
     "log_format",
 ];
@@ -148,6 +184,23 @@ struct RawSettings {
     webhook_max_body_bytes: u64,
     webhook_per_minute: u32,
     webhook_burst: u32,
+    smtp_addr: Option<String>,
+    email_intake_addresses: ListOrString,
+    #[serde(default, deserialize_with = "scalar_as_string")]
+    email_webhook_token: Option<String>,
+    smtp_relay_url: Option<String>,
+    email_from: Option<String>,
+    smtp_hostname: Option<String>,
+    smtp_tls_cert: Option<PathBuf>,
+    smtp_tls_key: Option<PathBuf>,
+    email_max_bytes: u64,
+    email_attachment_max_bytes: u64,
+    email_daily_acks: u32,
+    smtp_sender_per_minute: u32,
+    smtp_sender_burst: u32,
+    smtp_ip_per_minute: u32,
+    smtp_ip_burst: u32,
+    smtp_max_connections: u32,
     log: String,
     log_format: String,
 }
@@ -212,6 +265,22 @@ impl Default for RawSettings {
             webhook_max_body_bytes: 3 * 1024 * 1024,
             webhook_per_minute: 6000,
             webhook_burst: 1000,
+            smtp_addr: None,
+            email_intake_addresses: ListOrString::List(Vec::new()),
+            email_webhook_token: None,
+            smtp_relay_url: None,
+            email_from: None,
+            smtp_hostname: None,
+            smtp_tls_cert: None,
+            smtp_tls_key: None,
+            email_max_bytes: 25 * 1024 * 1024,
+            email_attachment_max_bytes: 16 * 1024 * 1024,
+            email_daily_acks: 5,
+            smtp_sender_per_minute: 10,
+            smtp_sender_burst: 20,
+            smtp_ip_per_minute: 120,
+            smtp_ip_burst: 60,
+            smtp_max_connections: 100,
             log: "info,sqlx=warn".into(),
             log_format: "text".into(),
         }
@@ -255,6 +324,8 @@ pub struct Settings {
     /// `None`: the WhatsApp channel is off.
     pub whatsapp: Option<WhatsAppSettings>,
     pub webhook_limit: Limit,
+    /// `None`: the e-mail channel is off.
+    pub email: Option<EmailSettings>,
     pub log: String,
     pub log_format: LogFormat,
 }
@@ -285,6 +356,36 @@ impl Secret {
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// The e-mail channel: inbound (SMTP listener and/or webhook) and acknowledgements.
+#[derive(Debug, Clone)]
+pub struct EmailSettings {
+    /// `None`: no SMTP listener (the webhook may still take mail).
+    pub smtp_addr: Option<SocketAddr>,
+    /// Lower-cased; at least one.
+    pub intake_addresses: Vec<String>,
+    pub webhook_token: Option<Secret>,
+    /// `None`: acknowledgements are not sent (the relay URL holds credentials).
+    pub relay_url: Option<Secret>,
+    pub from: Option<String>,
+    /// Announced in the greeting, used in our Message-IDs.
+    pub hostname: String,
+    /// Both or neither: STARTTLS is offered when set.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub max_bytes: usize,
+    pub attachment_max_bytes: usize,
+    pub daily_acks: u32,
+    pub sender_limit: Limit,
+    pub ip_limit: Limit,
+    pub max_connections: u32,
+}
+
+impl EmailSettings {
+    /// True when acknowledgements can be sent.
+    pub fn outbound(&self) -> bool {
+        self.relay_url.is_some() && self.from.is_some()
     }
 }
 
@@ -487,6 +588,7 @@ impl Settings {
             );
         }
         let whatsapp = whatsapp_settings(&raw, &mut problems);
+        let email = email_settings(&raw, &mut problems);
         if !problems.is_empty() {
             return Err(ConfigError(problems));
         }
@@ -528,6 +630,7 @@ impl Settings {
                 per_minute: raw.webhook_per_minute,
                 burst: raw.webhook_burst,
             },
+            email,
             log: raw.log,
             log_format,
         })
@@ -672,6 +775,140 @@ fn whatsapp_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<Wh
             burst: raw.whatsapp_sender_burst,
         },
         timeout: std::time::Duration::from_secs(raw.whatsapp_timeout_secs),
+    })
+}
+
+fn email_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<EmailSettings> {
+    let smtp_addr = present(&raw.smtp_addr);
+    let webhook_token = present(&raw.email_webhook_token);
+    if smtp_addr.is_none() && webhook_token.is_none() {
+        return None;
+    }
+    let smtp_addr = smtp_addr.and_then(|a| match a.parse::<SocketAddr>() {
+        Ok(addr) => Some(addr),
+        Err(_) => {
+            problems.push(format!(
+                "smtp_addr / BUZON_SMTP_ADDR: {a:?} is not an address like 0.0.0.0:25"
+            ));
+            None
+        }
+    });
+    let mut intake_addresses = Vec::new();
+    for item in raw.email_intake_addresses.items() {
+        match crate::domain::Email::parse(&item) {
+            Ok(email) if !email.as_str().split('@').next().unwrap_or("").contains('+') => {
+                intake_addresses.push(email.as_str().to_owned());
+            }
+            _ => problems.push(format!(
+                "email_intake_addresses / BUZON_EMAIL_INTAKE_ADDRESSES: {item:?} is not a plain \
+                 e-mail address (no +tag)"
+            )),
+        }
+    }
+    if intake_addresses.is_empty() {
+        problems.push(
+            "the e-mail channel needs email_intake_addresses / BUZON_EMAIL_INTAKE_ADDRESSES: \
+             the addresses that take complaints"
+                .into(),
+        );
+    }
+    if webhook_token.is_some_and(|t| t.len() < 16) {
+        problems.push(
+            "email_webhook_token / BUZON_EMAIL_WEBHOOK_TOKEN must be at least 16 characters".into(),
+        );
+    }
+    let relay_url = present(&raw.smtp_relay_url);
+    if let Some(url) = relay_url
+        && !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+    {
+        problems.push(
+            "smtp_relay_url / BUZON_SMTP_RELAY_URL must start with smtp:// or smtps://".into(),
+        );
+    }
+    let from = present(&raw.email_from);
+    if let Some(from) = from
+        && from.parse::<lettre::message::Mailbox>().is_err()
+    {
+        problems.push(format!(
+            "email_from / BUZON_EMAIL_FROM: {from:?} is not a mailbox like \
+             \"Buzón <buzon@example.org>\""
+        ));
+    }
+    if relay_url.is_some() != from.is_some() {
+        problems.push(
+            "acknowledgements need both smtp_relay_url / BUZON_SMTP_RELAY_URL and \
+             email_from / BUZON_EMAIL_FROM"
+                .into(),
+        );
+    }
+    let tls = match (&raw.smtp_tls_cert, &raw.smtp_tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => None,
+        _ => {
+            problems.push(
+                "STARTTLS needs both smtp_tls_cert / BUZON_SMTP_TLS_CERT and smtp_tls_key / \
+                 BUZON_SMTP_TLS_KEY"
+                    .into(),
+            );
+            None
+        }
+    };
+    if !(1024..=64 * 1024 * 1024).contains(&raw.email_max_bytes) {
+        problems.push(
+            "email_max_bytes / BUZON_EMAIL_MAX_BYTES must be between 1024 and 67108864".into(),
+        );
+    }
+    for (name, value) in [
+        ("email_attachment_max_bytes", raw.email_attachment_max_bytes),
+        ("smtp_sender_per_minute", u64::from(raw.smtp_sender_per_minute)),
+        ("smtp_sender_burst", u64::from(raw.smtp_sender_burst)),
+        ("smtp_ip_per_minute", u64::from(raw.smtp_ip_per_minute)),
+        ("smtp_ip_burst", u64::from(raw.smtp_ip_burst)),
+        ("smtp_max_connections", u64::from(raw.smtp_max_connections)),
+    ] {
+        if value == 0 {
+            problems.push(format!(
+                "{name} / BUZON_{} must be at least 1",
+                name.to_ascii_uppercase()
+            ));
+        }
+    }
+    let hostname = present(&raw.smtp_hostname)
+        .map(str::to_owned)
+        .or_else(|| {
+            intake_addresses
+                .first()
+                .and_then(|a| a.rsplit('@').next())
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| "localhost".into());
+    if !hostname
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    {
+        problems.push("smtp_hostname / BUZON_SMTP_HOSTNAME must be a host name".into());
+    }
+    Some(EmailSettings {
+        smtp_addr,
+        intake_addresses,
+        webhook_token: webhook_token.map(|t| Secret::new(t.to_owned())),
+        relay_url: relay_url.map(|u| Secret::new(u.to_owned())),
+        from: from.map(str::to_owned),
+        hostname,
+        tls,
+        max_bytes: usize::try_from(raw.email_max_bytes).unwrap_or(25 * 1024 * 1024),
+        attachment_max_bytes: usize::try_from(raw.email_attachment_max_bytes)
+            .unwrap_or(16 * 1024 * 1024),
+        daily_acks: raw.email_daily_acks,
+        sender_limit: Limit {
+            per_minute: raw.smtp_sender_per_minute,
+            burst: raw.smtp_sender_burst,
+        },
+        ip_limit: Limit {
+            per_minute: raw.smtp_ip_per_minute,
+            burst: raw.smtp_ip_burst,
+        },
+        max_connections: raw.smtp_max_connections,
     })
 }
 

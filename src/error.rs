@@ -81,7 +81,7 @@ error_codes! {
     InvalidEncoding = "invalid_encoding", BAD_REQUEST,
         "El texto enviado no es UTF-8 válido.", "The body is not valid UTF-8.";
     UnsupportedMediaType = "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE,
-        "Tipo de contenido no aceptado.", "Unsupported Content-Type: send application/json (API) or application/x-www-form-urlencoded (form).";
+        "Tipo de contenido no aceptado.", "Unsupported Content-Type: send application/json (API), application/x-www-form-urlencoded (form) or message/rfc822 (e-mail webhook).";
     BodyIncomplete = "body_incomplete", BAD_REQUEST,
         "No llegó todo el mensaje. Envíelo de nuevo.", "The request body did not arrive completely. Send it again.";
     RequestTimeout = "request_timeout", REQUEST_TIMEOUT,
@@ -105,6 +105,11 @@ error_codes! {
     VerificationFailed = "verification_failed", FORBIDDEN,
         "La verificación del webhook falló: revise hub.mode, hub.verify_token y hub.challenge.",
         "Webhook verification failed: check hub.mode, hub.verify_token and hub.challenge.";
+    InvalidToken = "invalid_token", UNAUTHORIZED,
+        "Falta el token Authorization: Bearer o no es el configurado.",
+        "The Authorization: Bearer token is missing or is not the configured one.";
+    EmptyMessage = "empty_message", BAD_REQUEST,
+        "El mensaje llegó vacío.", "The message is empty: send the raw RFC 5322 message as the body.";
     NotFound = "not_found", NOT_FOUND,
         "No existe esta página.", "Not found.";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,

@@ -105,6 +105,36 @@ where
     }
 }
 
+/// Aborts the task it holds when dropped (so aborting the supervisor stops it too).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Starts a worker task, and starts it again if it panics (logged): a channel never
+/// goes quiet while `/readyz` says ready. Aborting the returned handle stops both.
+pub fn supervised<F, Fut>(name: &'static str, make: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            let mut task = AbortOnDrop(tokio::spawn(make()));
+            match (&mut task.0).await {
+                Err(e) if e.is_panic() => {
+                    tracing::error!(worker = name, "worker panicked; starting it again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                _ => return,
+            }
+        }
+    })
+}
+
 /// The moment `wait` from now.
 pub fn after(wait: Duration) -> DateTime<Utc> {
     // Waits are bounded (backoff caps at ten minutes); a nonsense one is ten minutes.

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// Evidence sent with a complaint (a photo, document or voice note). Belongs to a
+/// Evidence sent with a complaint (a photo, document or voice note; an e-mail part). Belongs to a
 /// conversation until the complaint is filed, then to the case. `content_ct` is empty
 /// until the file is downloaded and checked.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
@@ -22,6 +22,10 @@ pub struct Model {
     pub next_attempt_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// SHA-256 (hex) of the stored content, computed here.
+    pub content_sha256: Option<String>,
+    /// The file name as sent (e-mail), encrypted: names often identify people.
+    pub filename_ct: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

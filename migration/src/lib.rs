@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_create_intake;
 mod m20261128_000002_create_authorities;
 mod m20261128_000003_create_whatsapp;
+mod m20261128_000004_create_email;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_create_intake::Migration),
             Box::new(m20261128_000002_create_authorities::Migration),
             Box::new(m20261128_000003_create_whatsapp::Migration),
+            Box::new(m20261128_000004_create_email::Migration),
         ]
     }
 }

@@ -184,8 +184,10 @@ pub struct ComplaintCreated {
     /// The status in the worker's language.
     pub status_label: &'static str,
     pub created_at: DateTime<Utc>,
-    /// Where the case goes, in the worker's language.
-    pub routing: RoutingOut,
+    /// Where the case goes, in the worker's language (always present for complaints
+    /// filed through this API, which carry every fact routing needs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingOut>,
 }
 
 /// One authority the case goes to.
@@ -444,7 +446,10 @@ pub async fn create_complaint(
         status: filed.status.code(),
         status_label: filed.status.label(filed.language),
         created_at: filed.created_at,
-        routing: RoutingOut::new(&filed.routing, &state.directory, filed.language),
+        routing: filed
+            .routing
+            .as_ref()
+            .map(|d| RoutingOut::new(d, &state.directory, filed.language)),
     };
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }

@@ -2,6 +2,7 @@
 //! and knows nothing about storage.
 
 pub mod api;
+pub mod email;
 pub mod web;
 pub mod whatsapp;
 

@@ -23,8 +23,9 @@ use zeroize::Zeroizing;
 /// What the sender gets back once the complaint is committed.
 pub struct Filed {
     pub case_ref: String,
-    /// Where the case goes, decided in the same transaction that stored it.
-    pub routing: Decision,
+    /// Where the case goes, decided in the same transaction that stored it; `None`
+    /// when the facts routing needs are not known yet (e-mail: decided at triage).
+    pub routing: Option<Decision>,
     /// The receipt as shown (`XXXX-XXXX-...`); never stored, never logged.
     pub receipt: Zeroizing<String>,
     pub status: CaseStatus,
@@ -82,6 +83,37 @@ pub struct Busy;
 /// How long a request waits for an Argon2 slot before giving up with [`Busy`].
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// A complaint that arrived as free text (an e-mail): the sender is the contact, the
+/// facts routing needs are what the text states (usually nothing), and violations
+/// read from the text are suggestions for triage, not findings.
+pub struct MailComplaint {
+    pub language: Language,
+    pub email: crate::domain::Email,
+    pub narrative: Text,
+    pub employer: Option<Text>,
+    pub city: Option<Text>,
+    pub state: Option<crate::domain::StateCode>,
+    pub sector: crate::domain::Sector,
+    pub suggested: std::collections::BTreeSet<crate::domain::Violation>,
+}
+
+impl std::fmt::Debug for MailComplaint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailComplaint")
+            .field("language", &self.language)
+            .field("state", &self.state)
+            .field("sector", &self.sector)
+            .field("suggested", &self.suggested)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the workplace column holds while the state is not known.
+pub const UNKNOWN_STATE: &str = "unknown";
+
+/// Who wrote a case message.
+pub const AUTHOR_COMPLAINANT: &str = "complainant";
+
 /// A complaint ready to be written; see [`Intake::prepare`].
 pub struct Prepared {
     pub case_id: Uuid,
@@ -89,6 +121,7 @@ pub struct Prepared {
     workplace_row: workplace::ActiveModel,
     complainant_row: Option<complainant::ActiveModel>,
     violations: Vec<String>,
+    suggested: Vec<String>,
     pub filed: Filed,
 }
 
@@ -120,6 +153,18 @@ impl Prepared {
         .exec(txn)
         .await
         .context("cannot insert violations")?;
+        if !self.suggested.is_empty() {
+            entity::case_suggested_violation::Entity::insert_many(self.suggested.iter().map(
+                |v| entity::case_suggested_violation::ActiveModel {
+                    case_id: Set(self.case_id),
+                    violation: Set(v.clone()),
+                    source: Set("keywords".to_owned()),
+                },
+            ))
+            .exec(txn)
+            .await
+            .context("cannot insert suggested violations")?;
+        }
         Ok(())
     }
 }
@@ -135,7 +180,6 @@ pub struct Intake {
     hash_slots: Arc<tokio::sync::Semaphore>,
 }
 
-const AUTHOR_COMPLAINANT: &str = "complainant";
 
 impl Intake {
     pub fn new(
@@ -297,9 +341,91 @@ impl Intake {
             workplace_row,
             complainant_row,
             violations: c.violations.iter().map(|v| v.code().to_owned()).collect(),
+            suggested: Vec::new(),
             filed: Filed {
                 case_ref,
-                routing: decision,
+                routing: Some(decision),
+                receipt: receipt.display(),
+                status: CaseStatus::Received,
+                language: c.language,
+                created_at: now,
+            },
+        })
+    }
+
+    /// Like [`Intake::prepare`] for a complaint that arrived as free text: not routed
+    /// (routing needs the state, sector and violations, which triage confirms), the
+    /// unknown facts stored as `unknown`, the sender as the complainant's contact.
+    pub async fn prepare_mail(&self, c: &MailComplaint) -> anyhow::Result<Prepared> {
+        let id = Uuid::new_v4();
+        let case_ref = format!("BZ-{}", crate::crypto::receipt::random_code(8));
+        let receipt = Receipt::generate();
+        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
+        let now = Utc::now();
+        let cipher = &self.keys.cipher;
+        let bidx = &self.keys.blind_index;
+        let enc = |table: &'static str, column: &'static str, text: &str| {
+            cipher
+                .encrypt_str(
+                    Aad {
+                        table,
+                        column,
+                        row: id,
+                    },
+                    text,
+                )
+                .with_context(|| format!("cannot encrypt {table}.{column}"))
+        };
+        let employer = c.employer.as_ref().map_or("", Text::as_str);
+        Ok(Prepared {
+            case_id: id,
+            case_row: case::ActiveModel {
+                id: Set(id),
+                case_ref: Set(case_ref.clone()),
+                receipt_lookup: Set(receipt.lookup.clone()),
+                receipt_hash: Set(receipt_hash),
+                channel: Set(crate::domain::Channel::Email.code().to_owned()),
+                status: Set(CaseStatus::Received.code().to_owned()),
+                language: Set(c.language.code().to_owned()),
+                anonymous: Set(false),
+                narrative_ct: Set(enc("cases", "narrative_ct", c.narrative.as_str())?),
+                occurred_on: Set(None),
+                rule_version: Set(None),
+                routing: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            },
+            workplace_row: workplace::ActiveModel {
+                case_id: Set(id),
+                employer_ct: Set(enc("workplaces", "employer_ct", employer)?),
+                employer_bidx: Set(bidx.compute("employer", &BlindIndex::employer_key(employer))),
+                city_ct: Set(c
+                    .city
+                    .as_ref()
+                    .map(|t| enc("workplaces", "city_ct", t.as_str()))
+                    .transpose()?),
+                state: Set(c
+                    .state
+                    .map_or(UNKNOWN_STATE, crate::domain::StateCode::code)
+                    .to_owned()),
+                sector: Set(c.sector.code().to_owned()),
+                trade_with_us: Set(crate::domain::TradeNexus::Unknown.code().to_owned()),
+                workers: Set(None),
+            },
+            complainant_row: Some(complainant::ActiveModel {
+                case_id: Set(id),
+                name_ct: Set(None),
+                phone_ct: Set(None),
+                phone_bidx: Set(None),
+                email_ct: Set(Some(enc("complainants", "email_ct", c.email.as_str())?)),
+                email_bidx: Set(Some(bidx.compute("email", c.email.as_str()))),
+                worker_id_ct: Set(None),
+            }),
+            violations: Vec::new(),
+            suggested: c.suggested.iter().map(|v| v.code().to_owned()).collect(),
+            filed: Filed {
+                case_ref,
+                routing: None,
                 receipt: receipt.display(),
                 status: CaseStatus::Received,
                 language: c.language,
@@ -386,14 +512,32 @@ impl Intake {
         if !status.accepts_messages() {
             return Err(ReceiptError::Closed(Box::new(self.view(case).await?)));
         }
+        let txn = self.db.begin().await.context("cannot begin transaction")?;
+        let case = self.append_message(&txn, case, body).await?;
+        txn.commit().await.context("cannot commit message")?;
+        tracing::info!(case_ref = %case.case_ref, "follow-up message added");
+        Ok(self.view(case).await?)
+    }
+}
+
+impl Intake {
+    /// Adds a message from the complainant to `case` inside the caller's transaction;
+    /// answering a question moves the case from "information requested" back to
+    /// "in review". The caller checked that the case accepts messages.
+    pub async fn append_message(
+        &self,
+        txn: &DatabaseTransaction,
+        case: case::Model,
+        body: &Text,
+    ) -> anyhow::Result<case::Model> {
         let id = Uuid::new_v4();
         let now = Utc::now();
+        let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
         let body_ct = self
             .keys
             .cipher
             .encrypt_str(message_aad(id), body.as_str())
             .context("cannot encrypt message")?;
-        let txn = self.db.begin().await.context("cannot begin transaction")?;
         case_message::ActiveModel {
             id: Set(id),
             case_id: Set(case.id),
@@ -401,18 +545,15 @@ impl Intake {
             body_ct: Set(body_ct),
             created_at: Set(now),
         }
-        .insert(&txn)
+        .insert(txn)
         .await
         .context("cannot insert message")?;
-        let mut update: case::ActiveModel = case.clone().into();
+        let mut update: case::ActiveModel = case.into();
         if status == CaseStatus::InfoRequested && status.can_move_to(CaseStatus::InReview) {
             update.status = Set(CaseStatus::InReview.code().to_owned());
         }
         update.updated_at = Set(now);
-        let case = update.update(&txn).await.context("cannot update case")?;
-        txn.commit().await.context("cannot commit message")?;
-        tracing::info!(case_ref = %case.case_ref, "follow-up message added");
-        Ok(self.view(case).await?)
+        update.update(txn).await.context("cannot update case")
     }
 }
 
@@ -494,7 +635,9 @@ pub async fn petition_input(
         .await
         .context("cannot load messages")?
         .len();
-    let state = StateCode::parse(&place.state).context("stored state is not a known code")?;
+    let state = StateCode::parse(&place.state).with_context(|| {
+        format!("the state of {case_ref} is not known yet: confirm it at triage first")
+    })?;
     let sector = Sector::parse(&place.sector).unwrap_or(Sector::Unknown);
     let trade_with_us = TradeNexus::parse(&place.trade_with_us).unwrap_or(TradeNexus::Unknown);
     let workers = place.workers.and_then(|n| u32::try_from(n).ok());

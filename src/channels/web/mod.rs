@@ -433,7 +433,7 @@ pub async fn submit(
                 filed.receipt.to_string(),
                 filed.case_ref,
                 issued.token.clone(),
-                referral_lines(Some(&filed.routing), &state.directory, lang),
+                referral_lines(filed.routing.as_ref(), &state.directory, lang),
             ),
         ),
         Err(e) => {

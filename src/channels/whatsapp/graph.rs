@@ -8,7 +8,6 @@
 
 use crate::config::{Secret, WhatsAppSettings};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use whatsapp::models::{
     Interactive, InteractiveActionButton, InteractiveActionSection, InteractiveActionSectionRow,
     MediaResponse, Message, MessageResponse, Text,
@@ -165,7 +164,7 @@ impl GraphClient {
             }
             bytes.extend_from_slice(&chunk);
         }
-        let digest = hex(&Sha256::digest(&bytes));
+        let digest = crate::crypto::sha256_hex(&bytes);
         if !crate::crypto::ct_eq(
             digest.as_bytes(),
             sha256_hex.trim().to_ascii_lowercase().as_bytes(),
@@ -175,17 +174,6 @@ impl GraphClient {
         }
         Ok(bytes)
     }
-}
-
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
 }
 
 /// The Cloud API body for a reply, built with the `whatsapp` crate's models. Fields
@@ -288,10 +276,5 @@ mod tests {
             buttons["interactive"]["action"]["buttons"][0]["reply"]["id"],
             "a:b"
         );
-    }
-
-    #[test]
-    fn hex_is_lower_case() {
-        assert_eq!(hex(&[0, 171, 255]), "00abff");
     }
 }

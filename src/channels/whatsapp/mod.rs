@@ -139,7 +139,7 @@ pub fn signature_valid(header: Option<&str>, body: &[u8], app_secret: &str) -> b
         return false;
     };
     mac.update(body);
-    let expected = graph::hex(&mac.finalize().into_bytes());
+    let expected = crate::crypto::hex(&mac.finalize().into_bytes());
     crate::crypto::ct_eq(expected.as_bytes(), given.to_ascii_lowercase().as_bytes())
 }
 
@@ -375,7 +375,7 @@ mod tests {
         let body = br#"{"object":"whatsapp_business_account"}"#;
         let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").expect("key");
         mac.update(body);
-        let good = format!("sha256={}", graph::hex(&mac.finalize().into_bytes()));
+        let good = format!("sha256={}", crate::crypto::hex(&mac.finalize().into_bytes()));
         assert!(signature_valid(Some(&good), body, "secret"));
         assert!(signature_valid(
             Some(&good.to_uppercase().replace("SHA256=", "sha256=")),

@@ -101,39 +101,11 @@ pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandl
     };
     let (media, sweeper) = (inbox.clone(), inbox.clone());
     vec![
-        supervised("outbox", move || sender.clone().run()),
-        supervised("whatsapp inbox", move || inbox.clone().run_inbox()),
-        supervised("whatsapp media", move || media.clone().run_media()),
-        supervised("whatsapp sweeper", move || sweeper.clone().run_sweeper()),
+        outbox::supervised("whatsapp outbox", move || sender.clone().run()),
+        outbox::supervised("whatsapp inbox", move || inbox.clone().run_inbox()),
+        outbox::supervised("whatsapp media", move || media.clone().run_media()),
+        outbox::supervised("whatsapp sweeper", move || sweeper.clone().run_sweeper()),
     ]
-}
-
-/// Aborts the task it holds when dropped (so aborting the supervisor stops it too).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-fn supervised<F, Fut>(name: &'static str, make: F) -> tokio::task::JoinHandle<()>
-where
-    F: Fn() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    tokio::spawn(async move {
-        loop {
-            let mut task = AbortOnDrop(tokio::spawn(make()));
-            match (&mut task.0).await {
-                Err(e) if e.is_panic() => {
-                    tracing::error!(worker = name, "worker panicked; starting it again");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                _ => return,
-            }
-        }
-    })
 }
 
 #[derive(Clone)]
@@ -505,7 +477,7 @@ impl Inbox {
                 "Keep this code and do not share it: it is the only way to see your complaint. To see how it is going, write STATUS and the code. We have erased the conversation.",
             ),
         );
-        let referrals = &filed.routing.referrals;
+        let referrals = filed.routing.as_ref().map_or(&[][..], |d| &d.referrals[..]);
         if !referrals.is_empty() {
             text.push_str("\n\n");
             text.push_str(&tr(lang, "Su queja va a:", "Your complaint goes to:"));
@@ -735,6 +707,7 @@ impl Inbox {
                     .encrypt(attachment_aad(row.id, "content_ct"), &bytes)
                     .context("cannot encrypt attachment")?;
                 update.content_ct = Set(Some(ct));
+                update.content_sha256 = Set(Some(crate::crypto::sha256_hex(&bytes)));
                 update.size_bytes = Set(i64::try_from(bytes.len()).ok());
                 update.state = Set("stored".to_owned());
                 tracing::info!(attachment_id = %row.id, bytes = bytes.len(), "evidence file stored");
@@ -834,6 +807,8 @@ async fn insert_attachment(
         next_attempt_at: Set(now),
         locked_until: Set(None),
         created_at: Set(now),
+        content_sha256: Set(None),
+        filename_ct: Set(None),
     }
     .insert(txn)
     .await

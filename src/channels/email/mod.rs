@@ -1,0 +1,243 @@
+//! The e-mail channel. Two doors, one pipeline:
+//! - an SMTP listener (`smtp.rs`) for the configured intake addresses only, and
+//! - `POST /webhooks/email`, a raw RFC 5322 message from an inbound-mail provider,
+//!   authenticated by a bearer token.
+//!
+//! Both commit the raw message, encrypted, to `email_inbox` before saying yes (the
+//! final `250` of DATA, the webhook's `200`); the same message delivered twice (same
+//! sender and Message-ID) is stored once. A worker (`worker.rs`) then turns each
+//! stored message into a new case, a follow-up on an existing case (threaded by our
+//! Message-IDs, the `[Buzón BZ-…]` subject tag or a `+BZ-…` plus-address from the
+//! case's own contact), or an item held for a human (unparseable, bounces,
+//! auto-replies, bulk mail). Acknowledgements leave through the outbox (lettre).
+//!
+//! Privacy: addresses, subjects and bodies are only stored encrypted; senders and
+//! Message-IDs only as blind indexes. Logs carry ids and outcomes, never content.
+
+pub mod parse;
+pub mod smtp;
+pub mod suggest;
+pub mod worker;
+
+use crate::app::AppState;
+use crate::config::EmailSettings;
+use crate::crypto::{Aad, KeyRing};
+use crate::error::{ApiError, ErrorCode};
+use anyhow::Context;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use entity::email_inbox;
+use governor::DefaultKeyedRateLimiter;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub const CHANNEL: &str = "email";
+
+/// Inbox row states.
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "done";
+/// Kept, encrypted, for a person to look at.
+pub const HELD: &str = "held";
+
+/// The running channel: settings, the workers' wake-up calls and the SMTP limits.
+pub struct Email {
+    pub settings: EmailSettings,
+    pub inbox_notify: Arc<Notify>,
+    pub outbox_notify: Arc<Notify>,
+    sender_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
+    ip_limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
+}
+
+impl Email {
+    pub fn new(settings: EmailSettings) -> Self {
+        Self {
+            sender_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(
+                settings.sender_limit,
+            )),
+            ip_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(settings.ip_limit)),
+            settings,
+            inbox_notify: Arc::new(Notify::new()),
+            outbox_notify: Arc::new(Notify::new()),
+        }
+    }
+
+    /// One more message from this sender (blind index); false when over the limit.
+    pub fn sender_allowed(&self, sender: &[u8]) -> bool {
+        self.sender_limiter.check_key(&sender.to_vec()).is_ok()
+    }
+
+    /// One more message from this client address; false when over the limit.
+    pub fn ip_allowed(&self, ip: std::net::IpAddr) -> bool {
+        self.ip_limiter
+            .check_key(&crate::ratelimit::client_key(ip))
+            .is_ok()
+    }
+
+    pub fn forget_idle(&self) {
+        self.sender_limiter.retain_recent();
+        self.sender_limiter.shrink_to_fit();
+        self.ip_limiter.retain_recent();
+        self.ip_limiter.shrink_to_fit();
+    }
+
+    /// True when `address` (any case) is one of ours, or a `+tag` form of one.
+    pub fn is_intake_address(&self, address: &str) -> bool {
+        let address = address.trim().to_lowercase();
+        let base = parse::plus_tag(&address).map_or(address, |(base, _)| base);
+        self.settings.intake_addresses.contains(&base)
+    }
+}
+
+/// The blind index of a sender address (lower-cased), under the e-mail purpose, so
+/// it matches the e-mail a complainant gave on any channel.
+pub fn sender_key(keys: &KeyRing, address: &str) -> Vec<u8> {
+    keys.blind_index.compute("email", &address.trim().to_lowercase())
+}
+
+/// The blind index of a Message-ID (they often embed a host or user name).
+pub fn message_id_key(keys: &KeyRing, message_id: &str) -> Vec<u8> {
+    keys.blind_index
+        .compute("email_message_id", message_id.trim().trim_matches(['<', '>']))
+}
+
+pub fn inbox_aad(id: Uuid, column: &'static str) -> Aad<'static> {
+    Aad {
+        table: "email_inbox",
+        column,
+        row: id,
+    }
+}
+
+/// What storing a message came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    New(Uuid),
+    /// Seen before (same sender and Message-ID, or the same bytes): nothing stored.
+    Duplicate,
+}
+
+/// Commits one raw message, encrypted, to the inbox. The dedupe key is the sender
+/// with the Message-ID (so nobody can shadow another sender's message by reusing
+/// its id); without a Message-ID, the SHA-256 of the bytes.
+pub async fn store(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    source: &str,
+    raw: &[u8],
+    envelope: Option<&parse::Envelope>,
+) -> anyhow::Result<Stored> {
+    let (from, message_id) = parse::summary(raw);
+    let from = from.or_else(|| {
+        envelope
+            .map(|e| e.mail_from.to_lowercase())
+            .filter(|a| !a.is_empty())
+    });
+    let message_key = match &message_id {
+        Some(id) => keys.blind_index.compute(
+            "email_inbox",
+            &format!("{}\n{}", from.as_deref().unwrap_or(""), id),
+        ),
+        None => keys
+            .blind_index
+            .compute("email_inbox_raw", &crate::crypto::sha256_hex(raw)),
+    };
+    let id = Uuid::now_v7();
+    let now = Utc::now();
+    let raw_ct = keys
+        .cipher
+        .encrypt(inbox_aad(id, "raw_ct"), raw)
+        .context("cannot encrypt message")?;
+    let envelope_ct = envelope
+        .map(|e| -> anyhow::Result<Vec<u8>> {
+            let json = serde_json::to_vec(e).context("cannot serialize envelope")?;
+            keys.cipher
+                .encrypt(inbox_aad(id, "envelope_ct"), &json)
+                .context("cannot encrypt envelope")
+        })
+        .transpose()?;
+    let row = email_inbox::ActiveModel {
+        id: Set(id),
+        message_key: Set(message_key),
+        sender_bidx: Set(from.as_deref().map_or_else(Vec::new, |a| sender_key(keys, a))),
+        source: Set(source.to_owned()),
+        raw_ct: Set(raw_ct),
+        envelope_ct: Set(envelope_ct),
+        size_bytes: Set(i64::try_from(raw.len()).unwrap_or(i64::MAX)),
+        state: Set(PENDING.to_owned()),
+        outcome: Set(None),
+        case_id: Set(None),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        received_at: Set(now),
+        acked_at: Set(None),
+    };
+    let inserted = email_inbox::Entity::insert(row)
+        .on_conflict(
+            OnConflict::column(email_inbox::Column::MessageKey)
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await
+        .context("cannot store message")?;
+    Ok(if inserted == 1 {
+        Stored::New(id)
+    } else {
+        Stored::Duplicate
+    })
+}
+
+fn refuse(code: ErrorCode) -> Response {
+    ApiError::new(code, crate::domain::Language::En).into_response()
+}
+
+/// `POST /webhooks/email`: bearer token, `message/rfc822` body, stored, then 200.
+pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let Some(email) = state.email.as_ref() else {
+        return refuse(ErrorCode::NotFound);
+    };
+    let Some(token) = email.settings.webhook_token.as_ref() else {
+        return refuse(ErrorCode::NotFound);
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
+        tracing::warn!("e-mail webhook refused: bad or missing token");
+        return refuse(ErrorCode::InvalidToken);
+    }
+    if crate::channels::media_type(&headers) != "message/rfc822" {
+        return refuse(ErrorCode::UnsupportedMediaType);
+    }
+    let bytes = match crate::channels::read_body(body, email.settings.max_bytes).await {
+        Ok(bytes) => bytes,
+        Err(code) => return refuse(code),
+    };
+    if bytes.is_empty() {
+        return refuse(ErrorCode::EmptyMessage);
+    }
+    match store(state.intake.db(), &state.keys, "webhook", &bytes, None).await {
+        Ok(stored) => {
+            let duplicate = stored == Stored::Duplicate;
+            tracing::info!(bytes = bytes.len(), duplicate, "e-mail received by webhook");
+            email.inbox_notify.notify_one();
+            (
+                StatusCode::OK,
+                axum::Json(serde_json::json!({
+                    "status": if duplicate { "duplicate" } else { "received" }
+                })),
+            )
+                .into_response()
+        }
+        Err(e) => ApiError::internal(&e, crate::domain::Language::En).into_response(),
+    }
+}

@@ -1,0 +1,470 @@
+//! Reading one raw e-mail (RFC 5322/MIME) with mail-parser: who sent it, what it
+//! says (HTML reduced to text, forwarded messages included), its attachments, how it
+//! threads, whether a machine sent it. Pure: no I/O, nothing logged.
+
+use crate::domain::Language;
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
+use serde::{Deserialize, Serialize};
+
+/// The SMTP envelope, when the message came through our listener.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Envelope {
+    /// `""` is the null sender (`MAIL FROM:<>`): a bounce.
+    pub mail_from: String,
+    pub rcpt_to: Vec<String>,
+}
+
+/// What a machine sent instead of a person: kept for a human, never answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Automatic {
+    /// A delivery failure report (null sender, MAILER-DAEMON, multipart/report).
+    Bounce,
+    /// `Auto-Submitted`, out-of-office and other autoresponders.
+    AutoReply,
+    /// Bulk and mailing-list mail (`Precedence`, `List-*`).
+    Bulk,
+}
+
+impl Automatic {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Bounce => "bounce",
+            Self::AutoReply => "auto_reply",
+            Self::Bulk => "bulk",
+        }
+    }
+}
+
+/// One attachment as sent.
+pub struct Part {
+    pub name: Option<String>,
+    pub mime_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A parsed message. Holds personal data: no `Debug`.
+pub struct Mail {
+    /// Lower-cased sender address (From, else Sender, else the envelope or Return-Path).
+    pub from: Option<String>,
+    pub subject: String,
+    pub message_id: Option<String>,
+    /// `In-Reply-To` then `References`, without angle brackets.
+    pub thread_ids: Vec<String>,
+    /// Lower-cased addresses the message was for (envelope, To, Cc, Delivered-To).
+    pub recipients: Vec<String>,
+    pub body: String,
+    pub attachments: Vec<Part>,
+    pub automatic: Option<Automatic>,
+    pub language: Language,
+}
+
+/// Most thread ids looked at; most nested forwards unfolded; most attachments read.
+const MAX_THREAD_IDS: usize = 50;
+const MAX_NESTING: usize = 3;
+pub const MAX_ATTACHMENTS: usize = 50;
+
+/// The two headers needed before the message is stored: sender and Message-ID.
+pub fn summary(raw: &[u8]) -> (Option<String>, Option<String>) {
+    match MessageParser::new().parse_headers(raw) {
+        Some(msg) if !msg.headers().is_empty() => (
+            sender(&msg),
+            msg.message_id().map(|id| id.trim().to_owned()),
+        ),
+        _ => (None, None),
+    }
+}
+
+/// `None` when the bytes are not an e-mail at all (no header a message must have).
+pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
+    let msg = MessageParser::new().parse(raw)?;
+    let has_headers = msg.from().is_some()
+        || msg.subject().is_some()
+        || msg.message_id().is_some()
+        || msg.date().is_some();
+    if !has_headers {
+        return None;
+    }
+    let from = sender(&msg)
+        .or_else(|| {
+            envelope
+                .map(|e| e.mail_from.to_lowercase())
+                .filter(|a| !a.is_empty())
+        })
+        .or_else(|| msg.return_address().map(str::to_lowercase));
+    let mut thread_ids = ids(msg.in_reply_to());
+    thread_ids.extend(ids(msg.references()));
+    thread_ids.dedup();
+    thread_ids.truncate(MAX_THREAD_IDS);
+    let mut recipients: Vec<String> = envelope.map(|e| e.rcpt_to.clone()).unwrap_or_default();
+    for list in [msg.to(), msg.cc()].into_iter().flatten() {
+        recipients.extend(addresses(list));
+    }
+    for name in ["Delivered-To", "X-Original-To"] {
+        for value in msg.header_values(name) {
+            if let Some(text) = value.as_text() {
+                recipients.push(text.trim().trim_matches(['<', '>']).to_lowercase());
+            }
+        }
+    }
+    let mut body = String::new();
+    let mut attachments = Vec::new();
+    read_content(&msg, 0, &mut body, &mut attachments);
+    let subject = msg.subject().unwrap_or("").trim().to_owned();
+    let language = declared_language(&msg).unwrap_or_else(|| guess_language(&subject, &body));
+    Some(Mail {
+        automatic: automatic(&msg, envelope, from.as_deref()),
+        message_id: msg.message_id().map(|id| id.trim().to_owned()),
+        from,
+        subject,
+        thread_ids,
+        recipients,
+        body,
+        attachments,
+        language,
+    })
+}
+
+fn sender(msg: &Message<'_>) -> Option<String> {
+    [msg.from(), msg.sender()]
+        .into_iter()
+        .flatten()
+        .find_map(|a| a.first().and_then(|a| a.address()))
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+}
+
+fn addresses(list: &Address<'_>) -> Vec<String> {
+    list.iter()
+        .filter_map(|a| a.address())
+        .map(|a| a.trim().to_lowercase())
+        .collect()
+}
+
+fn ids(value: &HeaderValue<'_>) -> Vec<String> {
+    match value {
+        HeaderValue::Text(id) => vec![id.trim().to_owned()],
+        HeaderValue::TextList(list) => list.iter().map(|id| id.trim().to_owned()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Text bodies in order (HTML reduced to text by mail-parser), then forwarded
+/// messages unfolded, nested at most [`MAX_NESTING`] deep; every attachment kept.
+fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut Vec<Part>) {
+    for i in 0..msg.text_body_count() {
+        if let Some(text) = msg.body_text(i) {
+            let text = text.trim();
+            if !text.is_empty() {
+                if !body.is_empty() {
+                    body.push_str("\n\n");
+                }
+                body.push_str(text);
+            }
+        }
+    }
+    if msg.text_body_count() == 0
+        && let Some(text) = msg.body_text(0)
+    {
+        body.push_str(text.trim());
+    }
+    for part in msg.attachments() {
+        if let Some(inner) = part.message()
+            && depth < MAX_NESTING
+        {
+            body.push_str("\n\n---------- Mensaje reenviado / Forwarded message ----------\n");
+            if let Some(from) = inner.from().and_then(|a| a.first()) {
+                let who = match (from.name(), from.address()) {
+                    (Some(n), Some(a)) => format!("{n} <{a}>"),
+                    (None, Some(a)) => a.to_owned(),
+                    (Some(n), None) => n.to_owned(),
+                    (None, None) => String::new(),
+                };
+                body.push_str(&format!("De / From: {who}\n"));
+            }
+            if let Some(date) = inner.date() {
+                body.push_str(&format!("Fecha / Date: {}\n", date.to_rfc3339()));
+            }
+            if let Some(subject) = inner.subject() {
+                body.push_str(&format!("Asunto / Subject: {subject}\n"));
+            }
+            body.push('\n');
+            read_content(inner, depth + 1, body, parts);
+        }
+        if parts.len() >= MAX_ATTACHMENTS {
+            continue;
+        }
+        let mime_type = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                None => ct.ctype().to_owned(),
+            })
+            .unwrap_or_else(|| "application/octet-stream".into())
+            .to_ascii_lowercase();
+        parts.push(Part {
+            name: part.attachment_name().map(str::to_owned),
+            mime_type,
+            bytes: part.contents().to_vec(),
+        });
+    }
+}
+
+fn header_text<'a>(msg: &'a Message<'_>, name: &'a str) -> Option<&'a str> {
+    msg.header(name).and_then(|v| v.as_text()).map(str::trim)
+}
+
+/// Loop protection (RFC 3834 and what mail systems actually send).
+fn automatic(msg: &Message<'_>, envelope: Option<&Envelope>, from: Option<&str>) -> Option<Automatic> {
+    let local = from.and_then(|a| a.split('@').next()).unwrap_or("");
+    let null_sender = envelope.is_some_and(|e| e.mail_from.is_empty())
+        || msg
+            .header_raw("Return-Path")
+            .is_some_and(|v| v.trim() == "<>");
+    let report = msg
+        .content_type()
+        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")));
+    if null_sender
+        || report
+        || local.eq_ignore_ascii_case("mailer-daemon")
+        || local.eq_ignore_ascii_case("postmaster")
+        || from.is_none()
+    {
+        return Some(Automatic::Bounce);
+    }
+    let auto_submitted =
+        header_text(msg, "Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case("no"));
+    let suppress = header_text(msg, "X-Auto-Response-Suppress").is_some_and(|v| {
+        let v = v.to_ascii_lowercase();
+        v.contains("all") || v.contains("autoreply") || v.contains("oof")
+    });
+    let no_reply = ["noreply", "no-reply", "donotreply", "do-not-reply"]
+        .iter()
+        .any(|n| local.eq_ignore_ascii_case(n));
+    if auto_submitted
+        || suppress
+        || no_reply
+        || msg.header("X-Autoreply").is_some()
+        || msg.header("X-Autorespond").is_some()
+    {
+        return Some(Automatic::AutoReply);
+    }
+    let bulk = header_text(msg, "Precedence").is_some_and(|v| {
+        ["bulk", "list", "junk"]
+            .iter()
+            .any(|p| v.eq_ignore_ascii_case(p))
+    });
+    let list = ["List-Id", "List-Unsubscribe", "List-Post"]
+        .iter()
+        .any(|h| msg.header_raw(*h).is_some());
+    (bulk || list).then_some(Automatic::Bulk)
+}
+
+fn declared_language(msg: &Message<'_>) -> Option<Language> {
+    let first = match msg.content_language() {
+        HeaderValue::Text(t) => t.to_string(),
+        HeaderValue::TextList(l) => l.first().map(|t| t.to_string())?,
+        _ => return None,
+    };
+    Language::parse(first.split('-').next().unwrap_or(""))
+}
+
+/// English only when English words clearly outnumber Spanish ones: Spanish is the
+/// default for workers.
+pub fn guess_language(subject: &str, body: &str) -> Language {
+    const ES: &[&str] = &[
+        "el", "la", "los", "las", "que", "de", "y", "en", "mi", "nos", "por", "para", "con",
+        "una", "empresa", "trabajo", "pero", "muy", "porque", "hola",
+    ];
+    const EN: &[&str] = &[
+        "the", "and", "my", "we", "was", "were", "they", "is", "are", "have", "with", "for",
+        "company", "work", "but", "very", "because", "hello", "of", "to",
+    ];
+    let text = format!("{subject} {body}").to_lowercase();
+    let (mut es, mut en) = (0usize, 0usize);
+    for word in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(400)
+    {
+        es += usize::from(ES.contains(&word));
+        en += usize::from(EN.contains(&word));
+    }
+    if en >= 3 && en > es * 3 / 2 {
+        Language::En
+    } else {
+        Language::Es
+    }
+}
+
+/// Case references a message names: the subject tag `[Buzón BZ-XXXXXXXX]` and a
+/// plus-address `buzon+BZ-XXXXXXXX@…` of one of our intake addresses. Upper-cased.
+pub fn case_refs(mail: &Mail, intake: &[String]) -> Vec<String> {
+    let mut refs = Vec::new();
+    let subject = mail.subject.to_uppercase();
+    for (start, _) in subject.match_indices('[') {
+        let tag = subject[start + 1..].trim_start();
+        let rest = tag
+            .strip_prefix("BUZÓN")
+            .or_else(|| tag.strip_prefix("BUZON"));
+        if let Some(rest) = rest
+            && let Some(code) = rest.trim_start().split(']').next()
+            && is_case_ref(code.trim())
+        {
+            refs.push(code.trim().to_owned());
+        }
+    }
+    for rcpt in &mail.recipients {
+        if let Some((base, tag)) = plus_tag(rcpt)
+            && intake.contains(&base)
+        {
+            let tag = tag.to_uppercase();
+            if is_case_ref(&tag) {
+                refs.push(tag);
+            }
+        }
+    }
+    refs.dedup();
+    refs
+}
+
+/// `local+tag@domain` as (`local@domain`, `tag`).
+pub fn plus_tag(address: &str) -> Option<(String, String)> {
+    let (local, domain) = address.rsplit_once('@')?;
+    let (base, tag) = local.split_once('+')?;
+    Some((format!("{base}@{domain}"), tag.to_owned()))
+}
+
+fn is_case_ref(code: &str) -> bool {
+    code.strip_prefix("BZ-").is_some_and(|c| {
+        c.len() == 8 && c.chars().all(|ch| ch.is_ascii_alphanumeric())
+    })
+}
+
+/// A reply without the quoted message under it: the text before the first
+/// "On … wrote:" / "El … escribió:" line, an Outlook separator or a `>` quote. The
+/// whole text when cutting would leave nothing.
+pub fn strip_quoted(body: &str) -> String {
+    let mut kept = Vec::new();
+    for line in body.lines() {
+        let t = line.trim();
+        let lower = t.to_lowercase();
+        let header_line = (lower.starts_with("on ") && lower.ends_with("wrote:"))
+            || (lower.starts_with("el ") && lower.ends_with("escribió:"))
+            || lower.starts_with("-----original message")
+            || lower.starts_with("-----mensaje original")
+            || t.starts_with("________________________________");
+        if header_line || t.starts_with('>') {
+            break;
+        }
+        kept.push(line);
+    }
+    let kept = kept.join("\n");
+    if kept.trim().is_empty() {
+        body.trim().to_owned()
+    } else {
+        kept.trim().to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(raw: &str) -> Mail {
+        match parse(raw.as_bytes(), None) {
+            Some(m) => m,
+            None => panic!("not parsed: {raw}"),
+        }
+    }
+
+    #[test]
+    fn latin1_quoted_printable_and_headers_decode() {
+        let m = mail(
+            "From: =?ISO-8859-1?Q?Jos=E9?= <Jose@Example.ORG>\r\n\
+             Subject: =?windows-1252?Q?Queja_caf=E9_=80?=\r\n\
+             Message-ID: <a1@example.org>\r\n\
+             Content-Type: text/plain; charset=iso-8859-1\r\n\
+             Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+             Me despidieron sin liquidaci=F3n.\r\n",
+        );
+        assert_eq!(m.from.as_deref(), Some("jose@example.org"));
+        assert_eq!(m.subject, "Queja café €");
+        assert_eq!(m.message_id.as_deref(), Some("a1@example.org"));
+        assert!(m.body.contains("liquidación"));
+        assert!(m.automatic.is_none());
+        assert_eq!(m.language, Language::Es);
+    }
+
+    #[test]
+    fn html_only_is_reduced_to_text() {
+        let m = mail(
+            "From: a@example.org\r\nSubject: x\r\nContent-Type: text/html\r\n\r\n\
+             <p>We were <b>fired</b></p><br>for the union",
+        );
+        assert!(m.body.contains("We were fired"), "{}", m.body);
+        assert!(!m.body.contains('<'));
+    }
+
+    #[test]
+    fn machines_are_recognized() {
+        let cases = [
+            ("From: MAILER-DAEMON@example.org\r\nSubject: Undelivered\r\n\r\nx", Automatic::Bounce),
+            ("From: a@example.org\r\nAuto-Submitted: auto-replied\r\nSubject: OOO\r\n\r\nx", Automatic::AutoReply),
+            ("From: a@example.org\r\nPrecedence: bulk\r\nSubject: News\r\n\r\nx", Automatic::Bulk),
+            ("From: a@example.org\r\nList-Id: <l.example.org>\r\nSubject: News\r\n\r\nx", Automatic::Bulk),
+            ("From: noreply@example.org\r\nSubject: hi\r\n\r\nx", Automatic::AutoReply),
+        ];
+        for (raw, kind) in cases {
+            assert_eq!(mail(raw).automatic, Some(kind), "{raw}");
+        }
+        assert_eq!(
+            mail("From: a@example.org\r\nAuto-Submitted: no\r\nSubject: hi\r\n\r\nx").automatic,
+            None
+        );
+        let null = Envelope {
+            mail_from: String::new(),
+            rcpt_to: vec![],
+        };
+        let m = parse(b"From: a@example.org\r\nSubject: hi\r\n\r\nx", Some(&null));
+        assert_eq!(m.and_then(|m| m.automatic), Some(Automatic::Bounce));
+    }
+
+    #[test]
+    fn garbage_is_not_a_message() {
+        assert!(parse(b"", None).is_none());
+        assert!(parse(b"hello world\r\n", None).is_none());
+        assert!(parse(b"just some\r\ntext\r\n\r\nbody", None).is_none());
+    }
+
+    #[test]
+    fn references_tags_and_plus_addresses() {
+        let m = mail(
+            "From: a@example.org\r\nTo: Buzon+bz-ab12cd34@example.net\r\n\
+             Subject: Re: [Buzón BZ-QW12ER34] Recibimos su queja\r\n\
+             In-Reply-To: <x@buzon>\r\nReferences: <w@y> <x@buzon>\r\n\r\nmás datos",
+        );
+        assert_eq!(m.thread_ids, vec!["x@buzon", "w@y", "x@buzon"]);
+        let refs = case_refs(&m, &["buzon@example.net".to_owned()]);
+        assert_eq!(refs, vec!["BZ-QW12ER34", "BZ-AB12CD34"]);
+        assert!(case_refs(&m, &["other@example.net".to_owned()]).len() == 1);
+    }
+
+    #[test]
+    fn quoted_replies_are_cut() {
+        let body = "Also they took my passport.\n\nOn Mon, 1 Dec 2026, Buzón wrote:\n> We received";
+        assert_eq!(strip_quoted(body), "Also they took my passport.");
+        assert_eq!(strip_quoted("> only quoted"), "> only quoted");
+        let es = "Otra cosa.\nEl lun, 1 dic 2026 a las 10:00, Buzón escribió:\n> Recibimos";
+        assert_eq!(strip_quoted(es), "Otra cosa.");
+    }
+
+    #[test]
+    fn english_only_when_clearly_english() {
+        assert_eq!(
+            guess_language("Complaint", "We were fired because we joined the union and they did not pay"),
+            Language::En
+        );
+        assert_eq!(guess_language("Queja", "Nos despidieron por el sindicato"), Language::Es);
+        assert_eq!(guess_language("", ""), Language::Es);
+    }
+}

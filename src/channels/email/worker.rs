@@ -1,0 +1,728 @@
+//! The e-mail channel's background work: the inbox worker (stored message → case,
+//! follow-up or held item, plus its acknowledgement) and the outbox sender (lettre
+//! over SMTP to the configured relay).
+//!
+//! A stored message is worked in one transaction with everything it causes (case or
+//! message, attachments, thread ids, acknowledgement, the inbox row marked done), so
+//! a crash redoes the whole step or nothing. Messages of one sender go in order.
+
+use super::parse::{self, Envelope, Mail};
+use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key, suggest};
+use crate::app::AppState;
+use crate::crypto::Aad;
+use crate::domain::{CaseStatus, Language, Sector, Text, limits};
+use crate::intake::MailComplaint;
+use crate::outbox::{self, Attempt};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use entity::{attachment, case, complainant, email_inbox, email_thread};
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, TransactionTrait,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Attempts at working one stored message before it is held for a human (about
+/// three hours with the backoff): a database outage delays mail, never loses it.
+const INBOX_MAX_ATTEMPTS: i32 = 24;
+/// How long a worked message's dedupe key (and ack count) is remembered.
+const INBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
+
+/// A stored message that can never be worked (undecryptable): held at once.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Poison(&'static str);
+
+/// Media types kept from e-mail attachments; anything else is recorded (type,
+/// size, name) as refused, without its content.
+pub const ATTACHMENT_TYPES: &[&str] = &[
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/heic",
+    "application/pdf",
+    "application/msword",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.ms-excel",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.oasis.opendocument.text",
+    "text/plain",
+    "text/csv",
+    "message/rfc822",
+    "audio/ogg",
+    "audio/mpeg",
+    "audio/mp4",
+    "audio/aac",
+    "audio/amr",
+    "audio/wav",
+    "video/mp4",
+    "video/3gpp",
+];
+
+/// Sends outbox rows of the e-mail channel through the relay.
+#[derive(Clone)]
+pub struct SmtpSender {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: lettre::message::Mailbox,
+}
+
+impl SmtpSender {
+    pub fn new(relay_url: &str, from: &str) -> anyhow::Result<Self> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(relay_url)
+            .context("smtp_relay_url / BUZON_SMTP_RELAY_URL is not a usable SMTP URL")?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from = from
+            .parse()
+            .context("email_from / BUZON_EMAIL_FROM is not a mailbox")?;
+        Ok(Self { transport, from })
+    }
+
+    fn message(&self, p: &Outgoing) -> anyhow::Result<lettre::Message> {
+        let raw = |name: &'static str, value: String| {
+            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+        };
+        let mut builder = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(p.to.parse().context("recipient is not an address")?)
+            .subject(p.subject.clone())
+            .message_id(Some(format!("<{}>", p.message_id)))
+            // RFC 3834: an automatic reply; well-behaved systems answer it with nothing.
+            .raw_header(raw("Auto-Submitted", "auto-replied".into()))
+            .raw_header(raw("X-Auto-Response-Suppress", "All".into()))
+            .raw_header(raw("Content-Language", p.language.clone()));
+        if let Some(reply_to) = &p.reply_to {
+            builder = builder.reply_to(reply_to.parse().context("reply-to is not an address")?);
+        }
+        if let Some(in_reply_to) = &p.in_reply_to {
+            builder = builder.in_reply_to(format!("<{in_reply_to}>"));
+        }
+        if !p.references.is_empty() {
+            let refs: Vec<String> = p.references.iter().map(|r| format!("<{r}>")).collect();
+            builder = builder.references(refs.join(" "));
+        }
+        builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(p.body.clone())
+            .context("cannot build message")
+    }
+}
+
+/// An e-mail in the outbox (encrypted there).
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct Outgoing {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub references: Vec<String>,
+    pub reply_to: Option<String>,
+    pub language: String,
+}
+
+impl outbox::Sender for SmtpSender {
+    async fn deliver(&self, payload: serde_json::Value) -> Attempt {
+        let Ok(outgoing) = serde_json::from_value::<Outgoing>(payload) else {
+            return Attempt::Permanent("payload unreadable".into());
+        };
+        let message = match self.message(&outgoing) {
+            Ok(m) => m,
+            Err(e) => return Attempt::Permanent(format!("{e}")),
+        };
+        match self.transport.send(message).await {
+            Ok(_) => Attempt::Sent(None),
+            // The relay's words may quote the address: only the code is kept.
+            Err(e) if e.is_permanent() => Attempt::Permanent(format!(
+                "relay refused ({})",
+                e.status().map_or(0, u16::from)
+            )),
+            Err(e) => Attempt::Retry(match e.status() {
+                Some(code) => format!("relay deferred ({})", u16::from(code)),
+                None if e.is_timeout() => "relay timed out".into(),
+                None => "relay unreachable".into(),
+            }),
+        }
+    }
+}
+
+/// Starts the channel's tasks; they run until aborted.
+pub fn spawn(state: &AppState, email: &Arc<Email>) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    if let (Some(url), Some(from)) = (&email.settings.relay_url, &email.settings.from) {
+        let sender = outbox::Worker {
+            db: state.intake.db().clone(),
+            keys: Arc::clone(&state.keys),
+            settings: state.settings.outbox,
+            notify: Arc::clone(&email.outbox_notify),
+            channel: super::CHANNEL,
+            sender: SmtpSender::new(url.expose(), from)?,
+        };
+        tasks.push(outbox::supervised("email outbox", move || {
+            sender.clone().run()
+        }));
+    } else {
+        tracing::warn!(
+            "e-mail acknowledgements are off: set BUZON_SMTP_RELAY_URL and BUZON_EMAIL_FROM"
+        );
+    }
+    let inbox = Inbox {
+        state: state.clone(),
+        email: Arc::clone(email),
+    };
+    let pruner = inbox.clone();
+    tasks.push(outbox::supervised("email inbox", move || {
+        inbox.clone().run()
+    }));
+    tasks.push(outbox::supervised("email pruner", move || {
+        pruner.clone().run_pruner()
+    }));
+    Ok(tasks)
+}
+
+#[derive(Clone)]
+struct Inbox {
+    state: AppState,
+    email: Arc<Email>,
+}
+
+/// What a stored message turned into.
+enum Outcome {
+    Case(Box<crate::intake::Prepared>),
+    FollowUp(case::Model),
+    Held(&'static str),
+}
+
+impl Inbox {
+    fn db(&self) -> &sea_orm::DatabaseConnection {
+        self.state.intake.db()
+    }
+
+    async fn run(self) {
+        let notify = Arc::clone(&self.email.inbox_notify);
+        outbox::work_loop("email inbox", notify, || self.once()).await;
+    }
+
+    async fn run_pruner(self) {
+        loop {
+            tokio::time::sleep(Duration::from_secs(300)).await;
+            let cutoff = Utc::now() - INBOX_KEEP;
+            if let Err(e) = email_inbox::Entity::delete_many()
+                .filter(email_inbox::Column::State.eq(DONE))
+                .filter(email_inbox::Column::ReceivedAt.lt(cutoff))
+                .exec(self.db())
+                .await
+            {
+                tracing::error!(error = %e, "pruning worked e-mail failed");
+            }
+            self.email.forget_idle();
+        }
+    }
+
+    /// Works the oldest due message of one sender; true if it did something.
+    async fn once(&self) -> anyhow::Result<bool> {
+        let heads = outbox::due_heads::<email_inbox::Entity>(
+            self.db(),
+            "email_inbox",
+            "sender_bidx",
+            None,
+        )
+        .await?;
+        for row in &heads {
+            let Some(lease) = outbox::claim::<email_inbox::Entity>(
+                self.db(),
+                row.id,
+                email_inbox::Column::Id,
+                email_inbox::Column::State,
+                email_inbox::Column::LockedUntil,
+            )
+            .await?
+            else {
+                continue;
+            };
+            // In a task of its own: a message that makes the parser panic is held
+            // for a human instead of being retried forever.
+            let this = self.clone();
+            let owned = row.clone();
+            let result = match tokio::spawn(async move { this.process(&owned, lease).await }).await
+            {
+                Ok(result) => result,
+                Err(_) => Err(Poison("working the message panicked").into()),
+            };
+            if let Err(e) = result {
+                self.failed(row, lease, &e).await?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    async fn failed(
+        &self,
+        row: &email_inbox::Model,
+        lease: DateTime<Utc>,
+        err: &anyhow::Error,
+    ) -> anyhow::Result<()> {
+        if err.chain().any(|c| c.is::<outbox::Lost>()) {
+            tracing::warn!(inbox_id = %row.id, "e-mail taken over by another worker");
+            return Ok(());
+        }
+        let attempts = row.attempts + 1;
+        let mut update = email_inbox::ActiveModel {
+            attempts: Set(attempts),
+            locked_until: Set(None),
+            ..Default::default()
+        };
+        if err.chain().any(|c| c.is::<Poison>()) || attempts >= INBOX_MAX_ATTEMPTS {
+            tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail held for a human after repeated failures");
+            update.state = Set(HELD.to_owned());
+            update.outcome = Set(Some("failed".to_owned()));
+        } else {
+            tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail processing failed; will retry");
+            update.next_attempt_at = Set(outbox::retry_at(
+                Duration::from_secs(2),
+                attempts.unsigned_abs(),
+            ));
+        }
+        email_inbox::Entity::update_many()
+            .set(update)
+            .filter(held(row.id, lease))
+            .exec(self.db())
+            .await
+            .context("cannot update inbox row")?;
+        Ok(())
+    }
+
+    async fn process(&self, row: &email_inbox::Model, lease: DateTime<Utc>) -> anyhow::Result<()> {
+        let keys = &self.state.keys;
+        let raw = keys
+            .cipher
+            .decrypt(inbox_aad(row.id, "raw_ct"), &row.raw_ct)
+            .map_err(|_| Poison("stored message cannot be decrypted"))?;
+        let envelope: Option<Envelope> = match &row.envelope_ct {
+            Some(ct) => Some(
+                keys.cipher
+                    .decrypt(inbox_aad(row.id, "envelope_ct"), ct)
+                    .ok()
+                    .and_then(|json| serde_json::from_slice(&json).ok())
+                    .ok_or(Poison("stored envelope cannot be read"))?,
+            ),
+            None => None,
+        };
+        let mail = parse::parse(&raw, envelope.as_ref());
+        drop(raw);
+        let outcome = match &mail {
+            None => Outcome::Held("unparseable"),
+            Some(mail) => self.decide(mail).await?,
+        };
+        let txn = self
+            .db()
+            .begin()
+            .await
+            .context("cannot begin transaction")?;
+        let (outcome_code, case_id, ack) = match (&outcome, &mail) {
+            (Outcome::Held(reason), _) => (*reason, None, None),
+            (Outcome::Case(prepared), Some(mail)) => {
+                prepared.insert(&txn).await?;
+                let ack = self.acknowledge(mail, &prepared.filed.case_ref, Some(&prepared.filed));
+                (self::CASE, Some(prepared.case_id), ack)
+            }
+            (Outcome::FollowUp(case), Some(mail)) => {
+                let body = follow_up_text(mail)?;
+                self.state
+                    .intake
+                    .append_message(&txn, case.clone(), &body)
+                    .await?;
+                let ack = self.acknowledge(mail, &case.case_ref, None);
+                (FOLLOW_UP, Some(case.id), ack)
+            }
+            _ => ("unparseable", None, None),
+        };
+        let mut acked = false;
+        if let (Some(case_id), Some(mail)) = (case_id, &mail) {
+            insert_attachments(&txn, keys, case_id, mail, self.email.settings.attachment_max_bytes)
+                .await?;
+            if let Some(id) = &mail.message_id {
+                remember_thread(&txn, keys, id, case_id).await?;
+            }
+            if let Some(ack) = ack
+                && self.may_acknowledge(&txn, &row.sender_bidx).await?
+            {
+                remember_thread(&txn, keys, &ack.message_id, case_id).await?;
+                let recipient = sender_key(keys, &ack.to);
+                let payload = serde_json::to_value(&ack).context("cannot serialize e-mail")?;
+                outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
+                acked = true;
+            }
+        }
+        let held = case_id.is_none();
+        let update = email_inbox::ActiveModel {
+            state: Set(if held { HELD } else { DONE }.to_owned()),
+            outcome: Set(Some(outcome_code.to_owned())),
+            case_id: Set(case_id),
+            locked_until: Set(None),
+            acked_at: Set(acked.then(Utc::now)),
+            // Worked: the case holds what it said; a held message keeps its bytes.
+            raw_ct: if held { sea_orm::ActiveValue::NotSet } else { Set(Vec::new()) },
+            envelope_ct: if held { sea_orm::ActiveValue::NotSet } else { Set(None) },
+            ..Default::default()
+        };
+        let done = email_inbox::Entity::update_many()
+            .set(update)
+            .filter(self::held(row.id, lease))
+            .exec(&txn)
+            .await
+            .context("cannot mark message worked")?;
+        if done.rows_affected != 1 {
+            return Err(outbox::Lost.into());
+        }
+        txn.commit().await.context("cannot commit e-mail step")?;
+        if acked {
+            self.email.outbox_notify.notify_one();
+        }
+        match &outcome {
+            Outcome::Case(p) => {
+                tracing::info!(inbox_id = %row.id, case_ref = %p.filed.case_ref, acked, "complaint filed by e-mail");
+            }
+            Outcome::FollowUp(c) => {
+                tracing::info!(inbox_id = %row.id, case_ref = %c.case_ref, acked, "e-mail follow-up added to case");
+            }
+            Outcome::Held(reason) => {
+                tracing::info!(inbox_id = %row.id, reason, "e-mail held for a human");
+            }
+        }
+        Ok(())
+    }
+
+    /// New case, follow-up or held, before any transaction (the receipt hash is slow).
+    async fn decide(&self, mail: &Mail) -> anyhow::Result<Outcome> {
+        if let Some(kind) = mail.automatic {
+            return Ok(Outcome::Held(kind.code()));
+        }
+        let Some(from) = mail
+            .from
+            .as_deref()
+            .and_then(|f| crate::domain::Email::parse(f).ok())
+        else {
+            return Ok(Outcome::Held("no_sender"));
+        };
+        if let Some(case) = self.thread(mail, &from).await?
+            && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
+        {
+            return Ok(Outcome::FollowUp(case));
+        }
+        let text = narrative(mail);
+        let Ok(narrative) = Text::parse(&text, limits::NARRATIVE) else {
+            return Ok(Outcome::Held("empty"));
+        };
+        let stated = suggest::stated(&mail.body);
+        let complaint = MailComplaint {
+            language: mail.language,
+            email: from,
+            narrative,
+            employer: stated
+                .employer
+                .and_then(|e| Text::parse(&e, limits::EMPLOYER).ok()),
+            city: stated.city.and_then(|c| Text::parse(&c, limits::CITY).ok()),
+            state: stated.state,
+            sector: Sector::Unknown,
+            suggested: suggest::violations(&text),
+        };
+        Ok(Outcome::Case(Box::new(
+            self.state.intake.prepare_mail(&complaint).await?,
+        )))
+    }
+
+    /// The case this message continues: one whose Message-IDs it names (any sender:
+    /// those ids are unguessable), or whose reference it carries (subject tag,
+    /// plus-address) when it comes from that case's own contact address.
+    async fn thread(
+        &self,
+        mail: &Mail,
+        from: &crate::domain::Email,
+    ) -> anyhow::Result<Option<case::Model>> {
+        let keys = &self.state.keys;
+        let thread_keys: Vec<Vec<u8>> = mail
+            .thread_ids
+            .iter()
+            .map(|id| message_id_key(keys, id))
+            .collect();
+        if !thread_keys.is_empty()
+            && let Some(known) = email_thread::Entity::find()
+                .filter(email_thread::Column::MessageKey.is_in(thread_keys))
+                .one(self.db())
+                .await
+                .context("cannot look up thread")?
+        {
+            return case::Entity::find_by_id(known.case_id)
+                .one(self.db())
+                .await
+                .context("cannot load case");
+        }
+        let refs = parse::case_refs(mail, &self.email.settings.intake_addresses);
+        if refs.is_empty() {
+            return Ok(None);
+        }
+        let sender = keys.blind_index.compute("email", from.as_str());
+        let found = case::Entity::find()
+            .filter(case::Column::CaseRef.is_in(refs))
+            .all(self.db())
+            .await
+            .context("cannot look up case")?;
+        for case in found {
+            let contact = complainant::Entity::find_by_id(case.id)
+                .one(self.db())
+                .await
+                .context("cannot load complainant")?;
+            if contact.and_then(|c| c.email_bidx).as_deref() == Some(sender.as_slice()) {
+                return Ok(Some(case));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Under the daily cap of acknowledgements for this sender?
+    async fn may_acknowledge(&self, txn: &DatabaseTransaction, sender: &[u8]) -> anyhow::Result<bool> {
+        if !self.email.settings.outbound() || sender.is_empty() {
+            return Ok(false);
+        }
+        let today = email_inbox::Entity::find()
+            .filter(email_inbox::Column::SenderBidx.eq(sender.to_vec()))
+            .filter(email_inbox::Column::AckedAt.gt(Utc::now() - chrono::Duration::hours(24)))
+            .count(txn)
+            .await
+            .context("cannot count acknowledgements")?;
+        let allowed = today < u64::from(self.email.settings.daily_acks);
+        if !allowed {
+            tracing::info!("daily acknowledgement cap reached for a sender; no reply");
+        }
+        Ok(allowed)
+    }
+
+    /// The acknowledgement of a new case (with its receipt) or of a follow-up.
+    fn acknowledge(
+        &self,
+        mail: &Mail,
+        case_ref: &str,
+        filed: Option<&crate::intake::Filed>,
+    ) -> Option<Outgoing> {
+        let to = mail.from.clone()?;
+        let settings = &self.email.settings;
+        let lang = mail.language;
+        let tr = |es: &str, en: &str| match lang {
+            Language::Es => es.to_owned(),
+            Language::En => en.to_owned(),
+        };
+        // Replies to `intake+bz-…@domain` thread even when the subject is changed.
+        let reply_to = settings
+            .intake_addresses
+            .first()
+            .and_then(|a| a.rsplit_once('@'))
+            .map(|(local, domain)| format!("{local}+{}@{domain}", case_ref.to_lowercase()));
+        let (subject, body) = match filed {
+            Some(filed) => (
+                tr("Recibimos su queja", "We received your complaint"),
+                format!(
+                    "{}\n\n{}: {}\n{}: {}\n\n{}\n\n{}\n\n{}\n\n{}\n",
+                    tr(
+                        "Recibimos su queja y la guardamos de forma segura.",
+                        "We received your complaint and stored it safely."
+                    ),
+                    tr("Número de queja", "Complaint number"),
+                    case_ref,
+                    tr("Su código secreto", "Your secret code"),
+                    filed.receipt.as_str(),
+                    tr(
+                        "Guarde este código y no lo comparta: con él puede ver cómo va su queja en la página de Buzón (\"Consultar mi queja\"). No podemos recuperarlo si lo pierde.",
+                        "Keep this code and do not share it: with it you can see how your complaint is going on the Buzón page (\"Check my complaint\"). We cannot recover it if you lose it."
+                    ),
+                    tr(
+                        "Qué sigue: una persona de nuestro equipo leerá su mensaje, confirmará el estado, la empresa y lo que pasó, y le dirá a qué autoridad puede ir su caso. Si necesitamos más datos, le escribiremos a este correo.",
+                        "What happens next: a person on our team will read your message, confirm the state, the company and what happened, and tell you which authority can take your case. If we need more details, we will write to this address."
+                    ),
+                    tr(
+                        "Para agregar algo (más datos, fotos, documentos), responda a este correo sin cambiar el asunto.",
+                        "To add something (more details, photos, documents), reply to this e-mail without changing the subject."
+                    ),
+                    tr(
+                        "Si usted no nos escribió, ignore este mensaje.",
+                        "If you did not write to us, ignore this message."
+                    ),
+                ),
+            ),
+            None => (
+                tr("Agregamos su mensaje a su queja", "We added your message to your complaint"),
+                format!(
+                    "{} {}.\n\n{}\n",
+                    tr(
+                        "Recibimos su mensaje y lo agregamos a la queja",
+                        "We received your message and added it to complaint"
+                    ),
+                    case_ref,
+                    tr(
+                        "Si usted no nos escribió, ignore este mensaje.",
+                        "If you did not write to us, ignore this message."
+                    ),
+                ),
+            ),
+        };
+        let mut references: Vec<String> = mail.thread_ids.iter().rev().take(9).rev().cloned().collect();
+        if let Some(id) = &mail.message_id {
+            references.retain(|r| r != id);
+            references.push(id.clone());
+        }
+        Some(Outgoing {
+            to,
+            subject: format!("[Buzón {case_ref}] {subject}"),
+            body,
+            message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
+            in_reply_to: mail.message_id.clone(),
+            references,
+            reply_to,
+            language: lang.code().to_owned(),
+        })
+    }
+}
+
+const CASE: &str = "case";
+const FOLLOW_UP: &str = "follow_up";
+
+/// The inbox row still held under this worker's lease.
+fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
+    sea_orm::Condition::all()
+        .add(email_inbox::Column::Id.eq(id))
+        .add(email_inbox::Column::State.eq(PENDING))
+        .add(email_inbox::Column::LockedUntil.eq(lease))
+}
+
+/// The complaint's text: subject, then body; cut to the narrative limit (the rest is
+/// kept as a text attachment by [`insert_attachments`]).
+fn narrative(mail: &Mail) -> String {
+    let text = match (mail.subject.trim(), mail.body.trim()) {
+        ("", body) => body.to_owned(),
+        (subject, "") => subject.to_owned(),
+        (subject, body) => format!("{subject}\n\n{body}"),
+    };
+    crate::channels::whatsapp::conversation::truncate(&text, limits::NARRATIVE)
+}
+
+/// A reply's own words (quoted text cut), or a marker when it has none (only files).
+fn follow_up_text(mail: &Mail) -> anyhow::Result<Text> {
+    let text = crate::channels::whatsapp::conversation::truncate(
+        &parse::strip_quoted(&mail.body),
+        limits::NARRATIVE,
+    );
+    Text::parse(&text, limits::NARRATIVE)
+        .or_else(|_| Text::parse("(sin texto / no text)", limits::NARRATIVE))
+        .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))
+}
+
+async fn remember_thread(
+    txn: &DatabaseTransaction,
+    keys: &crate::crypto::KeyRing,
+    message_id: &str,
+    case_id: Uuid,
+) -> anyhow::Result<()> {
+    email_thread::Entity::insert(email_thread::ActiveModel {
+        message_key: Set(message_id_key(keys, message_id)),
+        case_id: Set(case_id),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        OnConflict::column(email_thread::Column::MessageKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(txn)
+    .await
+    .context("cannot remember thread")?;
+    Ok(())
+}
+
+fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
+    Aad {
+        table: "attachments",
+        column,
+        row: id,
+    }
+}
+
+/// Every attachment becomes a row on the case: kept (encrypted, SHA-256 recorded)
+/// when its type and size are accepted, otherwise recorded as refused without its
+/// content. A narrative cut to the limit keeps its full text as `mensaje.txt`.
+async fn insert_attachments(
+    txn: &DatabaseTransaction,
+    keys: &crate::crypto::KeyRing,
+    case_id: Uuid,
+    mail: &Mail,
+    max_bytes: usize,
+) -> anyhow::Result<()> {
+    let full = format!("{}\n\n{}", mail.subject, mail.body);
+    let overflow = (full.chars().count() > limits::NARRATIVE).then(|| parse::Part {
+        name: Some("mensaje.txt".into()),
+        mime_type: "text/plain".into(),
+        bytes: full.into_bytes(),
+    });
+    for part in mail.attachments.iter().chain(overflow.as_ref()) {
+        let id = Uuid::new_v4();
+        let now = Utc::now();
+        let accepted = ATTACHMENT_TYPES.contains(&part.mime_type.as_str())
+            && part.bytes.len() <= max_bytes
+            && !part.bytes.is_empty();
+        let content_ct = accepted
+            .then(|| keys.cipher.encrypt(attachment_aad(id, "content_ct"), &part.bytes))
+            .transpose()
+            .context("cannot encrypt attachment")?;
+        let filename_ct = part
+            .name
+            .as_deref()
+            .map(|n| crate::channels::whatsapp::conversation::truncate(n, 255))
+            .map(|n| keys.cipher.encrypt_str(attachment_aad(id, "filename_ct"), &n))
+            .transpose()
+            .context("cannot encrypt file name")?;
+        let mime_type: String = part.mime_type.chars().take(128).collect();
+        attachment::ActiveModel {
+            id: Set(id),
+            case_id: Set(Some(case_id)),
+            conversation_id: Set(None),
+            channel: Set(super::CHANNEL.to_owned()),
+            media_ref: Set(format!("part:{id}")),
+            mime_type: Set(mime_type),
+            declared_sha256: Set(None),
+            size_bytes: Set(i64::try_from(part.bytes.len()).ok()),
+            caption_ct: Set(None),
+            content_ct: Set(content_ct),
+            state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            created_at: Set(now),
+            content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(&part.bytes))),
+            filename_ct: Set(filename_ct),
+        }
+        .insert(txn)
+        .await
+        .context("cannot store attachment")?;
+    }
+    Ok(())
+}
+
+/// Counts for `/readyz`.
+pub async fn health(db: &sea_orm::DatabaseConnection) -> anyhow::Result<serde_json::Value> {
+    let count = |state: &'static str| {
+        email_inbox::Entity::find()
+            .filter(email_inbox::Column::State.eq(state))
+            .count(db)
+    };
+    Ok(serde_json::json!({
+        "inbox_pending": count(PENDING).await.context("cannot count e-mail inbox")?,
+        "held": count(HELD).await.context("cannot count e-mail inbox")?,
+    }))
+}
