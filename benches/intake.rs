@@ -71,7 +71,7 @@ fn signature(body: &str) -> String {
     mac.update(body.as_bytes());
     format!(
         "sha256={}",
-        buzon::channels::whatsapp::graph::hex(&mac.finalize().into_bytes())
+        buzon::crypto::hex(&mac.finalize().into_bytes())
     )
 }
 

@@ -153,6 +153,10 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
+        if let Some(smtp) = self.smtp_addr() {
+            // Before "listening": whoever waits for that line finds this one too.
+            tracing::info!(addr = %smtp, "SMTP listener on");
+        }
         tracing::info!(
             %addr,
             database = %self.state.settings.database_url_redacted(),
@@ -177,12 +181,9 @@ impl Application {
             workers.extend(email::worker::spawn(&self.state, mail)?);
         }
         let (stop_smtp, smtp_stopped) = tokio::sync::watch::channel(false);
-        let smtp = self.smtp.map(|(socket, listener)| {
-            if let Ok(addr) = socket.local_addr() {
-                tracing::info!(%addr, "SMTP listener on");
-            }
-            tokio::spawn(listener.serve(socket, smtp_stopped))
-        });
+        let smtp = self
+            .smtp
+            .map(|(socket, listener)| tokio::spawn(listener.serve(socket, smtp_stopped)));
         let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let served = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)

@@ -860,7 +860,10 @@ fn email_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<Email
     }
     for (name, value) in [
         ("email_attachment_max_bytes", raw.email_attachment_max_bytes),
-        ("smtp_sender_per_minute", u64::from(raw.smtp_sender_per_minute)),
+        (
+            "smtp_sender_per_minute",
+            u64::from(raw.smtp_sender_per_minute),
+        ),
         ("smtp_sender_burst", u64::from(raw.smtp_sender_burst)),
         ("smtp_ip_per_minute", u64::from(raw.smtp_ip_per_minute)),
         ("smtp_ip_burst", u64::from(raw.smtp_ip_burst)),

@@ -40,7 +40,10 @@ impl MigrationTrait for Migration {
             .await?;
         for (name, cols) in [
             ("idx_email_inbox_state", &["state", "id"][..]),
-            ("idx_email_inbox_sender", &["state", "sender_bidx", "id"][..]),
+            (
+                "idx_email_inbox_sender",
+                &["state", "sender_bidx", "id"][..],
+            ),
             ("idx_email_inbox_acks", &["sender_bidx", "acked_at"][..]),
         ] {
             let mut index = Index::create();
@@ -110,7 +113,12 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for column in ["filename_ct", "content_sha256"] {
             manager
-                .alter_table(Table::alter().table("attachments").drop_column(column).to_owned())
+                .alter_table(
+                    Table::alter()
+                        .table("attachments")
+                        .drop_column(column)
+                        .to_owned(),
+                )
                 .await?;
         }
         for table in ["case_suggested_violations", "email_threads", "email_inbox"] {

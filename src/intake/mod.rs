@@ -154,13 +154,13 @@ impl Prepared {
         .await
         .context("cannot insert violations")?;
         if !self.suggested.is_empty() {
-            entity::case_suggested_violation::Entity::insert_many(self.suggested.iter().map(
-                |v| entity::case_suggested_violation::ActiveModel {
+            entity::case_suggested_violation::Entity::insert_many(self.suggested.iter().map(|v| {
+                entity::case_suggested_violation::ActiveModel {
                     case_id: Set(self.case_id),
                     violation: Set(v.clone()),
                     source: Set("keywords".to_owned()),
-                },
-            ))
+                }
+            }))
             .exec(txn)
             .await
             .context("cannot insert suggested violations")?;
@@ -179,7 +179,6 @@ pub struct Intake {
     /// core at a time keeps a flood from many addresses from exhausting memory.
     hash_slots: Arc<tokio::sync::Semaphore>,
 }
-
 
 impl Intake {
     pub fn new(

@@ -92,7 +92,7 @@ impl GraphStub {
         let mut inner = self.inner.lock().unwrap();
         inner.media.insert(id.into(), (mime.into(), bytes.to_vec()));
         inner.media_failures.insert(id.into(), failures);
-        buzon::channels::whatsapp::graph::hex(&Sha256::digest(bytes))
+        buzon::crypto::hex(&Sha256::digest(bytes))
     }
 
     pub fn downloads(&self, id: &str) -> u32 {
@@ -371,7 +371,7 @@ async fn media_info(
         "messaging_product": "whatsapp",
         "url": format!("{}/download/{id}", s.base),
         "mime_type": mime,
-        "sha256": buzon::channels::whatsapp::graph::hex(&Sha256::digest(&bytes)),
+        "sha256": buzon::crypto::hex(&Sha256::digest(&bytes)),
         "file_size": bytes.len(),
         "id": id,
     }))

@@ -66,6 +66,8 @@ macro_rules! on_both_backends {
 
 pub struct TestServer {
     pub base: String,
+    /// The SMTP listener's address, when the e-mail channel listens.
+    pub smtp: Option<std::net::SocketAddr>,
     pub data_dir: PathBuf,
     pub database_url: String,
     pg_database: Option<String>,
@@ -137,6 +139,7 @@ impl TestServer {
         };
         let mut server = Self {
             base: String::new(),
+            smtp: None,
             data_dir,
             database_url,
             pg_database,
@@ -225,6 +228,13 @@ impl TestServer {
             panic!("buzon did not start; its output:\n{}", self.logs())
         };
         self.base = format!("http://{addr}");
+        self.smtp = self
+            .logs()
+            .lines()
+            .rev()
+            .find_map(|l| l.split("SMTP listener on addr=").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok());
         self.child = Some(child);
     }
 

@@ -4,10 +4,12 @@
 
 mod graph_stub;
 mod helpers;
+mod smtp_sink;
 
 mod api;
 mod bad_input;
 mod browser;
+mod email;
 mod privacy;
 mod receipts;
 mod routing;

@@ -135,7 +135,7 @@ impl Wa {
         mac.update(body);
         format!(
             "sha256={}",
-            buzon::channels::whatsapp::graph::hex(&mac.finalize().into_bytes())
+            buzon::crypto::hex(&mac.finalize().into_bytes())
         )
     }
 
@@ -601,7 +601,7 @@ async fn unsigned_or_missigned_deliveries_are_refused_without_a_trace(backend: B
     wrong_secret.update(&body);
     let wrong_secret = format!(
         "sha256={}",
-        buzon::channels::whatsapp::graph::hex(&wrong_secret.finalize().into_bytes())
+        buzon::crypto::hex(&wrong_secret.finalize().into_bytes())
     );
     let good = wa.sign(&body);
     for signature in [

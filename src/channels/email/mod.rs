@@ -97,13 +97,16 @@ impl Email {
 /// The blind index of a sender address (lower-cased), under the e-mail purpose, so
 /// it matches the e-mail a complainant gave on any channel.
 pub fn sender_key(keys: &KeyRing, address: &str) -> Vec<u8> {
-    keys.blind_index.compute("email", &address.trim().to_lowercase())
+    keys.blind_index
+        .compute("email", &address.trim().to_lowercase())
 }
 
 /// The blind index of a Message-ID (they often embed a host or user name).
 pub fn message_id_key(keys: &KeyRing, message_id: &str) -> Vec<u8> {
-    keys.blind_index
-        .compute("email_message_id", message_id.trim().trim_matches(['<', '>']))
+    keys.blind_index.compute(
+        "email_message_id",
+        message_id.trim().trim_matches(['<', '>']),
+    )
 }
 
 pub fn inbox_aad(id: Uuid, column: &'static str) -> Aad<'static> {
@@ -164,7 +167,9 @@ pub async fn store(
     let row = email_inbox::ActiveModel {
         id: Set(id),
         message_key: Set(message_key),
-        sender_bidx: Set(from.as_deref().map_or_else(Vec::new, |a| sender_key(keys, a))),
+        sender_bidx: Set(from
+            .as_deref()
+            .map_or_else(Vec::new, |a| sender_key(keys, a))),
         source: Set(source.to_owned()),
         raw_ct: Set(raw_ct),
         envelope_ct: Set(envelope_ct),

@@ -214,15 +214,22 @@ fn header_text<'a>(msg: &'a Message<'_>, name: &'a str) -> Option<&'a str> {
 }
 
 /// Loop protection (RFC 3834 and what mail systems actually send).
-fn automatic(msg: &Message<'_>, envelope: Option<&Envelope>, from: Option<&str>) -> Option<Automatic> {
+fn automatic(
+    msg: &Message<'_>,
+    envelope: Option<&Envelope>,
+    from: Option<&str>,
+) -> Option<Automatic> {
     let local = from.and_then(|a| a.split('@').next()).unwrap_or("");
     let null_sender = envelope.is_some_and(|e| e.mail_from.is_empty())
         || msg
             .header_raw("Return-Path")
             .is_some_and(|v| v.trim() == "<>");
-    let report = msg
-        .content_type()
-        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart") && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report")));
+    let report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+    });
     if null_sender
         || report
         || local.eq_ignore_ascii_case("mailer-daemon")
@@ -272,8 +279,8 @@ fn declared_language(msg: &Message<'_>) -> Option<Language> {
 /// default for workers.
 pub fn guess_language(subject: &str, body: &str) -> Language {
     const ES: &[&str] = &[
-        "el", "la", "los", "las", "que", "de", "y", "en", "mi", "nos", "por", "para", "con",
-        "una", "empresa", "trabajo", "pero", "muy", "porque", "hola",
+        "el", "la", "los", "las", "que", "de", "y", "en", "mi", "nos", "por", "para", "con", "una",
+        "empresa", "trabajo", "pero", "muy", "porque", "hola",
     ];
     const EN: &[&str] = &[
         "the", "and", "my", "we", "was", "were", "they", "is", "are", "have", "with", "for",
@@ -335,9 +342,8 @@ pub fn plus_tag(address: &str) -> Option<(String, String)> {
 }
 
 fn is_case_ref(code: &str) -> bool {
-    code.strip_prefix("BZ-").is_some_and(|c| {
-        c.len() == 8 && c.chars().all(|ch| ch.is_ascii_alphanumeric())
-    })
+    code.strip_prefix("BZ-")
+        .is_some_and(|c| c.len() == 8 && c.chars().all(|ch| ch.is_ascii_alphanumeric()))
 }
 
 /// A reply without the quoted message under it: the text before the first
@@ -408,11 +414,26 @@ mod tests {
     #[test]
     fn machines_are_recognized() {
         let cases = [
-            ("From: MAILER-DAEMON@example.org\r\nSubject: Undelivered\r\n\r\nx", Automatic::Bounce),
-            ("From: a@example.org\r\nAuto-Submitted: auto-replied\r\nSubject: OOO\r\n\r\nx", Automatic::AutoReply),
-            ("From: a@example.org\r\nPrecedence: bulk\r\nSubject: News\r\n\r\nx", Automatic::Bulk),
-            ("From: a@example.org\r\nList-Id: <l.example.org>\r\nSubject: News\r\n\r\nx", Automatic::Bulk),
-            ("From: noreply@example.org\r\nSubject: hi\r\n\r\nx", Automatic::AutoReply),
+            (
+                "From: MAILER-DAEMON@example.org\r\nSubject: Undelivered\r\n\r\nx",
+                Automatic::Bounce,
+            ),
+            (
+                "From: a@example.org\r\nAuto-Submitted: auto-replied\r\nSubject: OOO\r\n\r\nx",
+                Automatic::AutoReply,
+            ),
+            (
+                "From: a@example.org\r\nPrecedence: bulk\r\nSubject: News\r\n\r\nx",
+                Automatic::Bulk,
+            ),
+            (
+                "From: a@example.org\r\nList-Id: <l.example.org>\r\nSubject: News\r\n\r\nx",
+                Automatic::Bulk,
+            ),
+            (
+                "From: noreply@example.org\r\nSubject: hi\r\n\r\nx",
+                Automatic::AutoReply,
+            ),
         ];
         for (raw, kind) in cases {
             assert_eq!(mail(raw).automatic, Some(kind), "{raw}");
@@ -461,10 +482,16 @@ mod tests {
     #[test]
     fn english_only_when_clearly_english() {
         assert_eq!(
-            guess_language("Complaint", "We were fired because we joined the union and they did not pay"),
+            guess_language(
+                "Complaint",
+                "We were fired because we joined the union and they did not pay"
+            ),
             Language::En
         );
-        assert_eq!(guess_language("Queja", "Nos despidieron por el sindicato"), Language::Es);
+        assert_eq!(
+            guess_language("Queja", "Nos despidieron por el sindicato"),
+            Language::Es
+        );
         assert_eq!(guess_language("", ""), Language::Es);
     }
 }

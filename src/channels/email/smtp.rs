@@ -68,7 +68,11 @@ impl Listener {
 
     /// Accepts connections until `shutdown` turns true; then waits (briefly) for
     /// the sessions in progress.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
@@ -89,12 +93,17 @@ impl Listener {
         }
         drop(listener);
         // Sessions waiting for a command close at once; one in DATA finishes first.
-        let _ = tokio::time::timeout(IDLE, async { while tasks.join_next().await.is_some() {} })
-            .await;
+        let _ =
+            tokio::time::timeout(IDLE, async { while tasks.join_next().await.is_some() {} }).await;
         tasks.abort_all();
     }
 
-    async fn connection(&self, mut stream: TcpStream, peer: SocketAddr, stop: watch::Receiver<bool>) {
+    async fn connection(
+        &self,
+        mut stream: TcpStream,
+        peer: SocketAddr,
+        stop: watch::Receiver<bool>,
+    ) {
         let _ = stream.set_nodelay(true);
         let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
             let _ = stream
@@ -149,7 +158,8 @@ impl Listener {
             };
             let n = match read {
                 Err(_) => {
-                    io.write_all(b"421 4.4.2 Idle for too long, closing\r\n").await?;
+                    io.write_all(b"421 4.4.2 Idle for too long, closing\r\n")
+                        .await?;
                     return Ok(End::Closed);
                 }
                 Ok(Ok(0)) => return Ok(End::Closed),
@@ -447,9 +457,7 @@ fn protocol_error(e: &ProtoError) -> String {
     match e {
         ProtoError::UnknownCommand => "500 5.5.2 Command not recognized\r\n".into(),
         ProtoError::InvalidSenderAddress => "501 5.1.7 Bad sender address syntax\r\n".into(),
-        ProtoError::InvalidRecipientAddress => {
-            "501 5.1.3 Bad recipient address syntax\r\n".into()
-        }
+        ProtoError::InvalidRecipientAddress => "501 5.1.3 Bad recipient address syntax\r\n".into(),
         ProtoError::SyntaxError { syntax } => format!("501 5.5.4 Syntax: {syntax}\r\n"),
         ProtoError::InvalidParameter { param } => {
             format!("501 5.5.4 Invalid parameter {param}\r\n")
@@ -480,12 +488,13 @@ fn tls_acceptor(
             key.display()
         )
     })?;
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .context("cannot set up TLS")?
-            .with_no_client_auth()
-            .with_single_cert(certs, key)
-            .context("the STARTTLS certificate and key do not match or are not usable")?;
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .context("cannot set up TLS")?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .context("the STARTTLS certificate and key do not match or are not usable")?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

@@ -14,15 +14,33 @@ const KEYWORDS: &[(Violation, &[&str])] = &[
     (
         Violation::UnjustDismissal,
         &[
-            "despid", "me corrieron", "nos corrieron", "lo corrieron", "la corrieron",
-            "liquidacion", "finiquito", "fired", "dismiss", "laid off", "severance",
+            "despid",
+            "me corrieron",
+            "nos corrieron",
+            "lo corrieron",
+            "la corrieron",
+            "liquidacion",
+            "finiquito",
+            "fired",
+            "dismiss",
+            "laid off",
+            "severance",
         ],
     ),
     (
         Violation::UnpaidWages,
         &[
-            "no me pagan", "no nos pagan", "no han pagado", "no me han pagado", "horas extra",
-            "tiempo extra", "aguinaldo", "overtime", "unpaid", "not paid", "didn't pay",
+            "no me pagan",
+            "no nos pagan",
+            "no han pagado",
+            "no me han pagado",
+            "horas extra",
+            "tiempo extra",
+            "aguinaldo",
+            "overtime",
+            "unpaid",
+            "not paid",
+            "didn't pay",
             "did not pay",
         ],
     ),
@@ -30,11 +48,22 @@ const KEYWORDS: &[(Violation, &[&str])] = &[
     (
         Violation::ExcessiveHours,
         &[
-            "sin descanso", "dia de descanso", "doble turno", "turnos de 12", "12 horas",
-            "rest day", "day off", "double shift", "hours a day", "12 hours",
+            "sin descanso",
+            "dia de descanso",
+            "doble turno",
+            "turnos de 12",
+            "12 horas",
+            "rest day",
+            "day off",
+            "double shift",
+            "hours a day",
+            "12 hours",
         ],
     ),
-    (Violation::ProfitSharing, &["utilidades", "ptu", "profit sharing"]),
+    (
+        Violation::ProfitSharing,
+        &["utilidades", "ptu", "profit sharing"],
+    ),
     (
         Violation::SocialSecurity,
         &["imss", "seguro social", "infonavit", "social security"],
@@ -42,55 +71,110 @@ const KEYWORDS: &[(Violation, &[&str])] = &[
     (
         Violation::SafetyHealth,
         &[
-            "accidente", "lesion", "herid", "quemadura", "equipo de proteccion", "peligros",
-            "insegur", "quimico", "accident", "injur", "unsafe", "protective equipment",
-            "dangerous", "chemical",
+            "accidente",
+            "lesion",
+            "herid",
+            "quemadura",
+            "equipo de proteccion",
+            "peligros",
+            "insegur",
+            "quimico",
+            "accident",
+            "injur",
+            "unsafe",
+            "protective equipment",
+            "dangerous",
+            "chemical",
         ],
     ),
     (Violation::Training, &["capacitacion", "training"]),
     (
         Violation::HarassmentDiscrimination,
         &[
-            "acoso", "hostiga", "discrimin", "prueba de embarazo", "embarazada", "harass",
+            "acoso",
+            "hostiga",
+            "discrimin",
+            "prueba de embarazo",
+            "embarazada",
+            "harass",
             "pregnan",
         ],
     ),
     (
         Violation::ChildLabor,
-        &["menores de edad", "menor de edad", "child labor", "underage", "minors"],
+        &[
+            "menores de edad",
+            "menor de edad",
+            "child labor",
+            "underage",
+            "minors",
+        ],
     ),
     (
         Violation::ForcedLabor,
         &[
-            "pasaporte", "papeles", "retienen documentos", "deuda", "no me dejan salir",
-            "no me dejan ir", "passport", "debt", "not allowed to leave", "forced labor",
+            "pasaporte",
+            "papeles",
+            "retienen documentos",
+            "deuda",
+            "no me dejan salir",
+            "no me dejan ir",
+            "passport",
+            "debt",
+            "not allowed to leave",
+            "forced labor",
         ],
     ),
     (
         Violation::UnionRetaliation,
         &[
-            "por el sindicato", "por organizar", "represalia", "retaliat", "for organizing",
-            "union activity", "for the union",
+            "por el sindicato",
+            "por organizar",
+            "represalia",
+            "retaliat",
+            "for organizing",
+            "union activity",
+            "for the union",
         ],
     ),
     (
         Violation::UnionInterference,
-        &["sindicato blanco", "sindicato de la empresa", "company union", "charro"],
+        &[
+            "sindicato blanco",
+            "sindicato de la empresa",
+            "company union",
+            "charro",
+        ],
     ),
     (
         Violation::UnionCoercion,
         &[
-            "obligan a afiliar", "obligan a votar", "presionan para votar", "forced to join",
-            "pressured to vote", "pressure to join",
+            "obligan a afiliar",
+            "obligan a votar",
+            "presionan para votar",
+            "forced to join",
+            "pressured to vote",
+            "pressure to join",
         ],
     ),
     (
         Violation::UnionAccessDenied,
-        &["no dejan entrar al sindicato", "union organizers", "kept the union out"],
+        &[
+            "no dejan entrar al sindicato",
+            "union organizers",
+            "kept the union out",
+        ],
     ),
     (
         Violation::VoteIrregularity,
-        &["votacion", "voto secreto", "legitimacion", "boleta", "secret ballot", "ballot"],
+        &[
+            "votacion",
+            "voto secreto",
+            "legitimacion",
+            "boleta",
+            "secret ballot",
+            "ballot",
+        ],
     ),
     (
         Violation::ProtectionContract,
@@ -98,9 +182,17 @@ const KEYWORDS: &[(Violation, &[&str])] = &[
     ),
     (
         Violation::RefusalToBargain,
-        &["no quiere negociar", "negociacion colectiva", "refuses to bargain", "bargaining"],
+        &[
+            "no quiere negociar",
+            "negociacion colectiva",
+            "refuses to bargain",
+            "bargaining",
+        ],
     ),
-    (Violation::ContratoLeyNotApplied, &["contrato ley", "contrato-ley"]),
+    (
+        Violation::ContratoLeyNotApplied,
+        &["contrato ley", "contrato-ley"],
+    ),
 ];
 
 /// Lower-case, accents removed (`Liquidación` → `liquidacion`).
@@ -124,10 +216,9 @@ pub fn violations(text: &str) -> BTreeSet<Violation> {
     KEYWORDS
         .iter()
         .filter(|(_, words)| {
-            words.iter().any(|w| {
-                text.match_indices(w)
-                    .any(|(at, _)| starts_word(&text, at))
-            })
+            words
+                .iter()
+                .any(|w| text.match_indices(w).any(|(at, _)| starts_word(&text, at)))
         })
         .map(|(v, _)| *v)
         .collect()

@@ -154,7 +154,10 @@ impl outbox::Sender for SmtpSender {
 }
 
 /// Starts the channel's tasks; they run until aborted.
-pub fn spawn(state: &AppState, email: &Arc<Email>) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+pub fn spawn(
+    state: &AppState,
+    email: &Arc<Email>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     if let (Some(url), Some(from)) = (&email.settings.relay_url, &email.settings.from) {
         let sender = outbox::Worker {
@@ -196,7 +199,7 @@ struct Inbox {
 /// What a stored message turned into.
 enum Outcome {
     Case(Box<crate::intake::Prepared>),
-    FollowUp(case::Model),
+    FollowUp(Box<case::Model>),
     Held(&'static str),
 }
 
@@ -228,13 +231,9 @@ impl Inbox {
 
     /// Works the oldest due message of one sender; true if it did something.
     async fn once(&self) -> anyhow::Result<bool> {
-        let heads = outbox::due_heads::<email_inbox::Entity>(
-            self.db(),
-            "email_inbox",
-            "sender_bidx",
-            None,
-        )
-        .await?;
+        let heads =
+            outbox::due_heads::<email_inbox::Entity>(self.db(), "email_inbox", "sender_bidx", None)
+                .await?;
         for row in &heads {
             let Some(lease) = outbox::claim::<email_inbox::Entity>(
                 self.db(),
@@ -338,7 +337,7 @@ impl Inbox {
                 let body = follow_up_text(mail)?;
                 self.state
                     .intake
-                    .append_message(&txn, case.clone(), &body)
+                    .append_message(&txn, (**case).clone(), &body)
                     .await?;
                 let ack = self.acknowledge(mail, &case.case_ref, None);
                 (FOLLOW_UP, Some(case.id), ack)
@@ -347,8 +346,14 @@ impl Inbox {
         };
         let mut acked = false;
         if let (Some(case_id), Some(mail)) = (case_id, &mail) {
-            insert_attachments(&txn, keys, case_id, mail, self.email.settings.attachment_max_bytes)
-                .await?;
+            insert_attachments(
+                &txn,
+                keys,
+                case_id,
+                mail,
+                self.email.settings.attachment_max_bytes,
+            )
+            .await?;
             if let Some(id) = &mail.message_id {
                 remember_thread(&txn, keys, id, case_id).await?;
             }
@@ -370,8 +375,16 @@ impl Inbox {
             locked_until: Set(None),
             acked_at: Set(acked.then(Utc::now)),
             // Worked: the case holds what it said; a held message keeps its bytes.
-            raw_ct: if held { sea_orm::ActiveValue::NotSet } else { Set(Vec::new()) },
-            envelope_ct: if held { sea_orm::ActiveValue::NotSet } else { Set(None) },
+            raw_ct: if held {
+                sea_orm::ActiveValue::NotSet
+            } else {
+                Set(Vec::new())
+            },
+            envelope_ct: if held {
+                sea_orm::ActiveValue::NotSet
+            } else {
+                Set(None)
+            },
             ..Default::default()
         };
         let done = email_inbox::Entity::update_many()
@@ -416,7 +429,7 @@ impl Inbox {
         if let Some(case) = self.thread(mail, &from).await?
             && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
         {
-            return Ok(Outcome::FollowUp(case));
+            return Ok(Outcome::FollowUp(Box::new(case)));
         }
         let text = narrative(mail);
         let Ok(narrative) = Text::parse(&text, limits::NARRATIVE) else {
@@ -489,7 +502,11 @@ impl Inbox {
     }
 
     /// Under the daily cap of acknowledgements for this sender?
-    async fn may_acknowledge(&self, txn: &DatabaseTransaction, sender: &[u8]) -> anyhow::Result<bool> {
+    async fn may_acknowledge(
+        &self,
+        txn: &DatabaseTransaction,
+        sender: &[u8],
+    ) -> anyhow::Result<bool> {
         if !self.email.settings.outbound() || sender.is_empty() {
             return Ok(false);
         }
@@ -558,7 +575,10 @@ impl Inbox {
                 ),
             ),
             None => (
-                tr("Agregamos su mensaje a su queja", "We added your message to your complaint"),
+                tr(
+                    "Agregamos su mensaje a su queja",
+                    "We added your message to your complaint",
+                ),
                 format!(
                     "{} {}.\n\n{}\n",
                     tr(
@@ -573,7 +593,14 @@ impl Inbox {
                 ),
             ),
         };
-        let mut references: Vec<String> = mail.thread_ids.iter().rev().take(9).rev().cloned().collect();
+        let mut references: Vec<String> = mail
+            .thread_ids
+            .iter()
+            .rev()
+            .take(9)
+            .rev()
+            .cloned()
+            .collect();
         if let Some(id) = &mail.message_id {
             references.retain(|r| r != id);
             references.push(id.clone());
@@ -677,14 +704,20 @@ async fn insert_attachments(
             && part.bytes.len() <= max_bytes
             && !part.bytes.is_empty();
         let content_ct = accepted
-            .then(|| keys.cipher.encrypt(attachment_aad(id, "content_ct"), &part.bytes))
+            .then(|| {
+                keys.cipher
+                    .encrypt(attachment_aad(id, "content_ct"), &part.bytes)
+            })
             .transpose()
             .context("cannot encrypt attachment")?;
         let filename_ct = part
             .name
             .as_deref()
             .map(|n| crate::channels::whatsapp::conversation::truncate(n, 255))
-            .map(|n| keys.cipher.encrypt_str(attachment_aad(id, "filename_ct"), &n))
+            .map(|n| {
+                keys.cipher
+                    .encrypt_str(attachment_aad(id, "filename_ct"), &n)
+            })
             .transpose()
             .context("cannot encrypt file name")?;
         let mime_type: String = part.mime_type.chars().take(128).collect();

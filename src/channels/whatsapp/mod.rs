@@ -375,7 +375,10 @@ mod tests {
         let body = br#"{"object":"whatsapp_business_account"}"#;
         let mut mac = Hmac::<Sha256>::new_from_slice(b"secret").expect("key");
         mac.update(body);
-        let good = format!("sha256={}", crate::crypto::hex(&mac.finalize().into_bytes()));
+        let good = format!(
+            "sha256={}",
+            crate::crypto::hex(&mac.finalize().into_bytes())
+        );
         assert!(signature_valid(Some(&good), body, "secret"));
         assert!(signature_valid(
             Some(&good.to_uppercase().replace("SHA256=", "sha256=")),
