@@ -8,7 +8,9 @@
 //!
 //! and drives each with the same complaint bodies (and, for the WhatsApp webhook, the
 //! same signed deliveries: one new text message each, from many senders; a small
-//! Graph API stand-in takes the replies) from `BENCH_CONCURRENCY` clients
+//! Graph API stand-in takes the replies; for the SMTP listener, lettre clients send
+//! the same 20 KB message to Buzón and to a bare SMTP server that only answers 250)
+//! from `BENCH_CONCURRENCY` clients
 //! for `BENCH_SECONDS`. It prints a Markdown table for BENCHMARKS.md: throughput,
 //! latency percentiles and the ratio to the bare handler. Absolute numbers depend
 //! on the machine; the ratios are what to compare between runs.
@@ -18,11 +20,92 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use buzon::app::Application;
-use buzon::config::{Limit, Secret, Settings, WhatsAppSettings};
+use buzon::config::{EmailSettings, Limit, Secret, Settings, WhatsAppSettings};
 use buzon::crypto::receipt::HashCost;
 use sea_orm::{ConnectionTrait, Database};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// The tests' SMTP server, as the bare SMTP baseline and as Buzón's relay.
+#[allow(dead_code)]
+#[path = "../tests/api/smtp_sink.rs"]
+mod smtp_sink;
+
+const BENCH_INTAKE: &str = "quejas@buzon.bench";
+
+/// A 20 KB complaint e-mail: a text body and a unique Message-ID, from one of 500
+/// senders (so the per-sender limit is not what is measured).
+fn mail_20kb(i: u64) -> lettre::Message {
+    let line = "Nos obligan a trabajar doce horas sin descanso y no pagan las horas extra. ";
+    let body: String = line.repeat(20 * 1024 / line.len());
+    lettre::Message::builder()
+        .from(format!("obrera{}@ejemplo.mx", i % 500).parse().unwrap())
+        .to(BENCH_INTAKE.parse().unwrap())
+        .subject(format!("Queja {i}"))
+        .message_id(Some(format!("<bench-{i}@ejemplo.mx>")))
+        .body(body)
+        .unwrap()
+}
+
+/// Sends 20 KB messages over SMTP (lettre, pooled connections) for `seconds`.
+async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency: u64) -> Result {
+    use lettre::AsyncTransport;
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        tasks.push(tokio::spawn(async move {
+            let transport =
+                lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+                    "127.0.0.1",
+                )
+                .port(port)
+                .build();
+            let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            let mut i = worker * 1_000_000;
+            while Instant::now() < deadline {
+                i += 1;
+                let message = mail_20kb(i);
+                let t = Instant::now();
+                match transport.send(message).await {
+                    Ok(_) => latencies.push(t.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    collect(name, start, tasks).await
+}
+
+async fn collect(
+    name: &str,
+    start: Instant,
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, u64)>>,
+) -> Result {
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await.unwrap();
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Result {
+        name: name.to_string(),
+        requests: all.len() as u64,
+        errors,
+        per_second: all.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+    }
+}
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -171,28 +254,7 @@ async fn drive(
             (latencies, errors)
         }));
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await.unwrap();
-        all.extend(l);
-        errors += e;
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    all.sort();
-    let pct = |p: f64| {
-        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Result {
-        name: name.to_string(),
-        requests: all.len() as u64,
-        errors,
-        per_second: all.len() as f64 / elapsed,
-        p50: pct(0.50),
-        p99: pct(0.99),
-    }
+    collect(name, start, tasks).await
 }
 
 async fn bare_axum() -> SocketAddr {
@@ -230,7 +292,7 @@ async fn buzon(
     database_url: Option<String>,
     dir: &std::path::Path,
     cost: Option<HashCost>,
-) -> (SocketAddr, Settings, tokio::sync::oneshot::Sender<()>) {
+) -> (SocketAddr, Settings, tokio::sync::oneshot::Sender<()>, u16) {
     let mut settings = Settings::load(None).unwrap();
     if let Some(cost) = cost {
         settings.hash_cost = cost;
@@ -260,24 +322,41 @@ async fn buzon(
         sender_limit: lifted,
         timeout: Duration::from_secs(5),
     });
+    let relay = smtp_sink::SmtpSink::discarding().await;
+    settings.email = Some(EmailSettings {
+        smtp_addr: Some("127.0.0.1:0".parse().unwrap()),
+        intake_addresses: vec![BENCH_INTAKE.into()],
+        webhook_token: None,
+        relay_url: Some(Secret::new(relay.url())),
+        from: Some(format!("Buzón <{BENCH_INTAKE}>")),
+        hostname: "buzon.bench".into(),
+        tls: None,
+        max_bytes: 25 << 20,
+        attachment_max_bytes: 16 << 20,
+        daily_acks: 5,
+        sender_limit: lifted,
+        ip_limit: lifted,
+        max_connections: 100,
+    });
     let app = Application::build(settings.clone()).await.unwrap();
     let addr = app.local_addr().unwrap();
+    let smtp = app.smtp_addr().unwrap().port();
     // Stopped between rows: the WhatsApp workers must not work a backlog while the
     // next row is measured.
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = stopped.await;
     }));
-    (addr, settings, stop)
+    (addr, settings, stop, smtp)
 }
 
-/// Stored WhatsApp messages not yet worked (the backlog behind the webhook).
-async fn pending_inbox(url: &str) -> i64 {
+/// Stored messages not yet worked (the backlog behind the webhook or listener).
+async fn pending_inbox(url: &str, table: &str) -> i64 {
     let db = Database::connect(url).await.unwrap();
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT COUNT(*) FROM wa_inbox WHERE state = 'pending'",
+            format!("SELECT COUNT(*) FROM {table} WHERE state = 'pending'"),
         ))
         .await
         .unwrap()
@@ -365,7 +444,7 @@ fn main() {
         );
 
         let dir = tempfile::tempdir().unwrap();
-        let (addr, settings, _stop_sqlite) = buzon(None, dir.path(), None).await;
+        let (addr, settings, _stop_sqlite, _) = buzon(None, dir.path(), None).await;
         results.push(
             drive(
                 "Buzón intake, SQLite",
@@ -397,7 +476,7 @@ fn main() {
             parallelism: 1,
         };
         let cheap_dir = tempfile::tempdir().unwrap();
-        let (addr, _, _stop_cheap) = buzon(None, cheap_dir.path(), Some(cheap)).await;
+        let (addr, _, _stop_cheap, _) = buzon(None, cheap_dir.path(), Some(cheap)).await;
         results.push(
             drive(
                 &format!("Buzón intake, SQLite, {cheap} (for comparison only)"),
@@ -423,7 +502,7 @@ fn main() {
                     .await
                     .unwrap();
                 let pg_dir = tempfile::tempdir().unwrap();
-                let (addr, _, stop) = buzon(
+                let (addr, _, stop, smtp) = buzon(
                     Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
                     pg_dir.path(),
                     None,
@@ -453,7 +532,20 @@ fn main() {
                 );
                 eprintln!(
                     "PostgreSQL webhook row: {} messages still to work when it ended",
-                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}")).await
+                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}"), "wa_inbox").await
+                );
+                results.push(
+                    drive_smtp(
+                        "Buzón SMTP listener, PostgreSQL (20 KB message, stored before the 250)",
+                        smtp,
+                        seconds,
+                        concurrency,
+                    )
+                    .await,
+                );
+                eprintln!(
+                    "PostgreSQL SMTP row: {} e-mails still to work when it ended",
+                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}"), "email_inbox").await
                 );
                 let _ = stop.send(());
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -467,7 +559,7 @@ fn main() {
 
         // The WhatsApp rows last: their backlog is worked in the background.
         let wa_dir = tempfile::tempdir().unwrap();
-        let (addr, _, stop) = buzon(None, wa_dir.path(), None).await;
+        let (addr, _, stop, _) = buzon(None, wa_dir.path(), None).await;
         results.push(
             drive(
                 "Buzón WhatsApp webhook, SQLite (signature checked, stored before the 200)",
@@ -480,7 +572,33 @@ fn main() {
             .await,
         );
         let url = format!("sqlite://{}?mode=rw", wa_dir.path().join("buzon.db").display());
-        eprintln!("SQLite webhook row: {} messages still to work when it ended", pending_inbox(&url).await);
+        eprintln!("SQLite webhook row: {} messages still to work when it ended", pending_inbox(&url, "wa_inbox").await);
+        let _ = stop.send(());
+
+        // SMTP: the bare server first, then Buzón's listener on its own instance.
+        let bare_smtp = smtp_sink::SmtpSink::discarding().await;
+        results.push(
+            drive_smtp(
+                "bare SMTP server (20 KB message, answer 250, keep nothing)",
+                bare_smtp.port,
+                seconds,
+                concurrency,
+            )
+            .await,
+        );
+        let mail_dir = tempfile::tempdir().unwrap();
+        let (_, _, stop, smtp) = buzon(None, mail_dir.path(), None).await;
+        results.push(
+            drive_smtp(
+                "Buzón SMTP listener, SQLite (20 KB message, stored before the 250)",
+                smtp,
+                seconds,
+                concurrency,
+            )
+            .await,
+        );
+        let url = format!("sqlite://{}?mode=rw", mail_dir.path().join("buzon.db").display());
+        eprintln!("SQLite SMTP row: {} e-mails still to work when it ended", pending_inbox(&url, "email_inbox").await);
         let _ = stop.send(());
 
         let per_case = time_routing();
@@ -497,8 +615,18 @@ fn main() {
         println!("| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
         let bare_webhook = results[1].per_second;
+        let bare_smtp = results
+            .iter()
+            .find(|r| r.name.starts_with("bare SMTP"))
+            .map_or(1.0, |r| r.per_second);
         for r in &results {
-            let base = if r.name.contains("webhook") { bare_webhook } else { base };
+            let base = if r.name.contains("webhook") {
+                bare_webhook
+            } else if r.name.contains("SMTP") {
+                bare_smtp
+            } else {
+                base
+            };
             println!(
                 "| {} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.3} |",
                 r.name,

@@ -227,6 +227,46 @@ pub async fn due_heads<E>(
 where
     E: EntityTrait,
 {
+    let (sql, values) = due_sql(table, key, channel, "*");
+    E::find()
+        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .all(db)
+        .await
+        .with_context(|| format!("cannot read due rows of {table}"))
+}
+
+/// The ids of [`due_heads`]: for tables whose rows are large (raw e-mail), each row
+/// is then read alone once claimed.
+pub async fn due_head_ids(
+    db: &DatabaseConnection,
+    table: &str,
+    key: &str,
+    channel: Option<&str>,
+) -> anyhow::Result<Vec<Uuid>> {
+    let (sql, values) = due_sql(table, key, channel, "id");
+    let rows = db
+        .query_all_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            sql,
+            values,
+        ))
+        .await
+        .with_context(|| format!("cannot read due rows of {table}"))?;
+    rows.iter()
+        .map(|r| r.try_get_by_index::<Uuid>(0).context("due row without id"))
+        .collect()
+}
+
+fn due_sql(
+    table: &str,
+    key: &str,
+    channel: Option<&str>,
+    columns: &str,
+) -> (String, Vec<sea_orm::Value>) {
     let now = Utc::now();
     let mut values: Vec<sea_orm::Value> = vec![PENDING.into(), now.into()];
     let channel_filter = match channel {
@@ -239,24 +279,22 @@ where
     // A window over the pending rows rather than a correlated NOT EXISTS: its cost
     // does not depend on the planner's statistics (a fresh or fast-growing table
     // otherwise gets a quadratic plan).
+    // Only the columns asked for leave the window (raw e-mail stays on disk).
+    let inner = if columns == "*" {
+        "a.*".to_owned()
+    } else {
+        format!("a.{columns}, a.next_attempt_at, a.locked_until")
+    };
     let sql = format!(
-        "SELECT * FROM (\
-           SELECT a.*, ROW_NUMBER() OVER (PARTITION BY a.{key} ORDER BY a.id) AS head_rank \
+        "SELECT h.{columns} FROM (\
+           SELECT {inner}, ROW_NUMBER() OVER (PARTITION BY a.{key} ORDER BY a.id) AS head_rank \
            FROM {table} a WHERE a.state = $1{channel_filter}\
          ) h \
          WHERE h.head_rank = 1 AND h.next_attempt_at <= $2 \
            AND (h.locked_until IS NULL OR h.locked_until < $2) \
          ORDER BY h.id LIMIT 50"
     );
-    E::find()
-        .from_raw_sql(sea_orm::Statement::from_sql_and_values(
-            db.get_database_backend(),
-            sql,
-            values,
-        ))
-        .all(db)
-        .await
-        .with_context(|| format!("cannot read due rows of {table}"))
+    (sql, values)
 }
 
 #[derive(Clone)]

@@ -61,6 +61,7 @@ impl MigrationTrait for Migration {
                     .if_not_exists()
                     .col(blob("message_key").primary_key())
                     .col(uuid("case_id"))
+                    .col(boolean("ours"))
                     .col(timestamp_with_time_zone("created_at"))
                     .foreign_key(
                         ForeignKey::create()

@@ -531,7 +531,6 @@ impl Intake {
     ) -> anyhow::Result<case::Model> {
         let id = Uuid::new_v4();
         let now = Utc::now();
-        let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
         let body_ct = self
             .keys
             .cipher
@@ -547,12 +546,34 @@ impl Intake {
         .insert(txn)
         .await
         .context("cannot insert message")?;
-        let mut update: case::ActiveModel = case.into();
-        if status == CaseStatus::InfoRequested && status.can_move_to(CaseStatus::InReview) {
-            update.status = Set(CaseStatus::InReview.code().to_owned());
+        // Decided by the row as it is now, not as the caller read it: staff may have
+        // moved the case meanwhile.
+        if CaseStatus::InfoRequested.can_move_to(CaseStatus::InReview) {
+            case::Entity::update_many()
+                .col_expr(
+                    case::Column::Status,
+                    sea_orm::sea_query::Expr::value(CaseStatus::InReview.code()),
+                )
+                .filter(case::Column::Id.eq(case.id))
+                .filter(case::Column::Status.eq(CaseStatus::InfoRequested.code()))
+                .exec(txn)
+                .await
+                .context("cannot update case status")?;
         }
-        update.updated_at = Set(now);
-        update.update(txn).await.context("cannot update case")
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::UpdatedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(case::Column::Id.eq(case.id))
+            .exec(txn)
+            .await
+            .context("cannot update case")?;
+        case::Entity::find_by_id(case.id)
+            .one(txn)
+            .await
+            .context("cannot reload case")?
+            .context("case vanished")
     }
 }
 

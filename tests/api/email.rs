@@ -382,6 +382,45 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
         "a stranger's tag opens a new case"
     );
 
+    // Naming the complainant's own Message-ID is not enough for a stranger; a
+    // colleague answering our acknowledgement (in copy) threads.
+    let answer = |from: &str, id: &str, refs: &str| {
+        lettre::Message::builder()
+            .from(from.parse().unwrap())
+            .to(INTAKE.parse().unwrap())
+            .subject("Re: despidos")
+            .message_id(Some(format!("<{id}>")))
+            .in_reply_to(refs.to_owned())
+            .references(refs.to_owned())
+            .body(String::from("Yo también vi los despidos."))
+            .unwrap()
+    };
+    mail.send(answer(
+        "extrano@ejemplo.mx",
+        "x-1@ejemplo.mx",
+        "<orig-1@sindicato-ejemplo.mx>",
+    ))
+    .await;
+    mail.settle().await;
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM cases").await,
+        3,
+        "a stranger citing the complaint's id"
+    );
+    mail.send(answer(
+        "colega@sindicato-ejemplo.mx",
+        "x-2@ejemplo.mx",
+        &ack_id,
+    ))
+    .await;
+    mail.settle().await;
+    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 3);
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM case_messages").await,
+        3,
+        "a reply to our message threads"
+    );
+
     // The same message delivered again (by SMTP or the webhook) makes nothing new.
     let stored = mail.count("SELECT COUNT(*) FROM email_inbox").await;
     mail.send(complaint_message("orig-1@sindicato-ejemplo.mx"))
@@ -391,11 +430,11 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
     assert_eq!((status, json["status"].as_str()), (200, Some("duplicate")));
     mail.settle().await;
     assert_eq!(mail.count("SELECT COUNT(*) FROM email_inbox").await, stored);
-    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 2);
+    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 3);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         mail.sink.received().len(),
-        4,
+        6,
         "no acknowledgement for a duplicate"
     );
 
@@ -408,6 +447,8 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
             ADVOCATE,
             ADVOCATE_NAME,
             "otra.persona@ejemplo.mx",
+            "extrano@ejemplo.mx",
+            "colega@sindicato-ejemplo.mx",
             SUBJECT,
             "Me despidieron sin liquidaci",
             "aguinaldo",
@@ -435,7 +476,18 @@ async fn the_listener_refuses_what_it_must() {
         "DATA",
     ];
     lines.extend(std::iter::repeat_n(line.as_str(), 60));
-    lines.extend([".", "RSET", "FOO", "QUIT"]);
+    let long = format!("NOOP {}", "y".repeat(6000));
+    lines.extend([
+        ".",
+        "RSET",
+        "FOO",
+        &long,
+        "MAIL FROM:<b@ejemplo.mx>",
+        "RCPT TO:<quejas@buzon.test>",
+        "DATA",
+        ".",
+        "QUIT",
+    ]);
     let replies = mail.dialog(&lines).await;
     assert!(replies[0].starts_with("220 buzon.test"), "{}", replies[0]);
     let ehlo = &replies[1];
@@ -472,7 +524,18 @@ async fn the_listener_refuses_what_it_must() {
         replies[8]
     );
     assert!(replies[9].starts_with("500"), "{}", replies[9]);
-    assert!(replies[10].starts_with("221"), "{}", replies[10]);
+    // A line over the limit is refused once; its tail is not read as a command.
+    assert!(replies[10].starts_with("500 5.5.6"), "{}", replies[10]);
+    assert!(replies[11].starts_with("250"), "{}", replies[11]);
+    assert!(replies[12].starts_with("250"), "{}", replies[12]);
+    assert!(replies[13].starts_with("354"), "{}", replies[13]);
+    assert!(
+        replies[14].starts_with("250"),
+        "an empty message is taken: {}",
+        replies[14]
+    );
+    assert!(replies[15].starts_with("221"), "{}", replies[15]);
+    assert_eq!(replies.len(), 16);
 
     // The same through lettre: the codes a sending server acts on.
     let err = mail
@@ -502,7 +565,14 @@ async fn the_listener_refuses_what_it_must() {
         .await
         .unwrap_err();
     assert_eq!(err.status().map(u16::from), Some(552), "{err}");
-    assert_eq!(mail.count("SELECT COUNT(*) FROM email_inbox").await, 0);
+    // Only the empty message was stored, and it is held for a person.
+    mail.settle().await;
+    assert_eq!(mail.count("SELECT COUNT(*) FROM email_inbox").await, 1);
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -525,6 +595,33 @@ async fn starttls_when_a_certificate_is_configured() {
     .await;
     let replies = mail.dialog(&["EHLO client.test", "QUIT"]).await;
     assert!(replies[1].contains("STARTTLS"), "{}", replies[1]);
+
+    // A command pipelined behind STARTTLS, in the clear, is dropped unread.
+    let mut raw = tokio::net::TcpStream::connect(("127.0.0.1", mail.port()))
+        .await
+        .unwrap();
+    raw.write_all(b"EHLO c.test\r\nSTARTTLS\r\nMAIL FROM:<inyectado@ejemplo.mx>\r\n")
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(Ok(n)) = tokio::time::timeout(
+        Duration::from_millis(500),
+        tokio::io::AsyncReadExt::read(&mut raw, &mut buf),
+    )
+    .await
+    {
+        if n == 0 {
+            break;
+        }
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let seen = String::from_utf8_lossy(&seen);
+    assert!(seen.contains("220 2.0.0"), "{seen}");
+    assert!(
+        !seen.contains("250 2.1.0") && !seen.contains("503"),
+        "injected command answered: {seen}"
+    );
 
     let tls = TlsParameters::builder("localhost".into())
         .add_root_certificate(Certificate::from_pem(cert_pem.as_bytes()).unwrap())
@@ -837,17 +934,36 @@ async fn a_corpus_of_real_world_mime_never_crashes_the_listener() {
         .count("SELECT COUNT(*) FROM email_inbox WHERE (state = 'done' AND case_id IS NOT NULL) OR state = 'held'")
         .await;
     assert_eq!(worked, total, "every message is a case or held for a human");
-    let held = mail
-        .count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'")
-        .await;
-    assert!(
-        (3..=5).contains(&held),
-        "only the unreadable and empty ones are held: {held}"
+    // Only the three that are not e-mail at all (garbage, not a message, empty).
+        let db = mail.server.db().await;
+    let outcomes: Vec<String> = {
+        use sea_orm::{ConnectionTrait, Statement};
+        db.query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT outcome FROM email_inbox WHERE state = 'held' ORDER BY outcome",
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+    };
+    db.close().await.ok();
+    assert_eq!(
+        outcomes,
+                ["empty", "unparseable", "unparseable"],
+        "only the unreadable and empty ones are held; warnings:\n{}",
+        mail.server
+            .logs()
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     assert_eq!(
         mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held' AND length(raw_ct) > 0")
             .await,
-        held,
+        3,
         "held messages keep their bytes (encrypted)"
     );
 
@@ -882,9 +998,21 @@ async fn a_corpus_of_real_world_mime_never_crashes_the_listener() {
         1
     );
     assert!(mail.count("SELECT COUNT(*) FROM attachments WHERE state = 'stored' AND mime_type = 'message/rfc822'").await >= 1);
-    let (status, ready) = (200, get_json(&mail.http, &mail.server.url("/readyz")).await);
-    assert_eq!(status, 200);
+    // What was refused is not lost: the original goes with the case.
+    assert_eq!(
+        mail.count(
+            "SELECT COUNT(*) FROM attachments WHERE mime_type = 'message/rfc822' AND state = 'stored' \
+             AND case_id IN (SELECT case_id FROM attachments WHERE state = 'rejected')"
+        )
+                .await,
+        mail.count("SELECT COUNT(DISTINCT case_id) FROM attachments WHERE state = 'rejected'")
+            .await,
+        "original.eml kept with each case whose attachment was refused"
+    );
+    let ready = get_json(&mail.http, &mail.server.url("/readyz")).await;
+    assert_eq!(ready["status"], "ready");
     assert_eq!(ready["email"]["inbox_pending"], 0);
+    assert_eq!(ready["email"]["held"], 3);
 }
 
 #[tokio::test]
@@ -981,6 +1109,12 @@ async fn acknowledgements_survive_a_failing_relay() {
         .await;
     let acks = mail.sink.wait_for(1).await;
     assert_eq!(acks[0].rcpt_to, vec![ADVOCATE.to_owned()]);
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND attempts = 3")
+            .await,
+        1,
+        "sent on the third attempt, after two temporary refusals"
+    );
     mail.sink.refuse_next(&[550]);
     let other = lettre::Message::builder()
         .from("rebota@ejemplo.mx".parse().unwrap())

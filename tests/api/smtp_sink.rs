@@ -43,6 +43,8 @@ impl Received {
 struct Shared {
     received: Vec<Received>,
     refuse_next: Vec<u16>,
+    /// Count only, keep nothing (the benchmark's bare SMTP server).
+    discard: bool,
 }
 
 #[derive(Clone)]
@@ -53,9 +55,22 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> Self {
+        Self::start_with(false).await
+    }
+
+    /// A sink that answers like [`SmtpSink::start`] but keeps nothing.
+    #[allow(dead_code)]
+    pub async fn discarding() -> Self {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(discard: bool) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let shared = Arc::new(Mutex::new(Shared::default()));
+        let shared = Arc::new(Mutex::new(Shared {
+            discard,
+            ..Shared::default()
+        }));
         let state = Arc::clone(&shared);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -117,7 +132,9 @@ async fn session(mut stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) 
                 let buf = std::mem::take(buf);
                 data = None;
                 let mut s = shared.lock().unwrap();
-                if s.refuse_next.is_empty() {
+                if s.discard {
+                    out.extend(b"250 2.0.0 OK\r\n");
+                } else if s.refuse_next.is_empty() {
                     s.received.push(Received {
                         mail_from: std::mem::take(&mut from),
                         rcpt_to: std::mem::take(&mut rcpts),

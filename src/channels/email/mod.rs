@@ -166,10 +166,11 @@ pub async fn store(
         .transpose()?;
     let row = email_inbox::ActiveModel {
         id: Set(id),
-        message_key: Set(message_key),
+        message_key: Set(message_key.clone()),
+        // Without a sender, each message is its own queue (one bad one blocks none).
         sender_bidx: Set(from
             .as_deref()
-            .map_or_else(Vec::new, |a| sender_key(keys, a))),
+            .map_or_else(|| message_key.clone(), |a| sender_key(keys, a))),
         source: Set(source.to_owned()),
         raw_ct: Set(raw_ct),
         envelope_ct: Set(envelope_ct),

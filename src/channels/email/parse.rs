@@ -54,6 +54,8 @@ pub struct Mail {
     pub recipients: Vec<String>,
     pub body: String,
     pub attachments: Vec<Part>,
+    /// More parts than [`MAX_ATTACHMENTS`]: the rest were not read.
+    pub attachments_dropped: bool,
     pub automatic: Option<Automatic>,
     pub language: Language,
 }
@@ -108,7 +110,7 @@ pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
     }
     let mut body = String::new();
     let mut attachments = Vec::new();
-    read_content(&msg, 0, &mut body, &mut attachments);
+    let attachments_dropped = read_content(&msg, 0, &mut body, &mut attachments);
     let subject = msg.subject().unwrap_or("").trim().to_owned();
     let language = declared_language(&msg).unwrap_or_else(|| guess_language(&subject, &body));
     Some(Mail {
@@ -120,6 +122,7 @@ pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
         recipients,
         body,
         attachments,
+        attachments_dropped,
         language,
     })
 }
@@ -149,8 +152,10 @@ fn ids(value: &HeaderValue<'_>) -> Vec<String> {
 }
 
 /// Text bodies in order (HTML reduced to text by mail-parser), then forwarded
-/// messages unfolded, nested at most [`MAX_NESTING`] deep; every attachment kept.
-fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut Vec<Part>) {
+/// messages unfolded, nested at most [`MAX_NESTING`] deep; attachments kept up to
+/// [`MAX_ATTACHMENTS`]. True when some were left out.
+fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut Vec<Part>) -> bool {
+    let mut dropped = false;
     for i in 0..msg.text_body_count() {
         if let Some(text) = msg.body_text(i) {
             let text = text.trim();
@@ -188,9 +193,10 @@ fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut 
                 body.push_str(&format!("Asunto / Subject: {subject}\n"));
             }
             body.push('\n');
-            read_content(inner, depth + 1, body, parts);
+            dropped |= read_content(inner, depth + 1, body, parts);
         }
         if parts.len() >= MAX_ATTACHMENTS {
+            dropped = true;
             continue;
         }
         let mime_type = part
@@ -207,6 +213,7 @@ fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut 
             bytes: part.contents().to_vec(),
         });
     }
+    dropped
 }
 
 fn header_text<'a>(msg: &'a Message<'_>, name: &'a str) -> Option<&'a str> {
@@ -286,7 +293,8 @@ pub fn guess_language(subject: &str, body: &str) -> Language {
         "the", "and", "my", "we", "was", "were", "they", "is", "are", "have", "with", "for",
         "company", "work", "but", "very", "because", "hello", "of", "to",
     ];
-    let text = format!("{subject} {body}").to_lowercase();
+    let head: String = body.chars().take(20_000).collect();
+    let text = format!("{subject} {head}").to_lowercase();
     let (mut es, mut en) = (0usize, 0usize);
     for word in text
         .split(|c: char| !c.is_alphabetic())
@@ -307,14 +315,22 @@ pub fn guess_language(subject: &str, body: &str) -> Language {
 /// plus-address `buzon+BZ-XXXXXXXX@…` of one of our intake addresses. Upper-cased.
 pub fn case_refs(mail: &Mail, intake: &[String]) -> Vec<String> {
     let mut refs = Vec::new();
-    let subject = mail.subject.to_uppercase();
+    // A subject line is at most 998 bytes (RFC 5322); each tag is looked at within
+    // a few characters, so a hostile subject costs linear time.
+    let subject: String = mail
+        .subject
+        .chars()
+        .take(998)
+        .collect::<String>()
+        .to_uppercase();
     for (start, _) in subject.match_indices('[') {
-        let tag = subject[start + 1..].trim_start();
+        let tag: String = subject[start + 1..].chars().take(24).collect();
+        let tag = tag.trim_start();
         let rest = tag
             .strip_prefix("BUZÓN")
             .or_else(|| tag.strip_prefix("BUZON"));
         if let Some(rest) = rest
-            && let Some(code) = rest.trim_start().split(']').next()
+            && let Some((code, _)) = rest.trim_start().split_once(']')
             && is_case_ref(code.trim())
         {
             refs.push(code.trim().to_owned());
@@ -331,6 +347,7 @@ pub fn case_refs(mail: &Mail, intake: &[String]) -> Vec<String> {
         }
     }
     refs.dedup();
+    refs.truncate(5);
     refs
 }
 

@@ -34,6 +34,21 @@ const IDLE: Duration = Duration::from_secs(120);
 /// Most recipients per message, and bad commands per session before we hang up.
 const MAX_RECIPIENTS: usize = 50;
 const MAX_ERRORS: u32 = 10;
+/// A session ends after this many commands or this long, whatever it does: a
+/// client that never reads its replies, or sends NOOP forever, does not keep a
+/// session slot.
+const MAX_COMMANDS: u32 = 10_000;
+const MAX_SESSION: Duration = Duration::from_secs(30 * 60);
+
+/// Writes a reply; a client that does not read it within [`IDLE`] is dropped.
+async fn send<S: AsyncWrite + Unpin>(io: &mut S, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::time::timeout(IDLE, async {
+        io.write_all(bytes).await?;
+        io.flush().await
+    })
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "client does not read"))?
+}
 
 /// Everything a session needs.
 pub struct Listener {
@@ -106,20 +121,24 @@ impl Listener {
     ) {
         let _ = stream.set_nodelay(true);
         let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
-            let _ = stream
-                .write_all(b"421 4.3.2 Too many connections, try again later\r\n")
-                .await;
+            let _ = send(
+                &mut stream,
+                b"421 4.3.2 Too many connections, try again later\r\n",
+            )
+            .await;
             return;
         };
         if !self.email.ip_allowed(peer.ip()) {
-            let _ = stream
-                .write_all(b"421 4.7.0 Too many messages from your address, try again later\r\n")
-                .await;
+            let _ = send(
+                &mut stream,
+                b"421 4.7.0 Too many messages from your address, try again later\r\n",
+            )
+            .await;
             return;
         }
         let mut session = Session::new(peer.ip());
-        let greeting = format!("220 {} ESMTP Buzón\r\n", self.email.settings.hostname);
-        if stream.write_all(greeting.as_bytes()).await.is_err() {
+        let greeting = format!("220 {} ESMTP Buzon\r\n", self.email.settings.hostname);
+        if send(&mut stream, greeting.as_bytes()).await.is_err() {
             return;
         }
         let end = self.run(&mut stream, &mut session, stop.clone()).await;
@@ -148,18 +167,25 @@ impl Listener {
         let mut requests = RequestReceiver::default();
         let mut chunk = vec![0u8; 16 * 1024];
         let mut data: Option<Data> = None;
+        // After a line over smtp-proto's 4096 bytes: the rest of it is skipped, not
+        // read as commands.
+        let mut skipping = false;
+        let started = tokio::time::Instant::now();
         loop {
+            if started.elapsed() > MAX_SESSION || s.commands > MAX_COMMANDS {
+                send(io, b"421 4.7.0 Session too long, closing\r\n").await?;
+                return Ok(End::Closed);
+            }
             let read = tokio::select! {
                 read = tokio::time::timeout(IDLE, io.read(&mut chunk)) => read,
                 _ = stop.changed(), if data.is_none() => {
-                    io.write_all(b"421 4.3.2 Service shutting down, try again later\r\n").await?;
+                    send(io, b"421 4.3.2 Service shutting down, try again later\r\n").await?;
                     return Ok(End::Closed);
                 }
             };
             let n = match read {
                 Err(_) => {
-                    io.write_all(b"421 4.4.2 Idle for too long, closing\r\n")
-                        .await?;
+                    send(io, b"421 4.4.2 Idle for too long, closing\r\n").await?;
                     return Ok(End::Closed);
                 }
                 Ok(Ok(0)) => return Ok(End::Closed),
@@ -179,11 +205,22 @@ impl Listener {
                     }
                     continue;
                 }
+                if skipping {
+                    let rest = bytes.as_slice();
+                    match rest.iter().position(|b| *b == b'\n') {
+                        Some(at) => {
+                            bytes = rest[at + 1..].iter();
+                            skipping = false;
+                        }
+                        None => break,
+                    }
+                }
                 if bytes.as_slice().is_empty() {
                     break;
                 }
                 match requests.ingest(&mut bytes) {
                     Ok(request) => {
+                        s.commands += 1;
                         let request = request.into_owned();
                         let step = self.command(s, request);
                         out.extend(step.reply.as_bytes());
@@ -191,15 +228,13 @@ impl Listener {
                             Next::Continue => {}
                             Next::Data => data = Some(Data::new()),
                             Next::Close => {
-                                io.write_all(&out).await?;
-                                io.flush().await?;
+                                send(io, &out).await?;
                                 return Ok(End::Closed);
                             }
                             Next::StartTls => {
                                 // Whatever the client pipelined after STARTTLS is
                                 // dropped unread (RFC 3207 §4.2: no command injection).
-                                io.write_all(&out).await?;
-                                io.flush().await?;
+                                send(io, &out).await?;
                                 return Ok(End::StartTls);
                             }
                         }
@@ -207,18 +242,18 @@ impl Listener {
                     Err(ProtoError::NeedsMoreData { .. }) => break,
                     Err(e) => {
                         s.errors += 1;
+                        skipping = matches!(e, ProtoError::ResponseTooLong);
                         out.extend(protocol_error(&e).as_bytes());
                         if s.errors >= MAX_ERRORS {
                             out.extend(b"421 4.7.0 Too many errors, closing\r\n");
-                            io.write_all(&out).await?;
+                            send(io, &out).await?;
                             return Ok(End::Closed);
                         }
                     }
                 }
             }
             if !out.is_empty() {
-                io.write_all(&out).await?;
-                io.flush().await?;
+                send(io, &out).await?;
             }
         }
     }
@@ -367,6 +402,7 @@ struct Session {
     rcpt_to: Vec<String>,
     secured: bool,
     errors: u32,
+    commands: u32,
 }
 
 impl Session {
@@ -378,6 +414,7 @@ impl Session {
             rcpt_to: Vec::new(),
             secured: false,
             errors: 0,
+            commands: 0,
         }
     }
 
@@ -397,10 +434,17 @@ struct Data {
 
 impl Data {
     fn new() -> Self {
+        // The receiver looks for `<CRLF>.`; the CRLF that ended the DATA command
+        // counts, so an empty message (`.` at once) or a dot-stuffed first line is
+        // read right.
+        let mut receiver = DataReceiver::new();
+        let mut buf = Vec::new();
+        receiver.ingest(&mut b"\r\n".iter(), &mut buf);
+        buf.clear();
         Self {
-            receiver: DataReceiver::new(),
+            receiver,
             discard: None,
-            buf: Vec::new(),
+            buf,
             oversized: false,
         }
     }

@@ -231,13 +231,12 @@ impl Inbox {
 
     /// Works the oldest due message of one sender; true if it did something.
     async fn once(&self) -> anyhow::Result<bool> {
-        let heads =
-            outbox::due_heads::<email_inbox::Entity>(self.db(), "email_inbox", "sender_bidx", None)
-                .await?;
-        for row in &heads {
+        // Ids only: a head's raw message (up to the size limit) is read once claimed.
+        let heads = outbox::due_head_ids(self.db(), "email_inbox", "sender_bidx", None).await?;
+        for id in heads {
             let Some(lease) = outbox::claim::<email_inbox::Entity>(
                 self.db(),
-                row.id,
+                id,
                 email_inbox::Column::Id,
                 email_inbox::Column::State,
                 email_inbox::Column::LockedUntil,
@@ -246,6 +245,14 @@ impl Inbox {
             else {
                 continue;
             };
+            let Some(row) = email_inbox::Entity::find_by_id(id)
+                .one(self.db())
+                .await
+                .context("cannot load inbox row")?
+            else {
+                continue;
+            };
+            let row = &row;
             // In a task of its own: a message that makes the parser panic is held
             // for a human instead of being retried forever.
             let this = self.clone();
@@ -316,16 +323,18 @@ impl Inbox {
             None => None,
         };
         let mail = parse::parse(&raw, envelope.as_ref());
-        drop(raw);
         let outcome = match &mail {
             None => Outcome::Held("unparseable"),
-            Some(mail) => self.decide(mail).await?,
+            Some(mail) => self.decide(mail, envelope.as_ref()).await?,
         };
         let txn = self
             .db()
             .begin()
             .await
             .context("cannot begin transaction")?;
+        // Something of the message not kept in the case (a refused or surplus
+        // attachment, text cut): the original goes with the case as `original.eml`.
+        let mut lossy = false;
         let (outcome_code, case_id, ack) = match (&outcome, &mail) {
             (Outcome::Held(reason), _) => (*reason, None, None),
             (Outcome::Case(prepared), Some(mail)) => {
@@ -335,6 +344,7 @@ impl Inbox {
             }
             (Outcome::FollowUp(case), Some(mail)) => {
                 let body = follow_up_text(mail)?;
+                lossy |= body.as_str() != mail.body.trim();
                 self.state
                     .intake
                     .append_message(&txn, (**case).clone(), &body)
@@ -345,32 +355,39 @@ impl Inbox {
             _ => ("unparseable", None, None),
         };
         let mut acked = false;
+        let mut kept_raw = false;
         if let (Some(case_id), Some(mail)) = (case_id, &mail) {
-            insert_attachments(
-                &txn,
-                keys,
-                case_id,
-                mail,
-                self.email.settings.attachment_max_bytes,
-            )
-            .await?;
+            let max = self.email.settings.attachment_max_bytes;
+            lossy |= insert_attachments(&txn, keys, case_id, mail, max).await?;
+            if lossy {
+                let original = parse::Part {
+                    name: Some("original.eml".into()),
+                    mime_type: "message/rfc822".into(),
+                    bytes: raw.to_vec(),
+                };
+                // Too large to attach: the inbox row keeps it, held for a person.
+                kept_raw = !insert_part(&txn, keys, case_id, &original, max).await?;
+            }
             if let Some(id) = &mail.message_id {
-                remember_thread(&txn, keys, id, case_id).await?;
+                remember_thread(&txn, keys, id, case_id, false).await?;
             }
             if let Some(ack) = ack
                 && self.may_acknowledge(&txn, &row.sender_bidx).await?
             {
-                remember_thread(&txn, keys, &ack.message_id, case_id).await?;
+                remember_thread(&txn, keys, &ack.message_id, case_id, true).await?;
                 let recipient = sender_key(keys, &ack.to);
                 let payload = serde_json::to_value(&ack).context("cannot serialize e-mail")?;
                 outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
                 acked = true;
             }
         }
-        let held = case_id.is_none();
+        drop(raw);
+        let held = case_id.is_none() || kept_raw;
         let update = email_inbox::ActiveModel {
             state: Set(if held { HELD } else { DONE }.to_owned()),
-            outcome: Set(Some(outcome_code.to_owned())),
+            outcome: Set(Some(
+                if kept_raw { "partial" } else { outcome_code }.to_owned(),
+            )),
             case_id: Set(case_id),
             locked_until: Set(None),
             acked_at: Set(acked.then(Utc::now)),
@@ -415,7 +432,7 @@ impl Inbox {
     }
 
     /// New case, follow-up or held, before any transaction (the receipt hash is slow).
-    async fn decide(&self, mail: &Mail) -> anyhow::Result<Outcome> {
+    async fn decide(&self, mail: &Mail, envelope: Option<&Envelope>) -> anyhow::Result<Outcome> {
         if let Some(kind) = mail.automatic {
             return Ok(Outcome::Held(kind.code()));
         }
@@ -426,7 +443,9 @@ impl Inbox {
         else {
             return Ok(Outcome::Held("no_sender"));
         };
-        if let Some(case) = self.thread(mail, &from).await?
+        // A From the envelope contradicts is not trusted to name a case by reference.
+        let vouched = envelope.is_none_or(|e| e.mail_from.eq_ignore_ascii_case(from.as_str()));
+        if let Some(case) = self.thread(mail, &from, vouched).await?
             && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
         {
             return Ok(Outcome::FollowUp(Box::new(case)));
@@ -453,52 +472,70 @@ impl Inbox {
         )))
     }
 
-    /// The case this message continues: one whose Message-IDs it names (any sender:
-    /// those ids are unguessable), or whose reference it carries (subject tag,
-    /// plus-address) when it comes from that case's own contact address.
+    /// The case this message continues:
+    /// - one of whose acknowledgements it answers (our Message-IDs are unguessable:
+    ///   any sender, e.g. a colleague in copy);
+    /// - one whose own messages or reference (subject tag, plus-address) it names,
+    ///   only when it comes from that case's contact address (anyone can write a
+    ///   reference or a Message-ID into a mail) and, for the reference, when the
+    ///   envelope does not contradict the From.
     async fn thread(
         &self,
         mail: &Mail,
         from: &crate::domain::Email,
+        vouched: bool,
     ) -> anyhow::Result<Option<case::Model>> {
         let keys = &self.state.keys;
+        let sender = keys.blind_index.compute("email", from.as_str());
         let thread_keys: Vec<Vec<u8>> = mail
             .thread_ids
             .iter()
             .map(|id| message_id_key(keys, id))
             .collect();
-        if !thread_keys.is_empty()
-            && let Some(known) = email_thread::Entity::find()
+        let known = if thread_keys.is_empty() {
+            Vec::new()
+        } else {
+            email_thread::Entity::find()
                 .filter(email_thread::Column::MessageKey.is_in(thread_keys))
-                .one(self.db())
+                .all(self.db())
                 .await
                 .context("cannot look up thread")?
-        {
-            return case::Entity::find_by_id(known.case_id)
-                .one(self.db())
-                .await
-                .context("cannot load case");
+        };
+        let mut candidates: Vec<(uuid::Uuid, bool)> =
+            known.iter().map(|t| (t.case_id, t.ours)).collect();
+        candidates.sort_by_key(|(_, ours)| !ours);
+        for (case_id, ours) in candidates {
+            if ours || self.is_contact(case_id, &sender).await? {
+                return case::Entity::find_by_id(case_id)
+                    .one(self.db())
+                    .await
+                    .context("cannot load case");
+            }
         }
         let refs = parse::case_refs(mail, &self.email.settings.intake_addresses);
-        if refs.is_empty() {
+        if refs.is_empty() || !vouched {
             return Ok(None);
         }
-        let sender = keys.blind_index.compute("email", from.as_str());
         let found = case::Entity::find()
             .filter(case::Column::CaseRef.is_in(refs))
             .all(self.db())
             .await
             .context("cannot look up case")?;
         for case in found {
-            let contact = complainant::Entity::find_by_id(case.id)
-                .one(self.db())
-                .await
-                .context("cannot load complainant")?;
-            if contact.and_then(|c| c.email_bidx).as_deref() == Some(sender.as_slice()) {
+            if self.is_contact(case.id, &sender).await? {
                 return Ok(Some(case));
             }
         }
         Ok(None)
+    }
+
+    /// True when `sender` (blind index) is the contact address of the case.
+    async fn is_contact(&self, case_id: Uuid, sender: &[u8]) -> anyhow::Result<bool> {
+        let contact = complainant::Entity::find_by_id(case_id)
+            .one(self.db())
+            .await
+            .context("cannot load complainant")?;
+        Ok(contact.and_then(|c| c.email_bidx).as_deref() == Some(sender))
     }
 
     /// Under the daily cap of acknowledgements for this sender?
@@ -637,14 +674,18 @@ fn narrative(mail: &Mail) -> String {
         (subject, "") => subject.to_owned(),
         (subject, body) => format!("{subject}\n\n{body}"),
     };
-    crate::channels::whatsapp::conversation::truncate(&text, limits::NARRATIVE)
+    // Cut with room to spare: normalization (NFC) may lengthen a few characters.
+    crate::channels::whatsapp::conversation::truncate(&text, TEXT_CUT)
 }
+
+/// Where e-mail text is cut (under `limits::NARRATIVE`); the original is attached.
+const TEXT_CUT: usize = limits::NARRATIVE - 1_000;
 
 /// A reply's own words (quoted text cut), or a marker when it has none (only files).
 fn follow_up_text(mail: &Mail) -> anyhow::Result<Text> {
     let text = crate::channels::whatsapp::conversation::truncate(
         &parse::strip_quoted(&mail.body),
-        limits::NARRATIVE,
+        TEXT_CUT,
     );
     Text::parse(&text, limits::NARRATIVE)
         .or_else(|_| Text::parse("(sin texto / no text)", limits::NARRATIVE))
@@ -656,10 +697,12 @@ async fn remember_thread(
     keys: &crate::crypto::KeyRing,
     message_id: &str,
     case_id: Uuid,
+    ours: bool,
 ) -> anyhow::Result<()> {
     email_thread::Entity::insert(email_thread::ActiveModel {
         message_key: Set(message_id_key(keys, message_id)),
         case_id: Set(case_id),
+        ours: Set(ours),
         created_at: Set(Utc::now()),
     })
     .on_conflict(
@@ -683,68 +726,77 @@ fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
 
 /// Every attachment becomes a row on the case: kept (encrypted, SHA-256 recorded)
 /// when its type and size are accepted, otherwise recorded as refused without its
-/// content. A narrative cut to the limit keeps its full text as `mensaje.txt`.
+/// content. True when something was not kept (refused, beyond the most parts read,
+/// or text cut from the narrative).
 async fn insert_attachments(
     txn: &DatabaseTransaction,
     keys: &crate::crypto::KeyRing,
     case_id: Uuid,
     mail: &Mail,
     max_bytes: usize,
-) -> anyhow::Result<()> {
-    let full = format!("{}\n\n{}", mail.subject, mail.body);
-    let overflow = (full.chars().count() > limits::NARRATIVE).then(|| parse::Part {
-        name: Some("mensaje.txt".into()),
-        mime_type: "text/plain".into(),
-        bytes: full.into_bytes(),
-    });
-    for part in mail.attachments.iter().chain(overflow.as_ref()) {
-        let id = Uuid::new_v4();
-        let now = Utc::now();
-        let accepted = ATTACHMENT_TYPES.contains(&part.mime_type.as_str())
-            && part.bytes.len() <= max_bytes
-            && !part.bytes.is_empty();
-        let content_ct = accepted
-            .then(|| {
-                keys.cipher
-                    .encrypt(attachment_aad(id, "content_ct"), &part.bytes)
-            })
-            .transpose()
-            .context("cannot encrypt attachment")?;
-        let filename_ct = part
-            .name
-            .as_deref()
-            .map(|n| crate::channels::whatsapp::conversation::truncate(n, 255))
-            .map(|n| {
-                keys.cipher
-                    .encrypt_str(attachment_aad(id, "filename_ct"), &n)
-            })
-            .transpose()
-            .context("cannot encrypt file name")?;
-        let mime_type: String = part.mime_type.chars().take(128).collect();
-        attachment::ActiveModel {
-            id: Set(id),
-            case_id: Set(Some(case_id)),
-            conversation_id: Set(None),
-            channel: Set(super::CHANNEL.to_owned()),
-            media_ref: Set(format!("part:{id}")),
-            mime_type: Set(mime_type),
-            declared_sha256: Set(None),
-            size_bytes: Set(i64::try_from(part.bytes.len()).ok()),
-            caption_ct: Set(None),
-            content_ct: Set(content_ct),
-            state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            locked_until: Set(None),
-            created_at: Set(now),
-            content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(&part.bytes))),
-            filename_ct: Set(filename_ct),
-        }
-        .insert(txn)
-        .await
-        .context("cannot store attachment")?;
+) -> anyhow::Result<bool> {
+    let mut lossy = mail.attachments_dropped
+        || format!("{}\n\n{}", mail.subject, mail.body).chars().count() > TEXT_CUT;
+    for part in &mail.attachments {
+        lossy |= !insert_part(txn, keys, case_id, part, max_bytes).await?;
     }
-    Ok(())
+    Ok(lossy)
+}
+
+/// Stores one part on the case; false when it was refused (type or size).
+async fn insert_part(
+    txn: &DatabaseTransaction,
+    keys: &crate::crypto::KeyRing,
+    case_id: Uuid,
+    part: &parse::Part,
+    max_bytes: usize,
+) -> anyhow::Result<bool> {
+    let id = Uuid::new_v4();
+    let now = Utc::now();
+    let accepted = ATTACHMENT_TYPES.contains(&part.mime_type.as_str())
+        && part.bytes.len() <= max_bytes
+        && !part.bytes.is_empty();
+    let content_ct = accepted
+        .then(|| {
+            keys.cipher
+                .encrypt(attachment_aad(id, "content_ct"), &part.bytes)
+        })
+        .transpose()
+        .context("cannot encrypt attachment")?;
+    let filename_ct = part
+        .name
+        .as_deref()
+        .map(|n| crate::channels::whatsapp::conversation::truncate(n, 255))
+        .map(|n| {
+            keys.cipher
+                .encrypt_str(attachment_aad(id, "filename_ct"), &n)
+        })
+        .transpose()
+        .context("cannot encrypt file name")?;
+    let mime_type: String = part.mime_type.chars().take(128).collect();
+    attachment::ActiveModel {
+        id: Set(id),
+        case_id: Set(Some(case_id)),
+        conversation_id: Set(None),
+        channel: Set(super::CHANNEL.to_owned()),
+        media_ref: Set(format!("part:{id}")),
+        mime_type: Set(mime_type),
+        declared_sha256: Set(None),
+        size_bytes: Set(i64::try_from(part.bytes.len()).ok()),
+        caption_ct: Set(None),
+        content_ct: Set(content_ct),
+        state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        created_at: Set(now),
+        content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(&part.bytes))),
+        filename_ct: Set(filename_ct),
+    }
+    .insert(txn)
+    .await
+    .context("cannot store attachment")?;
+    Ok(accepted)
 }
 
 /// Counts for `/readyz`.
