@@ -958,6 +958,42 @@ mod tests {
     }
 
     #[test]
+    fn email_is_off_until_configured_and_its_problems_are_named() {
+        let off = Settings::validate(RawSettings::default()).map(|s| s.email.is_none());
+        assert!(matches!(off, Ok(true)));
+        let err = Settings::validate(RawSettings {
+            smtp_addr: Some("0.0.0.0:25".into()),
+            email_intake_addresses: ListOrString::One("quejas+x@example.org, nope".into()),
+            smtp_relay_url: Some("http://relay".into()),
+            smtp_tls_cert: Some("cert.pem".into()),
+            ..RawSettings::default()
+        })
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        for needle in [
+            "\"quejas+x@example.org\"",
+            "\"nope\"",
+            "BUZON_EMAIL_INTAKE_ADDRESSES: the addresses",
+            "BUZON_SMTP_RELAY_URL must start with smtp://",
+            "BUZON_EMAIL_FROM",
+            "BUZON_SMTP_TLS_KEY",
+        ] {
+            assert!(err.contains(needle), "{needle} missing from {err}");
+        }
+        let on = Settings::validate(RawSettings {
+            email_webhook_token: Some("0123456789abcdef".into()),
+            email_intake_addresses: ListOrString::One("Quejas@Example.org".into()),
+            ..RawSettings::default()
+        });
+        let email = on.ok().and_then(|s| s.email);
+        assert_eq!(
+            email.as_ref().map(|e| (e.intake_addresses.clone(), e.hostname.clone(), e.outbound())),
+            Some((vec!["quejas@example.org".to_owned()], "example.org".to_owned(), false))
+        );
+    }
+
+    #[test]
     fn whatsapp_is_off_until_configured_and_half_a_configuration_is_refused() {
         let off = Settings::validate(RawSettings::default()).map(|s| s.whatsapp.is_none());
         assert!(matches!(off, Ok(true)));

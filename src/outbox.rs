@@ -207,6 +207,51 @@ where
     Ok((result.rows_affected == 1).then_some(until))
 }
 
+/// A stored message that can never be worked (unreadable, or its working panicked):
+/// set aside at once. Its text is fixed: the cause (which may quote decrypted
+/// content) is dropped.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Poison(pub &'static str);
+
+/// Attempts at working one stored inbox message before it is set aside: with the
+/// backoff (2 s doubling, at most 10 min) about three hours, so an outage of the
+/// database or a saturated server delays messages without losing them.
+pub const INBOX_MAX_ATTEMPTS: i32 = 24;
+
+/// Works one claimed inbox row in a task of its own: a message that makes the
+/// worker panic becomes a [`Poison`] error (set aside) instead of being retried
+/// forever.
+pub async fn isolated<F>(work: F) -> anyhow::Result<()>
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(_) => Err(Poison("working the message panicked").into()),
+    }
+}
+
+/// What to do with an inbox row whose working failed (`attempts` includes this one).
+pub enum AfterFailure {
+    /// Another worker holds it now: leave it alone.
+    Lost,
+    /// Unreadable, panicked, or failed too often: keep it for a person.
+    SetAside,
+    /// Try again then.
+    RetryAt(DateTime<Utc>),
+}
+
+pub fn after_failure(err: &anyhow::Error, attempts: i32) -> AfterFailure {
+    if err.chain().any(|c| c.is::<Lost>()) {
+        AfterFailure::Lost
+    } else if err.chain().any(|c| c.is::<Poison>()) || attempts >= INBOX_MAX_ATTEMPTS {
+        AfterFailure::SetAside
+    } else {
+        AfterFailure::RetryAt(retry_at(Duration::from_secs(2), attempts.unsigned_abs()))
+    }
+}
+
 /// The lease ran out and another worker took the row over: this worker's work is
 /// rolled back, the other one's stands.
 #[derive(Debug, thiserror::Error)]

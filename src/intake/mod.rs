@@ -108,6 +108,14 @@ impl std::fmt::Debug for MailComplaint {
     }
 }
 
+struct NewCase {
+    id: Uuid,
+    case_ref: String,
+    receipt: Receipt,
+    receipt_hash: String,
+    now: DateTime<Utc>,
+}
+
 /// What the workplace column holds while the state is not known.
 pub const UNKNOWN_STATE: &str = "unknown";
 
@@ -251,27 +259,17 @@ impl Intake {
     /// store more in the same transaction (the WhatsApp conversation that led to it)
     /// calls [`Prepared::insert`] on its own transaction.
     pub async fn prepare(&self, c: &NewComplaint) -> anyhow::Result<Prepared> {
-        let id = Uuid::new_v4();
-        let case_ref = format!("BZ-{}", crate::crypto::receipt::random_code(8));
-        let receipt = Receipt::generate();
-        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
-        let now = Utc::now();
+        let NewCase {
+            id,
+            case_ref,
+            receipt,
+            receipt_hash,
+            now,
+        } = self.new_case().await?;
         let decision = crate::routing::route(&self.rules, &CaseFacts::of(c));
         let routing = serde_json::to_value(&decision).context("cannot serialize routing")?;
-        let cipher = &self.keys.cipher;
         let bidx = &self.keys.blind_index;
-        let enc = |table: &'static str, column: &'static str, text: &str| {
-            cipher
-                .encrypt_str(
-                    Aad {
-                        table,
-                        column,
-                        row: id,
-                    },
-                    text,
-                )
-                .with_context(|| format!("cannot encrypt {table}.{column}"))
-        };
+        let enc = |table, column, text: &str| self.encrypt(id, table, column, text);
         let enc_opt = |column: &'static str, text: Option<&Text>| {
             text.map(|t| enc("complainants", column, t.as_str()))
                 .transpose()
@@ -356,25 +354,15 @@ impl Intake {
     /// (routing needs the state, sector and violations, which triage confirms), the
     /// unknown facts stored as `unknown`, the sender as the complainant's contact.
     pub async fn prepare_mail(&self, c: &MailComplaint) -> anyhow::Result<Prepared> {
-        let id = Uuid::new_v4();
-        let case_ref = format!("BZ-{}", crate::crypto::receipt::random_code(8));
-        let receipt = Receipt::generate();
-        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
-        let now = Utc::now();
-        let cipher = &self.keys.cipher;
+        let NewCase {
+            id,
+            case_ref,
+            receipt,
+            receipt_hash,
+            now,
+        } = self.new_case().await?;
         let bidx = &self.keys.blind_index;
-        let enc = |table: &'static str, column: &'static str, text: &str| {
-            cipher
-                .encrypt_str(
-                    Aad {
-                        table,
-                        column,
-                        row: id,
-                    },
-                    text,
-                )
-                .with_context(|| format!("cannot encrypt {table}.{column}"))
-        };
+        let enc = |table, column, text: &str| self.encrypt(id, table, column, text);
         let employer = c.employer.as_ref().map_or("", Text::as_str);
         Ok(Prepared {
             case_id: id,
@@ -431,6 +419,38 @@ impl Intake {
                 created_at: now,
             },
         })
+    }
+
+    /// A new case's id, reference and receipt (hashed: the slow part).
+    async fn new_case(&self) -> anyhow::Result<NewCase> {
+        let receipt = Receipt::generate();
+        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
+        Ok(NewCase {
+            id: Uuid::new_v4(),
+            case_ref: format!("BZ-{}", crate::crypto::receipt::random_code(8)),
+            receipt,
+            receipt_hash,
+            now: Utc::now(),
+        })
+    }
+
+    /// Encrypts a field of case `id`'s rows.
+    fn encrypt(
+        &self,
+        id: Uuid,
+        table: &'static str,
+        column: &'static str,
+        text: &str,
+    ) -> anyhow::Result<Vec<u8>> {
+        let aad = Aad {
+            table,
+            column,
+            row: id,
+        };
+        self.keys
+            .cipher
+            .encrypt_str(aad, text)
+            .with_context(|| format!("cannot encrypt {table}.{column}"))
     }
 
     async fn hash_secret(&self, secret: String) -> anyhow::Result<String> {

@@ -935,7 +935,7 @@ async fn a_corpus_of_real_world_mime_never_crashes_the_listener() {
         .await;
     assert_eq!(worked, total, "every message is a case or held for a human");
     // Only the three that are not e-mail at all (garbage, not a message, empty).
-        let db = mail.server.db().await;
+    let db = mail.server.db().await;
     let outcomes: Vec<String> = {
         use sea_orm::{ConnectionTrait, Statement};
         db.query_all_raw(Statement::from_string(
@@ -951,7 +951,7 @@ async fn a_corpus_of_real_world_mime_never_crashes_the_listener() {
     db.close().await.ok();
     assert_eq!(
         outcomes,
-                ["empty", "unparseable", "unparseable"],
+        ["empty", "unparseable", "unparseable"],
         "only the unreadable and empty ones are held; warnings:\n{}",
         mail.server
             .logs()

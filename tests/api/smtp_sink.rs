@@ -110,6 +110,8 @@ impl SmtpSink {
 }
 
 async fn session(mut stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) {
+    // As a real server does: replies are not held back waiting for the client's ACK.
+    let _ = stream.set_nodelay(true);
     let _ = stream.write_all(b"220 sink.test ESMTP\r\n").await;
     let mut requests = RequestReceiver::default();
     let mut data: Option<(DataReceiver, Vec<u8>)> = None;

@@ -27,16 +27,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Attempts at working one stored message before it is held for a human (about
-/// three hours with the backoff): a database outage delays mail, never loses it.
-const INBOX_MAX_ATTEMPTS: i32 = 24;
 /// How long a worked message's dedupe key (and ack count) is remembered.
 const INBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
-
-/// A stored message that can never be worked (undecryptable): held at once.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Poison(&'static str);
 
 /// Media types kept from e-mail attachments; anything else is recorded (type,
 /// size, name) as refused, without its content.
@@ -252,18 +244,11 @@ impl Inbox {
             else {
                 continue;
             };
-            let row = &row;
-            // In a task of its own: a message that makes the parser panic is held
-            // for a human instead of being retried forever.
             let this = self.clone();
             let owned = row.clone();
-            let result = match tokio::spawn(async move { this.process(&owned, lease).await }).await
+            if let Err(e) = outbox::isolated(async move { this.process(&owned, lease).await }).await
             {
-                Ok(result) => result,
-                Err(_) => Err(Poison("working the message panicked").into()),
-            };
-            if let Err(e) = result {
-                self.failed(row, lease, &e).await?;
+                self.failed(&row, lease, &e).await?;
             }
             return Ok(true);
         }
@@ -276,26 +261,26 @@ impl Inbox {
         lease: DateTime<Utc>,
         err: &anyhow::Error,
     ) -> anyhow::Result<()> {
-        if err.chain().any(|c| c.is::<outbox::Lost>()) {
-            tracing::warn!(inbox_id = %row.id, "e-mail taken over by another worker");
-            return Ok(());
-        }
         let attempts = row.attempts + 1;
         let mut update = email_inbox::ActiveModel {
             attempts: Set(attempts),
             locked_until: Set(None),
             ..Default::default()
         };
-        if err.chain().any(|c| c.is::<Poison>()) || attempts >= INBOX_MAX_ATTEMPTS {
-            tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail held for a human after repeated failures");
-            update.state = Set(HELD.to_owned());
-            update.outcome = Set(Some("failed".to_owned()));
-        } else {
-            tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail processing failed; will retry");
-            update.next_attempt_at = Set(outbox::retry_at(
-                Duration::from_secs(2),
-                attempts.unsigned_abs(),
-            ));
+        match outbox::after_failure(err, attempts) {
+            outbox::AfterFailure::Lost => {
+                tracing::warn!(inbox_id = %row.id, "e-mail taken over by another worker");
+                return Ok(());
+            }
+            outbox::AfterFailure::SetAside => {
+                tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail held for a human after repeated failures");
+                update.state = Set(HELD.to_owned());
+                update.outcome = Set(Some("failed".to_owned()));
+            }
+            outbox::AfterFailure::RetryAt(at) => {
+                tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "e-mail processing failed; will retry");
+                update.next_attempt_at = Set(at);
+            }
         }
         email_inbox::Entity::update_many()
             .set(update)
@@ -311,14 +296,14 @@ impl Inbox {
         let raw = keys
             .cipher
             .decrypt(inbox_aad(row.id, "raw_ct"), &row.raw_ct)
-            .map_err(|_| Poison("stored message cannot be decrypted"))?;
+            .map_err(|_| outbox::Poison("stored message cannot be decrypted"))?;
         let envelope: Option<Envelope> = match &row.envelope_ct {
             Some(ct) => Some(
                 keys.cipher
                     .decrypt(inbox_aad(row.id, "envelope_ct"), ct)
                     .ok()
                     .and_then(|json| serde_json::from_slice(&json).ok())
-                    .ok_or(Poison("stored envelope cannot be read"))?,
+                    .ok_or(outbox::Poison("stored envelope cannot be read"))?,
             ),
             None => None,
         };

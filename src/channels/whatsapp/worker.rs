@@ -30,17 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
-/// Attempts at processing one stored message before it is set aside as failed: with
-/// the backoff (2 s doubling, at most 10 min) about three hours, so an outage of the
-/// database or a saturated server delays messages without losing them.
-const INBOX_MAX_ATTEMPTS: i32 = 24;
-
-/// A stored message that can never be processed (unreadable): set aside at once.
-/// Its text is fixed: the cause (which may quote decrypted content) is dropped.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Poison(&'static str);
-
 pub const CHANNEL: &str = "whatsapp";
 
 /// How long a worked message id is remembered (Meta redelivers for up to 7 days).
@@ -161,16 +150,10 @@ impl Inbox {
             else {
                 continue;
             };
-            // In a task of its own: a message that makes the worker panic is set
-            // aside like an unreadable one instead of being retried forever.
             let this = self.clone();
             let owned = row.clone();
-            let result = match tokio::spawn(async move { this.process(&owned, lease).await }).await
+            if let Err(e) = outbox::isolated(async move { this.process(&owned, lease).await }).await
             {
-                Ok(result) => result,
-                Err(_) => Err(Poison("processing the message panicked").into()),
-            };
-            if let Err(e) = result {
                 self.processing_failed(row, lease, &e).await?;
             }
             return Ok(true);
@@ -184,26 +167,25 @@ impl Inbox {
         lease: DateTime<Utc>,
         err: &anyhow::Error,
     ) -> anyhow::Result<()> {
-        if err.chain().any(|c| c.is::<outbox::Lost>()) {
-            tracing::warn!(inbox_id = %row.id, "message taken over by another worker");
-            return Ok(());
-        }
         let attempts = row.attempts + 1;
         let mut update = wa_inbox::ActiveModel {
             attempts: Set(attempts),
             locked_until: Set(None),
             ..Default::default()
         };
-        let poison = err.chain().any(|c| c.is::<Poison>());
-        if poison || attempts >= INBOX_MAX_ATTEMPTS {
-            tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
-            update.state = Set(FAILED.to_owned());
-        } else {
-            tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message processing failed; will retry");
-            update.next_attempt_at = Set(outbox::retry_at(
-                Duration::from_secs(2),
-                attempts.unsigned_abs(),
-            ));
+        match outbox::after_failure(err, attempts) {
+            outbox::AfterFailure::Lost => {
+                tracing::warn!(inbox_id = %row.id, "message taken over by another worker");
+                return Ok(());
+            }
+            outbox::AfterFailure::SetAside => {
+                tracing::error!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message set aside after repeated failures");
+                update.state = Set(FAILED.to_owned());
+            }
+            outbox::AfterFailure::RetryAt(at) => {
+                tracing::warn!(inbox_id = %row.id, attempts, error = %format!("{err:#}"), "WhatsApp message processing failed; will retry");
+                update.next_attempt_at = Set(at);
+            }
         }
         wa_inbox::Entity::update_many()
             .set(update)
@@ -219,13 +201,13 @@ impl Inbox {
         let bytes = keys
             .cipher
             .decrypt(inbox_aad(row.id), &row.payload_ct)
-            .map_err(|_| Poison("stored message cannot be decrypted"))?;
-        let message: serde_json::Value =
-            serde_json::from_slice(&bytes).map_err(|_| Poison("stored message is not JSON"))?;
+            .map_err(|_| outbox::Poison("stored message cannot be decrypted"))?;
+        let message: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|_| outbox::Poison("stored message is not JSON"))?;
         let wa_id = message
             .get("from")
             .and_then(|f| f.as_str())
-            .ok_or(Poison("stored message has no sender"))?
+            .ok_or(outbox::Poison("stored message has no sender"))?
             .to_owned();
         let sender = row.sender_bidx.clone();
 
