@@ -988,8 +988,14 @@ mod tests {
         });
         let email = on.ok().and_then(|s| s.email);
         assert_eq!(
-            email.as_ref().map(|e| (e.intake_addresses.clone(), e.hostname.clone(), e.outbound())),
-            Some((vec!["quejas@example.org".to_owned()], "example.org".to_owned(), false))
+            email
+                .as_ref()
+                .map(|e| (e.intake_addresses.clone(), e.hostname.clone(), e.outbound())),
+            Some((
+                vec!["quejas@example.org".to_owned()],
+                "example.org".to_owned(),
+                false
+            ))
         );
     }
 

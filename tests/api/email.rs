@@ -421,6 +421,21 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
         "a reply to our message threads"
     );
 
+    // Mail to the case's plus-address (the acknowledgement's Reply-To) threads too.
+    let plus = lettre::Message::builder()
+        .from(ADVOCATE.parse().unwrap())
+        .to(format!("quejas+{}@buzon.test", case_ref.to_lowercase())
+            .parse()
+            .unwrap())
+        .subject("Más datos")
+        .message_id(Some("<plus-1@sindicato-ejemplo.mx>".into()))
+        .body(String::from("Eran 15 en total."))
+        .unwrap();
+    mail.send(plus).await;
+    mail.settle().await;
+    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 3);
+    assert_eq!(mail.count("SELECT COUNT(*) FROM case_messages").await, 4);
+
     // The same message delivered again (by SMTP or the webhook) makes nothing new.
     let stored = mail.count("SELECT COUNT(*) FROM email_inbox").await;
     mail.send(complaint_message("orig-1@sindicato-ejemplo.mx"))
@@ -434,7 +449,7 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         mail.sink.received().len(),
-        6,
+        7,
         "no acknowledgement for a duplicate"
     );
 

@@ -818,11 +818,12 @@ async fn failed_sends_are_retried_then_dead_lettered_and_statuses_recorded() {
     ]);
     wa.say(wa.text(WA_ID, "Hola"), "[consent:yes]").await;
     assert_eq!(wa.stub.attempts(), 5);
-    assert_eq!(
-        wa.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND attempts = 5")
-            .await,
-        1
-    );
+    // The stub has the message before the worker records the send: wait for that.
+    wa.wait_count(
+        "SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND attempts = 5",
+        1,
+    )
+    .await;
     // Sent rows keep no content.
     assert_eq!(
         wa.count("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND length(payload_ct) > 0")
