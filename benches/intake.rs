@@ -593,6 +593,29 @@ fn main() {
                 );
                 let _ = stop.send(());
                 tokio::time::sleep(Duration::from_secs(1)).await;
+                // The same over the Unix socket: sqlx leaves Nagle on for TCP, so a
+                // row larger than a segment waits for the server's delayed ACK.
+                let socket = "/var/run/postgresql";
+                if std::path::Path::new(socket).join(".s.PGSQL.5432").exists() {
+                    // Same data directory: the database knows its key file.
+                    let (_, _, stop, smtp) = buzon(
+                        Some(format!("postgres://postgres@localhost/{name}?host={socket}")),
+                        pg_dir.path(),
+                        None,
+                    )
+                    .await;
+                    results.push(
+                        drive_smtp(
+                            "Buzón SMTP listener, PostgreSQL over its Unix socket (20 KB message, stored before the 250)",
+                            smtp,
+                            seconds,
+                            concurrency,
+                        )
+                        .await,
+                    );
+                    let _ = stop.send(());
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .await
