@@ -1210,3 +1210,78 @@ async fn limits_hold_and_shutdown_is_clean() {
     let last = read_reply(&mut idle_read).await;
     assert!(last.starts_with("421 4.3.2"), "{last}");
 }
+
+/// Nothing accepted is lost: a message whose storing fails is refused with a
+/// temporary error (the sending server keeps it and retries), and a message in the
+/// middle of DATA when the server is asked to stop is finished and stored first.
+#[tokio::test]
+async fn failures_and_shutdown_lose_no_mail() {
+    let mut mail = start(Backend::Sqlite, &[]).await;
+    // The inbox table goes away under the running server: storing fails.
+    let db = mail.server.db().await;
+    let rename = |from: &str, to: &str| format!("ALTER TABLE {from} RENAME TO {to}");
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared(&rename("email_inbox", "email_inbox_away"))
+        .await
+        .unwrap();
+    let err = mail
+        .transport()
+        .send(complaint_message("fail-1@sindicato-ejemplo.mx"))
+        .await
+        .unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(err.status().map(u16::from), Some(451));
+    db.execute_unprepared(&rename("email_inbox_away", "email_inbox"))
+        .await
+        .unwrap();
+    db.close().await.ok();
+    // The sending server's retry gets through.
+    mail.send(complaint_message("fail-1@sindicato-ejemplo.mx"))
+        .await;
+    mail.settle().await;
+    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 1);
+
+    // SIGTERM in the middle of DATA: the message is finished, stored, answered.
+    let stream = tokio::net::TcpStream::connect(("127.0.0.1", mail.port()))
+        .await
+        .unwrap();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    assert!(read_reply(&mut read).await.starts_with("220"));
+    for (line, code) in [
+        ("EHLO c.test", "250"),
+        ("MAIL FROM:<tarde@ejemplo.mx>", "250"),
+        (&format!("RCPT TO:<{INTAKE}>") as &str, "250"),
+        ("DATA", "354"),
+    ] {
+        write
+            .write_all(format!("{line}\r\n").as_bytes())
+            .await
+            .unwrap();
+        let reply = read_reply(&mut read).await;
+        assert!(reply.starts_with(code), "{line}: {reply}");
+    }
+    write
+        .write_all(b"From: tarde@ejemplo.mx\r\nSubject: Llegando tarde\r\nMessage-ID: <tarde@ejemplo.mx>\r\n\r\nPrimera parte,\r\n")
+        .await
+        .unwrap();
+    mail.server.signal_term();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    write.write_all(b"segunda parte.\r\n.\r\n").await.unwrap();
+    let stored = read_reply(&mut read).await;
+    assert!(stored.starts_with("250"), "{stored}");
+    let bye = read_reply(&mut read).await;
+    assert!(bye.starts_with("421 4.3.2"), "{bye}");
+    assert!(
+        mail.server.terminate().is_some_and(|s| s.success()),
+        "clean stop"
+    );
+    let db = sea_orm::Database::connect(&mail.server.database_url)
+        .await
+        .unwrap();
+    let n = one_row(&db, "SELECT COUNT(*) FROM email_inbox")
+        .await
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(n, 2, "the message finished during shutdown is stored");
+}

@@ -252,6 +252,13 @@ impl TestServer {
             .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
+    /// Sends SIGTERM and returns at once (the process shuts down meanwhile).
+    pub fn signal_term(&self) {
+        if let Some(child) = &self.child {
+            send_sigterm(child.id());
+        }
+    }
+
     /// Sends SIGTERM, waits for a clean exit and for every line it logged to be
     /// captured; returns the exit status.
     pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
