@@ -537,9 +537,24 @@ async fn apply_parked(db: &DatabaseConnection, provider_key: &[u8]) -> anyhow::R
     Ok(())
 }
 
+/// How long a sent message's metadata (delivery status) is kept.
+const SENT_KEEP: chrono::Duration = chrono::Duration::days(30);
+
+/// Forgets sent messages' metadata after [`SENT_KEEP`] and parked statuses nobody
+/// claimed; every channel's periodic sweep calls it (any one suffices).
+pub async fn prune(db: &DatabaseConnection) -> anyhow::Result<()> {
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::State.eq(SENT))
+        .filter(outbox::Column::UpdatedAt.lt(Utc::now() - SENT_KEEP))
+        .exec(db)
+        .await
+        .context("cannot prune outbox")?;
+    prune_parked(db).await
+}
+
 /// Forgets parked statuses nobody claimed within a day (messages of another system
 /// on the same number, or sends that were never recorded).
-pub async fn prune_parked(db: &DatabaseConnection) -> anyhow::Result<()> {
+async fn prune_parked(db: &DatabaseConnection) -> anyhow::Result<()> {
     // Parked while the send's own record was committing: apply them now.
     let keys: Vec<Vec<u8>> = entity::delivery_status::Entity::find()
         .select_only()

@@ -27,6 +27,20 @@ pub fn refusal(
     }
 }
 
+/// Associated data of an attachment's encrypted columns (any channel).
+pub fn attachment_aad(id: uuid::Uuid, column: &'static str) -> crate::crypto::Aad<'static> {
+    crate::crypto::Aad {
+        table: "attachments",
+        column,
+        row: id,
+    }
+}
+
+/// The JSON refusal a webhook sender (a provider's machine) gets.
+pub fn webhook_refusal(code: ErrorCode) -> axum::response::Response {
+    refusal("/webhooks/", Language::En, code, None)
+}
+
 /// Reads a request body up to `limit` bytes; `PayloadTooLarge` beyond that even when
 /// the sender gave no (or a false) Content-Length.
 pub async fn read_body(

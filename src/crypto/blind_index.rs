@@ -31,10 +31,7 @@ impl BlindIndex {
     /// Normalizes an employer name for grouping: case, accents, punctuation and
     /// repeated spaces don't matter ("Arneses del Bajío, S.A." = "ARNESES DEL BAJIO SA").
     pub fn employer_key(name: &str) -> String {
-        use unicode_normalization::UnicodeNormalization;
-        let folded: String = name
-            .nfd()
-            .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        let folded: String = crate::domain::strip_accents(name)
             .flat_map(char::to_lowercase)
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
             .collect();

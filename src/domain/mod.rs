@@ -102,6 +102,22 @@ pub fn clean_text(raw: &str) -> Option<String> {
     (!text.is_empty()).then(|| text.to_string())
 }
 
+/// `text` without combining marks (accents): `Querétaro` → `Queretaro`.
+pub fn strip_accents(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+}
+
+/// At most `max` characters, the last one an ellipsis when something was cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Free text with a length limit that is known to be non-empty.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Text(String);

@@ -93,7 +93,6 @@ pub struct MailComplaint {
     pub employer: Option<Text>,
     pub city: Option<Text>,
     pub state: Option<crate::domain::StateCode>,
-    pub sector: crate::domain::Sector,
     pub suggested: std::collections::BTreeSet<crate::domain::Violation>,
 }
 
@@ -102,7 +101,6 @@ impl std::fmt::Debug for MailComplaint {
         f.debug_struct("MailComplaint")
             .field("language", &self.language)
             .field("state", &self.state)
-            .field("sector", &self.sector)
             .field("suggested", &self.suggested)
             .finish_non_exhaustive()
     }
@@ -117,7 +115,7 @@ struct NewCase {
 }
 
 /// What the workplace column holds while the state is not known.
-pub const UNKNOWN_STATE: &str = "unknown";
+const UNKNOWN_STATE: &str = "unknown";
 
 /// Who wrote a case message.
 pub const AUTHOR_COMPLAINANT: &str = "complainant";
@@ -395,7 +393,8 @@ impl Intake {
                     .state
                     .map_or(UNKNOWN_STATE, crate::domain::StateCode::code)
                     .to_owned()),
-                sector: Set(c.sector.code().to_owned()),
+                // Nothing in free text names a branch reliably: triage sets it.
+                sector: Set(crate::domain::Sector::Unknown.code().to_owned()),
                 trade_with_us: Set(crate::domain::TradeNexus::Unknown.code().to_owned()),
                 workers: Set(None),
             },
@@ -532,7 +531,7 @@ impl Intake {
             return Err(ReceiptError::Closed(Box::new(self.view(case).await?)));
         }
         let txn = self.db.begin().await.context("cannot begin transaction")?;
-        let case = self.append_message(&txn, case, body).await?;
+        let case = self.append_message(&txn, case.id, body).await?;
         txn.commit().await.context("cannot commit message")?;
         tracing::info!(case_ref = %case.case_ref, "follow-up message added");
         Ok(self.view(case).await?)
@@ -540,13 +539,14 @@ impl Intake {
 }
 
 impl Intake {
-    /// Adds a message from the complainant to `case` inside the caller's transaction;
+    /// Adds a message from the complainant to a case inside the caller's transaction;
     /// answering a question moves the case from "information requested" back to
-    /// "in review". The caller checked that the case accepts messages.
+    /// "in review". The caller checked that the case accepts messages. The case as
+    /// it is now.
     pub async fn append_message(
         &self,
         txn: &DatabaseTransaction,
-        case: case::Model,
+        case_id: Uuid,
         body: &Text,
     ) -> anyhow::Result<case::Model> {
         let id = Uuid::new_v4();
@@ -558,7 +558,7 @@ impl Intake {
             .context("cannot encrypt message")?;
         case_message::ActiveModel {
             id: Set(id),
-            case_id: Set(case.id),
+            case_id: Set(case_id),
             author: Set(AUTHOR_COMPLAINANT.to_owned()),
             body_ct: Set(body_ct),
             created_at: Set(now),
@@ -567,29 +567,28 @@ impl Intake {
         .await
         .context("cannot insert message")?;
         // Decided by the row as it is now, not as the caller read it: staff may have
-        // moved the case meanwhile.
-        if CaseStatus::InfoRequested.can_move_to(CaseStatus::InReview) {
-            case::Entity::update_many()
-                .col_expr(
-                    case::Column::Status,
-                    sea_orm::sea_query::Expr::value(CaseStatus::InReview.code()),
-                )
-                .filter(case::Column::Id.eq(case.id))
-                .filter(case::Column::Status.eq(CaseStatus::InfoRequested.code()))
-                .exec(txn)
-                .await
-                .context("cannot update case status")?;
-        }
+        // moved the case meanwhile (information requested -> in review is one of
+        // `CaseStatus::next`'s moves).
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::Status,
+                sea_orm::sea_query::Expr::value(CaseStatus::InReview.code()),
+            )
+            .filter(case::Column::Id.eq(case_id))
+            .filter(case::Column::Status.eq(CaseStatus::InfoRequested.code()))
+            .exec(txn)
+            .await
+            .context("cannot update case status")?;
         case::Entity::update_many()
             .col_expr(
                 case::Column::UpdatedAt,
                 sea_orm::sea_query::Expr::value(now),
             )
-            .filter(case::Column::Id.eq(case.id))
+            .filter(case::Column::Id.eq(case_id))
             .exec(txn)
             .await
             .context("cannot update case")?;
-        case::Entity::find_by_id(case.id)
+        case::Entity::find_by_id(case_id)
             .one(txn)
             .await
             .context("cannot reload case")?

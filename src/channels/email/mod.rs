@@ -200,17 +200,13 @@ pub async fn store(
     })
 }
 
-fn refuse(code: ErrorCode) -> Response {
-    ApiError::new(code, crate::domain::Language::En).into_response()
-}
-
 /// `POST /webhooks/email`: bearer token, `message/rfc822` body, stored, then 200.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(email) = state.email.as_ref() else {
-        return refuse(ErrorCode::NotFound);
+        return crate::channels::webhook_refusal(ErrorCode::NotFound);
     };
     let Some(token) = email.settings.webhook_token.as_ref() else {
-        return refuse(ErrorCode::NotFound);
+        return crate::channels::webhook_refusal(ErrorCode::NotFound);
     };
     let given = headers
         .get(header::AUTHORIZATION)
@@ -219,17 +215,17 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
         .unwrap_or("");
     if !crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
         tracing::warn!("e-mail webhook refused: bad or missing token");
-        return refuse(ErrorCode::InvalidToken);
+        return crate::channels::webhook_refusal(ErrorCode::InvalidToken);
     }
     if crate::channels::media_type(&headers) != "message/rfc822" {
-        return refuse(ErrorCode::UnsupportedMediaType);
+        return crate::channels::webhook_refusal(ErrorCode::UnsupportedMediaType);
     }
     let bytes = match crate::channels::read_body(body, email.settings.max_bytes).await {
         Ok(bytes) => bytes,
-        Err(code) => return refuse(code),
+        Err(code) => return crate::channels::webhook_refusal(code),
     };
     if bytes.is_empty() {
-        return refuse(ErrorCode::EmptyMessage);
+        return crate::channels::webhook_refusal(ErrorCode::EmptyMessage);
     }
     match store(state.intake.db(), &state.keys, "webhook", &bytes, None).await {
         Ok(stored) => {

@@ -5,7 +5,6 @@
 
 use crate::domain::{StateCode, Violation};
 use std::collections::BTreeSet;
-use unicode_normalization::UnicodeNormalization;
 
 /// Keywords are written lower-case without accents; each must start a word in the
 /// text (so `ptu` does not match inside another word). Deliberately specific: a
@@ -197,8 +196,7 @@ const KEYWORDS: &[(Violation, &[&str])] = &[
 
 /// Lower-case, accents removed (`Liquidación` → `liquidacion`).
 fn fold(text: &str) -> String {
-    text.nfd()
-        .filter(|c| !('\u{300}'..='\u{36f}').contains(c))
+    crate::domain::strip_accents(text)
         .flat_map(char::to_lowercase)
         .collect()
 }

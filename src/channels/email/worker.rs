@@ -9,8 +9,7 @@
 use super::parse::{self, Envelope, Mail};
 use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key, suggest};
 use crate::app::AppState;
-use crate::crypto::Aad;
-use crate::domain::{CaseStatus, Language, Sector, Text, limits};
+use crate::domain::{CaseStatus, Text, limits};
 use crate::intake::MailComplaint;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
@@ -21,7 +20,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, TransactionTrait,
+    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,32 +29,25 @@ use uuid::Uuid;
 /// How long a worked message's dedupe key (and ack count) is remembered.
 const INBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
 
-/// Media types kept from e-mail attachments; anything else is recorded (type,
-/// size, name) as refused, without its content.
-pub const ATTACHMENT_TYPES: &[&str] = &[
-    "image/jpeg",
-    "image/png",
+/// Media types kept from e-mail attachments besides those WhatsApp evidence may be
+/// (`conversation::MEDIA_TYPES`); anything else is recorded (type, size, name) as
+/// refused, without its content.
+const EMAIL_ONLY_TYPES: &[&str] = &[
     "image/gif",
-    "image/webp",
     "image/heic",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.ms-excel",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "application/vnd.oasis.opendocument.text",
     "text/plain",
     "text/csv",
     "message/rfc822",
-    "audio/ogg",
-    "audio/mpeg",
-    "audio/mp4",
-    "audio/aac",
-    "audio/amr",
     "audio/wav",
-    "video/mp4",
-    "video/3gpp",
 ];
+
+fn accepted_type(mime: &str) -> bool {
+    crate::channels::whatsapp::conversation::accepted_media_type(mime).is_some()
+        || EMAIL_ONLY_TYPES.contains(&mime)
+}
 
 /// Sends outbox rows of the e-mail channel through the relay.
 #[derive(Clone)]
@@ -188,12 +180,15 @@ struct Inbox {
     email: Arc<Email>,
 }
 
-/// What a stored message turned into.
+/// What a stored message turns into, unless it is held for a person.
 enum Outcome {
-    Case(Box<crate::intake::Prepared>),
+    /// A new case; true when its text had to be cut.
+    Case(Box<crate::intake::Prepared>, bool),
     FollowUp(Box<case::Model>),
-    Held(&'static str),
 }
+
+/// Why a message is held for a person instead.
+struct Hold(&'static str);
 
 impl Inbox {
     fn db(&self) -> &sea_orm::DatabaseConnection {
@@ -216,6 +211,10 @@ impl Inbox {
                 .await
             {
                 tracing::error!(error = %e, "pruning worked e-mail failed");
+            }
+            // An e-mail-only deployment prunes the outbox too.
+            if let Err(e) = outbox::prune(self.db()).await {
+                tracing::error!(error = %format!("{e:#}"), "pruning the outbox failed");
             }
             self.email.forget_idle();
         }
@@ -307,137 +306,126 @@ impl Inbox {
             ),
             None => None,
         };
-        let mail = parse::parse(&raw, envelope.as_ref());
-        let outcome = match &mail {
-            None => Outcome::Held("unparseable"),
-            Some(mail) => self.decide(mail, envelope.as_ref()).await?,
+        let Some(mail) = parse::parse(&raw, envelope.as_ref()) else {
+            return self.hold(row, lease, "unparseable").await;
+        };
+        let outcome = match self.decide(&mail, envelope.as_ref()).await? {
+            Ok(outcome) => outcome,
+            Err(Hold(reason)) => return self.hold(row, lease, reason).await,
         };
         let txn = self
             .db()
             .begin()
             .await
             .context("cannot begin transaction")?;
-        // Something of the message not kept in the case (a refused or surplus
-        // attachment, text cut): the original goes with the case as `original.eml`.
-        let mut lossy = false;
-        let (outcome_code, case_id, ack) = match (&outcome, &mail) {
-            (Outcome::Held(reason), _) => (*reason, None, None),
-            (Outcome::Case(prepared), Some(mail)) => {
+        // Something of the message not kept in the case (text cut, a refused or
+        // surplus attachment): the original goes with the case as `original.eml`.
+        let (outcome_code, case_id, ack, mut lossy) = match &outcome {
+            Outcome::Case(prepared, cut) => {
                 prepared.insert(&txn).await?;
-                let ack = self.acknowledge(mail, &prepared.filed.case_ref, Some(&prepared.filed));
-                (self::CASE, Some(prepared.case_id), ack)
+                let ack = self.acknowledge(&mail, &prepared.filed.case_ref, Some(&prepared.filed));
+                (self::CASE, prepared.case_id, ack, *cut)
             }
-            (Outcome::FollowUp(case), Some(mail)) => {
-                let body = follow_up_text(mail)?;
-                lossy |= body.as_str() != mail.body.trim();
+            Outcome::FollowUp(case) => {
+                let (body, cut) = follow_up_text(&mail)?;
                 self.state
                     .intake
-                    .append_message(&txn, (**case).clone(), &body)
+                    .append_message(&txn, case.id, &body)
                     .await?;
-                let ack = self.acknowledge(mail, &case.case_ref, None);
-                (FOLLOW_UP, Some(case.id), ack)
+                let ack = self.acknowledge(&mail, &case.case_ref, None);
+                (FOLLOW_UP, case.id, ack, cut)
             }
-            _ => ("unparseable", None, None),
         };
-        let mut acked = false;
-        let mut kept_raw = false;
-        if let (Some(case_id), Some(mail)) = (case_id, &mail) {
-            let max = self.email.settings.attachment_max_bytes;
-            lossy |= insert_attachments(&txn, keys, case_id, mail, max).await?;
-            if lossy {
-                let original = parse::Part {
-                    name: Some("original.eml".into()),
-                    mime_type: "message/rfc822".into(),
-                    bytes: raw.to_vec(),
-                };
-                // Too large to attach: the inbox row keeps it, held for a person.
-                kept_raw = !insert_part(&txn, keys, case_id, &original, max).await?;
-            }
-            if let Some(id) = &mail.message_id {
-                remember_thread(&txn, keys, id, case_id, false).await?;
-            }
-            if let Some(ack) = ack
-                && self.may_acknowledge(&txn, &row.sender_bidx).await?
-            {
-                remember_thread(&txn, keys, &ack.message_id, case_id, true).await?;
-                let recipient = sender_key(keys, &ack.to);
-                let payload = serde_json::to_value(&ack).context("cannot serialize e-mail")?;
-                outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
-                acked = true;
-            }
-        }
+        let max = self.email.settings.attachment_max_bytes;
+        lossy |= insert_attachments(&txn, keys, case_id, &mail, max).await?;
+        // Too large to attach: the inbox row keeps it, held for a person.
+        let kept_raw = lossy
+            && !insert_part(
+                &txn,
+                keys,
+                case_id,
+                (Some("original.eml"), "message/rfc822", &raw),
+                max,
+            )
+            .await?;
         drop(raw);
-        let held = case_id.is_none() || kept_raw;
-        let update = email_inbox::ActiveModel {
-            state: Set(if held { HELD } else { DONE }.to_owned()),
-            outcome: Set(Some(
-                if kept_raw { "partial" } else { outcome_code }.to_owned(),
-            )),
-            case_id: Set(case_id),
-            locked_until: Set(None),
-            acked_at: Set(acked.then(Utc::now)),
-            // Worked: the case holds what it said; a held message keeps its bytes.
-            raw_ct: if held {
-                sea_orm::ActiveValue::NotSet
-            } else {
-                Set(Vec::new())
-            },
-            envelope_ct: if held {
-                sea_orm::ActiveValue::NotSet
-            } else {
-                Set(None)
-            },
-            ..Default::default()
-        };
-        let done = email_inbox::Entity::update_many()
-            .set(update)
-            .filter(self::held(row.id, lease))
-            .exec(&txn)
-            .await
-            .context("cannot mark message worked")?;
-        if done.rows_affected != 1 {
-            return Err(outbox::Lost.into());
+        if let Some(id) = &mail.message_id {
+            remember_thread(&txn, keys, id, case_id, false).await?;
         }
+        let mut acked = false;
+        if let Some(ack) = ack
+            && self.may_acknowledge(&txn, &row.sender_bidx).await?
+        {
+            remember_thread(&txn, keys, &ack.message_id, case_id, true).await?;
+            let recipient = sender_key(keys, &ack.to);
+            let payload = serde_json::to_value(&ack).context("cannot serialize e-mail")?;
+            outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
+            acked = true;
+        }
+        let outcome_code = if kept_raw { "partial" } else { outcome_code };
+        mark(
+            &txn,
+            row.id,
+            lease,
+            Some(case_id),
+            outcome_code,
+            kept_raw,
+            acked,
+        )
+        .await?;
         txn.commit().await.context("cannot commit e-mail step")?;
         if acked {
             self.email.outbox_notify.notify_one();
         }
         match &outcome {
-            Outcome::Case(p) => {
+            Outcome::Case(p, _) => {
                 tracing::info!(inbox_id = %row.id, case_ref = %p.filed.case_ref, acked, "complaint filed by e-mail");
             }
             Outcome::FollowUp(c) => {
                 tracing::info!(inbox_id = %row.id, case_ref = %c.case_ref, acked, "e-mail follow-up added to case");
             }
-            Outcome::Held(reason) => {
-                tracing::info!(inbox_id = %row.id, reason, "e-mail held for a human");
-            }
         }
         Ok(())
     }
 
+    /// Keeps a message (encrypted) for a person, with the reason.
+    async fn hold(
+        &self,
+        row: &email_inbox::Model,
+        lease: DateTime<Utc>,
+        reason: &'static str,
+    ) -> anyhow::Result<()> {
+        mark(self.db(), row.id, lease, None, reason, true, false).await?;
+        tracing::info!(inbox_id = %row.id, reason, "e-mail held for a human");
+        Ok(())
+    }
+
     /// New case, follow-up or held, before any transaction (the receipt hash is slow).
-    async fn decide(&self, mail: &Mail, envelope: Option<&Envelope>) -> anyhow::Result<Outcome> {
+    async fn decide(
+        &self,
+        mail: &Mail,
+        envelope: Option<&Envelope>,
+    ) -> anyhow::Result<Result<Outcome, Hold>> {
         if let Some(kind) = mail.automatic {
-            return Ok(Outcome::Held(kind.code()));
+            return Ok(Err(Hold(kind.code())));
         }
         let Some(from) = mail
             .from
             .as_deref()
             .and_then(|f| crate::domain::Email::parse(f).ok())
         else {
-            return Ok(Outcome::Held("no_sender"));
+            return Ok(Err(Hold("no_sender")));
         };
         // A From the envelope contradicts is not trusted to name a case by reference.
         let vouched = envelope.is_none_or(|e| e.mail_from.eq_ignore_ascii_case(from.as_str()));
         if let Some(case) = self.thread(mail, &from, vouched).await?
             && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
         {
-            return Ok(Outcome::FollowUp(Box::new(case)));
+            return Ok(Ok(Outcome::FollowUp(Box::new(case))));
         }
-        let text = narrative(mail);
+        let (text, cut) = narrative(mail);
         let Ok(narrative) = Text::parse(&text, limits::NARRATIVE) else {
-            return Ok(Outcome::Held("empty"));
+            return Ok(Err(Hold("empty")));
         };
         let stated = suggest::stated(&mail.body);
         let complaint = MailComplaint {
@@ -449,11 +437,11 @@ impl Inbox {
                 .and_then(|e| Text::parse(&e, limits::EMPLOYER).ok()),
             city: stated.city.and_then(|c| Text::parse(&c, limits::CITY).ok()),
             state: stated.state,
-            sector: Sector::Unknown,
             suggested: suggest::violations(&text),
         };
-        Ok(Outcome::Case(Box::new(
-            self.state.intake.prepare_mail(&complaint).await?,
+        Ok(Ok(Outcome::Case(
+            Box::new(self.state.intake.prepare_mail(&complaint).await?),
+            cut,
         )))
     }
 
@@ -471,7 +459,7 @@ impl Inbox {
         vouched: bool,
     ) -> anyhow::Result<Option<case::Model>> {
         let keys = &self.state.keys;
-        let sender = keys.blind_index.compute("email", from.as_str());
+        let sender = sender_key(keys, from.as_str());
         let thread_keys: Vec<Vec<u8>> = mail
             .thread_ids
             .iter()
@@ -486,41 +474,51 @@ impl Inbox {
                 .await
                 .context("cannot look up thread")?
         };
-        let mut candidates: Vec<(uuid::Uuid, bool)> =
-            known.iter().map(|t| (t.case_id, t.ours)).collect();
-        candidates.sort_by_key(|(_, ours)| !ours);
-        for (case_id, ours) in candidates {
-            if ours || self.is_contact(case_id, &sender).await? {
-                return case::Entity::find_by_id(case_id)
-                    .one(self.db())
+        let ours = known.iter().find(|t| t.ours).map(|t| t.case_id);
+        let mut theirs: Vec<Uuid> = known
+            .iter()
+            .filter(|t| !t.ours)
+            .map(|t| t.case_id)
+            .collect();
+        if ours.is_none() && vouched {
+            let refs = parse::case_refs(mail, &self.email.settings.intake_addresses);
+            if !refs.is_empty() {
+                let named: Vec<Uuid> = case::Entity::find()
+                    .select_only()
+                    .column(case::Column::Id)
+                    .filter(case::Column::CaseRef.is_in(refs))
+                    .into_tuple()
+                    .all(self.db())
                     .await
-                    .context("cannot load case");
+                    .context("cannot look up case")?;
+                theirs.extend(named);
             }
         }
-        let refs = parse::case_refs(mail, &self.email.settings.intake_addresses);
-        if refs.is_empty() || !vouched {
-            return Ok(None);
-        }
-        let found = case::Entity::find()
-            .filter(case::Column::CaseRef.is_in(refs))
-            .all(self.db())
-            .await
-            .context("cannot look up case")?;
-        for case in found {
-            if self.is_contact(case.id, &sender).await? {
-                return Ok(Some(case));
+        // Of the cases named otherwise, the first whose contact is this sender: one
+        // query for all of them.
+        let case_id = match ours {
+            Some(id) => Some(id),
+            None if theirs.is_empty() => None,
+            None => {
+                let contacts: Vec<Uuid> = complainant::Entity::find()
+                    .select_only()
+                    .column(complainant::Column::CaseId)
+                    .filter(complainant::Column::CaseId.is_in(theirs.clone()))
+                    .filter(complainant::Column::EmailBidx.eq(sender))
+                    .into_tuple()
+                    .all(self.db())
+                    .await
+                    .context("cannot load complainants")?;
+                theirs.into_iter().find(|id| contacts.contains(id))
             }
+        };
+        match case_id {
+            Some(id) => case::Entity::find_by_id(id)
+                .one(self.db())
+                .await
+                .context("cannot load case"),
+            None => Ok(None),
         }
-        Ok(None)
-    }
-
-    /// True when `sender` (blind index) is the contact address of the case.
-    async fn is_contact(&self, case_id: Uuid, sender: &[u8]) -> anyhow::Result<bool> {
-        let contact = complainant::Entity::find_by_id(case_id)
-            .one(self.db())
-            .await
-            .context("cannot load complainant")?;
-        Ok(contact.and_then(|c| c.email_bidx).as_deref() == Some(sender))
     }
 
     /// Under the daily cap of acknowledgements for this sender?
@@ -555,10 +553,7 @@ impl Inbox {
         let to = mail.from.clone()?;
         let settings = &self.email.settings;
         let lang = mail.language;
-        let tr = |es: &str, en: &str| match lang {
-            Language::Es => es.to_owned(),
-            Language::En => en.to_owned(),
-        };
+        let tr = |es: &str, en: &str| crate::channels::whatsapp::conversation::tr(lang, es, en);
         // Replies to `intake+bz-…@domain` thread even when the subject is changed.
         let reply_to = settings
             .intake_addresses
@@ -651,30 +646,73 @@ fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
         .add(email_inbox::Column::LockedUntil.eq(lease))
 }
 
-/// The complaint's text: subject, then body; cut to the narrative limit (the rest is
-/// kept as a text attachment by [`insert_attachments`]).
-fn narrative(mail: &Mail) -> String {
+/// Records what a message came to, under this worker's lease (fails with
+/// [`outbox::Lost`] if another worker took it over). A message kept for a person
+/// keeps its bytes; a worked one is erased (the case holds what it said).
+async fn mark(
+    conn: &impl sea_orm::ConnectionTrait,
+    id: Uuid,
+    lease: DateTime<Utc>,
+    case_id: Option<Uuid>,
+    outcome: &str,
+    keep: bool,
+    acked: bool,
+) -> anyhow::Result<()> {
+    use sea_orm::ActiveValue::NotSet;
+    let update = email_inbox::ActiveModel {
+        state: Set(if keep { HELD } else { DONE }.to_owned()),
+        outcome: Set(Some(outcome.to_owned())),
+        case_id: Set(case_id),
+        locked_until: Set(None),
+        acked_at: Set(acked.then(Utc::now)),
+        raw_ct: if keep { NotSet } else { Set(Vec::new()) },
+        envelope_ct: if keep { NotSet } else { Set(None) },
+        ..Default::default()
+    };
+    let marked = email_inbox::Entity::update_many()
+        .set(update)
+        .filter(held(id, lease))
+        .exec(conn)
+        .await
+        .context("cannot mark message worked")?;
+    if marked.rows_affected != 1 {
+        return Err(outbox::Lost.into());
+    }
+    Ok(())
+}
+
+/// The complaint's text: subject, then body, cut to the narrative limit (the original
+/// message is then kept with the case); true when it was cut.
+fn narrative(mail: &Mail) -> (String, bool) {
     let text = match (mail.subject.trim(), mail.body.trim()) {
         ("", body) => body.to_owned(),
         (subject, "") => subject.to_owned(),
         (subject, body) => format!("{subject}\n\n{body}"),
     };
-    // Cut with room to spare: normalization (NFC) may lengthen a few characters.
-    crate::channels::whatsapp::conversation::truncate(&text, TEXT_CUT)
+    cut(&text)
+}
+
+/// `text` within [`TEXT_CUT`] characters (room to spare: normalization may lengthen
+/// a few), and whether anything was cut.
+fn cut(text: &str) -> (String, bool) {
+    let kept = crate::domain::truncate(text, TEXT_CUT);
+    let was_cut = kept.len() != text.len();
+    (kept, was_cut)
 }
 
 /// Where e-mail text is cut (under `limits::NARRATIVE`); the original is attached.
 const TEXT_CUT: usize = limits::NARRATIVE - 1_000;
 
-/// A reply's own words (quoted text cut), or a marker when it has none (only files).
-fn follow_up_text(mail: &Mail) -> anyhow::Result<Text> {
-    let text = crate::channels::whatsapp::conversation::truncate(
-        &parse::strip_quoted(&mail.body),
-        TEXT_CUT,
-    );
-    Text::parse(&text, limits::NARRATIVE)
+/// A reply's own words (quoted text and what is over the limit cut), or a marker
+/// when it has none (only files); true when something was cut.
+fn follow_up_text(mail: &Mail) -> anyhow::Result<(Text, bool)> {
+    let own = parse::strip_quoted(&mail.body);
+    let quoted_cut = own.len() != mail.body.trim().len();
+    let (text, over) = cut(&own);
+    let text = Text::parse(&text, limits::NARRATIVE)
         .or_else(|_| Text::parse("(sin texto / no text)", limits::NARRATIVE))
-        .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))
+        .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))?;
+    Ok((text, quoted_cut || over))
 }
 
 async fn remember_thread(
@@ -701,18 +739,10 @@ async fn remember_thread(
     Ok(())
 }
 
-fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
-    Aad {
-        table: "attachments",
-        column,
-        row: id,
-    }
-}
-
 /// Every attachment becomes a row on the case: kept (encrypted, SHA-256 recorded)
 /// when its type and size are accepted, otherwise recorded as refused without its
-/// content. True when something was not kept (refused, beyond the most parts read,
-/// or text cut from the narrative).
+/// content. True when something was not kept (refused, or beyond the most parts
+/// read).
 async fn insert_attachments(
     txn: &DatabaseTransaction,
     keys: &crate::crypto::KeyRing,
@@ -720,45 +750,46 @@ async fn insert_attachments(
     mail: &Mail,
     max_bytes: usize,
 ) -> anyhow::Result<bool> {
-    let mut lossy = mail.attachments_dropped
-        || format!("{}\n\n{}", mail.subject, mail.body).chars().count() > TEXT_CUT;
+    let mut lossy = mail.attachments_dropped;
     for part in &mail.attachments {
-        lossy |= !insert_part(txn, keys, case_id, part, max_bytes).await?;
+        let part_ref = (
+            part.name.as_deref(),
+            part.mime_type.as_str(),
+            &part.bytes[..],
+        );
+        lossy |= !insert_part(txn, keys, case_id, part_ref, max_bytes).await?;
     }
     Ok(lossy)
 }
 
-/// Stores one part on the case; false when it was refused (type or size).
+/// Stores one part (file name, media type, content) on the case; false when it was
+/// refused (type or size).
 async fn insert_part(
     txn: &DatabaseTransaction,
     keys: &crate::crypto::KeyRing,
     case_id: Uuid,
-    part: &parse::Part,
+    (name, mime_type, bytes): (Option<&str>, &str, &[u8]),
     max_bytes: usize,
 ) -> anyhow::Result<bool> {
     let id = Uuid::new_v4();
     let now = Utc::now();
-    let accepted = ATTACHMENT_TYPES.contains(&part.mime_type.as_str())
-        && part.bytes.len() <= max_bytes
-        && !part.bytes.is_empty();
+    let accepted = accepted_type(mime_type) && bytes.len() <= max_bytes && !bytes.is_empty();
     let content_ct = accepted
         .then(|| {
             keys.cipher
-                .encrypt(attachment_aad(id, "content_ct"), &part.bytes)
+                .encrypt(crate::channels::attachment_aad(id, "content_ct"), bytes)
         })
         .transpose()
         .context("cannot encrypt attachment")?;
-    let filename_ct = part
-        .name
-        .as_deref()
-        .map(|n| crate::channels::whatsapp::conversation::truncate(n, 255))
+    let filename_ct = name
+        .map(|n| crate::domain::truncate(n, 255))
         .map(|n| {
             keys.cipher
-                .encrypt_str(attachment_aad(id, "filename_ct"), &n)
+                .encrypt_str(crate::channels::attachment_aad(id, "filename_ct"), &n)
         })
         .transpose()
         .context("cannot encrypt file name")?;
-    let mime_type: String = part.mime_type.chars().take(128).collect();
+    let mime_type: String = mime_type.chars().take(128).collect();
     attachment::ActiveModel {
         id: Set(id),
         case_id: Set(Some(case_id)),
@@ -767,7 +798,7 @@ async fn insert_part(
         media_ref: Set(format!("part:{id}")),
         mime_type: Set(mime_type),
         declared_sha256: Set(None),
-        size_bytes: Set(i64::try_from(part.bytes.len()).ok()),
+        size_bytes: Set(i64::try_from(bytes.len()).ok()),
         caption_ct: Set(None),
         content_ct: Set(content_ct),
         state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
@@ -775,7 +806,7 @@ async fn insert_part(
         next_attempt_at: Set(now),
         locked_until: Set(None),
         created_at: Set(now),
-        content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(&part.bytes))),
+        content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(bytes))),
         filename_ct: Set(filename_ct),
     }
     .insert(txn)

@@ -8,12 +8,12 @@
 //! CANCELAR/CANCEL, BORRAR/DELETE, ESTADO/STATUS <receipt>, ENGLISH/ESPAÑOL.
 
 use crate::crypto::receipt::Receipt;
+pub use crate::domain::truncate;
 use crate::domain::{
     Channel, IntakeDraft, Language, NewComplaint, PhoneNumber, Sector, StateCode, Text, TradeNexus,
     Violation, limits,
 };
 use serde::{Deserialize, Serialize};
-use unicode_normalization::UnicodeNormalization;
 
 /// Files a worker may send as evidence; anything else is politely refused.
 pub const MEDIA_TYPES: &[&str] = &[
@@ -219,9 +219,7 @@ pub fn tr(lang: Language, es: &str, en: &str) -> String {
 
 /// Upper case, accents off, outer punctuation and spaces trimmed: "¡Ayúdame!" → "AYUDAME".
 pub fn fold(text: &str) -> String {
-    let folded: String = text
-        .nfd()
-        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+    let folded: String = crate::domain::strip_accents(text)
         .flat_map(char::to_uppercase)
         .collect();
     folded
@@ -713,16 +711,6 @@ fn on_text(mut conv: Conversation, text: &str) -> Outcome {
     }
     let replies = vec![prompt(&conv)];
     keep(conv, replies)
-}
-
-/// At most `max` characters, the last one an ellipsis when something was cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 fn buttons(body: String, buttons: &[(&str, String)]) -> Reply {

@@ -144,10 +144,6 @@ pub fn signature_valid(header: Option<&str>, body: &[u8], app_secret: &str) -> b
 }
 
 /// Webhook refusals are read by Meta's servers and their operators: English JSON.
-fn refuse(code: ErrorCode) -> Response {
-    crate::channels::refusal("/webhooks/", crate::domain::Language::En, code, None)
-}
-
 #[derive(serde::Deserialize)]
 pub struct Handshake {
     #[serde(rename = "hub.mode")]
@@ -165,10 +161,10 @@ pub async fn verify(
     query: Result<Query<Handshake>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Some(wa) = state.whatsapp.as_ref() else {
-        return refuse(ErrorCode::NotFound);
+        return crate::channels::webhook_refusal(ErrorCode::NotFound);
     };
     let Ok(Query(h)) = query else {
-        return refuse(ErrorCode::VerificationFailed);
+        return crate::channels::webhook_refusal(ErrorCode::VerificationFailed);
     };
     let token_ok = h.verify_token.as_deref().is_some_and(|t| {
         crate::crypto::ct_eq(t.as_bytes(), wa.settings.verify_token.expose().as_bytes())
@@ -191,7 +187,7 @@ pub async fn verify(
         }
         _ => {
             tracing::warn!("WhatsApp webhook verification refused");
-            refuse(ErrorCode::VerificationFailed)
+            crate::channels::webhook_refusal(ErrorCode::VerificationFailed)
         }
     }
 }
@@ -268,12 +264,12 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>
 /// `POST /webhooks/whatsapp`: signature first, then store, then 200.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(wa) = state.whatsapp.as_ref() else {
-        return refuse(ErrorCode::NotFound);
+        return crate::channels::webhook_refusal(ErrorCode::NotFound);
     };
     let bytes = match crate::channels::read_body(body, state.settings.webhook_max_body_bytes).await
     {
         Ok(bytes) => bytes,
-        Err(code) => return refuse(code),
+        Err(code) => return crate::channels::webhook_refusal(code),
     };
     let signature = headers
         .get("x-hub-signature-256")
@@ -283,14 +279,14 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
             signed = signature.is_some(),
             "WhatsApp webhook refused: bad signature"
         );
-        return refuse(ErrorCode::InvalidSignature);
+        return crate::channels::webhook_refusal(ErrorCode::InvalidSignature);
     }
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
         tracing::warn!("WhatsApp webhook refused: body is not JSON");
-        return refuse(ErrorCode::InvalidJson);
+        return crate::channels::webhook_refusal(ErrorCode::InvalidJson);
     };
     if !payload.is_object() {
-        return refuse(ErrorCode::InvalidJson);
+        return crate::channels::webhook_refusal(ErrorCode::InvalidJson);
     }
     let (messages, statuses, skipped) = extract(&payload);
     match store(state.intake.db(), &state.keys, messages, statuses).await {

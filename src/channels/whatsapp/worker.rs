@@ -34,21 +34,11 @@ pub const CHANNEL: &str = "whatsapp";
 
 /// How long a worked message id is remembered (Meta redelivers for up to 7 days).
 const INBOX_KEEP: chrono::Duration = chrono::Duration::days(8);
-/// How long a sent reply's metadata (delivery status) is kept.
-const OUTBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
 
 fn conversation_aad(id: Uuid) -> Aad<'static> {
     Aad {
         table: "wa_conversations",
         column: "state_ct",
-        row: id,
-    }
-}
-
-fn attachment_aad(id: Uuid, column: &'static str) -> Aad<'static> {
-    Aad {
-        table: "attachments",
-        column,
         row: id,
     }
 }
@@ -395,7 +385,7 @@ impl Inbox {
         conv: &Conversation,
     ) -> anyhow::Result<Uuid> {
         let now = Utc::now();
-        let expires = now + chrono::Duration::from_std(self.wa.settings.idle).unwrap_or_default();
+        let expires = outbox::after(self.wa.settings.idle);
         let id = live.map_or_else(Uuid::new_v4, |r| r.id);
         let json = serde_json::to_vec(conv).context("cannot serialize conversation")?;
         let state_ct = self
@@ -611,14 +601,7 @@ impl Inbox {
             .exec(self.db())
             .await
             .context("cannot prune inbox")?;
-        entity::outbox::Entity::delete_many()
-            .filter(entity::outbox::Column::State.eq(outbox::SENT))
-            .filter(entity::outbox::Column::UpdatedAt.lt(now - OUTBOX_KEEP))
-            .exec(self.db())
-            .await
-            .context("cannot prune outbox")?;
-        outbox::prune_parked(self.db()).await?;
-        Ok(())
+        outbox::prune(self.db()).await
     }
 
     /// Downloads one pending evidence file; true if it did something.
@@ -686,7 +669,10 @@ impl Inbox {
                     .state
                     .keys
                     .cipher
-                    .encrypt(attachment_aad(row.id, "content_ct"), &bytes)
+                    .encrypt(
+                        crate::channels::attachment_aad(row.id, "content_ct"),
+                        &bytes,
+                    )
                     .context("cannot encrypt attachment")?;
                 update.content_ct = Set(Some(ct));
                 update.content_sha256 = Set(Some(crate::crypto::sha256_hex(&bytes)));
@@ -768,8 +754,10 @@ async fn insert_attachment(
         .as_deref()
         .and_then(|c| Text::parse(c, crate::domain::limits::MESSAGE).ok())
         .map(|c| {
-            keys.cipher
-                .encrypt_str(attachment_aad(id, "caption_ct"), c.as_str())
+            keys.cipher.encrypt_str(
+                crate::channels::attachment_aad(id, "caption_ct"),
+                c.as_str(),
+            )
         })
         .transpose()
         .context("cannot encrypt caption")?;
