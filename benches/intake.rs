@@ -51,19 +51,10 @@ fn mail_20kb(i: u64) -> (String, Vec<u8>) {
     (from, message.formatted())
 }
 
-/// Reads one SMTP reply (all its lines); its code.
+/// The code of the next SMTP reply.
 async fn reply(read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) -> u16 {
-    use tokio::io::AsyncBufReadExt;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        if read.read_line(&mut line).await.unwrap_or(0) == 0 {
-            return 0;
-        }
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        }
-    }
+    let reply = smtp_sink::read_reply(read).await;
+    reply.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
 /// Sends 20 KB messages over SMTP for `seconds`, each client on one connection as

@@ -356,6 +356,17 @@ impl TestServer {
             .expect("connect to test database")
     }
 
+    /// The number a `SELECT COUNT(*) …` returns.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let db = self.db().await;
+        let n = one_row(&db, sql)
+            .await
+            .try_get_by_index::<i64>(0)
+            .expect("a count");
+        db.close().await.ok();
+        n
+    }
+
     pub fn keys_file(&self) -> PathBuf {
         self.data_dir.join("keys.toml")
     }

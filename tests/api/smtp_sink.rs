@@ -7,7 +7,7 @@ use smtp_proto::Request;
 use smtp_proto::request::receiver::{DataReceiver, RequestReceiver};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Debug)]
 pub struct Received {
@@ -184,6 +184,22 @@ async fn session(mut stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) 
         }
         if !out.is_empty() && stream.write_all(&out).await.is_err() {
             return;
+        }
+    }
+}
+
+/// Reads one SMTP reply, all its lines (the last has a space after the code).
+pub async fn read_reply(read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+    let mut reply = String::new();
+    loop {
+        let mut line = String::new();
+        let n = tokio::time::timeout(Duration::from_secs(20), read.read_line(&mut line))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        reply.push_str(&line);
+        if n == 0 || line.as_bytes().get(3) != Some(&b'-') {
+            return reply;
         }
     }
 }

@@ -170,10 +170,7 @@ impl Wa {
     }
 
     async fn count(&self, sql: &str) -> i64 {
-        let db = self.server.db().await;
-        let n = one_row(&db, sql).await.try_get_by_index::<i64>(0).unwrap();
-        db.close().await.ok();
-        n
+        self.server.count(sql).await
     }
 
     async fn wait_count_at_least(&self, sql: &str, want: i64) {
@@ -899,6 +896,7 @@ async fn failed_sends_are_retried_then_dead_lettered_and_statuses_recorded() {
     .await;
     wa.wait_count("SELECT COUNT(*) FROM delivery_statuses", 0)
         .await;
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
 
 #[tokio::test]
@@ -938,6 +936,7 @@ async fn abandoned_and_expired_conversations_are_erased() {
     assert_eq!(wa.count("SELECT COUNT(*) FROM wa_conversations").await, 0);
     // Writing again after the expiry starts over.
     wa.say(wa.tap(a, "anon:yes"), "[consent:yes]").await;
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
 
 #[tokio::test]
@@ -988,4 +987,5 @@ async fn a_flooding_sender_is_limited_alone() {
     // 50 + the 3 + the other sender's 1 (and, on a very slow run, a deferred one).
     wa.wait_count_at_least("SELECT COUNT(*) FROM wa_inbox WHERE state = 'done'", 54)
         .await;
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
