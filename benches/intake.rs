@@ -361,7 +361,7 @@ async fn buzon(
         intake_addresses: vec![BENCH_INTAKE.into()],
         webhook_token: None,
         relay_url: Some(Secret::new(relay.url())),
-        from: Some(format!("Buzón <{BENCH_INTAKE}>")),
+        from: Some(format!("Buzón <{BENCH_INTAKE}>").parse().unwrap()),
         hostname: "buzon.bench".into(),
         tls: None,
         max_bytes: 25 << 20,

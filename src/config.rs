@@ -369,7 +369,7 @@ pub struct EmailSettings {
     pub webhook_token: Option<Secret>,
     /// `None`: acknowledgements are not sent (the relay URL holds credentials).
     pub relay_url: Option<Secret>,
-    pub from: Option<String>,
+    pub from: Option<lettre::message::Mailbox>,
     /// Announced in the greeting, used in our Message-IDs.
     pub hostname: String,
     /// Both or neither: STARTTLS is offered when set.
@@ -825,16 +825,17 @@ fn email_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<Email
             "smtp_relay_url / BUZON_SMTP_RELAY_URL must start with smtp:// or smtps://".into(),
         );
     }
-    let from = present(&raw.email_from);
-    if let Some(from) = from
-        && from.parse::<lettre::message::Mailbox>().is_err()
-    {
-        problems.push(format!(
-            "email_from / BUZON_EMAIL_FROM: {from:?} is not a mailbox like \
-             \"Buzón <buzon@example.org>\""
-        ));
-    }
-    if relay_url.is_some() != from.is_some() {
+    let from = present(&raw.email_from).and_then(|from| {
+        from.parse::<lettre::message::Mailbox>()
+            .map_err(|_| {
+                problems.push(format!(
+                    "email_from / BUZON_EMAIL_FROM: {from:?} is not a mailbox like \
+                     \"Buzón <buzon@example.org>\""
+                ));
+            })
+            .ok()
+    });
+    if relay_url.is_some() != present(&raw.email_from).is_some() {
         problems.push(
             "acknowledgements need both smtp_relay_url / BUZON_SMTP_RELAY_URL and \
              email_from / BUZON_EMAIL_FROM"
@@ -896,7 +897,7 @@ fn email_settings(raw: &RawSettings, problems: &mut Vec<String>) -> Option<Email
         intake_addresses,
         webhook_token: webhook_token.map(|t| Secret::new(t.to_owned())),
         relay_url: relay_url.map(|u| Secret::new(u.to_owned())),
-        from: from.map(str::to_owned),
+        from,
         hostname,
         tls,
         max_bytes: usize::try_from(raw.email_max_bytes).unwrap_or(25 * 1024 * 1024),

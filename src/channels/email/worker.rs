@@ -57,14 +57,11 @@ pub struct SmtpSender {
 }
 
 impl SmtpSender {
-    pub fn new(relay_url: &str, from: &str) -> anyhow::Result<Self> {
+    pub fn new(relay_url: &str, from: lettre::message::Mailbox) -> anyhow::Result<Self> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(relay_url)
             .context("smtp_relay_url / BUZON_SMTP_RELAY_URL is not a usable SMTP URL")?
             .timeout(Some(Duration::from_secs(30)))
             .build();
-        let from = from
-            .parse()
-            .context("email_from / BUZON_EMAIL_FROM is not a mailbox")?;
         Ok(Self { transport, from })
     }
 
@@ -150,7 +147,7 @@ pub fn spawn(
             settings: state.settings.outbox,
             notify: Arc::clone(&email.outbox_notify),
             channel: super::CHANNEL,
-            sender: SmtpSender::new(url.expose(), from)?,
+            sender: SmtpSender::new(url.expose(), from.clone())?,
         };
         tasks.push(outbox::supervised("email outbox", move || {
             sender.clone().run()

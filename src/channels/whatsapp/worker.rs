@@ -23,8 +23,8 @@ use entity::{attachment, wa_conversation, wa_inbox};
 use sea_orm::ExprTrait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,18 +311,15 @@ impl Inbox {
             .begin()
             .await
             .context("cannot begin transaction")?;
-        // An expired conversation found here is erased with its files before anything new.
-        let stale = wa_conversation::Entity::delete_many()
-            .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()));
-        let stale = if live_row.is_some() {
-            stale.filter(wa_conversation::Column::ExpiresAt.lte(received))
-        } else {
-            stale
-        };
-        stale
-            .exec(&txn)
-            .await
-            .context("cannot erase expired conversation")?;
+        // An expired (or unreadable) conversation found here is erased with its files
+        // before anything new; a live one is worked on below.
+        if live_row.is_none() {
+            wa_conversation::Entity::delete_many()
+                .filter(wa_conversation::Column::SenderBidx.eq(sender.clone()))
+                .exec(&txn)
+                .await
+                .context("cannot erase expired conversation")?;
+        }
         let media = outcome.media.take();
         if let Some(prepared) = &prepared {
             prepared.insert(&txn).await?;
@@ -524,29 +521,13 @@ impl Inbox {
             .await
             .context("cannot find expired conversations")?;
         for row in expired {
-            // A message that arrived before the expiry and waits to be worked keeps
-            // the conversation alive.
-            let waiting = wa_inbox::Entity::find()
-                .filter(wa_inbox::Column::SenderBidx.eq(row.sender_bidx.clone()))
-                .filter(wa_inbox::Column::State.eq(PENDING))
-                .count(self.db())
-                .await
-                .context("cannot check waiting messages")?;
-            if waiting > 0 {
-                continue;
-            }
-            let conv = self
-                .state
-                .keys
-                .cipher
-                .decrypt(conversation_aad(row.id), &row.state_ct)
-                .ok()
-                .and_then(|b| serde_json::from_slice::<Conversation>(&b).ok());
             let txn = self
                 .db()
                 .begin()
                 .await
                 .context("cannot begin transaction")?;
+            // A message that arrived before the expiry and waits to be worked keeps
+            // the conversation alive: the delete checks that itself.
             let waiting_now = sea_orm::sea_query::Query::select()
                 .expr(Expr::val(1))
                 .from(wa_inbox::Entity)
@@ -563,9 +544,17 @@ impl Inbox {
                 .exec(&txn)
                 .await
                 .context("cannot erase expired conversation")?;
-            if deleted.rows_affected == 1
-                && let Some(conv) = conv
-            {
+            let conv = (deleted.rows_affected == 1)
+                .then(|| {
+                    self.state
+                        .keys
+                        .cipher
+                        .decrypt(conversation_aad(row.id), &row.state_ct)
+                        .ok()
+                })
+                .flatten()
+                .and_then(|b| serde_json::from_slice::<Conversation>(&b).ok());
+            if let Some(conv) = conv {
                 let lang = conv.lang();
                 let minutes = self.wa.settings.idle.as_secs().div_ceil(60);
                 let notice = Reply::Text(format!(
@@ -585,7 +574,9 @@ impl Inbox {
                     .await?;
             }
             txn.commit().await.context("cannot commit expiry")?;
-            tracing::info!("idle WhatsApp conversation erased");
+            if deleted.rows_affected == 1 {
+                tracing::info!("idle WhatsApp conversation erased");
+            }
         }
         self.wa.outbox_notify.notify_one();
         Ok(())
