@@ -12,6 +12,7 @@ use crate::error::ErrorCode;
 use crate::intake::Intake;
 use crate::ratelimit::{self, Limiters};
 use crate::routing::{Directory, Rules};
+use crate::triage::{api as tapi, console};
 use anyhow::Context;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -83,6 +84,15 @@ impl Application {
         let rules = Rules::load(settings.routing_rules.as_deref())?;
         tracing::info!(version = %rules.version, "routing rules loaded");
         let directory = crate::db::load_directory(&db).await?;
+        let backfilled = crate::triage::cases::backfill(&db).await?;
+        if backfilled > 0 {
+            tracing::info!(cases = backfilled, "queue priority and referrals added to older cases");
+        }
+        if !settings.secure_cookies && !settings.http_addr.ip().is_loopback() {
+            tracing::warn!(
+                "secure_cookies is off on a non-loopback address: the triage console's cookies                  stay Secure anyway, so it works only over HTTPS"
+            );
+        }
         let hasher = ReceiptHasher::new(settings.hash_cost)?;
         let listener = TcpListener::bind(settings.http_addr)
             .await
@@ -239,6 +249,37 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/status/messages", post(api::add_message))
         .route("/api/v1/route", post(api::dry_run))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/cases", get(tapi::list))
+        .route("/api/v1/cases/{case_ref}", get(tapi::show))
+        .route("/api/v1/cases/{case_ref}/reveal", post(tapi::reveal))
+        .route("/api/v1/cases/{case_ref}/status", post(tapi::status))
+        .route("/api/v1/cases/{case_ref}/notes", post(tapi::note))
+        .route("/api/v1/cases/{case_ref}/questions", post(tapi::question))
+        .route("/api/v1/cases/{case_ref}/assign", post(tapi::assign))
+        .route("/api/v1/cases/{case_ref}/referrals", post(tapi::refer))
+        .route("/api/v1/cases/{case_ref}/duplicate", post(tapi::duplicate))
+        .route("/api/v1/cases/{case_ref}/attachments/{id}", post(tapi::attachment))
+        .route("/api/v1/audit", get(tapi::audit_log))
+        .route("/api/v1/stats", get(tapi::stats))
+        .route("/triage", get(console::queue))
+        .route("/triage/login", get(console::show_login).post(console::login))
+        .route("/triage/totp", get(console::show_totp).post(console::totp))
+        .route("/triage/enroll", get(console::show_enroll).post(console::enroll))
+        .route("/triage/logout", post(console::logout))
+        .route("/triage/logout-everywhere", post(console::logout_everywhere))
+        .route("/triage/cases/{case_ref}", get(console::show_case))
+        .route("/triage/cases/{case_ref}/reveal", post(console::reveal))
+        .route("/triage/cases/{case_ref}/status", post(console::set_status))
+        .route("/triage/cases/{case_ref}/notes", post(console::add_note))
+        .route("/triage/cases/{case_ref}/questions", post(console::ask))
+        .route("/triage/cases/{case_ref}/assign", post(console::assign))
+        .route("/triage/cases/{case_ref}/referrals", post(console::refer))
+        .route("/triage/cases/{case_ref}/duplicate", post(console::duplicate))
+        .route("/triage/cases/{case_ref}/attachments/{id}", post(console::attachment))
+        .route("/triage/audit", get(console::audit_log))
+        .route("/triage/stats", get(console::stats))
+        .route("/triage/staff", get(console::staff_list))
+        .route("/triage/staff/{id}/{action}", post(console::staff_change))
         .route(
             "/webhooks/whatsapp",
             get(whatsapp::verify).post(whatsapp::receive),

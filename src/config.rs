@@ -43,6 +43,10 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered
                                                   [16: about 1.5 h with the default base]
   BUZON_OUTBOX_RETRY_BASE_MS outbox_retry_base_ms First retry delay; doubles each attempt [2000]
+  BUZON_STAFF_IDLE_MINUTES   staff_idle_minutes   Console sessions end after this long unused [30]
+  BUZON_STAFF_SESSION_HOURS  staff_session_hours  ...and this long after sign-in, used or not [12]
+  BUZON_LOGIN_PER_MINUTE     login_per_minute     Sign-in attempts per client IP per minute [10]
+  BUZON_LOGIN_BURST          login_burst          ...allowed at once [10]
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
   BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
   BUZON_WHATSAPP_VERIFY_TOKEN whatsapp_verify_token Token of the webhook verification handshake
@@ -107,6 +111,10 @@ const ENV_KEYS: &[&str] = &[
     "routing_rules",
     "outbox_max_attempts",
     "outbox_retry_base_ms",
+    "staff_idle_minutes",
+    "staff_session_hours",
+    "login_per_minute",
+    "login_burst",
     "whatsapp_app_secret",
     "whatsapp_verify_token",
     "whatsapp_access_token",
@@ -158,6 +166,10 @@ struct RawSettings {
     status_burst: u32,
     general_per_minute: u32,
     general_burst: u32,
+    staff_idle_minutes: u32,
+    staff_session_hours: u32,
+    login_per_minute: u32,
+    login_burst: u32,
     argon2_memory_kib: u32,
     argon2_iterations: u32,
     argon2_parallelism: u32,
@@ -243,6 +255,10 @@ impl Default for RawSettings {
             status_burst: 5,
             general_per_minute: 300,
             general_burst: 100,
+            staff_idle_minutes: 30,
+            staff_session_hours: 12,
+            login_per_minute: 10,
+            login_burst: 10,
             argon2_memory_kib: cost.memory_kib,
             argon2_iterations: cost.iterations,
             argon2_parallelism: cost.parallelism,
@@ -315,6 +331,12 @@ pub struct Settings {
     pub intake_limit: Limit,
     pub status_limit: Limit,
     pub general_limit: Limit,
+    /// Sign-in attempts per client IP (each account has its own fixed limit too).
+    pub login_limit: Limit,
+    /// A console session ends after this long without a request...
+    pub staff_session_idle: chrono::Duration,
+    /// ...and this long after sign-in in any case.
+    pub staff_session_absolute: chrono::Duration,
     pub hash_cost: HashCost,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
@@ -503,6 +525,10 @@ impl Settings {
             ("status_burst", raw.status_burst),
             ("general_per_minute", raw.general_per_minute),
             ("general_burst", raw.general_burst),
+            ("login_per_minute", raw.login_per_minute),
+            ("login_burst", raw.login_burst),
+            ("staff_idle_minutes", raw.staff_idle_minutes),
+            ("staff_session_hours", raw.staff_session_hours),
             ("db_max_connections", raw.db_max_connections),
         ] {
             if value == 0 {
@@ -617,6 +643,12 @@ impl Settings {
                 per_minute: raw.general_per_minute,
                 burst: raw.general_burst,
             },
+            login_limit: Limit {
+                per_minute: raw.login_per_minute,
+                burst: raw.login_burst,
+            },
+            staff_session_idle: chrono::Duration::minutes(i64::from(raw.staff_idle_minutes.max(1))),
+            staff_session_absolute: chrono::Duration::hours(i64::from(raw.staff_session_hours.max(1))),
             hash_cost,
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),

@@ -148,3 +148,33 @@ pub async fn check_keys(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Resu
         }
     }
 }
+
+/// Runs one statement with `$1`-style placeholders (both back ends read them).
+pub async fn exec(
+    conn: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> anyhow::Result<u64> {
+    let stmt = sea_orm::Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    Ok(conn.execute_raw(stmt).await?.rows_affected())
+}
+
+/// Every row of a query with `$1`-style placeholders.
+pub async fn rows(
+    conn: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> anyhow::Result<Vec<sea_orm::QueryResult>> {
+    let stmt = sea_orm::Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    Ok(conn.query_all_raw(stmt).await?)
+}
+
+/// The first row of a query with `$1`-style placeholders.
+pub async fn row(
+    conn: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> anyhow::Result<Option<sea_orm::QueryResult>> {
+    let stmt = sea_orm::Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
+    Ok(conn.query_one_raw(stmt).await?)
+}

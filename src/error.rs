@@ -110,6 +110,29 @@ error_codes! {
         "The Authorization: Bearer token is missing or is not the configured one.";
     EmptyMessage = "empty_message", BAD_REQUEST,
         "El mensaje llegó vacío.", "The message is empty: send the raw RFC 5322 message as the body.";
+    Unauthorized = "unauthorized", UNAUTHORIZED,
+        "Inicie sesión para continuar.",
+        "Sign in first: send the session cookie, or Authorization: Bearer with a personal API token (buzon staff token).";
+    Forbidden = "forbidden", FORBIDDEN,
+        "Su cuenta no tiene acceso a esta parte.", "Your role does not allow this.";
+    InvalidCredentials = "invalid_credentials", UNAUTHORIZED,
+        "Correo o contraseña incorrectos.", "Wrong e-mail or password.";
+    AccountLocked = "account_locked", LOCKED,
+        "La cuenta está bloqueada por demasiados intentos fallidos. Espere 15 minutos o pida a un administrador que la desbloquee.",
+        "This account is locked after too many failed attempts. Wait 15 minutes or ask an admin to unlock it.";
+    InvalidTotp = "invalid_totp", UNAUTHORIZED,
+        "El código no es válido o ya se usó. Escriba el código que muestra su aplicación ahora, o un código de recuperación.",
+        "The code is wrong or was already used. Enter the code your app shows now, or a recovery code.";
+    InvalidTransition = "invalid_transition", CONFLICT,
+        "Ese cambio de estado no está permitido desde el estado actual.",
+        "That status change is not allowed from the current status.";
+    UnknownAuthority = "unknown_authority", UNPROCESSABLE_ENTITY,
+        "Elija una autoridad de la lista.", "Use an authority code from the directory (e.g. cfcrl, state_labor:MX-GUA).";
+    UnknownStaff = "unknown_staff", UNPROCESSABLE_ENTITY,
+        "Esa persona no puede recibir este caso: elija a alguien de la misma autoridad.",
+        "That staff member cannot take this case: choose someone of the same authority.";
+    CaseNotFound = "case_not_found", NOT_FOUND,
+        "No encontramos ese caso.", "No such case.";
     NotFound = "not_found", NOT_FOUND,
         "No existe esta página.", "Not found.";
     MethodNotAllowed = "method_not_allowed", METHOD_NOT_ALLOWED,

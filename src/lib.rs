@@ -5,6 +5,7 @@
 //! encrypts ([`crypto`]) and stores it in one transaction and issues a receipt.
 
 pub mod app;
+pub mod audit;
 pub mod channels;
 pub mod config;
 pub mod crypto;
@@ -16,6 +17,7 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod routing;
 pub mod telemetry;
+pub mod triage;
 
 /// Selects rustls' process-wide crypto back end (ring) before any TLS is used.
 pub fn install_crypto_provider() {

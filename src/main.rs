@@ -38,6 +38,73 @@ enum Command {
         #[command(subcommand)]
         action: OutboxAction,
     },
+    /// Staff accounts of the triage console (passwords are read from standard input).
+    Staff {
+        #[command(subcommand)]
+        action: StaffAction,
+    },
+    /// The hash-chained audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditAction {
+    /// Check every row of the chain; exits 1 and names the first broken row if any
+    /// was altered, inserted or deleted. Prints the head hash to note down elsewhere.
+    Verify,
+}
+
+#[derive(Subcommand)]
+enum StaffAction {
+    /// Add an account; the password (12+ characters) is the first line of stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, inspector, advocate or coordinator.
+        #[arg(long)]
+        role: String,
+        /// An inspector's authority (repeatable): cfcrl, stps_inspection, state_labor:MX-GUA...
+        #[arg(long = "authority")]
+        authorities: Vec<String>,
+        /// An advocate's organization.
+        #[arg(long)]
+        org: Option<String>,
+    },
+    /// List accounts (e-mail, role, authorities, second factor, lock).
+    List,
+    /// Disable an account: its sessions end and its API tokens are revoked.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Lift a lockout after failed sign-ins.
+    Unlock {
+        #[arg(long)]
+        email: String,
+    },
+    /// Set a new password (first line of stdin); ends the account's sessions.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Forget the second factor (lost phone and codes): the next sign-in enrolls again.
+    ResetTotp {
+        #[arg(long)]
+        email: String,
+    },
+    /// Print a new personal API token on stdout (shown once; only its hash is kept).
+    Token {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -113,6 +180,25 @@ fn main() -> ExitCode {
                 eprintln!("requeued {n} dead-lettered messages");
                 Ok(())
             }
+            Command::Staff { action } => staff(&settings, action).await,
+            Command::Audit {
+                action: AuditAction::Verify,
+            } => {
+                let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
+                let db = buzon::db::connect(&settings.database_url, 1).await?;
+                buzon::db::migrate(&db).await?;
+                buzon::db::check_keys(&db, &keys).await?;
+                match buzon::audit::verify(&db, &keys).await? {
+                    Ok(rows) => {
+                        println!("audit log intact: {rows} rows");
+                        Ok(())
+                    }
+                    Err(broken) => {
+                        println!("AUDIT LOG BROKEN: {broken}");
+                        Err(anyhow::anyhow!("audit log broken: {broken}"))
+                    }
+                }
+            }
         }
     });
     match result {
@@ -123,6 +209,118 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    let mut line = zeroize::Zeroizing::new(String::new());
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("cannot read the password from stdin: {e}"))?;
+    Ok(zeroize::Zeroizing::new(
+        line.trim_end_matches(['\r', '\n']).to_owned(),
+    ))
+}
+
+async fn staff(settings: &Settings, action: StaffAction) -> anyhow::Result<()> {
+    use buzon::triage::staff::{self, Change, NewMember, Role};
+    let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
+    let db = buzon::db::connect(&settings.database_url, 1).await?;
+    buzon::db::migrate(&db).await?;
+    buzon::db::check_keys(&db, &keys).await?;
+    let hasher = buzon::crypto::receipt::ReceiptHasher::new(settings.hash_cost)?;
+    let id_of = |email: &str| {
+        let email = email.to_owned();
+        let db = db.clone();
+        let keys = &keys;
+        async move {
+            staff::id_by_email(&db, keys, &email)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+    let apply = |id, c| {
+        let (db, keys, hasher) = (&db, &keys, &hasher);
+        async move {
+            staff::change(db, keys, hasher, None, id, c)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        }
+    };
+    match action {
+        StaffAction::Add {
+            email,
+            role,
+            authorities,
+            org,
+        } => {
+            let role = Role::parse(&role).ok_or_else(|| {
+                anyhow::anyhow!("--role must be admin, inspector, advocate or coordinator")
+            })?;
+            let password = read_password()?;
+            let id = staff::add(
+                &db,
+                &keys,
+                &hasher,
+                &NewMember {
+                    email: &email,
+                    role,
+                    authorities: &authorities,
+                    org: org.as_deref(),
+                    password: &password,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!("added {} ({id})", role.code());
+        }
+        StaffAction::List => {
+            for m in staff::list(&db, &keys).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\ttotp={}\t{}",
+                    m.email,
+                    m.role.code(),
+                    m.authorities.join(","),
+                    m.org.unwrap_or_default(),
+                    if m.totp { "yes" } else { "no" },
+                    if m.disabled {
+                        "disabled"
+                    } else if m.locked {
+                        "locked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        StaffAction::Disable { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Disable).await?;
+        }
+        StaffAction::Enable { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Enable).await?;
+        }
+        StaffAction::Unlock { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Unlock).await?;
+        }
+        StaffAction::ResetTotp { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::ResetTotp).await?;
+        }
+        StaffAction::ResetPassword { email } => {
+            let password = read_password()?;
+            let id = id_of(&email).await?;
+            apply(id, Change::Password(&password)).await?;
+        }
+        StaffAction::Token { email } => {
+            let id = id_of(&email).await?;
+            let token = staff::issue_token(&db, &keys, id).await?;
+            println!("{}", token.as_str());
+        }
+    }
+    Ok(())
 }
 
 async fn rrm_draft(settings: &Settings, case_ref: &str) -> anyhow::Result<()> {

@@ -25,6 +25,8 @@ pub enum Bucket {
     Intake,
     Status,
     Webhook,
+    /// Staff sign-in steps (password, second factor): slow, so passwords can't be guessed.
+    Login,
     General,
 }
 
@@ -37,6 +39,7 @@ impl Bucket {
         if method == Method::POST {
             match path {
                 "/complaints" | "/api/v1/complaints" => return Self::Intake,
+                "/triage/login" | "/triage/totp" | "/triage/enroll" => return Self::Login,
                 "/status"
                 | "/status/messages"
                 | "/receipt"
@@ -55,6 +58,10 @@ pub struct Limiters {
     intake: DefaultKeyedRateLimiter<IpAddr>,
     status: DefaultKeyedRateLimiter<IpAddr>,
     webhook: DefaultKeyedRateLimiter<IpAddr>,
+    login: DefaultKeyedRateLimiter<IpAddr>,
+    /// Sign-in attempts per account (keyed by the e-mail's blind index, known or
+    /// not), whatever address they come from: 5 per minute.
+    accounts: DefaultKeyedRateLimiter<Vec<u8>>,
     general: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpNet>,
     clock: DefaultClock,
@@ -72,6 +79,11 @@ impl Limiters {
             intake: RateLimiter::keyed(quota(settings.intake_limit)),
             status: RateLimiter::keyed(quota(settings.status_limit)),
             webhook: RateLimiter::keyed(quota(settings.webhook_limit)),
+            login: RateLimiter::keyed(quota(settings.login_limit)),
+            accounts: RateLimiter::keyed(quota(Limit {
+                per_minute: 5,
+                burst: 5,
+            })),
             general: RateLimiter::keyed(quota(settings.general_limit)),
             trusted_proxies: settings.trusted_proxies.clone(),
             clock: DefaultClock::default(),
@@ -84,6 +96,7 @@ impl Limiters {
             Bucket::Intake => &self.intake,
             Bucket::Status => &self.status,
             Bucket::Webhook => &self.webhook,
+            Bucket::Login => &self.login,
             Bucket::General => &self.general,
         };
         limiter
@@ -91,12 +104,27 @@ impl Limiters {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
+    /// `Err(wait)` when this account had too many sign-in attempts lately.
+    pub fn check_account(&self, account: &[u8]) -> Result<(), Duration> {
+        self.accounts
+            .check_key(&account.to_vec())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
     /// Forgets clients whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle(&self) {
-        for limiter in [&self.intake, &self.status, &self.webhook, &self.general] {
+        for limiter in [
+            &self.intake,
+            &self.status,
+            &self.webhook,
+            &self.login,
+            &self.general,
+        ] {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
+        self.accounts.retain_recent();
+        self.accounts.shrink_to_fit();
     }
 
     /// The client's address: the peer, unless the peer is a trusted proxy, in which

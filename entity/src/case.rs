@@ -20,6 +20,12 @@ pub struct Model {
     pub routing: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Queue order (higher first); see `buzon::triage::priority`.
+    pub priority: Option<i32>,
+    /// `likely`, `possible`, `unlikely`; `None` while not routed.
+    pub rrm_status: Option<String>,
+    pub assigned_to: Option<Uuid>,
+    pub duplicate_of: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,7 @@ mod m20261128_000001_create_intake;
 mod m20261128_000002_create_authorities;
 mod m20261128_000003_create_whatsapp;
 mod m20261128_000004_create_email;
+mod m20261128_000005_create_triage;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_authorities::Migration),
             Box::new(m20261128_000003_create_whatsapp::Migration),
             Box::new(m20261128_000004_create_email::Migration),
+            Box::new(m20261128_000005_create_triage::Migration),
         ]
     }
 }

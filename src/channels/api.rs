@@ -340,13 +340,13 @@ impl CaseStatusResponse {
     }
 }
 
-fn header_language(headers: &HeaderMap) -> Language {
+pub(crate) fn header_language(headers: &HeaderMap) -> Language {
     crate::channels::web::negotiate_language(headers, None)
 }
 
 /// Reads a JSON body: `application/json` only, size-capped, valid UTF-8, and type
 /// errors reported with the path of the offending field.
-async fn read_json<T: DeserializeOwned>(
+pub(crate) async fn read_json<T: DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -560,7 +560,25 @@ pub async fn dry_run(
         title = "Buzón API",
         description = "Secure intake of labor-rights complaints. Receipts travel only in request bodies."
     ),
-    paths(create_complaint, case_status, add_message, dry_run),
+    paths(
+        create_complaint,
+        case_status,
+        add_message,
+        dry_run,
+        crate::triage::api::list,
+        crate::triage::api::show,
+        crate::triage::api::reveal,
+        crate::triage::api::status,
+        crate::triage::api::note,
+        crate::triage::api::question,
+        crate::triage::api::assign,
+        crate::triage::api::refer,
+        crate::triage::api::duplicate,
+        crate::triage::api::attachment,
+        crate::triage::api::audit_log,
+        crate::triage::api::stats
+    ),
+    modifiers(&StaffAuth),
     components(schemas(
         ErrorBody,
         ComplaintRequest,
@@ -572,6 +590,32 @@ pub async fn dry_run(
     ))
 )]
 pub struct ApiDoc;
+
+/// The staff API's two ways in: a personal token, or the console's session cookie.
+struct StaffAuth;
+
+impl utoipa::Modify for StaffAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Personal API token from `buzon staff token --email E`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                "__Host-buzon_staff",
+                "Console session; state changes also need the X-CSRF-Token header",
+            ))),
+        );
+    }
+}
 
 /// `GET /api/v1/openapi.json`.
 pub async fn openapi() -> Response {

@@ -128,6 +128,8 @@ pub struct Prepared {
     complainant_row: Option<complainant::ActiveModel>,
     violations: Vec<String>,
     suggested: Vec<String>,
+    /// `(authority, function)` of each referral routing made: the queue selects on them.
+    referrals: Vec<(String, &'static str)>,
     pub filed: Filed,
 }
 
@@ -171,6 +173,17 @@ impl Prepared {
             .await
             .context("cannot insert suggested violations")?;
         }
+        for (authority, function) in &self.referrals {
+            crate::triage::insert_referral(
+                txn,
+                self.case_id,
+                authority,
+                function,
+                crate::triage::SOURCE_RULES,
+                self.filed.created_at,
+            )
+            .await?;
+        }
         Ok(())
     }
 }
@@ -203,8 +216,13 @@ impl Intake {
         }
     }
 
+    /// The Argon2id hasher (receipts and staff passwords share its cost settings).
+    pub fn hasher(&self) -> Arc<ReceiptHasher> {
+        Arc::clone(&self.hasher)
+    }
+
     /// Runs an Argon2 operation on the blocking pool once a slot is free.
-    async fn with_hash_slot<F, R>(&self, f: F) -> anyhow::Result<R>
+    pub async fn with_hash_slot<F, R>(&self, f: F) -> anyhow::Result<R>
     where
         F: FnOnce(&ReceiptHasher) -> R + Send + 'static,
         R: Send + 'static,
@@ -288,6 +306,18 @@ impl Intake {
             routing: Set(Some(routing)),
             created_at: Set(now),
             updated_at: Set(now),
+            priority: Set(Some(crate::triage::priority::score(
+                &crate::triage::priority::Facts {
+                    violations: &c.violations.iter().copied().collect::<Vec<_>>(),
+                    rrm: Some(decision.rrm.status),
+                    workers: c.workplace.workers,
+                },
+            ))),
+            rrm_status: Set(Some(
+                crate::triage::priority::rrm_code(decision.rrm.status).to_owned(),
+            )),
+            assigned_to: Set(None),
+            duplicate_of: Set(None),
         };
         let w = &c.workplace;
         let workplace_row = workplace::ActiveModel {
@@ -337,6 +367,11 @@ impl Intake {
             complainant_row,
             violations: c.violations.iter().map(|v| v.code().to_owned()).collect(),
             suggested: Vec::new(),
+            referrals: decision
+                .referrals
+                .iter()
+                .map(|r| (r.authority.clone(), r.function.code()))
+                .collect(),
             filed: Filed {
                 case_ref,
                 routing: Some(decision),
@@ -379,6 +414,11 @@ impl Intake {
                 routing: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
+                // Not routed: no referral, so only admins see it until one is made.
+                priority: Set(Some(0)),
+                rrm_status: Set(None),
+                assigned_to: Set(None),
+                duplicate_of: Set(None),
             },
             workplace_row: workplace::ActiveModel {
                 case_id: Set(id),
@@ -409,6 +449,7 @@ impl Intake {
             }),
             violations: Vec::new(),
             suggested: c.suggested.iter().map(|v| v.code().to_owned()).collect(),
+            referrals: Vec::new(),
             filed: Filed {
                 case_ref,
                 routing: None,
@@ -596,7 +637,7 @@ impl Intake {
     }
 }
 
-fn message_aad(id: Uuid) -> Aad<'static> {
+pub fn message_aad(id: Uuid) -> Aad<'static> {
     Aad {
         table: "case_messages",
         column: "body_ct",

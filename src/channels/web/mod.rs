@@ -4,7 +4,7 @@
 //! appear in a URL, and every page has a quick-exit link to a neutral site.
 
 pub mod csrf;
-mod form;
+pub(crate) mod form;
 pub mod texts;
 
 use crate::app::AppState;
@@ -35,7 +35,7 @@ pub fn negotiate_language(headers: &HeaderMap, query: Option<&str>) -> Language 
     })
 }
 
-fn render(status: StatusCode, page: &impl Template) -> Response {
+pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
         Ok(html) => (status, Html(html)).into_response(),
         Err(e) => {

@@ -1,0 +1,309 @@
+//! The append-only, hash-chained audit log: logins, reveals, status changes, notes,
+//! referrals, exports and staff changes; who, what, which case, when and why.
+//!
+//! Each row's `hash` is HMAC-SHA256 (under a purpose-separated use of the blind-index
+//! key, which never enters the database) over its own fields and the previous row's
+//! hash. Someone who can write to the database but does not hold the key file cannot
+//! alter, insert or delete a row without `buzon audit verify` seeing the break. The
+//! one-row `audit_head` holds the last sequence number and hash: appenders lock it
+//! first (serializing them on both back ends), and verify checks the log ends there,
+//! so a deleted tail is a break too. The reason an inspector gives is free text and is
+//! stored encrypted; the hash covers its ciphertext.
+
+use crate::crypto::{Aad, KeyRing, hex};
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use uuid::Uuid;
+
+/// One thing that happened.
+pub struct Event<'a> {
+    /// The staff member who did it; `None` for the command line (`buzon staff ...`).
+    pub actor: Option<Uuid>,
+    pub action: &'a str,
+    pub case_id: Option<Uuid>,
+    /// What it was done to, when not the case: a field, a staff id, an authority.
+    pub target: Option<&'a str>,
+    /// Why, in the actor's words (encrypted).
+    pub reason: Option<&'a str>,
+    /// What changed, in codes (never personal data): `received -> in_review`.
+    pub detail: &'a str,
+}
+
+fn reason_aad(seq: i64) -> Aad<'static> {
+    Aad {
+        table: "audit_log",
+        column: "reason_ct",
+        row: Uuid::from_u128(u128::try_from(seq).unwrap_or(0)),
+    }
+}
+
+struct Fields<'a> {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: Option<Uuid>,
+    action: &'a str,
+    case_id: Option<Uuid>,
+    target: Option<&'a str>,
+    reason_ct: Option<&'a [u8]>,
+    detail: &'a str,
+    prev_hash: &'a str,
+}
+
+fn chain_hash(keys: &KeyRing, f: &Fields<'_>) -> String {
+    let opt = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
+    let canonical = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        f.seq,
+        f.at.to_rfc3339_opts(SecondsFormat::Micros, true),
+        opt(f.actor),
+        f.action,
+        opt(f.case_id),
+        f.target.unwrap_or_default(),
+        f.reason_ct.map(hex).unwrap_or_default(),
+        f.detail.escape_default(),
+        f.prev_hash
+    );
+    hex(&keys.blind_index.compute("audit-chain", &canonical))
+}
+
+/// Appends an event inside the caller's transaction (so it commits with the change
+/// it records, or not at all). Returns its sequence number.
+pub async fn append(
+    txn: &impl ConnectionTrait,
+    keys: &KeyRing,
+    event: Event<'_>,
+) -> anyhow::Result<i64> {
+    // Taking the head's row lock first serializes appenders.
+    crate::db::exec(txn, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1", vec![])
+        .await
+        .context("cannot lock the audit head")?;
+    let head = crate::db::row(txn, "SELECT seq, hash FROM audit_head WHERE id = 1", vec![])
+        .await?
+        .context("audit head missing")?;
+    let seq: i64 = head.try_get_by_index(0)?;
+    let prev_hash: String = head.try_get_by_index(1)?;
+    let at = Utc::now().trunc_subsecs(6);
+    let reason_ct = event
+        .reason
+        .map(|r| keys.cipher.encrypt_str(reason_aad(seq), r))
+        .transpose()
+        .context("cannot encrypt the audit reason")?;
+    let hash = chain_hash(
+        keys,
+        &Fields {
+            seq,
+            at,
+            actor: event.actor,
+            action: event.action,
+            case_id: event.case_id,
+            target: event.target,
+            reason_ct: reason_ct.as_deref(),
+            detail: event.detail,
+            prev_hash: &prev_hash,
+        },
+    );
+    crate::db::exec(
+        txn,
+        "INSERT INTO audit_log (seq, at, actor_id, action, case_id, target, reason_ct, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        vec![
+            seq.into(),
+            at.into(),
+            event.actor.into(),
+            event.action.into(),
+            event.case_id.into(),
+            event.target.map(str::to_owned).into(),
+            reason_ct.into(),
+            event.detail.into(),
+            prev_hash.into(),
+            hash.clone().into(),
+        ],
+    )
+    .await
+    .context("cannot write the audit log")?;
+    crate::db::exec(
+        txn,
+        "UPDATE audit_head SET hash = $1 WHERE id = 1",
+        vec![hash.into()],
+    )
+    .await?;
+    Ok(seq)
+}
+
+/// A stored event, reason decrypted, for admins.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Record {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor_id: Option<Uuid>,
+    pub action: String,
+    pub case_id: Option<Uuid>,
+    pub target: Option<String>,
+    pub reason: Option<String>,
+    pub detail: String,
+}
+
+const COLUMNS: &str =
+    "seq, at, actor_id, action, case_id, target, reason_ct, detail, prev_hash, hash";
+
+struct Stored {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: Option<Uuid>,
+    action: String,
+    case_id: Option<Uuid>,
+    target: Option<String>,
+    reason_ct: Option<Vec<u8>>,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+fn stored(row: &sea_orm::QueryResult) -> anyhow::Result<Stored> {
+    Ok(Stored {
+        seq: row.try_get_by_index(0)?,
+        at: row.try_get_by_index(1)?,
+        actor: row.try_get_by_index(2)?,
+        action: row.try_get_by_index(3)?,
+        case_id: row.try_get_by_index(4)?,
+        target: row.try_get_by_index(5)?,
+        reason_ct: row.try_get_by_index(6)?,
+        detail: row.try_get_by_index(7)?,
+        prev_hash: row.try_get_by_index(8)?,
+        hash: row.try_get_by_index(9)?,
+    })
+}
+
+/// The newest events first, `before` a sequence number (keyset), at most `limit`;
+/// only one case's when `case_id` is given.
+pub async fn recent(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    before: Option<i64>,
+    case_id: Option<Uuid>,
+    limit: u64,
+) -> anyhow::Result<Vec<Record>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq < $1");
+    let mut values: Vec<sea_orm::Value> = vec![before.unwrap_or(i64::MAX).into()];
+    if let Some(case_id) = case_id {
+        values.push(case_id.into());
+        sql.push_str(" AND case_id = $2");
+    }
+    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", limit.min(500)));
+    let rows = crate::db::rows(db, &sql, values).await?;
+    rows.iter()
+        .map(|row| {
+            let s = stored(row)?;
+            let reason = s
+                .reason_ct
+                .as_deref()
+                .map(|ct| keys.cipher.decrypt_string(reason_aad(s.seq), ct))
+                .transpose()
+                .context("cannot decrypt an audit reason")?;
+            Ok(Record {
+                seq: s.seq,
+                at: s.at,
+                actor_id: s.actor,
+                action: s.action,
+                case_id: s.case_id,
+                target: s.target,
+                reason,
+                detail: s.detail,
+            })
+        })
+        .collect()
+}
+
+/// How many events of `action` the log holds for a case (tests, console counts).
+pub async fn count(db: &DatabaseConnection, case_id: Uuid, action: &str) -> anyhow::Result<i64> {
+    let row = crate::db::row(
+        db,
+        "SELECT COUNT(*) FROM audit_log WHERE case_id = $1 AND action = $2",
+        vec![case_id.into(), action.into()],
+    )
+    .await?
+    .context("no count")?;
+    Ok(row.try_get_by_index(0)?)
+}
+
+/// Where the chain breaks.
+#[derive(Debug, thiserror::Error)]
+pub enum Break {
+    #[error("audit row {seq}: {what}")]
+    Row { seq: i64, what: &'static str },
+    #[error("the log ends at row {last} but its head says {head}: rows were removed from the end")]
+    Tail { last: i64, head: i64 },
+    #[error("the head's hash does not match the last row's")]
+    Head,
+}
+
+/// Checks every row in order. `Ok(rows)` when intact.
+pub async fn verify(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Result<i64, Break>> {
+    let mut expected_seq = 1i64;
+    let mut prev = "0".repeat(64);
+    loop {
+        let rows = crate::db::rows(
+            db,
+            &format!("SELECT {COLUMNS} FROM audit_log WHERE seq >= $1 ORDER BY seq LIMIT 1000"),
+            vec![expected_seq.into()],
+        )
+        .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let s = stored(row)?;
+            if s.seq != expected_seq {
+                return Ok(Err(Break::Row {
+                    seq: expected_seq,
+                    what: "missing (deleted)",
+                }));
+            }
+            if s.prev_hash != prev {
+                return Ok(Err(Break::Row {
+                    seq: s.seq,
+                    what: "does not follow the row before it",
+                }));
+            }
+            let hash = chain_hash(
+                keys,
+                &Fields {
+                    seq: s.seq,
+                    at: s.at,
+                    actor: s.actor,
+                    action: &s.action,
+                    case_id: s.case_id,
+                    target: s.target.as_deref(),
+                    reason_ct: s.reason_ct.as_deref(),
+                    detail: &s.detail,
+                    prev_hash: &s.prev_hash,
+                },
+            );
+            if !crate::crypto::ct_eq(hash.as_bytes(), s.hash.as_bytes()) {
+                return Ok(Err(Break::Row {
+                    seq: s.seq,
+                    what: "was altered (its hash does not match its contents)",
+                }));
+            }
+            prev = s.hash;
+            expected_seq += 1;
+        }
+    }
+    let head = crate::db::row(db, "SELECT seq, hash FROM audit_head WHERE id = 1", vec![])
+        .await?
+        .context("audit head missing")?;
+    let head_seq: i64 = head.try_get_by_index(0)?;
+    let head_hash: String = head.try_get_by_index(1)?;
+    let last = expected_seq - 1;
+    if head_seq != last {
+        return Ok(Err(Break::Tail {
+            last,
+            head: head_seq,
+        }));
+    }
+    if head_hash != prev {
+        return Ok(Err(Break::Head));
+    }
+    Ok(Ok(last))
+}

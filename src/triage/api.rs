@@ -1,0 +1,525 @@
+//! The staff JSON API under `/api/v1/cases` (and `/api/v1/audit`, `/api/v1/stats`):
+//! the console's operations for scripts and other tools. Authenticated by a personal
+//! API token (`Authorization: Bearer`, from `buzon staff token`) or the console's
+//! session cookie plus `X-CSRF-Token` on state changes.
+
+use super::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope, Stats};
+use super::session::{self, AuthFailure, Principal};
+use super::staff::Role;
+use crate::app::AppState;
+use crate::channels::api::{header_language, read_json};
+use crate::domain::Language;
+use crate::error::{ApiError, ErrorBody, ErrorCode};
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+async fn principal(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<Principal, ApiError> {
+    match session::authenticate(state, headers).await {
+        Ok(p) => Ok(p),
+        Err(AuthFailure::Missing | AuthFailure::Invalid) => {
+            Err(ApiError::new(ErrorCode::Unauthorized, lang))
+        }
+        Err(AuthFailure::Internal(e)) => Err(ApiError::internal(&e, lang)),
+    }
+}
+
+/// The caller and their case scope; 403 for roles that don't work cases.
+async fn case_worker(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<(Principal, Scope), ApiError> {
+    let p = principal(state, headers, lang).await?;
+    let scope = Scope::of(&p.member).ok_or_else(|| ApiError::new(ErrorCode::Forbidden, lang))?;
+    Ok((p, scope))
+}
+
+/// Like [`case_worker`] for state changes: the CSRF token when signed in by cookie.
+async fn case_writer(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<(Principal, Scope), ApiError> {
+    let (p, scope) = case_worker(state, headers, lang).await?;
+    if !p.csrf_ok(headers, None) {
+        return Err(ApiError::new(ErrorCode::CsrfFailed, lang));
+    }
+    Ok((p, scope))
+}
+
+async fn case_in_scope(state: &AppState, scope: &Scope, case_ref: &str, lang: Language) -> Result<entity::case::Model, ApiError> {
+    cases::find(state.intake.db(), scope, case_ref)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?
+        .ok_or_else(|| ApiError::new(ErrorCode::CaseNotFound, lang))
+}
+
+pub fn refused(e: Refused, lang: Language) -> ApiError {
+    match e {
+        Refused::Missing(f) => ApiError::field(ErrorCode::MissingField, f, lang),
+        Refused::TooLong(f) => ApiError::field(ErrorCode::TooLong, f, lang),
+        Refused::Transition => ApiError::field(ErrorCode::InvalidTransition, "status", lang),
+        Refused::Authority => ApiError::field(ErrorCode::UnknownAuthority, "authority", lang),
+        Refused::Staff => ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang),
+        Refused::OtherCase(f) => ApiError::field(ErrorCode::CaseNotFound, f, lang),
+        Refused::Invalid(f) => ApiError::field(ErrorCode::InvalidField, f, lang),
+        Refused::Other(e) => ApiError::internal(&e, lang),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next: Option<String>,
+    /// How the queue is ordered.
+    pub order: &'static str,
+}
+
+pub const ORDER_EXPLAINED: &str = "priority (retaliation risk, then RRM screening, then workers affected), then oldest first";
+
+/// The caller's queue: cases referred to their authorities, in priority order.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases",
+    tag = "triage",
+    params(QueueQuery),
+    responses(
+        (status = 200, body = QueuePage),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "forbidden: advocates and coordinators have no queue", body = ErrorBody),
+        (status = 422, description = "invalid_field: a filter or the cursor is not valid; `field` names it", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<QueueQuery>,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_worker(&state, &headers, lang).await?;
+    let (filters, cursor) = query
+        .filters(p.member.id)
+        .map_err(|f| ApiError::field(ErrorCode::InvalidField, f, lang))?;
+    let (items, next) = cases::queue(state.intake.db(), &scope, &filters, cursor.as_ref(), cases::PAGE)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    Ok(Json(QueuePage {
+        items,
+        next: next.map(|c| c.encode()),
+        order: ORDER_EXPLAINED,
+    })
+    .into_response())
+}
+
+/// One case, identifying fields masked.
+#[utoipa::path(
+    get,
+    path = "/api/v1/cases/{case_ref}",
+    tag = "triage",
+    params(("case_ref" = String, Path, description = "e.g. BZ-7KQM2X9P")),
+    responses(
+        (status = 200, body = CaseOut),
+        (status = 404, description = "case_not_found: no such case, or not in your jurisdiction (indistinguishable)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn show(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (_, scope) = case_worker(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let out: CaseOut = cases::detail(state.intake.db(), &state.keys, &scope, &case, lang)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonRequest {
+    /// Why you need it (recorded in the audit log).
+    pub reason: Option<String>,
+}
+
+/// Reveal the complainant's identifying fields; writes an audit record first.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/reveal",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, body = Identity),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 422, description = "missing_field (reason) or too_long", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn reveal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
+    let who = cases::reveal(state.intake.db(), &state.keys, p.member.id, &case, req.reason.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok(Json(who).into_response())
+}
+
+/// Download an attachment, decrypted; every download is an audited reveal.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/attachments/{id}",
+    tag = "triage",
+    params(("case_ref" = String, Path), ("id" = Uuid, Path)),
+    request_body = ReasonRequest,
+    responses(
+        (status = 200, description = "The file, with its media type"),
+        (status = 404, description = "case_not_found or not_found", body = ErrorBody),
+        (status = 422, description = "missing_field (reason)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((case_ref, id)): Path<(String, String)>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, lang))?;
+    let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
+    match cases::reveal_attachment(state.intake.db(), &state.keys, p.member.id, &case, id, req.reason.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?
+    {
+        Some((mime, bytes)) => Ok(file_response(&mime, bytes)),
+        None => Err(ApiError::new(ErrorCode::NotFound, lang)),
+    }
+}
+
+/// An attachment as a download (never rendered inline: it could be anything).
+pub fn file_response(mime: &str, bytes: Vec<u8>) -> Response {
+    let mime = if mime.parse::<axum::http::HeaderValue>().is_ok() && !mime.is_empty() {
+        mime.to_owned()
+    } else {
+        "application/octet-stream".to_owned()
+    };
+    (
+        [
+            (header::CONTENT_TYPE, mime),
+            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    /// received, in_review, info_requested, referred, closed
+    pub status: Option<String>,
+    pub reason: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusChanged {
+    pub status: &'static str,
+}
+
+/// Change the status along an allowed transition.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/status",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = StatusChange,
+    responses(
+        (status = 200, body = StatusChanged),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 409, description = "invalid_transition", body = ErrorBody),
+        (status = 422, description = "invalid_field (status) or too_long (reason)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn status(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: StatusChange = read_json(&state, &headers, body, lang).await?;
+    let to = cases::set_status(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        req.status.as_deref(),
+        req.reason.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
+    Ok(Json(StatusChanged { status: to.code() }).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TextRequest {
+    pub body: Option<String>,
+}
+
+/// Add an internal note (encrypted; never shown to the complainant).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/notes",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = TextRequest,
+    responses(
+        (status = 201, description = "Stored"),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 422, description = "missing_field or too_long (body)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn note(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: TextRequest = read_json(&state, &headers, body, lang).await?;
+    cases::add_note(state.intake.db(), &state.keys, p.member.id, &case, req.body.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"status": "stored"}))).into_response())
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionSent {
+    /// Where the question went: `status_page` always; `whatsapp`, `email` when the
+    /// case came that way and a contact is on record.
+    pub delivered_via: Vec<&'static str>,
+}
+
+/// Ask the complainant a question through the channel the case came from.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/questions",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = TextRequest,
+    responses(
+        (status = 201, body = QuestionSent),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 409, description = "invalid_transition: the case is closed", body = ErrorBody),
+        (status = 422, description = "missing_field or too_long (body)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn question(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: TextRequest = read_json(&state, &headers, body, lang).await?;
+    let delivered_via = cases::ask(&state, p.member.id, &case, req.body.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok((StatusCode::CREATED, Json(QuestionSent { delivered_via })).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignRequest {
+    /// A staff id, or `me`.
+    pub staff_id: Option<String>,
+}
+
+/// Assign the case to yourself or a colleague of the same authority.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/assign",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = AssignRequest,
+    responses(
+        (status = 200, description = "Assigned"),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 422, description = "unknown_staff", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn assign(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: AssignRequest = read_json(&state, &headers, body, lang).await?;
+    let assignee = match req.staff_id.as_deref().map(str::trim) {
+        None | Some("") => return Err(ApiError::field(ErrorCode::MissingField, "staff_id", lang)),
+        Some("me") => p.member.id,
+        Some(id) => Uuid::parse_str(id).map_err(|_| ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang))?,
+    };
+    cases::assign(state.intake.db(), &state.keys, &p.member, &case, assignee)
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok(Json(serde_json::json!({"assigned_to": assignee})).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferRequest {
+    /// e.g. `cfcrl`, `state_ccl:MX-JAL`.
+    pub authority: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Refer the case to another authority (it leaves your queue).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/referrals",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = ReferRequest,
+    responses(
+        (status = 201, description = "Referred"),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 422, description = "unknown_authority, missing_field (reason)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn refer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: ReferRequest = read_json(&state, &headers, body, lang).await?;
+    cases::refer(state.intake.db(), &state.keys, &p.member, &case, req.authority.as_deref(), req.reason.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok((StatusCode::CREATED, Json(serde_json::json!({"status": "referred"}))).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateRequest {
+    /// The reference of the case this one repeats.
+    pub duplicate_of: Option<String>,
+}
+
+/// Mark the case a duplicate of another (it is closed).
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/duplicate",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = DuplicateRequest,
+    responses(
+        (status = 200, description = "Marked and closed"),
+        (status = 404, description = "case_not_found (this case, or `duplicate_of`: field says which)", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn duplicate(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let (p, scope) = case_writer(&state, &headers, lang).await?;
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: DuplicateRequest = read_json(&state, &headers, body, lang).await?;
+    let of = cases::mark_duplicate(state.intake.db(), &state.keys, p.member.id, &scope, &case, req.duplicate_of.as_deref())
+        .await
+        .map_err(|e| refused(e, lang))?;
+    Ok(Json(serde_json::json!({"duplicate_of": of, "status": "closed"})).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Events before this sequence number (the last `seq` of the previous page).
+    pub before: Option<i64>,
+}
+
+/// The audit log, newest first (admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "triage",
+    params(AuditQuery),
+    responses(
+        (status = 200, body = Vec<crate::audit::Record>),
+        (status = 403, description = "forbidden: admins only", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn audit_log(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let p = principal(&state, &headers, lang).await?;
+    if p.member.role != Role::Admin {
+        return Err(ApiError::new(ErrorCode::Forbidden, lang));
+    }
+    let records = crate::audit::recent(state.intake.db(), &state.keys, q.before, None, 100)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    Ok(Json(records).into_response())
+}
+
+/// Case counts by status, state, authority and RRM screening (admins, coordinators).
+#[utoipa::path(
+    get,
+    path = "/api/v1/stats",
+    tag = "triage",
+    responses(
+        (status = 200, body = Stats),
+        (status = 403, description = "forbidden", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let lang = header_language(&headers);
+    let p = principal(&state, &headers, lang).await?;
+    if !matches!(p.member.role, Role::Admin | Role::Coordinator) {
+        return Err(ApiError::new(ErrorCode::Forbidden, lang));
+    }
+    let s = cases::stats(state.intake.db())
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    Ok(Json(s).into_response())
+}

@@ -1,0 +1,728 @@
+//! Staff accounts: roles, passwords (Argon2id), TOTP second factor with recovery
+//! codes, lockout after repeated failures, personal API tokens.
+//!
+//! The command line (`buzon staff ...`) and the console share these functions; every
+//! change to an account is written to the audit log.
+
+use crate::audit::{self, Event};
+use crate::crypto::receipt::ReceiptHasher;
+use crate::crypto::{Aad, KeyRing, hex, random_bytes};
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// Consecutive failed sign-ins (password or second factor) that lock an account.
+pub const LOCK_AFTER: i32 = 5;
+/// How long a lock lasts unless an admin lifts it (`buzon staff unlock`).
+pub const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(15);
+pub const MIN_PASSWORD_CHARS: usize = 12;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub const RECOVERY_CODES: usize = 10;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, every case, the audit log.
+    Admin,
+    /// The cases referred to their authorities.
+    Inspector,
+    /// Tied to an organization; refused the console (their workflow is its own).
+    Advocate,
+    /// Aggregates only, never a case.
+    Coordinator,
+}
+
+impl Role {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Inspector => "inspector",
+            Self::Advocate => "advocate",
+            Self::Coordinator => "coordinator",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        [Self::Admin, Self::Inspector, Self::Advocate, Self::Coordinator]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+
+    /// Admins and inspectors see identities: they must have a second factor.
+    pub fn requires_totp(self) -> bool {
+        matches!(self, Self::Admin | Self::Inspector)
+    }
+
+    /// May open the case queue and cases.
+    pub fn works_cases(self) -> bool {
+        matches!(self, Self::Admin | Self::Inspector)
+    }
+}
+
+/// A staff member as the server sees them on each request.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub id: Uuid,
+    pub role: Role,
+    pub authorities: Vec<String>,
+    pub org: Option<String>,
+    pub disabled: bool,
+    pub totp_enrolled: bool,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+pub fn email_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "staff",
+        column: "email_ct",
+        row: id,
+    }
+}
+
+pub fn totp_aad(id: Uuid) -> Aad<'static> {
+    Aad {
+        table: "staff",
+        column: "totp_ct",
+        row: id,
+    }
+}
+
+pub fn email_key(keys: &KeyRing, email: &str) -> Vec<u8> {
+    keys.blind_index
+        .compute("staff_email", &email.trim().to_lowercase())
+}
+
+/// SHA-256 of a bearer secret (session or API token), as stored.
+pub fn token_hash(token: &str) -> String {
+    crate::crypto::sha256_hex(token.as_bytes())
+}
+
+/// A fresh 256-bit secret, URL-safe.
+pub fn new_token() -> Zeroizing<String> {
+    Zeroizing::new(B64.encode(random_bytes::<32>()))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("no staff member with that e-mail")]
+    Unknown,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+pub fn check_password(password: &str) -> Result<(), AccountError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(AccountError::Invalid(format!(
+            "the password must have at least {MIN_PASSWORD_CHARS} characters"
+        )));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AccountError::Invalid(format!(
+            "the password must have at most {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// What `buzon staff add` asks for.
+pub struct NewMember<'a> {
+    pub email: &'a str,
+    pub role: Role,
+    pub authorities: &'a [String],
+    pub org: Option<&'a str>,
+    pub password: &'a str,
+}
+
+fn check_new(m: &NewMember<'_>) -> Result<(), AccountError> {
+    let invalid = |s: &str| Err(AccountError::Invalid(s.to_owned()));
+    if !email_address::EmailAddress::is_valid(m.email.trim()) || m.email.len() > 254 {
+        return invalid("--email is not an e-mail address");
+    }
+    check_password(m.password)?;
+    for a in m.authorities {
+        if !crate::routing::is_known_code(a) {
+            return Err(AccountError::Invalid(format!(
+                "unknown authority {a:?} (codes as in TAXONOMY.md: cfcrl, stps_inspection, state_labor:MX-GUA, ...)"
+            )));
+        }
+    }
+    match m.role {
+        Role::Inspector if m.authorities.is_empty() => {
+            invalid("an inspector needs at least one --authority")
+        }
+        Role::Inspector => Ok(()),
+        _ if !m.authorities.is_empty() => invalid("only inspectors have authorities"),
+        Role::Advocate if m.org.is_none_or(|o| o.trim().is_empty()) => {
+            invalid("an advocate needs --org (their organization)")
+        }
+        Role::Advocate => Ok(()),
+        _ if m.org.is_some() => invalid("only advocates have an organization"),
+        _ => Ok(()),
+    }
+}
+
+pub async fn add(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    hasher: &ReceiptHasher,
+    m: &NewMember<'_>,
+) -> Result<Uuid, AccountError> {
+    check_new(m)?;
+    let bidx = email_key(keys, m.email);
+    if find_id(db, &bidx).await?.is_some() {
+        return Err(AccountError::Invalid(
+            "a staff member with that e-mail exists".into(),
+        ));
+    }
+    let id = Uuid::new_v4();
+    let hash = hasher
+        .hash(m.password)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let email_ct = keys
+        .cipher
+        .encrypt_str(email_aad(id), &m.email.trim().to_lowercase())
+        .context("cannot encrypt e-mail")?;
+    let now = Utc::now();
+    let txn = db.begin().await.context("cannot begin")?;
+    crate::db::exec(
+        &txn,
+        "INSERT INTO staff (id, email_ct, email_bidx, role, org, password_hash, totp_ct, totp_last_step, \
+         failed_logins, locked_until, disabled, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, NULL, 0, NULL, $7, $8, $8)",
+        vec![
+            id.into(),
+            email_ct.into(),
+            bidx.into(),
+            m.role.code().into(),
+            m.org.map(|o| o.trim().to_owned()).into(),
+            hash.into(),
+            false.into(),
+            now.into(),
+        ],
+    )
+    .await?;
+    for a in m.authorities {
+        crate::db::exec(
+            &txn,
+            "INSERT INTO staff_authorities (staff_id, authority) VALUES ($1, $2)",
+            vec![id.into(), a.as_str().into()],
+        )
+        .await?;
+    }
+    let detail = format!("role={} authorities={}", m.role.code(), m.authorities.join(","));
+    audit::append(
+        &txn,
+        keys,
+        Event {
+            actor: None,
+            action: "staff_add",
+            case_id: None,
+            target: Some(&id.to_string()),
+            reason: None,
+            detail: &detail,
+        },
+    )
+    .await?;
+    txn.commit().await.context("cannot commit")?;
+    Ok(id)
+}
+
+async fn find_id(db: &impl ConnectionTrait, bidx: &[u8]) -> anyhow::Result<Option<Uuid>> {
+    let row = crate::db::row(
+        db,
+        "SELECT id FROM staff WHERE email_bidx = $1",
+        vec![bidx.to_vec().into()],
+    )
+    .await?;
+    Ok(row.map(|r| r.try_get_by_index(0)).transpose()?)
+}
+
+pub async fn id_by_email(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    email: &str,
+) -> Result<Uuid, AccountError> {
+    find_id(db, &email_key(keys, email))
+        .await?
+        .ok_or(AccountError::Unknown)
+}
+
+/// A member with their password hash, for sign-in.
+pub struct Credentials {
+    pub member: Member,
+    pub password_hash: String,
+    pub failed_logins: i32,
+}
+
+const MEMBER_COLUMNS: &str =
+    "id, role, org, disabled, totp_ct IS NOT NULL, locked_until, password_hash, failed_logins";
+
+async fn member_from(
+    db: &impl ConnectionTrait,
+    row: &sea_orm::QueryResult,
+) -> anyhow::Result<Credentials> {
+    let id: Uuid = row.try_get_by_index(0)?;
+    let role: String = row.try_get_by_index(1)?;
+    let authorities = crate::db::rows(
+        db,
+        "SELECT authority FROM staff_authorities WHERE staff_id = $1 ORDER BY authority",
+        vec![id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get_by_index::<String>(0))
+    .collect::<Result<Vec<_>, _>>()?;
+    Ok(Credentials {
+        member: Member {
+            id,
+            role: Role::parse(&role).context("unknown role stored")?,
+            authorities,
+            org: row.try_get_by_index(2)?,
+            disabled: row.try_get_by_index(3)?,
+            totp_enrolled: row.try_get_by_index(4)?,
+            locked_until: row.try_get_by_index(5)?,
+        },
+        password_hash: row.try_get_by_index(6)?,
+        failed_logins: row.try_get_by_index(7)?,
+    })
+}
+
+pub async fn credentials_by_email(
+    db: &impl ConnectionTrait,
+    keys: &KeyRing,
+    email: &str,
+) -> anyhow::Result<Option<Credentials>> {
+    let row = crate::db::row(
+        db,
+        &format!("SELECT {MEMBER_COLUMNS} FROM staff WHERE email_bidx = $1"),
+        vec![email_key(keys, email).into()],
+    )
+    .await?;
+    match row {
+        Some(row) => Ok(Some(member_from(db, &row).await?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn member(db: &impl ConnectionTrait, id: Uuid) -> anyhow::Result<Option<Member>> {
+    let row = crate::db::row(
+        db,
+        &format!("SELECT {MEMBER_COLUMNS} FROM staff WHERE id = $1"),
+        vec![id.into()],
+    )
+    .await?;
+    match row {
+        Some(row) => Ok(Some(member_from(db, &row).await?.member)),
+        None => Ok(None),
+    }
+}
+
+/// Counts a failed sign-in; the [`LOCK_AFTER`]th locks the account.
+pub async fn record_failure(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    id: Uuid,
+    what: &str,
+) -> anyhow::Result<bool> {
+    let txn = db.begin().await?;
+    crate::db::exec(
+        &txn,
+        "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?;
+    let failed: i32 = crate::db::row(&txn, "SELECT failed_logins FROM staff WHERE id = $1", vec![id.into()])
+        .await?
+        .context("staff row vanished")?
+        .try_get_by_index(0)?;
+    let locked = failed >= LOCK_AFTER;
+    if locked {
+        crate::db::exec(
+            &txn,
+            "UPDATE staff SET locked_until = $2, failed_logins = 0 WHERE id = $1",
+            vec![id.into(), (Utc::now() + LOCK_FOR).into()],
+        )
+        .await?;
+    }
+    audit::append(
+        &txn,
+        keys,
+        Event {
+            actor: Some(id),
+            action: if locked { "login_locked" } else { "login_failed" },
+            case_id: None,
+            target: None,
+            reason: None,
+            detail: what,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(locked)
+}
+
+pub async fn clear_failures(db: &impl ConnectionTrait, id: Uuid) -> anyhow::Result<()> {
+    crate::db::exec(
+        db,
+        "UPDATE staff SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0",
+        vec![id.into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A change an admin makes to an account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Change<'a> {
+    Disable,
+    Enable,
+    Unlock,
+    Password(&'a str),
+    /// Forgets the second factor: the next sign-in enrolls again.
+    ResetTotp,
+}
+
+/// Applies a change, ends the member's sessions where it matters, and records it.
+pub async fn change(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    hasher: &ReceiptHasher,
+    actor: Option<Uuid>,
+    id: Uuid,
+    change: Change<'_>,
+) -> Result<(), AccountError> {
+    let txn = db.begin().await.context("cannot begin")?;
+    let now = Utc::now();
+    let (sql, values, action, end_sessions): (&str, Vec<sea_orm::Value>, &str, bool) = match change {
+        Change::Disable => (
+            "UPDATE staff SET disabled = $2, updated_at = $3 WHERE id = $1",
+            vec![id.into(), true.into(), now.into()],
+            "staff_disable",
+            true,
+        ),
+        Change::Enable => (
+            "UPDATE staff SET disabled = $2, updated_at = $3 WHERE id = $1",
+            vec![id.into(), false.into(), now.into()],
+            "staff_enable",
+            false,
+        ),
+        Change::Unlock => (
+            "UPDATE staff SET locked_until = NULL, failed_logins = 0, updated_at = $2 WHERE id = $1",
+            vec![id.into(), now.into()],
+            "staff_unlock",
+            false,
+        ),
+        Change::Password(password) => {
+            check_password(password)?;
+            let hash = hasher.hash(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+            (
+                "UPDATE staff SET password_hash = $2, locked_until = NULL, failed_logins = 0, updated_at = $3 WHERE id = $1",
+                vec![id.into(), hash.into(), now.into()],
+                "staff_reset_password",
+                true,
+            )
+        }
+        Change::ResetTotp => (
+            "UPDATE staff SET totp_ct = NULL, totp_last_step = NULL, updated_at = $2 WHERE id = $1",
+            vec![id.into(), now.into()],
+            "staff_reset_totp",
+            true,
+        ),
+    };
+    if crate::db::exec(&txn, sql, values).await? == 0 {
+        return Err(AccountError::Unknown);
+    }
+    if end_sessions {
+        crate::db::exec(&txn, "DELETE FROM staff_sessions WHERE staff_id = $1", vec![id.into()]).await?;
+    }
+    if matches!(change, Change::Disable) {
+        crate::db::exec(
+            &txn,
+            "UPDATE staff_tokens SET revoked_at = $2 WHERE staff_id = $1 AND revoked_at IS NULL",
+            vec![id.into(), now.into()],
+        )
+        .await?;
+    }
+    if matches!(change, Change::ResetTotp) {
+        crate::db::exec(&txn, "DELETE FROM staff_recovery_codes WHERE staff_id = $1", vec![id.into()]).await?;
+    }
+    audit::append(
+        &txn,
+        keys,
+        Event {
+            actor,
+            action,
+            case_id: None,
+            target: Some(&id.to_string()),
+            reason: None,
+            detail: "",
+        },
+    )
+    .await?;
+    txn.commit().await.context("cannot commit")?;
+    Ok(())
+}
+
+/// Issues a personal API token (printed once; only its hash is kept).
+pub async fn issue_token(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    id: Uuid,
+) -> anyhow::Result<Zeroizing<String>> {
+    let token = new_token();
+    let secret = Zeroizing::new(format!("bzt_{}", token.as_str()));
+    let txn = db.begin().await?;
+    crate::db::exec(
+        &txn,
+        "INSERT INTO staff_tokens (token_hash, staff_id, created_at, last_used_at, revoked_at) VALUES ($1, $2, $3, NULL, NULL)",
+        vec![token_hash(&secret).into(), id.into(), Utc::now().into()],
+    )
+    .await?;
+    audit::append(
+        &txn,
+        keys,
+        Event {
+            actor: None,
+            action: "token_issue",
+            case_id: None,
+            target: Some(&id.to_string()),
+            reason: None,
+            detail: "",
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(secret)
+}
+
+/// One row of `buzon staff list` and the admin page.
+#[derive(Debug, serde::Serialize)]
+pub struct Listed {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub authorities: Vec<String>,
+    pub org: Option<String>,
+    pub disabled: bool,
+    pub totp: bool,
+    pub locked: bool,
+}
+
+pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec<Listed>> {
+    let rows = crate::db::rows(
+        db,
+        &format!("SELECT {MEMBER_COLUMNS}, email_ct FROM staff ORDER BY created_at"),
+        vec![],
+    )
+    .await?;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    for row in &rows {
+        let c = member_from(db, row).await?;
+        let email_ct: Vec<u8> = row.try_get_by_index(8)?;
+        let email = keys
+            .cipher
+            .decrypt_string(email_aad(c.member.id), &email_ct)
+            .context("cannot decrypt a staff e-mail")?;
+        out.push(Listed {
+            id: c.member.id,
+            email,
+            role: c.member.role,
+            authorities: c.member.authorities,
+            org: c.member.org,
+            disabled: c.member.disabled,
+            totp: c.member.totp_enrolled,
+            locked: c.member.locked_until.is_some_and(|t| t > now),
+        });
+    }
+    Ok(out)
+}
+
+// ---- TOTP ----
+
+/// SHA-1, 6 digits, 30 s: what every authenticator app supports (RFC 6238 defaults).
+pub fn totp(secret: Vec<u8>, account: &str) -> anyhow::Result<totp_rs::TOTP> {
+    totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        Some("Buzon".to_owned()),
+        account.to_owned(),
+    )
+    .map_err(|e| anyhow::anyhow!("TOTP: {e:?}"))
+}
+
+/// The time step a code is valid for (now, or one step either side for clock
+/// drift), if any. Compared in constant time.
+pub fn matching_step(totp: &totp_rs::TOTP, code: &str, now: u64) -> Option<i64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let step = now / 30;
+    [step.saturating_sub(1), step, step + 1]
+        .into_iter()
+        .find(|s| crate::crypto::ct_eq(totp.generate(s * 30).as_bytes(), code.as_bytes()))
+        .and_then(|s| i64::try_from(s).ok())
+}
+
+pub fn unix_now() -> u64 {
+    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
+}
+
+/// The member's TOTP, decrypted, with the last step used.
+pub async fn stored_totp(
+    db: &impl ConnectionTrait,
+    keys: &KeyRing,
+    id: Uuid,
+) -> anyhow::Result<Option<(Vec<u8>, Option<i64>)>> {
+    let row = crate::db::row(
+        db,
+        "SELECT totp_ct, totp_last_step FROM staff WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?
+    .context("staff row vanished")?;
+    let ct: Option<Vec<u8>> = row.try_get_by_index(0)?;
+    let last: Option<i64> = row.try_get_by_index(1)?;
+    match ct {
+        None => Ok(None),
+        Some(ct) => Ok(Some((
+            keys.cipher.decrypt(totp_aad(id), &ct).context("cannot decrypt TOTP")?,
+            last,
+        ))),
+    }
+}
+
+/// Records a used step, refusing one already used (a replayed code): only one of two
+/// concurrent sign-ins with the same code wins.
+pub async fn consume_step(db: &impl ConnectionTrait, id: Uuid, step: i64) -> anyhow::Result<bool> {
+    Ok(crate::db::exec(
+        db,
+        "UPDATE staff SET totp_last_step = $2 WHERE id = $1 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+        vec![id.into(), step.into()],
+    )
+    .await?
+        == 1)
+}
+
+/// Stores a new second factor and its recovery codes; returns the codes (shown once).
+pub async fn enroll(
+    txn: &impl ConnectionTrait,
+    keys: &KeyRing,
+    id: Uuid,
+    secret: &[u8],
+    step: i64,
+) -> anyhow::Result<Vec<String>> {
+    let ct = keys.cipher.encrypt(totp_aad(id), secret).context("cannot encrypt TOTP")?;
+    crate::db::exec(
+        txn,
+        "UPDATE staff SET totp_ct = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
+        vec![id.into(), ct.into(), step.into(), Utc::now().into()],
+    )
+    .await?;
+    crate::db::exec(txn, "DELETE FROM staff_recovery_codes WHERE staff_id = $1", vec![id.into()]).await?;
+    let mut codes = Vec::new();
+    for _ in 0..RECOVERY_CODES {
+        // 16 characters of an unambiguous alphabet: about 80 bits.
+        let code = crate::crypto::receipt::random_code(16);
+        crate::db::exec(
+            txn,
+            "INSERT INTO staff_recovery_codes (staff_id, code_hash, used_at) VALUES ($1, $2, NULL)",
+            vec![id.into(), recovery_hash(keys, &code).into()],
+        )
+        .await?;
+        codes.push(format!("{}-{}-{}-{}", &code[..4], &code[4..8], &code[8..12], &code[12..]));
+    }
+    Ok(codes)
+}
+
+/// Recovery codes are high-entropy, so a keyed hash suffices (no Argon2 cost).
+fn recovery_hash(keys: &KeyRing, code: &str) -> String {
+    let normalized: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    hex(&keys.blind_index.compute("staff_recovery", &normalized))
+}
+
+/// Uses up a recovery code; false when it is unknown or already used.
+pub async fn use_recovery_code(
+    db: &impl ConnectionTrait,
+    keys: &KeyRing,
+    id: Uuid,
+    code: &str,
+) -> anyhow::Result<bool> {
+    Ok(crate::db::exec(
+        db,
+        "UPDATE staff_recovery_codes SET used_at = $3 WHERE staff_id = $1 AND code_hash = $2 AND used_at IS NULL",
+        vec![id.into(), recovery_hash(keys, code).into(), Utc::now().into()],
+    )
+    .await?
+        == 1)
+}
+
+/// The otpauth:// URL as an inline SVG QR code.
+pub fn qr_svg(url: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::new(url.as_bytes()).context("cannot make the QR code")?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(220, 220)
+        .quiet_zone(true)
+        .build())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_matches_its_step_and_its_neighbours_only() -> anyhow::Result<()> {
+        let t = totp(vec![7u8; 20], "a@example.org")?;
+        let now = 1_800_000_000u64;
+        let code = t.generate(now);
+        assert_eq!(matching_step(&t, &code, now), Some(60_000_000));
+        assert_eq!(matching_step(&t, &code, now + 30), Some(60_000_000));
+        assert_eq!(matching_step(&t, &code, now + 90), None);
+        assert_eq!(matching_step(&t, "12345", now), None);
+        assert_eq!(matching_step(&t, "abcdef", now), None);
+        Ok(())
+    }
+
+    #[test]
+    fn roles_parse_and_gate() {
+        for r in [Role::Admin, Role::Inspector, Role::Advocate, Role::Coordinator] {
+            assert_eq!(Role::parse(r.code()), Some(r));
+        }
+        assert!(Role::Inspector.requires_totp() && !Role::Coordinator.works_cases());
+        assert!(Role::parse("root").is_none());
+    }
+}
+
+/// Inspectors and admins who may take a case held by `authorities` (for the assign
+/// list): active inspectors sharing one of them.
+pub async fn colleagues(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    authorities: &[String],
+) -> anyhow::Result<Vec<(Uuid, String)>> {
+    let mut out = Vec::new();
+    for m in list(db, keys).await? {
+        if !m.disabled
+            && m.role == Role::Inspector
+            && m.authorities.iter().any(|a| authorities.contains(a))
+        {
+            out.push((m.id, m.email));
+        }
+    }
+    Ok(out)
+}
