@@ -100,7 +100,11 @@ pub async fn list(
     let (filters, cursor) = query
         .filters(p.member.id)
         .map_err(|f| ApiError::field(ErrorCode::InvalidField, f, lang))?;
-    let (items, next) = cases::queue(state.intake.db(), &scope, &filters, cursor.as_ref(), cases::PAGE)
+    if query.limit.is_some_and(|n| !(1..=200).contains(&n)) {
+        return Err(ApiError::field(ErrorCode::InvalidField, "limit", lang));
+    }
+    let limit = query.limit.unwrap_or(cases::PAGE);
+    let (items, next) = cases::queue(state.intake.db(), &scope, &filters, cursor.as_ref(), limit)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(QueuePage {

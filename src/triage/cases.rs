@@ -135,6 +135,8 @@ pub struct QueueQuery {
     pub assigned: Option<String>,
     /// The `next` value of the previous page.
     pub cursor: Option<String>,
+    /// Cases per page, 1 to 200 [50].
+    pub limit: Option<u64>,
     /// Console language (`es`, `en`).
     pub lang: Option<String>,
 }
@@ -193,7 +195,8 @@ impl QueueQuery {
     }
 }
 
-/// Where a page ends: the last row's sort key. Opaque to clients.
+/// Where a page ends: the last row's sort key, to the nanosecond (SQLite keeps
+/// what the clock gave). Opaque to clients.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
     pub priority: i32,
@@ -206,7 +209,7 @@ impl Cursor {
         B64.encode(format!(
             "{}|{}|{}",
             self.priority,
-            self.created_at.timestamp_micros(),
+            self.created_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
             self.id
         ))
     }
@@ -218,14 +221,14 @@ impl Cursor {
         let raw = String::from_utf8(B64.decode(s).ok()?).ok()?;
         let mut parts = raw.split('|');
         let priority = parts.next()?.parse().ok()?;
-        let micros: i64 = parts.next()?.parse().ok()?;
+        let nanos: i64 = parts.next()?.parse().ok()?;
         let id = Uuid::parse_str(parts.next()?).ok()?;
         if parts.next().is_some() {
             return None;
         }
         Some(Self {
             priority,
-            created_at: DateTime::from_timestamp_micros(micros)?,
+            created_at: DateTime::from_timestamp_nanos(nanos),
             id,
         })
     }
@@ -1338,10 +1341,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn cursors_round_trip(p in -1000i32..1000, micros in 0i64..4_000_000_000_000_000, id in any::<u128>()) {
+        fn cursors_round_trip(p in -1000i32..1000, nanos in 0i64..i64::MAX, id in any::<u128>()) {
             let c = Cursor {
                 priority: p,
-                created_at: DateTime::from_timestamp_micros(micros).unwrap_or_default(),
+                created_at: DateTime::from_timestamp_nanos(nanos),
                 id: Uuid::from_u128(id),
             };
             prop_assert_eq!(Cursor::decode(&c.encode()), Some(c));

@@ -173,6 +173,27 @@ impl TestServer {
         cmd
     }
 
+    /// Runs a `buzon` command (e.g. `staff add`) against this server's database and
+    /// key file with `stdin`; its exit status and standard output.
+    pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        use std::io::Write;
+        let mut cmd = self.command(&Options::args(args));
+        cmd.env("BUZON_LOG", "warn").stdin(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn buzon");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("buzon output");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if !out.status.success() {
+            eprintln!("buzon {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        (out.status.success(), stdout)
+    }
+
     /// Starts (or restarts) the process and waits until it listens.
     pub fn start(&mut self, options: &Options) {
         let mut child = self.command(options).spawn().expect("spawn buzon");

@@ -14,5 +14,7 @@ mod privacy;
 mod receipts;
 mod routing;
 mod startup;
+mod triage;
+mod triage_login;
 mod web;
 mod whatsapp;
