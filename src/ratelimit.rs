@@ -60,7 +60,8 @@ pub struct Limiters {
     webhook: DefaultKeyedRateLimiter<IpAddr>,
     login: DefaultKeyedRateLimiter<IpAddr>,
     /// Sign-in attempts per account (keyed by the e-mail's blind index, known or
-    /// not), whatever address they come from: 5 per minute.
+    /// not), whatever address they come from: 10 per minute. Known accounts also lock
+    /// after 5 failures in a row (`triage::staff::LOCK_AFTER`).
     accounts: DefaultKeyedRateLimiter<Vec<u8>>,
     general: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpNet>,
@@ -81,8 +82,8 @@ impl Limiters {
             webhook: RateLimiter::keyed(quota(settings.webhook_limit)),
             login: RateLimiter::keyed(quota(settings.login_limit)),
             accounts: RateLimiter::keyed(quota(Limit {
-                per_minute: 5,
-                burst: 5,
+                per_minute: 10,
+                burst: 10,
             })),
             general: RateLimiter::keyed(quota(settings.general_limit)),
             trusted_proxies: settings.trusted_proxies.clone(),

@@ -205,13 +205,6 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     if email.len() > 254 || password.len() > staff::MAX_PASSWORD_BYTES {
         return login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials));
     }
-    if state
-        .limiters
-        .check_account(&staff::email_key(&state.keys, &email))
-        .is_err()
-    {
-        return login_page(&state, &headers, l, Some(ErrorCode::RateLimited));
-    }
     let db = state.intake.db();
     let creds = match staff::credentials_by_email(db, &state.keys, &email).await {
         Ok(c) => c,
@@ -227,8 +220,21 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(ok) => ok,
         Err(e) => return internal(&e, l),
     };
+    // Failures count against the account whatever address they come from (spraying
+    // one account from many); a right password is never slowed by others' failures.
+    let failed = |state: &AppState| {
+        let limited = state
+            .limiters
+            .check_account(&staff::email_key(&state.keys, &email))
+            .is_err();
+        if limited {
+            ErrorCode::RateLimited
+        } else {
+            ErrorCode::InvalidCredentials
+        }
+    };
     let Some(creds) = creds else {
-        return login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials));
+        return login_page(&state, &headers, l, Some(failed(&state)));
     };
     let member = creds.member;
     if member.locked_until.is_some_and(|t| t > chrono::Utc::now()) {
@@ -238,7 +244,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         let what = if member.disabled { "disabled" } else { "password" };
         return match staff::record_failure(db, &state.keys, member.id, what).await {
             Ok(true) => login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
-            Ok(false) => login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials)),
+            Ok(false) => login_page(&state, &headers, l, Some(failed(&state))),
             Err(e) => internal(&e, l),
         };
     }
