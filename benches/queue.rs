@@ -310,16 +310,23 @@ async fn generate(db: &DatabaseConnection, n: u64) -> Duration {
         if backend == DatabaseBackend::Sqlite {
             // A larger page cache for the random-order index inserts, on this
             // connection only and only while generating.
-            txn.execute_unprepared("PRAGMA cache_size = -262144").await.unwrap();
+            txn.execute_unprepared("PRAGMA cache_size = -262144")
+                .await
+                .unwrap();
         }
         for sql in g.statements(lo, hi) {
             txn.execute_unprepared(&sql).await.unwrap();
         }
         if backend == DatabaseBackend::Sqlite {
-            txn.execute_unprepared("PRAGMA cache_size = -2000").await.unwrap();
+            txn.execute_unprepared("PRAGMA cache_size = -2000")
+                .await
+                .unwrap();
         }
         txn.commit().await.unwrap();
-        eprint!("\r  {hi} / {n} cases ({:.0} s)", start.elapsed().as_secs_f64());
+        eprint!(
+            "\r  {hi} / {n} cases ({:.0} s)",
+            start.elapsed().as_secs_f64()
+        );
         lo = hi + 1;
     }
     eprintln!();
@@ -421,14 +428,23 @@ struct Stats {
 }
 
 /// Median and p95 of one page, after warming up.
-async fn measure(db: &DatabaseConnection, case: &Case, after: Option<&Cursor>, runs: usize) -> Stats {
+async fn measure(
+    db: &DatabaseConnection,
+    case: &Case,
+    after: Option<&Cursor>,
+    runs: usize,
+) -> Stats {
     for _ in 0..WARMUP {
-        queue(db, &case.scope, &case.filters, after, PAGE).await.unwrap();
+        queue(db, &case.scope, &case.filters, after, PAGE)
+            .await
+            .unwrap();
     }
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let page = queue(db, &case.scope, &case.filters, after, PAGE).await.unwrap();
+        let page = queue(db, &case.scope, &case.filters, after, PAGE)
+            .await
+            .unwrap();
         times.push(start.elapsed());
         assert!(!page.0.is_empty());
         std::hint::black_box(page);
@@ -476,7 +492,10 @@ fn queue_sql(case: &Case, after: Option<&Cursor>) -> (String, Vec<Value>) {
     }
     let f = &case.filters;
     assert!(f.status.is_none() || f.status == Some(StatusFilter::Open));
-    sql.push_str(&format!(" AND c.status <> {}", bind(CaseStatus::Closed.code().into())));
+    sql.push_str(&format!(
+        " AND c.status <> {}",
+        bind(CaseStatus::Closed.code().into())
+    ));
     if let Some(state) = &f.state {
         sql.push_str(&format!(" AND w.state = {}", bind(state.as_str().into())));
     }
@@ -563,7 +582,11 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
             case.label,
             ms(first.median),
             ms(first.p95),
-            deep.map_or("n/a".into(), |d| format!("{} / {}", ms(d.median), ms(d.p95)))
+            deep.map_or("n/a".into(), |d| format!(
+                "{} / {}",
+                ms(d.median),
+                ms(d.p95)
+            ))
         );
         if every || first.median > SLOW {
             explain(&db, &case, None, 1).await;
@@ -642,12 +665,17 @@ fn machine() -> String {
 fn main() {
     buzon::install_crypto_provider();
     let n = env_num("BENCH_CASES", 1_000_000).max(1);
-    let runs = usize::try_from(env_num("BENCH_RUNS", 30)).unwrap_or(30).max(1);
+    let runs = usize::try_from(env_num("BENCH_RUNS", 30))
+        .unwrap_or(30)
+        .max(1);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async move {
         eprintln!("SQLite, {n} cases:");
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("queue.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("queue.db").display()
+        );
         let sqlite = run(&url, n, runs).await;
         drop(dir);
 
@@ -690,7 +718,9 @@ fn main() {
             thousands(n)
         );
         println!();
-        println!("| Query | Page | SQLite median | SQLite p95 | PostgreSQL median | PostgreSQL p95 |");
+        println!(
+            "| Query | Page | SQLite median | SQLite p95 | PostgreSQL median | PostgreSQL p95 |"
+        );
         println!("|---|---:|---:|---:|---:|---:|");
         for (k, case) in cases().iter().enumerate() {
             for (page, deep) in [(1, false), (DEEP_PAGE, true)] {
@@ -706,9 +736,10 @@ fn main() {
             "| Generation of {} cases (+ workplaces, referrals, ANALYZE) | {:.1} s | {} |",
             thousands(n),
             sqlite.generation.as_secs_f64(),
-            postgres
-                .as_ref()
-                .map_or("skipped".into(), |p| format!("{:.1} s", p.generation.as_secs_f64()))
+            postgres.as_ref().map_or("skipped".into(), |p| format!(
+                "{:.1} s",
+                p.generation.as_secs_f64()
+            ))
         );
         println!(
             "| Database size | {} | {} |",

@@ -86,7 +86,10 @@ impl Application {
         let directory = crate::db::load_directory(&db).await?;
         let backfilled = crate::triage::cases::backfill(&db).await?;
         if backfilled > 0 {
-            tracing::info!(cases = backfilled, "queue priority and referrals added to older cases");
+            tracing::info!(
+                cases = backfilled,
+                "queue priority and referrals added to older cases"
+            );
         }
         if !settings.secure_cookies && !settings.http_addr.ip().is_loopback() {
             tracing::warn!(

@@ -75,9 +75,13 @@ pub async fn append(
     event: Event<'_>,
 ) -> anyhow::Result<i64> {
     // Taking the head's row lock first serializes appenders.
-    crate::db::exec(txn, "UPDATE audit_head SET seq = seq + 1 WHERE id = 1", vec![])
-        .await
-        .context("cannot lock the audit head")?;
+    crate::db::exec(
+        txn,
+        "UPDATE audit_head SET seq = seq + 1 WHERE id = 1",
+        vec![],
+    )
+    .await
+    .context("cannot lock the audit head")?;
     let head = crate::db::row(txn, "SELECT seq, hash FROM audit_head WHERE id = 1", vec![])
         .await?
         .context("audit head missing")?;

@@ -648,7 +648,9 @@ impl Settings {
                 burst: raw.login_burst,
             },
             staff_session_idle: chrono::Duration::minutes(i64::from(raw.staff_idle_minutes.max(1))),
-            staff_session_absolute: chrono::Duration::hours(i64::from(raw.staff_session_hours.max(1))),
+            staff_session_absolute: chrono::Duration::hours(i64::from(
+                raw.staff_session_hours.max(1),
+            )),
             hash_cost,
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),

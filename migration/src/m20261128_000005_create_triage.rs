@@ -253,12 +253,7 @@ impl MigrationTrait for Migration {
             uuid_null("duplicate_of"),
         ] {
             manager
-                .alter_table(
-                    Table::alter()
-                        .table("cases")
-                        .add_column(column)
-                        .to_owned(),
-                )
+                .alter_table(Table::alter().table("cases").add_column(column).to_owned())
                 .await?;
         }
         // The queue's order: priority first, then oldest first.
@@ -278,7 +273,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("idx_cases_queue").table("cases").to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("idx_cases_queue")
+                    .table("cases")
+                    .to_owned(),
+            )
             .await?;
         for column in ["priority", "rrm_status", "assigned_to", "duplicate_of"] {
             manager

@@ -596,14 +596,18 @@ struct StaffAuth;
 
 impl utoipa::Modify for StaffAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("Personal API token from `buzon staff token --email E`"))
+                    .description(Some(
+                        "Personal API token from `buzon staff token --email E`",
+                    ))
                     .build(),
             ),
         );

@@ -19,7 +19,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-async fn principal(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<Principal, ApiError> {
+async fn principal(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Language,
+) -> Result<Principal, ApiError> {
     match session::authenticate(state, headers).await {
         Ok(p) => Ok(p),
         Err(AuthFailure::Missing | AuthFailure::Invalid) => {
@@ -30,14 +34,22 @@ async fn principal(state: &AppState, headers: &HeaderMap, lang: Language) -> Res
 }
 
 /// The caller and their case scope; 403 for roles that don't work cases.
-async fn case_worker(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<(Principal, Scope), ApiError> {
+async fn case_worker(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Language,
+) -> Result<(Principal, Scope), ApiError> {
     let p = principal(state, headers, lang).await?;
     let scope = Scope::of(&p.member).ok_or_else(|| ApiError::new(ErrorCode::Forbidden, lang))?;
     Ok((p, scope))
 }
 
 /// Like [`case_worker`] for state changes: the CSRF token when signed in by cookie.
-async fn case_writer(state: &AppState, headers: &HeaderMap, lang: Language) -> Result<(Principal, Scope), ApiError> {
+async fn case_writer(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Language,
+) -> Result<(Principal, Scope), ApiError> {
     let (p, scope) = case_worker(state, headers, lang).await?;
     if !p.csrf_ok(headers, None) {
         return Err(ApiError::new(ErrorCode::CsrfFailed, lang));
@@ -45,7 +57,12 @@ async fn case_writer(state: &AppState, headers: &HeaderMap, lang: Language) -> R
     Ok((p, scope))
 }
 
-async fn case_in_scope(state: &AppState, scope: &Scope, case_ref: &str, lang: Language) -> Result<entity::case::Model, ApiError> {
+async fn case_in_scope(
+    state: &AppState,
+    scope: &Scope,
+    case_ref: &str,
+    lang: Language,
+) -> Result<entity::case::Model, ApiError> {
     cases::find(state.intake.db(), scope, case_ref)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?
@@ -74,7 +91,8 @@ pub struct QueuePage {
     pub order: &'static str,
 }
 
-pub const ORDER_EXPLAINED: &str = "priority (retaliation risk, then RRM screening, then workers affected), then oldest first";
+pub const ORDER_EXPLAINED: &str =
+    "priority (retaliation risk, then RRM screening, then workers affected), then oldest first";
 
 /// The caller's queue: cases referred to their authorities, in priority order.
 #[utoipa::path(
@@ -172,9 +190,15 @@ pub async fn reveal(
     let (p, scope) = case_writer(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
-    let who = cases::reveal(state.intake.db(), &state.keys, p.member.id, &case, req.reason.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?;
+    let who = cases::reveal(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        req.reason.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
     Ok(Json(who).into_response())
 }
 
@@ -203,9 +227,16 @@ pub async fn attachment(
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, lang))?;
     let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
-    match cases::reveal_attachment(state.intake.db(), &state.keys, p.member.id, &case, id, req.reason.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?
+    match cases::reveal_attachment(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        id,
+        req.reason.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?
     {
         Some((mime, bytes)) => Ok(file_response(&mime, bytes)),
         None => Err(ApiError::new(ErrorCode::NotFound, lang)),
@@ -310,10 +341,20 @@ pub async fn note(
     let (p, scope) = case_writer(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let req: TextRequest = read_json(&state, &headers, body, lang).await?;
-    cases::add_note(state.intake.db(), &state.keys, p.member.id, &case, req.body.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"status": "stored"}))).into_response())
+    cases::add_note(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        req.body.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"status": "stored"})),
+    )
+        .into_response())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -388,7 +429,8 @@ pub async fn assign(
     let assignee = match req.staff_id.as_deref().map(str::trim) {
         None | Some("") => return Err(ApiError::field(ErrorCode::MissingField, "staff_id", lang)),
         Some("me") => p.member.id,
-        Some(id) => Uuid::parse_str(id).map_err(|_| ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang))?,
+        Some(id) => Uuid::parse_str(id)
+            .map_err(|_| ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang))?,
     };
     cases::assign(state.intake.db(), &state.keys, &p.member, &case, assignee)
         .await
@@ -428,10 +470,21 @@ pub async fn refer(
     let (p, scope) = case_writer(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let req: ReferRequest = read_json(&state, &headers, body, lang).await?;
-    cases::refer(state.intake.db(), &state.keys, &p.member, &case, req.authority.as_deref(), req.reason.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?;
-    Ok((StatusCode::CREATED, Json(serde_json::json!({"status": "referred"}))).into_response())
+    cases::refer(
+        state.intake.db(),
+        &state.keys,
+        &p.member,
+        &case,
+        req.authority.as_deref(),
+        req.reason.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(serde_json::json!({"status": "referred"})),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -464,9 +517,16 @@ pub async fn duplicate(
     let (p, scope) = case_writer(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let req: DuplicateRequest = read_json(&state, &headers, body, lang).await?;
-    let of = cases::mark_duplicate(state.intake.db(), &state.keys, p.member.id, &scope, &case, req.duplicate_of.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?;
+    let of = cases::mark_duplicate(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &scope,
+        &case,
+        req.duplicate_of.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
     Ok(Json(serde_json::json!({"duplicate_of": of, "status": "closed"})).into_response())
 }
 
@@ -516,7 +576,10 @@ pub async fn audit_log(
     ),
     security(("bearer" = []), ("session" = []))
 )]
-pub async fn stats(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
     let p = principal(&state, &headers, lang).await?;
     if !matches!(p.member.role, Role::Admin | Role::Coordinator) {

@@ -144,7 +144,12 @@ pub struct QueueQuery {
 impl QueueQuery {
     /// The filters, or the name of the first parameter that is not valid.
     pub fn filters(&self, me: Uuid) -> Result<(Filters, Option<Cursor>), &'static str> {
-        let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let blank = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
         let status = match blank(&self.status).as_deref() {
             None | Some("open") => Some(StatusFilter::Open),
             Some("all") => Some(StatusFilter::All),
@@ -311,11 +316,17 @@ pub async fn queue(
         }
     }
     if let Some(from) = filters.from {
-        let m = bind(from.and_time(chrono::NaiveTime::MIN).and_utc().into(), &mut values);
+        let m = bind(
+            from.and_time(chrono::NaiveTime::MIN).and_utc().into(),
+            &mut values,
+        );
         sql.push_str(&format!(" AND c.created_at >= {m}"));
     }
     if let Some(to) = filters.to.and_then(|d| d.succ_opt()) {
-        let m = bind(to.and_time(chrono::NaiveTime::MIN).and_utc().into(), &mut values);
+        let m = bind(
+            to.and_time(chrono::NaiveTime::MIN).and_utc().into(),
+            &mut values,
+        );
         sql.push_str(&format!(" AND c.created_at < {m}"));
     }
     if let Some(me) = filters.assigned_to {
@@ -335,7 +346,9 @@ pub async fn queue(
         " ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT {}",
         limit + 1
     ));
-    let rows = crate::db::rows(db, &sql, values).await.context("cannot read the queue")?;
+    let rows = crate::db::rows(db, &sql, values)
+        .await
+        .context("cannot read the queue")?;
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
         let priority: i32 = row.try_get_by_index(7)?;
@@ -518,7 +531,8 @@ pub async fn detail(
             .collect::<anyhow::Result<Vec<String>>>()
     };
     let violations =
-        strings("SELECT violation FROM case_violations WHERE case_id = $1 ORDER BY violation").await?;
+        strings("SELECT violation FROM case_violations WHERE case_id = $1 ORDER BY violation")
+            .await?;
     let suggested = strings(
         "SELECT violation FROM case_suggested_violations WHERE case_id = $1 ORDER BY violation",
     )
@@ -593,7 +607,11 @@ pub async fn detail(
         })
     })
     .collect::<anyhow::Result<Vec<_>>>()?;
-    let mut values: Vec<Value> = vec![employer_bidx.clone().into(), state.as_str().into(), id.into()];
+    let mut values: Vec<Value> = vec![
+        employer_bidx.clone().into(),
+        state.as_str().into(),
+        id.into(),
+    ];
     let sibling_sql = format!(
         "SELECT c.case_ref, c.status FROM cases c JOIN workplaces w ON w.case_id = c.id \
          WHERE w.employer_bidx = $1 AND w.state = $2 AND c.id <> $3{} ORDER BY c.created_at LIMIT 50",
@@ -610,10 +628,14 @@ pub async fn detail(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let duplicate_of = match case.duplicate_of {
-        Some(d) => crate::db::row(db, "SELECT case_ref FROM cases WHERE id = $1", vec![d.into()])
-            .await?
-            .map(|r| r.try_get_by_index::<String>(0))
-            .transpose()?,
+        Some(d) => crate::db::row(
+            db,
+            "SELECT case_ref FROM cases WHERE id = $1",
+            vec![d.into()],
+        )
+        .await?
+        .map(|r| r.try_get_by_index::<String>(0))
+        .transpose()?,
         None => None,
     };
     let identity_on_record = match crate::db::row(
@@ -699,11 +721,18 @@ pub struct Identity {
 
 impl Identity {
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.phone.is_none() && self.email.is_none() && self.worker_id.is_none()
+        self.name.is_none()
+            && self.phone.is_none()
+            && self.email.is_none()
+            && self.worker_id.is_none()
     }
 }
 
-async fn identity(db: &impl ConnectionTrait, keys: &KeyRing, case_id: Uuid) -> anyhow::Result<Identity> {
+async fn identity(
+    db: &impl ConnectionTrait,
+    keys: &KeyRing,
+    case_id: Uuid,
+) -> anyhow::Result<Identity> {
     let Some(r) = crate::db::row(
         db,
         "SELECT name_ct, phone_ct, email_ct, worker_id_ct FROM complainants WHERE case_id = $1",
@@ -818,7 +847,10 @@ pub async fn reveal_attachment(
         return Ok(None);
     };
     let mime: String = row.try_get_by_index(0).map_err(anyhow::Error::from)?;
-    let Some(ct) = row.try_get_by_index::<Option<Vec<u8>>>(1).map_err(anyhow::Error::from)? else {
+    let Some(ct) = row
+        .try_get_by_index::<Option<Vec<u8>>>(1)
+        .map_err(anyhow::Error::from)?
+    else {
         return Ok(None);
     };
     let txn = db.begin().await?;
@@ -838,7 +870,10 @@ pub async fn reveal_attachment(
     txn.commit().await?;
     let content = keys
         .cipher
-        .decrypt(crate::channels::attachment_aad(attachment_id, "content_ct"), &ct)
+        .decrypt(
+            crate::channels::attachment_aad(attachment_id, "content_ct"),
+            &ct,
+        )
         .context("cannot decrypt attachment")?;
     Ok(Some((mime, content)))
 }
@@ -862,13 +897,17 @@ pub async fn set_status(
     to: Option<&str>,
     reason: Option<&str>,
 ) -> Result<CaseStatus, Refused> {
-    let to = CaseStatus::parse(to.map(str::trim).unwrap_or("")).ok_or(Refused::Invalid("status"))?;
+    let to =
+        CaseStatus::parse(to.map(str::trim).unwrap_or("")).ok_or(Refused::Invalid("status"))?;
     let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
     if !from.can_move_to(to) {
         return Err(Refused::Transition);
     }
     let reason = reason.and_then(crate::domain::clean_text);
-    if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+    if reason
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_REASON_CHARS)
+    {
         return Err(Refused::TooLong("reason"));
     }
     let txn = db.begin().await?;
@@ -876,7 +915,12 @@ pub async fn set_status(
     let moved = crate::db::exec(
         &txn,
         "UPDATE cases SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4",
-        vec![case.id.into(), to.code().into(), Utc::now().into(), from.code().into()],
+        vec![
+            case.id.into(),
+            to.code().into(),
+            Utc::now().into(),
+            from.code().into(),
+        ],
     )
     .await?;
     if moved != 1 {
@@ -1016,7 +1060,15 @@ pub async fn refer(
     )
     .await?;
     if updated == 0 {
-        insert_referral(&txn, case.id, authority, function_for(authority), SOURCE_MANUAL, now).await?;
+        insert_referral(
+            &txn,
+            case.id,
+            authority,
+            function_for(authority),
+            SOURCE_MANUAL,
+            now,
+        )
+        .await?;
     }
     if actor.role == Role::Inspector {
         for own in actor.authorities.iter().filter(|a| a.as_str() != authority) {
@@ -1073,7 +1125,10 @@ pub async fn mark_duplicate(
     case: &entity::case::Model,
     of: Option<&str>,
 ) -> Result<String, Refused> {
-    let of = of.map(str::trim).filter(|s| !s.is_empty()).ok_or(Refused::Missing("duplicate_of"))?;
+    let of = of
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or(Refused::Missing("duplicate_of"))?;
     let original = find(db, scope, of)
         .await?
         .filter(|o| o.id != case.id)
@@ -1142,7 +1197,11 @@ pub async fn ask(
     crate::db::exec(
         &txn,
         "UPDATE cases SET status = $2, updated_at = $3 WHERE id = $1",
-        vec![case.id.into(), CaseStatus::InfoRequested.code().into(), now.into()],
+        vec![
+            case.id.into(),
+            CaseStatus::InfoRequested.code().into(),
+            now.into(),
+        ],
     )
     .await?;
     let mut delivered = vec!["status_page"];
@@ -1219,7 +1278,11 @@ pub async fn ask(
             case_id: Some(case.id),
             target: None,
             reason: None,
-            detail: &format!("{} -> info_requested via {}", from.code(), delivered.join(",")),
+            detail: &format!(
+                "{} -> info_requested via {}",
+                from.code(),
+                delivered.join(",")
+            ),
         },
     )
     .await?;
@@ -1325,8 +1388,15 @@ pub async fn backfill(db: &DatabaseConnection) -> anyhow::Result<u64> {
                 vec![id.into(), referral.authority.as_str().into(), referral.function.code().into()],
             )
             .await?;
-            insert_referral(&txn, id, &referral.authority, referral.function.code(), SOURCE_RULES, created)
-                .await?;
+            insert_referral(
+                &txn,
+                id,
+                &referral.authority,
+                referral.function.code(),
+                SOURCE_RULES,
+                created,
+            )
+            .await?;
         }
         txn.commit().await?;
         done += 1;

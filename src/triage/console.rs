@@ -37,7 +37,11 @@ impl L {
     }
 
     pub fn other(&self) -> &'static str {
-        if self.lang == Language::Es { "en" } else { "es" }
+        if self.lang == Language::Es {
+            "en"
+        } else {
+            "es"
+        }
     }
 
     pub fn status(&self, code: &str) -> &'static str {
@@ -49,7 +53,8 @@ impl L {
     }
 
     pub fn state(&self, code: &str) -> &'static str {
-        StateCode::parse(code).map_or_else(|| self.t("Sin estado", "No state"), |s| s.label(self.lang))
+        StateCode::parse(code)
+            .map_or_else(|| self.t("Sin estado", "No state"), |s| s.label(self.lang))
     }
 
     pub fn violation(&self, code: &str) -> &'static str {
@@ -130,17 +135,26 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Princi
     }
 }
 
-async fn case_worker(state: &AppState, headers: &HeaderMap, l: L) -> Result<(Principal, Scope), Response> {
+async fn case_worker(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: L,
+) -> Result<(Principal, Scope), Response> {
     let p = signed_in(state, headers, l).await?;
     if p.member.role == Role::Coordinator {
         return Err(see_other(&format!("/triage/stats?lang={}", l.code())));
     }
-    let scope = Scope::of(&p.member).ok_or_else(|| error_page(ErrorCode::Forbidden, l.lang, None))?;
+    let scope =
+        Scope::of(&p.member).ok_or_else(|| error_page(ErrorCode::Forbidden, l.lang, None))?;
     Ok((p, scope))
 }
 
 /// Reads a console form: type, size, encoding; `lang` from the form wins.
-async fn read_form(state: &AppState, headers: &HeaderMap, body: Body) -> Result<(FormFields, L), Response> {
+async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(FormFields, L), Response> {
     let l = lang_of(headers, None);
     if crate::channels::media_type(headers) != "application/x-www-form-urlencoded" {
         return Err(error_page(ErrorCode::UnsupportedMediaType, l.lang, None));
@@ -150,7 +164,10 @@ async fn read_form(state: &AppState, headers: &HeaderMap, body: Body) -> Result<
         .map_err(|code| error_page(code, l.lang, None))?;
     let fields = FormFields::parse(&bytes).map_err(|code| error_page(code, l.lang, None))?;
     let l = L {
-        lang: fields.get("lang").and_then(Language::parse).unwrap_or(l.lang),
+        lang: fields
+            .get("lang")
+            .and_then(Language::parse)
+            .unwrap_or(l.lang),
     };
     Ok((fields, l))
 }
@@ -185,7 +202,11 @@ fn login_page(state: &AppState, headers: &HeaderMap, l: L, error: Option<ErrorCo
     with_cookie(render(status, &page), &issued)
 }
 
-pub async fn show_login(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn show_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     login_page(&state, &headers, l, None)
 }
@@ -241,7 +262,11 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         return login_page(&state, &headers, l, Some(ErrorCode::AccountLocked));
     }
     if !ok || member.disabled {
-        let what = if member.disabled { "disabled" } else { "password" };
+        let what = if member.disabled {
+            "disabled"
+        } else {
+            "password"
+        };
         return match staff::record_failure(db, &state.keys, member.id, what).await {
             Ok(true) => login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
             Ok(false) => login_page(&state, &headers, l, Some(failed(&state))),
@@ -274,7 +299,13 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
 }
 
 /// Replaces the half-finished session (if any) with a new, signed-in one.
-async fn finish_sign_in(state: &AppState, staff_id: Uuid, old: Option<&str>, l: L, how: &str) -> Response {
+async fn finish_sign_in(
+    state: &AppState,
+    staff_id: Uuid,
+    old: Option<&str>,
+    l: L,
+    how: &str,
+) -> Response {
     let db = state.intake.db();
     let result = async {
         if let Some(old) = old {
@@ -309,7 +340,12 @@ async fn finish_sign_in(state: &AppState, staff_id: Uuid, old: Option<&str>, l: 
 }
 
 /// The half-finished session at `stage` (or the response to send instead).
-async fn pending(state: &AppState, headers: &HeaderMap, stage: &str, l: L) -> Result<(String, session::Session), Response> {
+async fn pending(
+    state: &AppState,
+    headers: &HeaderMap,
+    stage: &str,
+    l: L,
+) -> Result<(String, session::Session), Response> {
     let to_login = || see_other(&format!("/triage/login?lang={}", l.code()));
     let token = session::cookie_token(state, headers).ok_or_else(to_login)?;
     match session::find(state, &token).await {
@@ -328,7 +364,11 @@ struct TotpPage {
     error_code: &'static str,
 }
 
-pub async fn show_totp(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn show_totp(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     match pending(&state, &headers, STAGE_PASSWORD, l).await {
         Ok((token, _)) => render(
@@ -384,11 +424,13 @@ pub async fn totp(State(state): State<AppState>, headers: HeaderMap, body: Body)
     let code = fields.get("code").unwrap_or("").trim().to_owned();
     let verified = async {
         if code.len() > 6 {
-            return anyhow::Ok(if staff::use_recovery_code(db, &state.keys, member.id, &code).await? {
-                Some("recovery code")
-            } else {
-                None
-            });
+            return anyhow::Ok(
+                if staff::use_recovery_code(db, &state.keys, member.id, &code).await? {
+                    Some("recovery code")
+                } else {
+                    None
+                },
+            );
         }
         let Some((secret, _)) = staff::stored_totp(db, &state.keys, member.id).await? else {
             return Ok(None);
@@ -402,14 +444,16 @@ pub async fn totp(State(state): State<AppState>, headers: HeaderMap, body: Body)
     .await;
     match verified {
         Ok(Some(how)) => finish_sign_in(&state, member.id, Some(&token), l, how).await,
-        Ok(None) => match staff::record_failure(db, &state.keys, member.id, "second factor").await {
-            Ok(true) => {
-                let _ = session::delete(&state, &token).await;
-                refuse(ErrorCode::AccountLocked)
+        Ok(None) => {
+            match staff::record_failure(db, &state.keys, member.id, "second factor").await {
+                Ok(true) => {
+                    let _ = session::delete(&state, &token).await;
+                    refuse(ErrorCode::AccountLocked)
+                }
+                Ok(false) => refuse(ErrorCode::InvalidTotp),
+                Err(e) => internal(&e, l),
             }
-            Ok(false) => refuse(ErrorCode::InvalidTotp),
-            Err(e) => internal(&e, l),
-        },
+        }
         Err(e) => internal(&e, l),
     }
 }
@@ -433,7 +477,13 @@ fn pending_aad(staff_id: Uuid) -> crate::crypto::Aad<'static> {
     }
 }
 
-async fn enroll_page(state: &AppState, token: &str, s: &session::Session, l: L, error: Option<ErrorCode>) -> Response {
+async fn enroll_page(
+    state: &AppState,
+    token: &str,
+    s: &session::Session,
+    l: L,
+    error: Option<ErrorCode>,
+) -> Response {
     let secret = match &s.pending_ct {
         Some(ct) => match state.keys.cipher.decrypt(pending_aad(s.staff_id), ct) {
             Ok(secret) => secret,
@@ -457,8 +507,11 @@ async fn enroll_page(state: &AppState, token: &str, s: &session::Session, l: L, 
             secret
         }
     };
-    let made = staff::totp(secret, &format!("staff-{}", &s.staff_id.simple().to_string()[..8]))
-        .and_then(|t| Ok((staff::qr_svg(&t.get_url())?, t.get_secret_base32())));
+    let made = staff::totp(
+        secret,
+        &format!("staff-{}", &s.staff_id.simple().to_string()[..8]),
+    )
+    .and_then(|t| Ok((staff::qr_svg(&t.get_url())?, t.get_secret_base32())));
     match made {
         Ok((qr_svg, secret)) => render(
             error.map_or(StatusCode::OK, ErrorCode::status),
@@ -475,7 +528,11 @@ async fn enroll_page(state: &AppState, token: &str, s: &session::Session, l: L, 
     }
 }
 
-pub async fn show_enroll(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn show_enroll(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     match pending(&state, &headers, STAGE_ENROLL, l).await {
         Ok((token, s)) => enroll_page(&state, &token, &s, l, None).await,
@@ -560,7 +617,11 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Bod
     sign_out(state, headers, body, false).await
 }
 
-pub async fn logout_everywhere(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     sign_out(state, headers, body, true).await
 }
 
@@ -588,7 +649,11 @@ async fn sign_out(state: AppState, headers: HeaderMap, body: Body, everywhere: b
             &state.keys,
             Event {
                 actor: Some(p.member.id),
-                action: if everywhere { "logout_everywhere" } else { "logout" },
+                action: if everywhere {
+                    "logout_everywhere"
+                } else {
+                    "logout"
+                },
                 case_id: None,
                 target: None,
                 reason: None,
@@ -617,7 +682,12 @@ pub struct Opt {
     pub selected: bool,
 }
 
-fn options<T: Copy>(all: &[T], code: fn(T) -> &'static str, label: impl Fn(T) -> &'static str, current: Option<&str>) -> Vec<Opt> {
+fn options<T: Copy>(
+    all: &[T],
+    code: fn(T) -> &'static str,
+    label: impl Fn(T) -> &'static str,
+    current: Option<&str>,
+) -> Vec<Opt> {
     all.iter()
         .map(|v| Opt {
             value: code(*v),
@@ -642,10 +712,17 @@ struct QueuePage {
     from: String,
     to: String,
     mine: bool,
+    /// Any filter set: the filter form starts open.
+    filtered: bool,
     error: Option<String>,
 }
 
-pub async fn queue(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery, query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>) -> Response {
+pub async fn queue(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let l = lang_of(&headers, raw.as_deref());
     let (p, scope) = match case_worker(&state, &headers, l).await {
         Ok(v) => v,
@@ -659,10 +736,21 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
         Err(field) => (
             cases::Filters::default(),
             None,
-            Some(format!("{}: {field}", ErrorCode::InvalidField.message(l.lang))),
+            Some(format!(
+                "{}: {field}",
+                ErrorCode::InvalidField.message(l.lang)
+            )),
         ),
     };
-    let (items, next) = match cases::queue(state.intake.db(), &scope, &filters, cursor.as_ref(), cases::PAGE).await {
+    let (items, next) = match cases::queue(
+        state.intake.db(),
+        &scope,
+        &filters,
+        cursor.as_ref(),
+        cases::PAGE,
+    )
+    .await
+    {
         Ok(v) => v,
         Err(e) => return internal(&e, l),
     };
@@ -679,24 +767,55 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
             ("assigned", &q.assigned),
         ]
         .into_iter()
-        .filter_map(|(k, v)| v.as_ref().filter(|v| !v.is_empty()).map(|v| (k.to_owned(), v.clone())))
+        .filter_map(|(k, v)| {
+            v.as_ref()
+                .filter(|v| !v.is_empty())
+                .map(|v| (k.to_owned(), v.clone()))
+        })
         .collect();
         pairs.push(("cursor".into(), c.encode()));
         pairs.push(("lang".into(), l.code().into()));
         let query: Vec<String> = pairs
             .iter()
-            .map(|(k, v)| format!("{k}={}", percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)))
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                )
+            })
             .collect();
         format!("/triage?{}", query.join("&"))
     });
     let status_current = q.status.as_deref().unwrap_or("open");
     let mut statuses = vec![
-        Opt { value: "open", label: l.t("Abiertas", "Open"), selected: status_current == "open" },
-        Opt { value: "all", label: l.t("Todas", "All"), selected: status_current == "all" },
+        Opt {
+            value: "open",
+            label: l.t("Abiertas", "Open"),
+            selected: status_current == "open",
+        },
+        Opt {
+            value: "all",
+            label: l.t("Todas", "All"),
+            selected: status_current == "all",
+        },
     ];
-    statuses.extend(options(CaseStatus::ALL, CaseStatus::code, |s| s.label(l.lang), Some(status_current)));
-    let mut states = options(StateCode::ALL, StateCode::code, |s| s.label(l.lang), q.state.as_deref());
-    states.push(Opt { value: "unknown", label: l.t("Sin estado", "No state"), selected: q.state.as_deref() == Some("unknown") });
+    statuses.extend(options(
+        CaseStatus::ALL,
+        CaseStatus::code,
+        |s| s.label(l.lang),
+        Some(status_current),
+    ));
+    let mut states = options(
+        StateCode::ALL,
+        StateCode::code,
+        |s| s.label(l.lang),
+        q.state.as_deref(),
+    );
+    states.push(Opt {
+        value: "unknown",
+        label: l.t("Sin estado", "No state"),
+        selected: q.state.as_deref() == Some("unknown"),
+    });
     let rrm = ["likely", "possible", "unlikely", "none"]
         .into_iter()
         .map(|v| Opt {
@@ -714,12 +833,34 @@ pub async fn queue(State(state): State<AppState>, headers: HeaderMap, RawQuery(r
             next,
             statuses,
             states,
-            sectors: options(Sector::ALL, Sector::code, |s| s.label(l.lang), q.sector.as_deref()),
-            channels: options(Channel::ALL, Channel::code, |c| c.label(l.lang), q.channel.as_deref()),
+            sectors: options(
+                Sector::ALL,
+                Sector::code,
+                |s| s.label(l.lang),
+                q.sector.as_deref(),
+            ),
+            channels: options(
+                Channel::ALL,
+                Channel::code,
+                |c| c.label(l.lang),
+                q.channel.as_deref(),
+            ),
             rrm,
             from: q.from.clone().unwrap_or_default(),
             to: q.to.clone().unwrap_or_default(),
             mine: q.assigned.as_deref() == Some("me"),
+            filtered: [
+                &q.state,
+                &q.sector,
+                &q.channel,
+                &q.rrm,
+                &q.from,
+                &q.to,
+                &q.assigned,
+            ]
+            .iter()
+            .any(|v| v.as_deref().is_some_and(|v| !v.is_empty()))
+                || q.status.as_deref().is_some_and(|s| s != "open"),
             error,
         },
     )
@@ -789,7 +930,10 @@ async fn case_page(
         })
         .collect();
     authorities.sort_by(|a, b| a.code.cmp(&b.code));
-    let authority_names = authorities.iter().map(|a| (a.code.clone(), a.name.clone())).collect();
+    let authority_names = authorities
+        .iter()
+        .map(|a| (a.code.clone(), a.name.clone()))
+        .collect();
     let (identity, reason) = match identity {
         Some((i, r)) => (Some(i), r),
         None => (None, String::new()),
@@ -811,7 +955,12 @@ async fn case_page(
     )
 }
 
-async fn load_case(state: &AppState, scope: &Scope, case_ref: &str, l: L) -> Result<entity::case::Model, Response> {
+async fn load_case(
+    state: &AppState,
+    scope: &Scope,
+    case_ref: &str,
+    l: L,
+) -> Result<entity::case::Model, Response> {
     match cases::find(state.intake.db(), scope, case_ref).await {
         Ok(Some(c)) => Ok(c),
         Ok(None) => Err(error_page(ErrorCode::CaseNotFound, l.lang, None)),
@@ -819,7 +968,12 @@ async fn load_case(state: &AppState, scope: &Scope, case_ref: &str, l: L) -> Res
     }
 }
 
-pub async fn show_case(State(state): State<AppState>, headers: HeaderMap, Path(case_ref): Path<String>, RawQuery(q): RawQuery) -> Response {
+pub async fn show_case(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     let (p, scope) = match case_worker(&state, &headers, l).await {
         Ok(v) => v,
@@ -845,19 +999,38 @@ fn refusal_code(e: &Refused) -> Option<ErrorCode> {
 }
 
 /// Everything a case action needs: signed in, in scope, CSRF checked.
-async fn case_action(state: &AppState, headers: &HeaderMap, body: Body, case_ref: &str) -> Result<(Principal, Scope, entity::case::Model, FormFields, L), Response> {
+async fn case_action(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    case_ref: &str,
+) -> Result<(Principal, Scope, entity::case::Model, FormFields, L), Response> {
     let (fields, l) = read_form(state, headers, body).await?;
     let (p, scope) = case_worker(state, headers, l).await?;
     let case = load_case(state, &scope, case_ref, l).await?;
     if !p.csrf_ok(headers, fields.get("csrf")) {
-        return Err(case_page(state, &p, &scope, &case, l, None, Some(ErrorCode::CsrfFailed)).await);
+        return Err(case_page(
+            state,
+            &p,
+            &scope,
+            &case,
+            l,
+            None,
+            Some(ErrorCode::CsrfFailed),
+        )
+        .await);
     }
     Ok((p, scope, case, fields, l))
 }
 
 /// Shows the identifying fields on this page only (nothing is kept), after writing
 /// the audit record.
-pub async fn reveal(State(state): State<AppState>, headers: HeaderMap, Path(case_ref): Path<String>, body: Body) -> Response {
+pub async fn reveal(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Response {
     let (p, scope, case, fields, l) = match case_action(&state, &headers, body, &case_ref).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -875,7 +1048,12 @@ pub async fn reveal(State(state): State<AppState>, headers: HeaderMap, Path(case
     }
 }
 
-pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path((case_ref, id)): Path<(String, String)>, body: Body) -> Response {
+pub async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((case_ref, id)): Path<(String, String)>,
+    body: Body,
+) -> Response {
     let (p, scope, case, fields, l) = match case_action(&state, &headers, body, &case_ref).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -883,7 +1061,16 @@ pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path(
     let Ok(id) = Uuid::parse_str(&id) else {
         return error_page(ErrorCode::NotFound, l.lang, None);
     };
-    match cases::reveal_attachment(state.intake.db(), &state.keys, p.member.id, &case, id, fields.get("reason")).await {
+    match cases::reveal_attachment(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        id,
+        fields.get("reason"),
+    )
+    .await
+    {
         Ok(Some((mime, bytes))) => super::api::file_response(&mime, bytes),
         Ok(None) => error_page(ErrorCode::NotFound, l.lang, None),
         Err(e) => match refusal_code(&e) {
@@ -895,10 +1082,21 @@ pub async fn attachment(State(state): State<AppState>, headers: HeaderMap, Path(
 
 /// After an action: back to the case (or to the queue when it left the caller's
 /// jurisdiction), or the case page with the refusal.
-async fn after(state: &AppState, p: &Principal, scope: &Scope, case: &entity::case::Model, l: L, result: Result<(), Refused>) -> Response {
+async fn after(
+    state: &AppState,
+    p: &Principal,
+    scope: &Scope,
+    case: &entity::case::Model,
+    l: L,
+    result: Result<(), Refused>,
+) -> Response {
     match result {
         Ok(()) => match cases::find(state.intake.db(), scope, &case.case_ref).await {
-            Ok(Some(_)) => see_other(&format!("/triage/cases/{}?lang={}", case.case_ref, l.code())),
+            Ok(Some(_)) => see_other(&format!(
+                "/triage/cases/{}?lang={}",
+                case.case_ref,
+                l.code()
+            )),
             Ok(None) => see_other(&format!("/triage?lang={}", l.code())),
             Err(e) => internal(&e, l),
         },
@@ -929,17 +1127,33 @@ macro_rules! case_action_handler {
 }
 
 case_action_handler!(set_status, |state, p, scope, case, fields| async {
-    cases::set_status(state.intake.db(), &state.keys, p.member.id, &case, fields.get("status"), fields.get("reason"))
-        .await
-        .map(|_| ())
+    cases::set_status(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        fields.get("status"),
+        fields.get("reason"),
+    )
+    .await
+    .map(|_| ())
 });
 
 case_action_handler!(add_note, |state, p, scope, case, fields| async {
-    cases::add_note(state.intake.db(), &state.keys, p.member.id, &case, fields.get("body")).await
+    cases::add_note(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        fields.get("body"),
+    )
+    .await
 });
 
 case_action_handler!(ask, |state, p, scope, case, fields| async {
-    cases::ask(&state, p.member.id, &case, fields.get("body")).await.map(|_| ())
+    cases::ask(&state, p.member.id, &case, fields.get("body"))
+        .await
+        .map(|_| ())
 });
 
 case_action_handler!(assign, |state, p, scope, case, fields| async {
@@ -954,13 +1168,28 @@ case_action_handler!(assign, |state, p, scope, case, fields| async {
 });
 
 case_action_handler!(refer, |state, p, scope, case, fields| async {
-    cases::refer(state.intake.db(), &state.keys, &p.member, &case, fields.get("authority"), fields.get("reason")).await
+    cases::refer(
+        state.intake.db(),
+        &state.keys,
+        &p.member,
+        &case,
+        fields.get("authority"),
+        fields.get("reason"),
+    )
+    .await
 });
 
 case_action_handler!(duplicate, |state, p, scope, case, fields| async {
-    cases::mark_duplicate(state.intake.db(), &state.keys, p.member.id, &scope, &case, fields.get("duplicate_of"))
-        .await
-        .map(|_| ())
+    cases::mark_duplicate(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &scope,
+        &case,
+        fields.get("duplicate_of"),
+    )
+    .await
+    .map(|_| ())
 });
 
 // ---- admin and coordinator pages ----
@@ -974,7 +1203,11 @@ struct AuditPage {
     next: Option<i64>,
 }
 
-pub async fn audit_log(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn audit_log(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     let p = match signed_in(&state, &headers, l).await {
         Ok(p) => p,
@@ -989,8 +1222,18 @@ pub async fn audit_log(State(state): State<AppState>, headers: HeaderMap, RawQue
         .and_then(|v| v.parse::<i64>().ok());
     match audit::recent(state.intake.db(), &state.keys, before, None, 100).await {
         Ok(records) => {
-            let next = (records.len() == 100).then(|| records.last().map(|r| r.seq)).flatten();
-            render(StatusCode::OK, &AuditPage { l, me: Me::of(&p), records, next })
+            let next = (records.len() == 100)
+                .then(|| records.last().map(|r| r.seq))
+                .flatten();
+            render(
+                StatusCode::OK,
+                &AuditPage {
+                    l,
+                    me: Me::of(&p),
+                    records,
+                    next,
+                },
+            )
         }
         Err(e) => internal(&e, l),
     }
@@ -1004,7 +1247,11 @@ struct StatsPage {
     stats: cases::Stats,
 }
 
-pub async fn stats(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     let p = match signed_in(&state, &headers, l).await {
         Ok(p) => p,
@@ -1014,7 +1261,14 @@ pub async fn stats(State(state): State<AppState>, headers: HeaderMap, RawQuery(q
         return error_page(ErrorCode::Forbidden, l.lang, None);
     }
     match cases::stats(state.intake.db()).await {
-        Ok(stats) => render(StatusCode::OK, &StatsPage { l, me: Me::of(&p), stats }),
+        Ok(stats) => render(
+            StatusCode::OK,
+            &StatsPage {
+                l,
+                me: Me::of(&p),
+                stats,
+            },
+        ),
         Err(e) => internal(&e, l),
     }
 }
@@ -1027,7 +1281,11 @@ struct StaffPage {
     staff: Vec<staff::Listed>,
 }
 
-pub async fn staff_list(State(state): State<AppState>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn staff_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let l = lang_of(&headers, q.as_deref());
     let p = match signed_in(&state, &headers, l).await {
         Ok(p) => p,
@@ -1037,13 +1295,25 @@ pub async fn staff_list(State(state): State<AppState>, headers: HeaderMap, RawQu
         return error_page(ErrorCode::Forbidden, l.lang, None);
     }
     match staff::list(state.intake.db(), &state.keys).await {
-        Ok(list) => render(StatusCode::OK, &StaffPage { l, me: Me::of(&p), staff: list }),
+        Ok(list) => render(
+            StatusCode::OK,
+            &StaffPage {
+                l,
+                me: Me::of(&p),
+                staff: list,
+            },
+        ),
         Err(e) => internal(&e, l),
     }
 }
 
 /// Admins lift a lockout (or disable / enable an account) from the staff page.
-pub async fn staff_change(State(state): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(String, String)>, body: Body) -> Response {
+pub async fn staff_change(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((id, action)): Path<(String, String)>,
+    body: Body,
+) -> Response {
     let (fields, l) = match read_form(&state, &headers, body).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -1068,7 +1338,16 @@ pub async fn staff_change(State(state): State<AppState>, headers: HeaderMap, Pat
         return error_page(ErrorCode::NotFound, l.lang, None);
     };
     let hasher = state.intake.hasher();
-    match staff::change(state.intake.db(), &state.keys, &hasher, Some(p.member.id), id, change).await {
+    match staff::change(
+        state.intake.db(),
+        &state.keys,
+        &hasher,
+        Some(p.member.id),
+        id,
+        change,
+    )
+    .await
+    {
         Ok(()) => see_other(&format!("/triage/staff?lang={}", l.code())),
         Err(staff::AccountError::Unknown) => error_page(ErrorCode::NotFound, l.lang, None),
         Err(e) => internal(&anyhow::anyhow!("{e}"), l),

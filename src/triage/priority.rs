@@ -143,7 +143,11 @@ mod tests {
     #[test]
     fn retaliation_outranks_rrm_which_outranks_size() {
         let retaliation = facts(&[Violation::UnionRetaliation], None, Some(3));
-        let rrm = facts(&[Violation::UnpaidWages], Some(RrmStatus::Likely), Some(9000));
+        let rrm = facts(
+            &[Violation::UnpaidWages],
+            Some(RrmStatus::Likely),
+            Some(9000),
+        );
         let big = facts(&[Violation::UnpaidWages], None, Some(9000));
         assert!(retaliation > rrm && rrm > big, "{retaliation} {rrm} {big}");
         assert_eq!(facts(&[Violation::UnpaidWages], None, None), 0);
@@ -157,7 +161,14 @@ mod tests {
             ),
             100
         );
-        assert_eq!(facts(&[Violation::UnionCoercion], Some(RrmStatus::Possible), Some(300)), 113);
+        assert_eq!(
+            facts(
+                &[Violation::UnionCoercion],
+                Some(RrmStatus::Possible),
+                Some(300)
+            ),
+            113
+        );
     }
 
     proptest! {

@@ -95,7 +95,10 @@ pub fn csrf_token(state: &AppState, session_token: &str) -> String {
 #[derive(Clone, Debug)]
 pub enum Credential {
     /// A console session: state changes need the CSRF token.
-    Session { token: Zeroizing<String>, csrf: String },
+    Session {
+        token: Zeroizing<String>,
+        csrf: String,
+    },
     /// A personal API token.
     Bearer,
 }
@@ -127,9 +130,8 @@ impl Principal {
                     .is_none_or(|v| {
                         v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none")
                     });
-                let given = form_token.or_else(|| {
-                    headers.get("x-csrf-token").and_then(|v| v.to_str().ok())
-                });
+                let given = form_token
+                    .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
                 same_origin
                     && given.is_some_and(|g| crate::crypto::ct_eq(g.as_bytes(), csrf.as_bytes()))
             }
@@ -234,8 +236,12 @@ pub async fn find(state: &AppState, token: &str) -> anyhow::Result<Option<Sessio
     let expires: DateTime<Utc> = row.try_get_by_index(4)?;
     let now = Utc::now();
     if expires <= now || last_seen + state.settings.staff_session_idle <= now {
-        crate::db::exec(db, "DELETE FROM staff_sessions WHERE id_hash = $1", vec![hash.into()])
-            .await?;
+        crate::db::exec(
+            db,
+            "DELETE FROM staff_sessions WHERE id_hash = $1",
+            vec![hash.into()],
+        )
+        .await?;
         return Ok(None);
     }
     if now - last_seen >= TOUCH_EVERY {

@@ -47,9 +47,14 @@ impl Role {
     }
 
     pub fn parse(code: &str) -> Option<Self> {
-        [Self::Admin, Self::Inspector, Self::Advocate, Self::Coordinator]
-            .into_iter()
-            .find(|r| r.code() == code)
+        [
+            Self::Admin,
+            Self::Inspector,
+            Self::Advocate,
+            Self::Coordinator,
+        ]
+        .into_iter()
+        .find(|r| r.code() == code)
     }
 
     /// Admins and inspectors see identities: they must have a second factor.
@@ -215,7 +220,11 @@ pub async fn add(
         )
         .await?;
     }
-    let detail = format!("role={} authorities={}", m.role.code(), m.authorities.join(","));
+    let detail = format!(
+        "role={} authorities={}",
+        m.role.code(),
+        m.authorities.join(",")
+    );
     audit::append(
         &txn,
         keys,
@@ -337,10 +346,14 @@ pub async fn record_failure(
         vec![id.into()],
     )
     .await?;
-    let failed: i32 = crate::db::row(&txn, "SELECT failed_logins FROM staff WHERE id = $1", vec![id.into()])
-        .await?
-        .context("staff row vanished")?
-        .try_get_by_index(0)?;
+    let failed: i32 = crate::db::row(
+        &txn,
+        "SELECT failed_logins FROM staff WHERE id = $1",
+        vec![id.into()],
+    )
+    .await?
+    .context("staff row vanished")?
+    .try_get_by_index(0)?;
     let locked = failed >= LOCK_AFTER;
     if locked {
         crate::db::exec(
@@ -355,7 +368,11 @@ pub async fn record_failure(
         keys,
         Event {
             actor: Some(id),
-            action: if locked { "login_locked" } else { "login_failed" },
+            action: if locked {
+                "login_locked"
+            } else {
+                "login_failed"
+            },
             case_id: None,
             target: None,
             reason: None,
@@ -399,7 +416,8 @@ pub async fn change(
 ) -> Result<(), AccountError> {
     let txn = db.begin().await.context("cannot begin")?;
     let now = Utc::now();
-    let (sql, values, action, end_sessions): (&str, Vec<sea_orm::Value>, &str, bool) = match change {
+    let (sql, values, action, end_sessions): (&str, Vec<sea_orm::Value>, &str, bool) = match change
+    {
         Change::Disable => (
             "UPDATE staff SET disabled = $2, updated_at = $3 WHERE id = $1",
             vec![id.into(), true.into(), now.into()],
@@ -439,7 +457,12 @@ pub async fn change(
         return Err(AccountError::Unknown);
     }
     if end_sessions {
-        crate::db::exec(&txn, "DELETE FROM staff_sessions WHERE staff_id = $1", vec![id.into()]).await?;
+        crate::db::exec(
+            &txn,
+            "DELETE FROM staff_sessions WHERE staff_id = $1",
+            vec![id.into()],
+        )
+        .await?;
     }
     if matches!(change, Change::Disable) {
         crate::db::exec(
@@ -450,7 +473,12 @@ pub async fn change(
         .await?;
     }
     if matches!(change, Change::ResetTotp) {
-        crate::db::exec(&txn, "DELETE FROM staff_recovery_codes WHERE staff_id = $1", vec![id.into()]).await?;
+        crate::db::exec(
+            &txn,
+            "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+            vec![id.into()],
+        )
+        .await?;
     }
     audit::append(
         &txn,
@@ -596,7 +624,9 @@ pub async fn stored_totp(
     match ct {
         None => Ok(None),
         Some(ct) => Ok(Some((
-            keys.cipher.decrypt(totp_aad(id), &ct).context("cannot decrypt TOTP")?,
+            keys.cipher
+                .decrypt(totp_aad(id), &ct)
+                .context("cannot decrypt TOTP")?,
             last,
         ))),
     }
@@ -622,14 +652,22 @@ pub async fn enroll(
     secret: &[u8],
     step: i64,
 ) -> anyhow::Result<Vec<String>> {
-    let ct = keys.cipher.encrypt(totp_aad(id), secret).context("cannot encrypt TOTP")?;
+    let ct = keys
+        .cipher
+        .encrypt(totp_aad(id), secret)
+        .context("cannot encrypt TOTP")?;
     crate::db::exec(
         txn,
         "UPDATE staff SET totp_ct = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
         vec![id.into(), ct.into(), step.into(), Utc::now().into()],
     )
     .await?;
-    crate::db::exec(txn, "DELETE FROM staff_recovery_codes WHERE staff_id = $1", vec![id.into()]).await?;
+    crate::db::exec(
+        txn,
+        "DELETE FROM staff_recovery_codes WHERE staff_id = $1",
+        vec![id.into()],
+    )
+    .await?;
     let mut codes = Vec::new();
     for _ in 0..RECOVERY_CODES {
         // 16 characters of an unambiguous alphabet: about 80 bits.
@@ -640,7 +678,13 @@ pub async fn enroll(
             vec![id.into(), recovery_hash(keys, &code).into()],
         )
         .await?;
-        codes.push(format!("{}-{}-{}-{}", &code[..4], &code[4..8], &code[8..12], &code[12..]));
+        codes.push(format!(
+            "{}-{}-{}-{}",
+            &code[..4],
+            &code[4..8],
+            &code[8..12],
+            &code[12..]
+        ));
     }
     Ok(codes)
 }
@@ -700,7 +744,12 @@ mod tests {
 
     #[test]
     fn roles_parse_and_gate() {
-        for r in [Role::Admin, Role::Inspector, Role::Advocate, Role::Coordinator] {
+        for r in [
+            Role::Admin,
+            Role::Inspector,
+            Role::Advocate,
+            Role::Coordinator,
+        ] {
             assert_eq!(Role::parse(r.code()), Some(r));
         }
         assert!(Role::Inspector.requires_totp() && !Role::Coordinator.works_cases());

@@ -133,3 +133,244 @@ async fn a_worker_on_a_phone_without_javascript_files_and_gets_a_receipt() {
         .expect("browser flow took over two minutes")
         .expect("browser flow");
 }
+
+/// Where the console screenshots are kept (test artifacts, not checked in).
+fn screenshot_dir() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn console_browser(
+    driver_url: &str,
+    profile: &std::path::Path,
+    phone: bool,
+) -> fantoccini::Client {
+    let mut args = vec![
+        "--headless".to_owned(),
+        "--no-sandbox".into(),
+        "--disable-gpu".into(),
+        "--disable-quic".into(),
+        "--no-first-run".into(),
+        "--disable-background-networking".into(),
+        "--disable-component-update".into(),
+        "--disable-sync".into(),
+        "--disable-dev-shm-usage".into(),
+        format!("--user-data-dir={}", profile.display()),
+    ];
+    if !phone {
+        args.push("--window-size=1280,900".into());
+    }
+    let mut options = serde_json::json!({
+        "binary": "/usr/bin/chromium",
+        "args": args,
+        "prefs": {
+            "profile.managed_default_content_settings.javascript": 2,
+            "intl.accept_languages": "es-MX,es"
+        }
+    });
+    if phone {
+        options["mobileEmulation"] =
+            serde_json::json!({"deviceMetrics": {"width": 360, "height": 740, "pixelRatio": 2.0}});
+    }
+    let caps = serde_json::json!({ "goog:chromeOptions": options });
+    let caps = caps.as_object().unwrap().clone().into_iter().collect();
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(caps)
+        .connect(driver_url)
+        .await
+        .expect("start Chromium through chromedriver")
+}
+
+/// An inspector signs in with a second factor (enrolling it), works the queue, reveals
+/// an identity with a reason and moves the case along, in Chromium with JavaScript
+/// off, on a desktop screen and on a phone; screenshots of each page are kept.
+#[tokio::test]
+async fn an_inspector_works_the_queue_in_a_browser_on_desktop_and_phone() {
+    use crate::triage::{PASSWORD, add_staff, file, local_case, options};
+    buzon::install_crypto_provider();
+    let server = TestServer::spawn_with(Backend::Sqlite, options()).await;
+    let http = client();
+    let mut retaliation = local_case(
+        "MX-GUA",
+        "Teresa Navarro Ruiz",
+        &["union_retaliation"],
+        Some(120),
+    );
+    retaliation["narrative"] = serde_json::json!("Me corrieron al día siguiente de la asamblea.");
+    let urgent = file(&server, &http, &retaliation).await;
+    let later = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "Pablo Díaz", &["unpaid_wages"], None),
+    )
+    .await;
+    let (_driver, driver_url) = start_chromedriver().await;
+    let shots = screenshot_dir();
+
+    for (phone, email) in [
+        (false, "escritorio@buzon.test"),
+        (true, "telefono@buzon.test"),
+    ] {
+        add_staff(
+            &server,
+            email,
+            "inspector",
+            &["--authority", "state_ccl:MX-GUA"],
+        )
+        .await;
+        let profile = tempfile::tempdir().unwrap();
+        let browser = console_browser(&driver_url, profile.path(), phone).await;
+        let width = if phone { "phone" } else { "desktop" };
+        let shot = |name: &str| {
+            let browser = &browser;
+            let path = shots.join(format!("triage-{width}-{name}.png"));
+            async move {
+                let png = browser.screenshot().await?;
+                std::fs::write(&path, png).unwrap();
+                Ok::<_, fantoccini::error::CmdError>(())
+            }
+        };
+        let steps = async {
+            let type_into = |css: &'static str, text: String| {
+                let browser = &browser;
+                async move {
+                    browser
+                        .find(Locator::Css(css))
+                        .await?
+                        .send_keys(&text)
+                        .await
+                }
+            };
+            let wait_for = |css: &'static str| {
+                let browser = &browser;
+                async move {
+                    browser
+                        .wait()
+                        .at_most(Duration::from_secs(20))
+                        .for_element(Locator::Css(css))
+                        .await
+                }
+            };
+            // Sign in: password, then the second factor is set up from the QR page.
+            browser.goto(&server.url("/triage")).await?;
+            wait_for("#email").await?;
+            shot("1-login").await?;
+            type_into("#email", email.to_owned()).await?;
+            type_into("#password", format!("{PASSWORD}\u{e007}")).await?;
+            let secret = wait_for("#totp-secret").await?.text().await?;
+            assert!(
+                browser.find(Locator::Css(".qr svg")).await.is_ok(),
+                "QR code shown"
+            );
+            shot("2-enroll").await?;
+            type_into(
+                "#code",
+                format!("{}\u{e007}", crate::triage_login::code(&secret, 0)),
+            )
+            .await?;
+            let codes = wait_for("#recovery-codes").await?.text().await?;
+            assert_eq!(codes.lines().count(), 10, "{codes}");
+            shot("3-recovery-codes").await?;
+
+            // The queue: the retaliation case first, the order explained.
+            browser.goto(&server.url("/triage")).await?;
+            let rows = {
+                wait_for("#queue").await?;
+                browser.find_all(Locator::Css("tr.case")).await?
+            };
+            let mut order = Vec::new();
+            for row in &rows {
+                order.push(row.attr("data-ref").await?.unwrap_or_default());
+            }
+            assert_eq!(order, vec![urgent.clone(), later.clone()]);
+            assert!(
+                browser
+                    .find(Locator::Id("order"))
+                    .await?
+                    .text()
+                    .await?
+                    .contains("represalia")
+            );
+            shot("4-queue").await?;
+
+            // The case, masked; a reveal with a reason shows the name on this page only.
+            browser
+                .goto(&server.url(&format!("/triage/cases/{urgent}")))
+                .await?;
+            wait_for("#masked").await?;
+            let page = browser.source().await?;
+            assert!(!page.contains("Teresa Navarro"), "masked until revealed");
+            shot("5-case-masked").await?;
+            type_into("#reason", "Citarla para la conciliación\u{e007}".into()).await?;
+            let name = wait_for("#id-name").await?.text().await?;
+            assert_eq!(name, "Teresa Navarro Ruiz");
+            shot("6-case-revealed").await?;
+            let identity = browser
+                .find(Locator::Id("identity"))
+                .await?
+                .screenshot()
+                .await?;
+            std::fs::write(
+                shots.join(format!("triage-{width}-6-identity.png")),
+                identity,
+            )
+            .unwrap();
+
+            // Status change: received -> in review (the first allowed move).
+            browser
+                .goto(&server.url(&format!("/triage/cases/{urgent}")))
+                .await?;
+            assert!(
+                !browser.source().await?.contains("Teresa Navarro"),
+                "a reveal lasts for one page"
+            );
+            let before = browser
+                .find(Locator::Id("status"))
+                .await?
+                .attr("data-status")
+                .await?;
+            type_into("#status-reason", "Revisando\u{e007}".into()).await?;
+            // The old page may still be there for a moment: wait for the new one.
+            let mut after = before.clone();
+            for _ in 0..100 {
+                if let Ok(el) = browser.find(Locator::Id("status")).await
+                    && let Ok(v) = el.attr("data-status").await
+                    && v != before
+                {
+                    after = v;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            assert_ne!(before, after);
+            shot("7-status-changed").await?;
+            Ok::<_, fantoccini::error::CmdError>(after)
+        };
+        let result = tokio::time::timeout(Duration::from_secs(120), steps).await;
+        browser.close().await.ok();
+        let after = result
+            .expect("console flow took over two minutes")
+            .expect("console flow");
+        assert_eq!(
+            after.as_deref(),
+            Some(if phone { "info_requested" } else { "in_review" })
+        );
+    }
+    for name in ["1-login", "4-queue", "6-case-revealed", "7-status-changed"] {
+        for width in ["desktop", "phone"] {
+            let path = shots.join(format!("triage-{width}-{name}.png"));
+            assert!(
+                std::fs::metadata(&path)
+                    .map(|m| m.len() > 1000)
+                    .unwrap_or(false),
+                "{path:?}"
+            );
+        }
+    }
+    let reveals = server
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'reveal'")
+        .await;
+    assert_eq!(reveals, 2);
+}

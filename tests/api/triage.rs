@@ -107,19 +107,52 @@ struct Fixture {
 async fn fixture(backend: Backend) -> Fixture {
     let server = TestServer::spawn_with(backend, options()).await;
     let http = client();
-    let gua_case = file(&server, &http, &local_case("MX-GUA", "Rosa Inés Galván", &["unpaid_wages"], Some(40))).await;
-    let gua_case2 = file(&server, &http, &local_case("MX-GUA", "Rosa Inés Galván", &["unpaid_wages"], Some(40))).await;
-    let jal_case = file(&server, &http, &local_case("MX-JAL", "Marta Jalisciense Ochoa", &["unpaid_wages"], None)).await;
+    let gua_case = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "Rosa Inés Galván", &["unpaid_wages"], Some(40)),
+    )
+    .await;
+    let gua_case2 = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "Rosa Inés Galván", &["unpaid_wages"], Some(40)),
+    )
+    .await;
+    let jal_case = file(
+        &server,
+        &http,
+        &local_case("MX-JAL", "Marta Jalisciense Ochoa", &["unpaid_wages"], None),
+    )
+    .await;
     let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
     let (gua, gua_id) = {
-        add_staff(&server, "gua@buzon.test", "inspector", &["--authority", "state_ccl:MX-GUA"]).await;
+        add_staff(
+            &server,
+            "gua@buzon.test",
+            "inspector",
+            &["--authority", "state_ccl:MX-GUA"],
+        )
+        .await;
         token(&server, "gua@buzon.test").await
     };
     let (jal, jal_id) = {
-        add_staff(&server, "jal@buzon.test", "inspector", &["--authority", "state_ccl:MX-JAL"]).await;
+        add_staff(
+            &server,
+            "jal@buzon.test",
+            "inspector",
+            &["--authority", "state_ccl:MX-JAL"],
+        )
+        .await;
         token(&server, "jal@buzon.test").await
     };
-    let advocate = add_staff(&server, "adv@buzon.test", "advocate", &["--org", "Sindicato Independiente"]).await;
+    let advocate = add_staff(
+        &server,
+        "adv@buzon.test",
+        "advocate",
+        &["--org", "Sindicato Independiente"],
+    )
+    .await;
     let coordinator = add_staff(&server, "coord@buzon.test", "coordinator", &[]).await;
     Fixture {
         server,
@@ -138,18 +171,54 @@ async fn fixture(backend: Backend) -> Fixture {
 }
 
 /// Every case endpoint with a valid body for `case` (bodies may name other cases).
-fn endpoints(case: &str, other: &str, staff_id: &str) -> Vec<(&'static str, String, Option<Value>)> {
+fn endpoints(
+    case: &str,
+    other: &str,
+    staff_id: &str,
+) -> Vec<(&'static str, String, Option<Value>)> {
     let attachment = uuid::Uuid::new_v4();
     vec![
         ("GET", format!("/api/v1/cases/{case}"), None),
-        ("POST", format!("/api/v1/cases/{case}/reveal"), Some(json!({"reason": "llamar a la trabajadora"}))),
-        ("POST", format!("/api/v1/cases/{case}/notes"), Some(json!({"body": "nota interna"}))),
-        ("POST", format!("/api/v1/cases/{case}/questions"), Some(json!({"body": "¿Cuándo pasó?"}))),
-        ("POST", format!("/api/v1/cases/{case}/assign"), Some(json!({"staff_id": staff_id}))),
-        ("POST", format!("/api/v1/cases/{case}/status"), Some(json!({"status": "in_review"}))),
-        ("POST", format!("/api/v1/cases/{case}/duplicate"), Some(json!({"duplicate_of": other}))),
-        ("POST", format!("/api/v1/cases/{case}/attachments/{attachment}"), Some(json!({"reason": "ver"}))),
-        ("POST", format!("/api/v1/cases/{case}/referrals"), Some(json!({"authority": "cfcrl", "reason": "es sindical"}))),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/reveal"),
+            Some(json!({"reason": "llamar a la trabajadora"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/notes"),
+            Some(json!({"body": "nota interna"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/questions"),
+            Some(json!({"body": "¿Cuándo pasó?"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/assign"),
+            Some(json!({"staff_id": staff_id})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/status"),
+            Some(json!({"status": "in_review"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/duplicate"),
+            Some(json!({"duplicate_of": other})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/attachments/{attachment}"),
+            Some(json!({"reason": "ver"})),
+        ),
+        (
+            "POST",
+            format!("/api/v1/cases/{case}/referrals"),
+            Some(json!({"authority": "cfcrl", "reason": "es sindical"})),
+        ),
     ]
 }
 
@@ -170,9 +239,19 @@ async fn authorization_matrix(backend: Backend) {
     // any case is looked up (so the answer cannot depend on the case).
     for (who, token, status, code) in [
         ("nobody", None, 401, "unauthorized"),
-        ("forged", Some("bzt_forged-token-that-was-never-issued"), 401, "unauthorized"),
+        (
+            "forged",
+            Some("bzt_forged-token-that-was-never-issued"),
+            401,
+            "unauthorized",
+        ),
         ("advocate", Some(f.advocate.as_str()), 403, "forbidden"),
-        ("coordinator", Some(f.coordinator.as_str()), 403, "forbidden"),
+        (
+            "coordinator",
+            Some(f.coordinator.as_str()),
+            403,
+            "forbidden",
+        ),
     ] {
         let mut all = endpoints(&f.gua_case, &f.jal_case, &f.gua_id);
         all.extend(endpoints(&f.jal_case, &f.gua_case, &f.jal_id));
@@ -181,38 +260,97 @@ async fn authorization_matrix(backend: Backend) {
         all.push(("GET", "/api/v1/audit".into(), None));
         for (method, path, body) in all {
             let (got, json) = call(http, method, &s.url(&path), token, body.as_ref()).await;
-            assert_eq!((got, json["error"]["code"].as_str()), (status, Some(code)), "{who} {method} {path}");
+            assert_eq!(
+                (got, json["error"]["code"].as_str()),
+                (status, Some(code)),
+                "{who} {method} {path}"
+            );
         }
     }
     // Coordinators read aggregates only; inspectors and advocates don't.
-    let (st, stats) = call(http, "GET", &s.url("/api/v1/stats"), Some(&f.coordinator), None).await;
+    let (st, stats) = call(
+        http,
+        "GET",
+        &s.url("/api/v1/stats"),
+        Some(&f.coordinator),
+        None,
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(stats["total"], 3, "{stats}");
-    assert!(!stats.to_string().contains("BZ-"), "aggregates name no case: {stats}");
+    assert!(
+        !stats.to_string().contains("BZ-"),
+        "aggregates name no case: {stats}"
+    );
     for t in [&f.gua, &f.advocate] {
-        assert_eq!(call(http, "GET", &s.url("/api/v1/stats"), Some(t), None).await.0, 403);
+        assert_eq!(
+            call(http, "GET", &s.url("/api/v1/stats"), Some(t), None)
+                .await
+                .0,
+            403
+        );
     }
-    assert_eq!(call(http, "GET", &s.url("/api/v1/audit"), Some(&f.gua), None).await.0, 403);
+    assert_eq!(
+        call(http, "GET", &s.url("/api/v1/audit"), Some(&f.gua), None)
+            .await
+            .0,
+        403
+    );
 
     // Each inspector's queue holds exactly their jurisdiction's cases.
     let refs = |v: &Value| -> Vec<String> {
-        v["items"].as_array().unwrap().iter().map(|i| i["case_ref"].as_str().unwrap().to_owned()).collect()
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+            .collect()
     };
-    let (_, q) = call(http, "GET", &s.url("/api/v1/cases?status=all"), Some(&f.gua), None).await;
+    let (_, q) = call(
+        http,
+        "GET",
+        &s.url("/api/v1/cases?status=all"),
+        Some(&f.gua),
+        None,
+    )
+    .await;
     let mut mine = refs(&q);
     mine.sort();
     let mut want = vec![f.gua_case.clone(), f.gua_case2.clone()];
     want.sort();
     assert_eq!(mine, want);
-    let (_, q) = call(http, "GET", &s.url("/api/v1/cases?status=all"), Some(&f.jal), None).await;
+    let (_, q) = call(
+        http,
+        "GET",
+        &s.url("/api/v1/cases?status=all"),
+        Some(&f.jal),
+        None,
+    )
+    .await;
     assert_eq!(refs(&q), vec![f.jal_case.clone()]);
-    let (_, q) = call(http, "GET", &s.url("/api/v1/cases?status=all"), Some(&f.admin), None).await;
+    let (_, q) = call(
+        http,
+        "GET",
+        &s.url("/api/v1/cases?status=all"),
+        Some(&f.admin),
+        None,
+    )
+    .await;
     assert_eq!(refs(&q).len(), 3);
 
     // The other jurisdiction's case answers exactly as a case that does not exist,
     // for every endpoint, including guessed references and references in bodies.
-    let missing = ["BZ-NOTREAL0", "BZ-00000000", "bz-zzzzzzzz", "BZ-A%2FB", "BZ-%27%20OR%201=1"];
-    for (i, (method, path, body)) in endpoints(&f.jal_case, &f.gua_case, &f.gua_id).into_iter().enumerate() {
+    let missing = [
+        "BZ-NOTREAL0",
+        "BZ-00000000",
+        "bz-zzzzzzzz",
+        "BZ-A%2FB",
+        "BZ-%27%20OR%201=1",
+    ];
+    for (i, (method, path, body)) in endpoints(&f.jal_case, &f.gua_case, &f.gua_id)
+        .into_iter()
+        .enumerate()
+    {
         let other = call(http, method, &s.url(&path), Some(&f.gua), body.as_ref()).await;
         assert_eq!(other.0, 404, "{method} {path}: {}", other.1);
         for fake in missing {
@@ -223,16 +361,50 @@ async fn authorization_matrix(backend: Backend) {
     }
     // A case of the other jurisdiction named in a body: as unknown as a made-up one.
     let dup = |of: &str| json!({"duplicate_of": of});
-    let a = call(http, "POST", &s.url(&format!("/api/v1/cases/{}/duplicate", f.gua_case2)), Some(&f.gua), Some(&dup(&f.jal_case))).await;
-    let b = call(http, "POST", &s.url(&format!("/api/v1/cases/{}/duplicate", f.gua_case2)), Some(&f.gua), Some(&dup("BZ-NOTREAL0"))).await;
+    let a = call(
+        http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/duplicate", f.gua_case2)),
+        Some(&f.gua),
+        Some(&dup(&f.jal_case)),
+    )
+    .await;
+    let b = call(
+        http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/duplicate", f.gua_case2)),
+        Some(&f.gua),
+        Some(&dup("BZ-NOTREAL0")),
+    )
+    .await;
     assert_eq!(a, b);
-    assert_eq!((a.0, a.1["error"]["field"].as_str()), (404, Some("duplicate_of")));
+    assert_eq!(
+        (a.0, a.1["error"]["field"].as_str()),
+        (404, Some("duplicate_of"))
+    );
     // A colleague of another authority, or no one at all, cannot be given the case.
     let assign = |id: &str| json!({"staff_id": id});
-    let a = call(http, "POST", &s.url(&format!("/api/v1/cases/{}/assign", f.gua_case)), Some(&f.gua), Some(&assign(&f.jal_id))).await;
-    let b = call(http, "POST", &s.url(&format!("/api/v1/cases/{}/assign", f.gua_case)), Some(&f.gua), Some(&assign(&uuid::Uuid::new_v4().to_string()))).await;
+    let a = call(
+        http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/assign", f.gua_case)),
+        Some(&f.gua),
+        Some(&assign(&f.jal_id)),
+    )
+    .await;
+    let b = call(
+        http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/assign", f.gua_case)),
+        Some(&f.gua),
+        Some(&assign(&uuid::Uuid::new_v4().to_string())),
+    )
+    .await;
     assert_eq!(a, b);
-    assert_eq!((a.0, a.1["error"]["code"].as_str()), (422, Some("unknown_staff")));
+    assert_eq!(
+        (a.0, a.1["error"]["code"].as_str()),
+        (422, Some("unknown_staff"))
+    );
 
     // Nothing the Guanajuato inspector tried touched the Jalisco case.
     let jal_after = s
@@ -259,16 +431,39 @@ async fn authorization_matrix(backend: Backend) {
         }
     }
     // Referred to the CFCRL, it left this inspector's jurisdiction: now it is unknown.
-    let (got, _) = call(http, "GET", &s.url(&format!("/api/v1/cases/{}", f.gua_case2)), Some(&f.gua), None).await;
+    let (got, _) = call(
+        http,
+        "GET",
+        &s.url(&format!("/api/v1/cases/{}", f.gua_case2)),
+        Some(&f.gua),
+        None,
+    )
+    .await;
     assert_eq!(got, 404);
-    let (got, case) = call(http, "GET", &s.url(&format!("/api/v1/cases/{}", f.gua_case2)), Some(&f.admin), None).await;
+    let (got, case) = call(
+        http,
+        "GET",
+        &s.url(&format!("/api/v1/cases/{}", f.gua_case2)),
+        Some(&f.admin),
+        None,
+    )
+    .await;
     assert_eq!(got, 200);
     assert_eq!(case["status"], "closed", "marked a duplicate: {case}");
     assert_eq!(case["duplicate_of"], f.gua_case.as_str());
-    assert!(case["referrals"].as_array().unwrap().iter().any(|r| r["authority"] == "cfcrl" && r["state"] == "active"));
+    assert!(
+        case["referrals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["authority"] == "cfcrl" && r["state"] == "active")
+    );
     // Masked by default: the identity is not in the case, only which fields exist.
     assert!(!case.to_string().contains("Rosa Inés"), "{case}");
-    assert_eq!(case["identity_on_record"], json!(["name", "phone", "email"]));
+    assert_eq!(
+        case["identity_on_record"],
+        json!(["name", "phone", "email"])
+    );
 
     // Nothing identifying reached the logs or the database in plaintext.
     let (ok, out) = s.run(&["audit", "verify"], "");
@@ -276,7 +471,15 @@ async fn authorization_matrix(backend: Backend) {
     let mut f = f;
     let mut places = f.server.everything_written();
     places.push(("logs".into(), f.server.logs().into_bytes()));
-    assert_none_in(&places, &["Rosa Inés Galván", "obrera.triage@example.org", "nota interna", "llamar a la trabajadora"]);
+    assert_none_in(
+        &places,
+        &[
+            "Rosa Inés Galván",
+            "obrera.triage@example.org",
+            "nota interna",
+            "llamar a la trabajadora",
+        ],
+    );
 }
 
 async fn reveal_is_audited_once_and_tampering_is_detected(backend: Backend) {
@@ -284,24 +487,58 @@ async fn reveal_is_audited_once_and_tampering_is_detected(backend: Backend) {
     let s = &f.server;
     let case_id = |r: &str| format!("(SELECT id FROM cases WHERE case_ref = '{r}')");
     let reveals = || async {
-        s.count(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'reveal' AND case_id = {}", case_id(&f.gua_case)))
-            .await
+        s.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'reveal' AND case_id = {}",
+            case_id(&f.gua_case)
+        ))
+        .await
     };
     // Reading the masked case is not a reveal.
-    call(&f.http, "GET", &s.url(&format!("/api/v1/cases/{}", f.gua_case)), Some(&f.gua), None).await;
+    call(
+        &f.http,
+        "GET",
+        &s.url(&format!("/api/v1/cases/{}", f.gua_case)),
+        Some(&f.gua),
+        None,
+    )
+    .await;
     assert_eq!(reveals().await, 0);
     // No reason, no reveal, no record.
-    let (st, body) = call(&f.http, "POST", &s.url(&format!("/api/v1/cases/{}/reveal", f.gua_case)), Some(&f.gua), Some(&json!({"reason": "  "}))).await;
+    let (st, body) = call(
+        &f.http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/reveal", f.gua_case)),
+        Some(&f.gua),
+        Some(&json!({"reason": "  "})),
+    )
+    .await;
     assert_eq!((st, body["error"]["field"].as_str()), (422, Some("reason")));
     assert_eq!(reveals().await, 0);
     let total_before = s.count("SELECT COUNT(*) FROM audit_log").await;
-    let (st, who) = call(&f.http, "POST", &s.url(&format!("/api/v1/cases/{}/reveal", f.gua_case)), Some(&f.gua), Some(&json!({"reason": "citar a declarar"}))).await;
+    let (st, who) = call(
+        &f.http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/reveal", f.gua_case)),
+        Some(&f.gua),
+        Some(&json!({"reason": "citar a declarar"})),
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(who["name"], "Rosa Inés Galván");
     assert_eq!(reveals().await, 1);
-    assert_eq!(s.count("SELECT COUNT(*) FROM audit_log").await, total_before + 1);
+    assert_eq!(
+        s.count("SELECT COUNT(*) FROM audit_log").await,
+        total_before + 1
+    );
     // The record says who, which case and why (the reason readable by admins only).
-    let (_, log) = call(&f.http, "GET", &s.url("/api/v1/audit"), Some(&f.admin), None).await;
+    let (_, log) = call(
+        &f.http,
+        "GET",
+        &s.url("/api/v1/audit"),
+        Some(&f.admin),
+        None,
+    )
+    .await;
     let last = &log[0];
     assert_eq!(last["action"], "reveal");
     assert_eq!(last["actor_id"], f.gua_id.as_str());
@@ -312,20 +549,41 @@ async fn reveal_is_audited_once_and_tampering_is_detected(backend: Backend) {
     let db = s.db().await;
     use sea_orm::ConnectionTrait;
     // Altering a row's contents breaks the chain there.
-    let seq: i64 = one_row(&db, "SELECT MAX(seq) FROM audit_log WHERE action = 'reveal'").await.try_get_by_index(0).unwrap();
-    db.execute_unprepared(&format!("UPDATE audit_log SET detail = 'nothing happened' WHERE seq = {seq}")).await.unwrap();
+    let seq: i64 = one_row(
+        &db,
+        "SELECT MAX(seq) FROM audit_log WHERE action = 'reveal'",
+    )
+    .await
+    .try_get_by_index(0)
+    .unwrap();
+    db.execute_unprepared(&format!(
+        "UPDATE audit_log SET detail = 'nothing happened' WHERE seq = {seq}"
+    ))
+    .await
+    .unwrap();
     let (ok, out) = s.run(&["audit", "verify"], "");
     assert!(!ok, "tampering must fail verify: {out}");
     assert!(out.contains(&format!("row {seq}")), "{out}");
-    db.execute_unprepared(&format!("UPDATE audit_log SET detail = '' WHERE seq = {seq}")).await.unwrap();
-    assert!(s.run(&["audit", "verify"], "").0, "restored row verifies again");
+    db.execute_unprepared(&format!(
+        "UPDATE audit_log SET detail = '' WHERE seq = {seq}"
+    ))
+    .await
+    .unwrap();
+    assert!(
+        s.run(&["audit", "verify"], "").0,
+        "restored row verifies again"
+    );
     // Deleting a row in the middle, or the newest one, is a break too.
-    db.execute_unprepared("DELETE FROM audit_log WHERE seq = 2").await.unwrap();
+    db.execute_unprepared("DELETE FROM audit_log WHERE seq = 2")
+        .await
+        .unwrap();
     let (ok, out) = s.run(&["audit", "verify"], "");
     assert!(!ok && out.contains("row 2"), "{out}");
     let f2 = fixture(backend).await;
     let db2 = f2.server.db().await;
-    db2.execute_unprepared("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)").await.unwrap();
+    db2.execute_unprepared("DELETE FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log)")
+        .await
+        .unwrap();
     let (ok, out) = f2.server.run(&["audit", "verify"], "");
     assert!(!ok && out.contains("removed from the end"), "{out}");
 }
@@ -335,43 +593,121 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     let http = client();
     let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
     // Filed oldest first; expected order by priority, then age.
-    let plain_old = file(&server, &http, &local_case("MX-GUA", "A", &["unpaid_wages"], None)).await;
-    let big = file(&server, &http, &local_case("MX-GUA", "B", &["unpaid_wages"], Some(6000))).await;
-    let retaliation = file(&server, &http, &local_case("MX-JAL", "C", &["union_retaliation"], Some(10))).await;
-    let mut federal = local_case("MX-GUA", "D", &["unpaid_wages", "union_interference"], Some(300));
+    let plain_old = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "A", &["unpaid_wages"], None),
+    )
+    .await;
+    let big = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "B", &["unpaid_wages"], Some(6000)),
+    )
+    .await;
+    let retaliation = file(
+        &server,
+        &http,
+        &local_case("MX-JAL", "C", &["union_retaliation"], Some(10)),
+    )
+    .await;
+    let mut federal = local_case(
+        "MX-GUA",
+        "D",
+        &["unpaid_wages", "union_interference"],
+        Some(300),
+    );
     federal["workplace"]["sector"] = json!("auto_parts");
     federal["workplace"]["trade_with_us"] = json!("yes");
     let rrm = file(&server, &http, &federal).await;
-    let plain_new = file(&server, &http, &local_case("MX-GUA", "E", &["unpaid_wages"], None)).await;
+    let plain_new = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "E", &["unpaid_wages"], None),
+    )
+    .await;
     let url = |q: &str| server.url(&format!("/api/v1/cases?{q}"));
     let refs = |v: &Value| -> Vec<String> {
-        v["items"].as_array().unwrap_or_else(|| panic!("{v}")).iter().map(|i| i["case_ref"].as_str().unwrap().to_owned()).collect()
+        v["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+            .collect()
     };
     let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![retaliation.clone(), rrm.clone(), big.clone(), plain_old.clone(), plain_new.clone()], "{q}");
+    assert_eq!(
+        refs(&q),
+        vec![
+            retaliation.clone(),
+            rrm.clone(),
+            big.clone(),
+            plain_old.clone(),
+            plain_new.clone()
+        ],
+        "{q}"
+    );
     assert!(q["order"].as_str().unwrap().contains("retaliation"));
     // Filters.
     let (_, q) = call(&http, "GET", &url("state=MX-JAL"), Some(&admin), None).await;
     assert_eq!(refs(&q), vec![retaliation.clone()]);
     let (_, q) = call(&http, "GET", &url("sector=auto_parts"), Some(&admin), None).await;
     assert_eq!(refs(&q), vec![rrm.clone()]);
-    let (_, q) = call(&http, "GET", &url("rrm=unlikely&state=MX-GUA"), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![big.clone(), plain_old.clone(), plain_new.clone()]);
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url("rrm=unlikely&state=MX-GUA"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        refs(&q),
+        vec![big.clone(), plain_old.clone(), plain_new.clone()]
+    );
     let (_, q) = call(&http, "GET", &url("channel=web"), Some(&admin), None).await;
     assert!(refs(&q).is_empty());
     let today = chrono::Utc::now().date_naive();
-    let (_, q) = call(&http, "GET", &url(&format!("from={today}&to={today}&channel=api")), Some(&admin), None).await;
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url(&format!("from={today}&to={today}&channel=api")),
+        Some(&admin),
+        None,
+    )
+    .await;
     assert_eq!(refs(&q).len(), 5);
-    let (_, q) = call(&http, "GET", &url(&format!("to={}", today.pred_opt().unwrap())), Some(&admin), None).await;
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url(&format!("to={}", today.pred_opt().unwrap())),
+        Some(&admin),
+        None,
+    )
+    .await;
     assert!(refs(&q).is_empty());
     // Status: closed cases leave the default (open) queue.
-    call(&http, "POST", &server.url(&format!("/api/v1/cases/{plain_old}/status")), Some(&admin), Some(&json!({"status": "closed"}))).await;
+    call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{plain_old}/status")),
+        Some(&admin),
+        Some(&json!({"status": "closed"})),
+    )
+    .await;
     let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
     assert!(!refs(&q).contains(&plain_old));
     let (_, q) = call(&http, "GET", &url("status=closed"), Some(&admin), None).await;
     assert_eq!(refs(&q), vec![plain_old.clone()]);
     // Assigned to me.
-    call(&http, "POST", &server.url(&format!("/api/v1/cases/{big}/assign")), Some(&admin), Some(&json!({"staff_id": "me"}))).await;
+    call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{big}/assign")),
+        Some(&admin),
+        Some(&json!({"staff_id": "me"})),
+    )
+    .await;
     let (_, q) = call(&http, "GET", &url("assigned=me"), Some(&admin), None).await;
     assert_eq!(refs(&q), vec![big.clone()]);
     // Keyset pages of two: the same order, nothing twice, nothing skipped.
@@ -392,9 +728,20 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     }
     assert_eq!(seen, vec![retaliation, rrm, big, plain_old, plain_new]);
     // Bad filters are named.
-    for (q, field) in [("status=lost", "status"), ("state=MX-XXX", "state"), ("from=yesterday", "from"), ("cursor=%%%", "cursor"), ("limit=0", "limit"), ("rrm=maybe", "rrm")] {
+    for (q, field) in [
+        ("status=lost", "status"),
+        ("state=MX-XXX", "state"),
+        ("from=yesterday", "from"),
+        ("cursor=%%%", "cursor"),
+        ("limit=0", "limit"),
+        ("rrm=maybe", "rrm"),
+    ] {
         let (st, body) = call(&http, "GET", &url(q), Some(&admin), None).await;
-        assert_eq!((st, body["error"]["field"].as_str()), (422, Some(field)), "{q}: {body}");
+        assert_eq!(
+            (st, body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{q}: {body}"
+        );
     }
 }
 
@@ -408,16 +755,39 @@ async fn status_moves_only_along_allowed_transitions(backend: Backend) {
         let token = f.gua.clone();
         async move { call(&http, "POST", &url, Some(&token), Some(&st(to))).await }
     };
-    assert_eq!(post("referred").await.1["error"]["code"], "invalid_transition");
+    assert_eq!(
+        post("referred").await.1["error"]["code"],
+        "invalid_transition"
+    );
     assert_eq!(post("nonsense").await.1["error"]["field"], "status");
     assert_eq!(post("in_review").await.0, 200);
     assert_eq!(post("referred").await.0, 200);
     assert_eq!(post("closed").await.0, 200);
     assert_eq!(post("referred").await.0, 409);
     // The worker sees the new status with their receipt.
-    let (_, log) = call(&f.http, "GET", &s.url("/api/v1/audit"), Some(&f.admin), None).await;
-    let details: Vec<&str> = log.as_array().unwrap().iter().filter(|r| r["action"] == "status").map(|r| r["detail"].as_str().unwrap()).collect();
-    assert_eq!(details, vec!["referred -> closed", "in_review -> referred", "received -> in_review"]);
+    let (_, log) = call(
+        &f.http,
+        "GET",
+        &s.url("/api/v1/audit"),
+        Some(&f.admin),
+        None,
+    )
+    .await;
+    let details: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "status")
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "referred -> closed",
+            "in_review -> referred",
+            "received -> in_review"
+        ]
+    );
 }
 
 crate::on_both_backends!(

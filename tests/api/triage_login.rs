@@ -24,7 +24,9 @@ fn error_code(html: &str) -> String {
 /// The TOTP code for `secret` (base32, as the enrollment page shows it) `steps`
 /// periods from now.
 pub fn code(secret: &str, steps: i64) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret.to_owned()).to_bytes().unwrap();
+    let bytes = totp_rs::Secret::Encoded(secret.to_owned())
+        .to_bytes()
+        .unwrap();
     let totp = buzon::triage::staff::totp(bytes, "test").unwrap();
     let now = chrono::Utc::now().timestamp() + steps * 30;
     totp.generate(u64::try_from(now).unwrap())
@@ -38,12 +40,21 @@ fn location(res: &reqwest::Response) -> String {
 }
 
 /// The password step; returns where it sends the browser.
-pub async fn password_step(server: &TestServer, http: &reqwest::Client, email: &str, password: &str) -> (u16, String, String) {
+pub async fn password_step(
+    server: &TestServer,
+    http: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> (u16, String, String) {
     let page = get_text(http, &server.url("/triage/login")).await;
     let csrf = csrf_token(&page);
     let res = http
         .post(server.url("/triage/login"))
-        .form(&[("csrf", csrf.as_str()), ("email", email), ("password", password)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+        ])
         .send()
         .await
         .unwrap();
@@ -52,7 +63,12 @@ pub async fn password_step(server: &TestServer, http: &reqwest::Client, email: &
     (status, to, res.text().await.unwrap())
 }
 
-async fn post_code(server: &TestServer, http: &reqwest::Client, path: &str, code: &str) -> reqwest::Response {
+async fn post_code(
+    server: &TestServer,
+    http: &reqwest::Client,
+    path: &str,
+    code: &str,
+) -> reqwest::Response {
     let page = get_text(http, &server.url(path)).await;
     let csrf = csrf_token(&page);
     http.post(server.url(path))
@@ -64,9 +80,17 @@ async fn post_code(server: &TestServer, http: &reqwest::Client, path: &str, code
 
 /// Signs in for the first time: password, then enrollment. The TOTP secret and the
 /// recovery codes.
-pub async fn first_sign_in(server: &TestServer, http: &reqwest::Client, email: &str) -> (String, Vec<String>) {
+pub async fn first_sign_in(
+    server: &TestServer,
+    http: &reqwest::Client,
+    email: &str,
+) -> (String, Vec<String>) {
     let (status, to, _) = password_step(server, http, email, PASSWORD).await;
-    assert_eq!((status, to.starts_with("/triage/enroll")), (303, true), "{to}");
+    assert_eq!(
+        (status, to.starts_with("/triage/enroll")),
+        (303, true),
+        "{to}"
+    );
     let page = get_text(http, &server.url("/triage/enroll")).await;
     assert!(page.contains("<svg"), "the QR code is an inline SVG");
     let secret = capture(&page, r#"id="totp-secret">([A-Z2-7]+)<"#);
@@ -90,10 +114,19 @@ async fn queue_status(server: &TestServer, http: &reqwest::Client) -> (u16, Stri
 #[tokio::test]
 async fn sign_in_with_a_second_factor_and_every_refusal() {
     let server = TestServer::spawn_with(Backend::Sqlite, options()).await;
-    add_staff(&server, "ana@buzon.test", "inspector", &["--authority", "state_ccl:MX-GUA"]).await;
+    add_staff(
+        &server,
+        "ana@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA"],
+    )
+    .await;
     let http = client();
     // Not signed in: the console sends you to sign in.
-    assert_eq!(queue_status(&server, &http).await, (303, "/triage/login?lang=es".into()));
+    assert_eq!(
+        queue_status(&server, &http).await,
+        (303, "/triage/login?lang=es".into())
+    );
 
     let (secret, _) = first_sign_in(&server, &http, "ana@buzon.test").await;
     assert_eq!(queue_status(&server, &http).await.0, 200);
@@ -110,7 +143,15 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     let (status, to, _) = password_step(&server, &half, "ana@buzon.test", PASSWORD).await;
     assert_eq!((status, to.as_str()), (303, "/triage/totp?lang=es"));
     assert_eq!(queue_status(&server, &half).await.0, 303);
-    assert_eq!(half.get(server.url("/api/v1/cases")).send().await.unwrap().status().as_u16(), 401);
+    assert_eq!(
+        half.get(server.url("/api/v1/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
     // The code used at enrollment cannot be used again (replay), nor can a wrong one.
     let res = post_code(&server, &half, "/triage/totp", &code(&secret, 0)).await;
     assert_eq!(res.status().as_u16(), 401);
@@ -120,7 +161,10 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     // The next period's code works (clock drift), once.
     let next = code(&secret, 1);
     let res = post_code(&server, &half, "/triage/totp", &next).await;
-    assert_eq!((res.status().as_u16(), location(&res).as_str()), (303, "/triage?lang=es"));
+    assert_eq!(
+        (res.status().as_u16(), location(&res).as_str()),
+        (303, "/triage?lang=es")
+    );
     assert_eq!(queue_status(&server, &half).await.0, 200);
     let again = client();
     password_step(&server, &again, "ana@buzon.test", PASSWORD).await;
@@ -130,7 +174,12 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
 
     // CSRF: a state change without the token, or from another site, is refused.
     let http_case = client();
-    let case = file(&server, &http_case, &local_case("MX-GUA", "Lucía", &["unpaid_wages"], None)).await;
+    let case = file(
+        &server,
+        &http_case,
+        &local_case("MX-GUA", "Lucía", &["unpaid_wages"], None),
+    )
+    .await;
     let page = get_text(&http, &server.url(&format!("/triage/cases/{case}"))).await;
     let csrf = csrf_token(&page);
     let res = http
@@ -180,8 +229,14 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     let idle = client();
     password_step(&server, &idle, "ana@buzon.test", PASSWORD).await;
     let res = post_code(&server, &idle, "/triage/totp", &code(&secret, -1)).await;
-    assert_eq!(res.status().as_u16(), 401, "the period before was used by neither, but is older than the last used one");
-    let sessions_before = server.count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'").await;
+    assert_eq!(
+        res.status().as_u16(),
+        401,
+        "the period before was used by neither, but is older than the last used one"
+    );
+    let sessions_before = server
+        .count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'")
+        .await;
     assert_eq!(sessions_before, 2);
     db.execute_unprepared(&format!(
         "UPDATE staff_sessions SET last_seen_at = '{}' WHERE stage = 'full'",
@@ -189,9 +244,18 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     ))
     .await
     .unwrap();
-    assert_eq!(queue_status(&server, &http).await.0, 303, "idle session expired");
+    assert_eq!(
+        queue_status(&server, &http).await.0,
+        303,
+        "idle session expired"
+    );
     assert_eq!(queue_status(&server, &half).await.0, 303);
-    assert_eq!(server.count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'").await, 0);
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -225,7 +289,11 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     let res = fixated
         .post(server.url("/triage/login"))
         .header("cookie", format!("buzon_staff={planted}; {csrf_cookie}"))
-        .form(&[("csrf", csrf.as_str()), ("email", "beto@buzon.test"), ("password", PASSWORD)])
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "beto@buzon.test"),
+            ("password", PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -237,9 +305,17 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("buzon_staff="))
         .expect("a new session cookie");
-    let half_token = issued.split(';').next().unwrap().trim_start_matches("buzon_staff=").to_owned();
+    let half_token = issued
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("buzon_staff=")
+        .to_owned();
     assert_ne!(half_token, planted);
-    assert!(issued.contains("HttpOnly") && issued.contains("SameSite=Strict"), "{issued}");
+    assert!(
+        issued.contains("HttpOnly") && issued.contains("SameSite=Strict"),
+        "{issued}"
+    );
     // Finishing the second factor replaces the half-signed-in session with a new one.
     let page = fixated
         .get(server.url("/triage/totp"))
@@ -253,7 +329,10 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     let res = fixated
         .post(server.url("/triage/totp"))
         .header("cookie", format!("buzon_staff={half_token}"))
-        .form(&[("csrf", csrf_token(&page).as_str()), ("code", code(&secret, 1).as_str())])
+        .form(&[
+            ("csrf", csrf_token(&page).as_str()),
+            ("code", code(&secret, 1).as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -266,8 +345,19 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         .find(|c| c.starts_with("buzon_staff="))
         .unwrap();
     assert_ne!(full, format!("buzon_staff={half_token}"));
-    for (cookie, want) in [(format!("buzon_staff={planted}"), 401), (format!("buzon_staff={half_token}"), 401), (full.clone(), 200)] {
-        let st = fixated.get(server.url("/api/v1/cases")).header("cookie", &cookie).send().await.unwrap().status().as_u16();
+    for (cookie, want) in [
+        (format!("buzon_staff={planted}"), 401),
+        (format!("buzon_staff={half_token}"), 401),
+        (full.clone(), 200),
+    ] {
+        let st = fixated
+            .get(server.url("/api/v1/cases"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
         assert_eq!(st, want, "{cookie}");
     }
 
@@ -279,13 +369,25 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     assert_ne!(secret, secret2);
     let lost_phone = client();
     password_step(&server, &lost_phone, "beto@buzon.test", PASSWORD).await;
-    let res = post_code(&server, &lost_phone, "/triage/totp", &codes[3].to_lowercase()).await;
-    assert_eq!(res.status().as_u16(), 303, "a recovery code (any case) signs in");
+    let res = post_code(
+        &server,
+        &lost_phone,
+        "/triage/totp",
+        &codes[3].to_lowercase(),
+    )
+    .await;
+    assert_eq!(
+        res.status().as_u16(),
+        303,
+        "a recovery code (any case) signs in"
+    );
     let reuse = client();
     password_step(&server, &reuse, "beto@buzon.test", PASSWORD).await;
     let res = post_code(&server, &reuse, "/triage/totp", &codes[3]).await;
     assert_eq!(res.status().as_u16(), 401, "a recovery code works once");
-    let stored = server.count("SELECT COUNT(*) FROM staff_recovery_codes WHERE used_at IS NOT NULL").await;
+    let stored = server
+        .count("SELECT COUNT(*) FROM staff_recovery_codes WHERE used_at IS NOT NULL")
+        .await;
     assert_eq!(stored, 1);
     let _ = db.execute_unprepared("SELECT 1").await;
 
@@ -294,19 +396,32 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     // then, until an admin lifts the lock.
     let mallory = client();
     for i in 1..=4 {
-        let (status, _, page) = password_step(&server, &mallory, "beto@buzon.test", "not the password").await;
-        let want = if i < 4 { "invalid_credentials" } else { "account_locked" };
+        let (status, _, page) =
+            password_step(&server, &mallory, "beto@buzon.test", "not the password").await;
+        let want = if i < 4 {
+            "invalid_credentials"
+        } else {
+            "account_locked"
+        };
         assert_eq!(error_code(&page), want, "attempt {i} ({status})");
     }
     let (status, _, page) = password_step(&server, &mallory, "beto@buzon.test", PASSWORD).await;
-    assert_eq!((status, error_code(&page).as_str()), (423, "account_locked"));
+    assert_eq!(
+        (status, error_code(&page).as_str()),
+        (423, "account_locked")
+    );
     let (ok, list) = server.run(&["staff", "list"], "");
     assert!(ok && list.contains("locked"), "{list}");
     let (ok, _) = server.run(&["staff", "unlock", "--email", "beto@buzon.test"], "");
     assert!(ok);
     let (status, to, _) = password_step(&server, &mallory, "beto@buzon.test", PASSWORD).await;
     assert_eq!((status, to.as_str()), (303, "/triage/totp?lang=es"));
-    assert!(server.count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_locked'").await == 1);
+    assert!(
+        server
+            .count("SELECT COUNT(*) FROM audit_log WHERE action = 'login_locked'")
+            .await
+            == 1
+    );
 
     // Log out everywhere: every session of the account ends.
     assert_eq!(queue_status(&server, &fresh).await.0, 200);
@@ -319,13 +434,34 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(queue_status(&server, &fresh).await.0, 303);
-    let st = fixated.get(server.url("/api/v1/cases")).header("cookie", &full).send().await.unwrap().status().as_u16();
+    let st = fixated
+        .get(server.url("/api/v1/cases"))
+        .header("cookie", &full)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
     assert_eq!(st, 401, "the other browser's session ended too");
-    assert_eq!(server.count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'").await, 0);
+    assert_eq!(
+        server
+            .count("SELECT COUNT(*) FROM staff_sessions WHERE stage = 'full'")
+            .await,
+        0
+    );
     let (ok, out) = server.run(&["audit", "verify"], "");
     assert!(ok, "{out}");
     // Recovery codes, TOTP secrets and the password are stored only as hashes or
     // ciphertext.
     let written = server.everything_written();
-    assert_none_in(&written, &[&codes[0], &codes[0].replace('-', ""), &secret2, PASSWORD, "beto@buzon.test"]);
+    assert_none_in(
+        &written,
+        &[
+            &codes[0],
+            &codes[0].replace('-', ""),
+            &secret2,
+            PASSWORD,
+            "beto@buzon.test",
+        ],
+    );
 }
