@@ -725,6 +725,25 @@ pub fn qr_svg(url: &str) -> anyhow::Result<String> {
         .build())
 }
 
+/// Inspectors and admins who may take a case held by `authorities` (for the assign
+/// list): active inspectors sharing one of them.
+pub async fn colleagues(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    authorities: &[String],
+) -> anyhow::Result<Vec<(Uuid, String)>> {
+    let mut out = Vec::new();
+    for m in list(db, keys).await? {
+        if !m.disabled
+            && m.role == Role::Inspector
+            && m.authorities.iter().any(|a| authorities.contains(a))
+        {
+            out.push((m.id, m.email));
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -755,23 +774,4 @@ mod tests {
         assert!(Role::Inspector.requires_totp() && !Role::Coordinator.works_cases());
         assert!(Role::parse("root").is_none());
     }
-}
-
-/// Inspectors and admins who may take a case held by `authorities` (for the assign
-/// list): active inspectors sharing one of them.
-pub async fn colleagues(
-    db: &DatabaseConnection,
-    keys: &KeyRing,
-    authorities: &[String],
-) -> anyhow::Result<Vec<(Uuid, String)>> {
-    let mut out = Vec::new();
-    for m in list(db, keys).await? {
-        if !m.disabled
-            && m.role == Role::Inspector
-            && m.authorities.iter().any(|a| authorities.contains(a))
-        {
-            out.push((m.id, m.email));
-        }
-    }
-    Ok(out)
 }
