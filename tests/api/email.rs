@@ -1270,3 +1270,98 @@ async fn failures_and_shutdown_lose_no_mail() {
     let n = mail.server.count("SELECT COUNT(*) FROM email_inbox").await;
     assert_eq!(n, 2, "the message finished during shutdown is stored");
 }
+
+/// A question from triage goes back by e-mail to the sender, in their language, with
+/// the case in the subject and the plus address to answer to; the answer threads
+/// onto the case and puts it back in review.
+#[tokio::test]
+async fn triage_questions_go_back_by_mail_and_answers_thread() {
+    let mail = start(Backend::Sqlite, &[]).await;
+    mail.send(complaint_message("orig-q@sindicato-ejemplo.mx"))
+        .await;
+    let acks = mail.sink.wait_for(1).await;
+    let case_ref = case_ref_of(&acks[0]);
+    let admin = crate::triage::add_staff(&mail.server, "admin@buzon.test", "admin", &[]).await;
+    let (st, sent) = crate::triage::call(
+        &mail.http,
+        "POST",
+        &mail
+            .server
+            .url(&format!("/api/v1/cases/{case_ref}/questions")),
+        Some(&admin),
+        Some(&serde_json::json!({"body": "¿En qué turno trabajaban los 14 compañeros?"})),
+    )
+    .await;
+    assert_eq!(
+        (st, &sent["delivered_via"]),
+        (201, &serde_json::json!(["status_page", "email"]))
+    );
+    let got = mail.sink.wait_for(2).await;
+    let question = &got[1];
+    assert_eq!(question.rcpt_to, vec![ADVOCATE.to_owned()]);
+    assert!(
+        question.subject().contains(&format!("[Buzón {case_ref}]")),
+        "{}",
+        question.subject()
+    );
+    assert!(question.subject().contains("Pregunta sobre su queja"));
+    assert!(
+        question
+            .body()
+            .contains("¿En qué turno trabajaban los 14 compañeros?"),
+        "{}",
+        question.body()
+    );
+    assert!(
+        question
+            .header("Reply-To")
+            .unwrap()
+            .contains(&format!("quejas+{}@buzon.test", case_ref.to_lowercase()))
+    );
+    // The answer, by reply, lands on the case and the case is back in review.
+    let answer = lettre::Message::builder()
+        .from(format!("{ADVOCATE_NAME} <{ADVOCATE}>").parse().unwrap())
+        .to(format!("quejas+{}@buzon.test", case_ref.to_lowercase())
+            .parse()
+            .unwrap())
+        .subject(format!("Re: {}", question.subject()))
+        .body("En el turno de noche.".to_owned())
+        .unwrap();
+    let envelope = lettre::address::Envelope::new(
+        Some(ADVOCATE.parse().unwrap()),
+        vec![
+            format!("quejas+{}@buzon.test", case_ref.to_lowercase())
+                .parse()
+                .unwrap(),
+        ],
+    )
+    .unwrap();
+    mail.transport()
+        .send_raw(&envelope, &answer.formatted())
+        .await
+        .unwrap();
+    mail.settle().await;
+    let (_, case) = crate::triage::call(
+        &mail.http,
+        "GET",
+        &mail.server.url(&format!("/api/v1/cases/{case_ref}")),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(case["status"], "in_review", "{case}");
+    let bodies: Vec<&str> = case["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert!(
+        bodies.iter().any(|b| b.contains("turno de noche")),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies.iter().any(|b| b.contains("¿En qué turno")),
+        "{bodies:?}"
+    );
+}

@@ -453,6 +453,37 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
         .await;
     assert!(status.contains("Received"), "{status}");
 
+    // Triage asks a question: it reaches the worker on WhatsApp, in English, and shows
+    // on their status page.
+    let admin = crate::triage::add_staff(&wa.server, "admin@buzon.test", "admin", &[]).await;
+    let before = wa.stub.sent_to(WA_ID_SHORT).len();
+    let (st, sent) = crate::triage::call(
+        &client(),
+        "POST",
+        &wa.server
+            .url(&format!("/api/v1/cases/{case_ref}/questions")),
+        Some(&admin),
+        Some(&json!({"body": "Which line do you work on?"})),
+    )
+    .await;
+    assert_eq!(
+        (st, &sent["delivered_via"]),
+        (201, &json!(["status_page", "whatsapp"]))
+    );
+    let i = wa
+        .stub
+        .wait_for(WA_ID_SHORT, before, "Which line do you work on?")
+        .await;
+    let question = render(&wa.stub.sent_to(WA_ID_SHORT)[i]);
+    assert!(
+        question.contains("A question about your complaint") && question.contains(&case_ref),
+        "{question}"
+    );
+    let status = wa
+        .say(wa.text(WA_ID, &format!("STATUS {receipt}")), "Which line")
+        .await;
+    assert!(status.contains("We need more information"), "{status}");
+
     // The contact is the WhatsApp number, encrypted, indexed in its E.164 form: the
     // same index as the phone typed on the web form in either form.
     let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
