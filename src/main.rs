@@ -333,6 +333,30 @@ async fn rrm_draft(settings: &Settings, case_ref: &str) -> anyhow::Result<()> {
         .await?
         .ok_or_else(|| anyhow::anyhow!("no case with reference {case_ref}"))?;
     let draft = buzon::routing::petition::draft(&input)?;
+    // An export of case data is on the record like a reveal.
+    let case_id: Option<uuid::Uuid> = buzon::db::row(
+        &db,
+        "SELECT id FROM cases WHERE case_ref = $1",
+        vec![case_ref.trim().to_ascii_uppercase().into()],
+    )
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()?;
+    let txn = sea_orm::TransactionTrait::begin(&db).await?;
+    buzon::audit::append(
+        &txn,
+        &keys,
+        buzon::audit::Event {
+            actor: None,
+            action: "export",
+            case_id,
+            target: Some("rrm_draft"),
+            reason: None,
+            detail: "",
+        },
+    )
+    .await?;
+    txn.commit().await?;
     print!("{draft}");
     Ok(())
 }

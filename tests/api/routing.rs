@@ -311,4 +311,9 @@ async fn rrm_drafts_are_bilingual_filled_from_the_case_and_never_name_the_worker
     let out = draft(&c["case_ref"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an RRM candidate"));
+    // Each export is on the audit record (the refused one is not).
+    let exports = server
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'export' AND case_id IS NOT NULL")
+        .await;
+    assert_eq!(exports, 2);
 }
