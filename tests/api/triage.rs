@@ -790,6 +790,88 @@ async fn status_moves_only_along_allowed_transitions(backend: Backend) {
     );
 }
 
+#[tokio::test]
+async fn staff_api_bad_input_gets_stable_codes_and_the_openapi_document_lists_it() {
+    let f = fixture(Backend::Sqlite).await;
+    let s = &f.server;
+    let url = s.url(&format!("/api/v1/cases/{}/notes", f.gua_case));
+    let post = |body: Vec<u8>, ctype: &'static str| {
+        let http = f.http.clone();
+        let url = url.clone();
+        let token = f.gua.clone();
+        async move {
+            let res = http
+                .post(&url)
+                .bearer_auth(token)
+                .header("content-type", ctype)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let code = |v: &Value| v["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let (st, v) = post(b"{not json".to_vec(), "application/json").await;
+    assert_eq!((st, code(&v).as_str()), (400, "invalid_json"));
+    let (st, v) = post(br#"{"body": 5}"#.to_vec(), "application/json").await;
+    assert_eq!((st, code(&v).as_str()), (422, "invalid_field"));
+    let (st, v) = post(br#"{"body": "x"}"#.to_vec(), "text/plain").await;
+    assert_eq!((st, code(&v).as_str()), (415, "unsupported_media_type"));
+    let long = serde_json::to_vec(&json!({"body": "a".repeat(4001)})).unwrap();
+    let (st, v) = post(long, "application/json").await;
+    assert_eq!(
+        (st, code(&v).as_str(), v["error"]["field"].as_str()),
+        (422, "too_long", Some("body"))
+    );
+    let huge = serde_json::to_vec(&json!({"body": "a".repeat(70_000)})).unwrap();
+    let (st, v) = post(huge, "application/json").await;
+    assert_eq!((st, code(&v).as_str()), (413, "payload_too_large"));
+    let (st, v) = post(vec![0xff, 0xfe], "application/json").await;
+    assert_eq!((st, code(&v).as_str()), (400, "invalid_encoding"));
+    for (path, body, field) in [
+        (
+            "referrals",
+            json!({"authority": "state_ccl:MX-XXX", "reason": "x"}),
+            "authority",
+        ),
+        ("referrals", json!({"authority": "cfcrl"}), "reason"),
+        ("status", json!({"status": "archived"}), "status"),
+        ("assign", json!({"staff_id": "not-a-uuid"}), "staff_id"),
+        ("questions", json!({"body": ""}), "body"),
+    ] {
+        let (st, v) = call(
+            &f.http,
+            "POST",
+            &s.url(&format!("/api/v1/cases/{}/{path}", f.gua_case)),
+            Some(&f.gua),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(
+            (st / 100, v["error"]["field"].as_str()),
+            (4, Some(field)),
+            "{path} {body}: {v}"
+        );
+    }
+    assert_eq!(s.count("SELECT COUNT(*) FROM case_notes").await, 0);
+    let doc = get_json(&f.http, &s.url("/api/v1/openapi.json")).await;
+    for path in [
+        "/api/v1/cases",
+        "/api/v1/cases/{case_ref}",
+        "/api/v1/cases/{case_ref}/reveal",
+        "/api/v1/cases/{case_ref}/status",
+        "/api/v1/cases/{case_ref}/notes",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
 crate::on_both_backends!(
     authorization_matrix,
     reveal_is_audited_once_and_tampering_is_detected,

@@ -465,3 +465,135 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         ],
     );
 }
+
+/// The console by role: advocates are refused, coordinators see figures only, an
+/// inspector's other-jurisdiction case is as absent as a made-up one; sessions end
+/// at their absolute lifetime even when in use.
+#[tokio::test]
+async fn the_console_by_role_and_session_lifetime() {
+    let server = TestServer::spawn_with(Backend::Sqlite, options()).await;
+    let http = client();
+    let jal = file(
+        &server,
+        &http,
+        &local_case("MX-JAL", "Irma", &["unpaid_wages"], None),
+    )
+    .await;
+    let gua = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "Irma", &["unpaid_wages"], None),
+    )
+    .await;
+    add_staff(
+        &server,
+        "adv@buzon.test",
+        "advocate",
+        &["--org", "Sindicato"],
+    )
+    .await;
+    add_staff(&server, "coord@buzon.test", "coordinator", &[]).await;
+    add_staff(
+        &server,
+        "gua@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA"],
+    )
+    .await;
+
+    // Without a second factor enrolled, roles that need none sign in with a password.
+    let adv = client();
+    let (status, to, _) = password_step(&server, &adv, "adv@buzon.test", PASSWORD).await;
+    assert_eq!((status, to.as_str()), (303, "/triage?lang=es"));
+    for path in [
+        "/triage",
+        &format!("/triage/cases/{gua}"),
+        "/triage/stats",
+        "/triage/audit",
+        "/triage/staff",
+    ] {
+        let res = adv.get(server.url(path)).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 403, "{path}");
+        assert_eq!(error_code(&res.text().await.unwrap()), "forbidden");
+    }
+    let coord = client();
+    password_step(&server, &coord, "coord@buzon.test", PASSWORD).await;
+    assert_eq!(
+        queue_status(&server, &coord).await,
+        (303, "/triage/stats?lang=es".into())
+    );
+    let stats = get_text(&coord, &server.url("/triage/stats?lang=en")).await;
+    assert!(
+        stats.contains("Cases in total") && stats.contains("<strong>2</strong>"),
+        "{stats}"
+    );
+    assert!(!stats.contains(&gua) && !stats.contains(&jal));
+    assert_eq!(
+        coord
+            .get(server.url(&format!("/triage/cases/{gua}")))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(
+        coord
+            .get(server.url("/triage/audit"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+
+    let inspector = client();
+    first_sign_in(&server, &inspector, "gua@buzon.test").await;
+    let other = inspector
+        .get(server.url(&format!("/triage/cases/{jal}")))
+        .send()
+        .await
+        .unwrap();
+    let made_up = inspector
+        .get(server.url("/triage/cases/BZ-NOTREAL0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (other.status().as_u16(), made_up.status().as_u16()),
+        (404, 404)
+    );
+    assert_eq!(other.text().await.unwrap(), made_up.text().await.unwrap());
+    let page = get_text(
+        &inspector,
+        &server.url(&format!("/triage/cases/{gua}?lang=en")),
+    )
+    .await;
+    assert!(
+        page.contains("Reveal") && !page.contains("Irma"),
+        "masked, in English"
+    );
+    let queue = get_text(&inspector, &server.url("/triage")).await;
+    assert!(queue.contains(&gua) && !queue.contains(&jal));
+
+    // The absolute lifetime: a session in use still ends.
+    let db = server.db().await;
+    db.execute_unprepared(&format!(
+        "UPDATE staff_sessions SET expires_at = '{}'",
+        (chrono::Utc::now() - chrono::Duration::seconds(1)).format("%Y-%m-%d %H:%M:%S%.f+00:00")
+    ))
+    .await
+    .unwrap();
+    assert_eq!(queue_status(&server, &inspector).await.0, 303);
+    assert_eq!(
+        adv.get(server.url("/api/v1/cases"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        401
+    );
+}
