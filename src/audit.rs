@@ -5,9 +5,11 @@
 //! key, which never enters the database) over its own fields and the previous row's
 //! hash. Someone who can write to the database but does not hold the key file cannot
 //! alter, insert or delete a row without `buzon audit verify` seeing the break. The
-//! one-row `audit_head` holds the last sequence number and hash: appenders lock it
-//! first (serializing them on both back ends), and verify checks the log ends there,
-//! so a deleted tail is a break too. The reason an inspector gives is free text and is
+//! one-row `audit_head` holds the last sequence number and a keyed digest of the last
+//! hash: appenders lock it first (serializing them on both back ends), and verify
+//! checks the log ends there, so a deleted tail is a break too (the head cannot be
+//! pointed at an earlier row without the key). Verify prints the last hash: kept
+//! outside the database, it also catches a rewrite by someone holding the key. The reason an inspector gives is free text and is
 //! stored encrypted; the hash covers its ciphertext.
 
 use crate::crypto::{Aad, KeyRing, hex};
@@ -30,6 +32,66 @@ pub struct Event<'a> {
     pub detail: &'a str,
 }
 
+impl<'a> Event<'a> {
+    pub fn new(actor: Option<Uuid>, action: &'a str) -> Self {
+        Self {
+            actor,
+            action,
+            case_id: None,
+            target: None,
+            reason: None,
+            detail: "",
+        }
+    }
+
+    pub fn case(self, case_id: Uuid) -> Self {
+        self.case_opt(Some(case_id))
+    }
+
+    pub fn case_opt(mut self, case_id: Option<Uuid>) -> Self {
+        self.case_id = case_id;
+        self
+    }
+
+    pub fn target(mut self, target: &'a str) -> Self {
+        self.target = Some(target);
+        self
+    }
+
+    pub fn target_opt(mut self, target: Option<&'a str>) -> Self {
+        self.target = target;
+        self
+    }
+
+    pub fn reason(mut self, reason: &'a str) -> Self {
+        self.reason = Some(reason);
+        self
+    }
+
+    pub fn reason_opt(mut self, reason: Option<&'a str>) -> Self {
+        self.reason = reason;
+        self
+    }
+
+    pub fn detail(mut self, detail: &'a str) -> Self {
+        self.detail = detail;
+        self
+    }
+}
+
+/// Records an event on its own (nothing else to commit with it).
+pub async fn record(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    event: Event<'_>,
+) -> anyhow::Result<i64> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await.context("cannot begin")?;
+    let seq = append(&txn, keys, event).await?;
+    txn.commit().await.context("cannot commit the audit log")?;
+    Ok(seq)
+}
+
 fn reason_aad(seq: i64) -> Aad<'static> {
     Aad {
         table: "audit_log",
@@ -50,6 +112,15 @@ struct Fields<'a> {
     prev_hash: &'a str,
 }
 
+/// What the head stores for the log ending at `seq` with `hash`: keyed too, so
+/// cutting rows off the end and pointing the head at an earlier row is detected
+/// without the key file.
+fn head_mac(keys: &KeyRing, seq: i64, hash: &str) -> String {
+    hex(&keys
+        .blind_index
+        .compute("audit-head", &format!("{seq}\n{hash}")))
+}
+
 fn chain_hash(keys: &KeyRing, f: &Fields<'_>) -> String {
     let opt = |u: Option<Uuid>| u.map(|u| u.to_string()).unwrap_or_default();
     let canonical = format!(
@@ -57,9 +128,9 @@ fn chain_hash(keys: &KeyRing, f: &Fields<'_>) -> String {
         f.seq,
         f.at.to_rfc3339_opts(SecondsFormat::Micros, true),
         opt(f.actor),
-        f.action,
+        f.action.escape_default(),
         opt(f.case_id),
-        f.target.unwrap_or_default(),
+        f.target.unwrap_or_default().escape_default(),
         f.reason_ct.map(hex).unwrap_or_default(),
         f.detail.escape_default(),
         f.prev_hash
@@ -86,7 +157,19 @@ pub async fn append(
         .await?
         .context("audit head missing")?;
     let seq: i64 = head.try_get_by_index(0)?;
-    let prev_hash: String = head.try_get_by_index(1)?;
+    // The previous row's own hash (the head keeps a keyed digest of it).
+    let prev_hash: String = if seq == 1 {
+        "0".repeat(64)
+    } else {
+        crate::db::row(
+            txn,
+            "SELECT hash FROM audit_log WHERE seq = $1",
+            vec![(seq - 1).into()],
+        )
+        .await?
+        .context("the audit log lost its last row")?
+        .try_get_by_index(0)?
+    };
     let at = Utc::now().trunc_subsecs(6);
     let reason_ct = event
         .reason
@@ -129,7 +212,7 @@ pub async fn append(
     crate::db::exec(
         txn,
         "UPDATE audit_head SET hash = $1 WHERE id = 1",
-        vec![hash.into()],
+        vec![head_mac(keys, seq, &hash).into()],
     )
     .await?;
     Ok(seq)
@@ -238,12 +321,26 @@ pub enum Break {
     Row { seq: i64, what: &'static str },
     #[error("the log ends at row {last} but its head says {head}: rows were removed from the end")]
     Tail { last: i64, head: i64 },
-    #[error("the head's hash does not match the last row's")]
+    #[error(
+        "the head does not match the last row: rows were removed from the end, or the head was altered"
+    )]
     Head,
 }
 
-/// Checks every row in order. `Ok(rows)` when intact.
-pub async fn verify(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Result<i64, Break>> {
+/// The verified end of the log: note `head` down outside the database now and then;
+/// a later verify that reaches the same row with another hash means the log was
+/// rewritten by someone holding the key file.
+#[derive(Debug)]
+pub struct Intact {
+    pub rows: i64,
+    pub head: String,
+}
+
+/// Checks every row in order.
+pub async fn verify(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+) -> anyhow::Result<Result<Intact, Break>> {
     let mut expected_seq = 1i64;
     let mut prev = "0".repeat(64);
     loop {
@@ -306,8 +403,16 @@ pub async fn verify(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<R
             head: head_seq,
         }));
     }
-    if head_hash != prev {
+    let expected = if last == 0 {
+        "0".repeat(64)
+    } else {
+        head_mac(keys, last, &prev)
+    };
+    if !crate::crypto::ct_eq(head_hash.as_bytes(), expected.as_bytes()) {
         return Ok(Err(Break::Head));
     }
-    Ok(Ok(last))
+    Ok(Ok(Intact {
+        rows: last,
+        head: prev,
+    }))
 }

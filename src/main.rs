@@ -189,8 +189,11 @@ fn main() -> ExitCode {
                 buzon::db::migrate(&db).await?;
                 buzon::db::check_keys(&db, &keys).await?;
                 match buzon::audit::verify(&db, &keys).await? {
-                    Ok(rows) => {
-                        println!("audit log intact: {rows} rows");
+                    Ok(intact) => {
+                        println!(
+                            "audit log intact: {} rows; last hash {} (note it down elsewhere)",
+                            intact.rows, intact.head
+                        );
                         Ok(())
                     }
                     Err(broken) => {

@@ -60,9 +60,13 @@ pub struct Limiters {
     webhook: DefaultKeyedRateLimiter<IpAddr>,
     login: DefaultKeyedRateLimiter<IpAddr>,
     /// Sign-in attempts per account (keyed by the e-mail's blind index, known or
-    /// not), whatever address they come from: 10 per minute. Known accounts also lock
-    /// after 5 failures in a row (`triage::staff::LOCK_AFTER`).
+    /// not), whatever address they come from: 20 per minute, checked before any
+    /// Argon2 work. Known accounts also lock after 5 failures in a row
+    /// (`triage::staff::LOCK_AFTER`).
     accounts: DefaultKeyedRateLimiter<Vec<u8>>,
+    /// Failed sign-ins per unknown e-mail: five, then one more every three minutes,
+    /// like the lockout of a real account (so answers don't tell them apart).
+    unknown_failures: DefaultKeyedRateLimiter<Vec<u8>>,
     general: DefaultKeyedRateLimiter<IpAddr>,
     trusted_proxies: Vec<IpNet>,
     clock: DefaultClock,
@@ -82,9 +86,22 @@ impl Limiters {
             webhook: RateLimiter::keyed(quota(settings.webhook_limit)),
             login: RateLimiter::keyed(quota(settings.login_limit)),
             accounts: RateLimiter::keyed(quota(Limit {
-                per_minute: 10,
-                burst: 10,
+                per_minute: 20,
+                burst: 20,
             })),
+            unknown_failures: RateLimiter::keyed(
+                Quota::with_period(Duration::from_secs(180))
+                    .unwrap_or_else(|| {
+                        quota(Limit {
+                            per_minute: 1,
+                            burst: 1,
+                        })
+                    })
+                    .allow_burst(
+                        NonZeroU32::new(super::triage::staff::LOCK_AFTER.unsigned_abs() - 1)
+                            .unwrap_or(NonZeroU32::MIN),
+                    ),
+            ),
             general: RateLimiter::keyed(quota(settings.general_limit)),
             trusted_proxies: settings.trusted_proxies.clone(),
             clock: DefaultClock::default(),
@@ -112,6 +129,13 @@ impl Limiters {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
+    /// Counts a failed sign-in for an e-mail no account has; `Err` from the fifth on.
+    pub fn count_unknown_failure(&self, account: &[u8]) -> Result<(), Duration> {
+        self.unknown_failures
+            .check_key(&account.to_vec())
+            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    }
+
     /// Forgets clients whose limits have fully recovered, so memory stays bounded.
     pub fn forget_idle(&self) {
         for limiter in [
@@ -124,8 +148,10 @@ impl Limiters {
             limiter.retain_recent();
             limiter.shrink_to_fit();
         }
-        self.accounts.retain_recent();
-        self.accounts.shrink_to_fit();
+        for limiter in [&self.accounts, &self.unknown_failures] {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
     }
 
     /// The client's address: the peer, unless the peer is a trusted proxy, in which

@@ -12,6 +12,7 @@ use crate::domain::Language;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -111,10 +112,12 @@ pub const ORDER_EXPLAINED: &str =
 pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(query): Query<QueueQuery>,
+    query: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
     let (p, scope) = case_worker(&state, &headers, lang).await?;
+    let Query(query) =
+        query.map_err(|_| ApiError::field(ErrorCode::InvalidField, "query", lang))?;
     let (filters, cursor) = query
         .filters(p.member.id)
         .map_err(|f| ApiError::field(ErrorCode::InvalidField, f, lang))?;
@@ -552,9 +555,10 @@ pub struct AuditQuery {
 pub async fn audit_log(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<AuditQuery>,
+    q: Result<Query<AuditQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
+    let Query(q) = q.map_err(|_| ApiError::field(ErrorCode::InvalidField, "before", lang))?;
     let p = principal(&state, &headers, lang).await?;
     if p.member.role != Role::Admin {
         return Err(ApiError::new(ErrorCode::Forbidden, lang));

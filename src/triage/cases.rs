@@ -173,7 +173,12 @@ impl QueueQuery {
         };
         let date = |v: &Option<String>, name| {
             blank(v)
-                .map(|d| NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| name))
+                .map(|d| {
+                    NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .ok()
+                        .filter(|d| (1900..=9999).contains(&chrono::Datelike::year(d)))
+                        .ok_or(name)
+                })
                 .transpose()
         };
         let assigned_to = match blank(&self.assigned).as_deref() {
@@ -392,7 +397,12 @@ pub async fn find(
     case_ref: &str,
 ) -> anyhow::Result<Option<entity::case::Model>> {
     let case_ref = case_ref.trim().to_ascii_uppercase();
-    if case_ref.len() > 16 || !case_ref.starts_with("BZ-") {
+    let well_formed = case_ref.len() <= 16
+        && case_ref.starts_with("BZ-")
+        && case_ref
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !well_formed {
         return Ok(None);
     }
     let mut values: Vec<Value> = vec![case_ref.into()];
@@ -627,15 +637,19 @@ pub async fn detail(
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    // Only named when the caller may see it.
     let duplicate_of = match case.duplicate_of {
-        Some(d) => crate::db::row(
-            db,
-            "SELECT case_ref FROM cases WHERE id = $1",
-            vec![d.into()],
-        )
-        .await?
-        .map(|r| r.try_get_by_index::<String>(0))
-        .transpose()?,
+        Some(d) => {
+            let mut values: Vec<Value> = vec![d.into()];
+            let sql = format!(
+                "SELECT c.case_ref FROM cases c WHERE c.id = $1{}",
+                scope.sql(&mut values)
+            );
+            crate::db::row(db, &sql, values)
+                .await?
+                .map(|r| r.try_get_by_index::<String>(0))
+                .transpose()?
+        }
         None => None,
     };
     let identity_on_record = match crate::db::row(
@@ -812,14 +826,10 @@ pub async fn reveal(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "reveal",
-            case_id: Some(case.id),
-            target: Some("complainant"),
-            reason: Some(&reason),
-            detail: "",
-        },
+        Event::new(Some(actor), "reveal")
+            .case(case.id)
+            .target("complainant")
+            .reason(&reason),
     )
     .await?;
     txn.commit().await?;
@@ -857,14 +867,10 @@ pub async fn reveal_attachment(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "reveal_attachment",
-            case_id: Some(case.id),
-            target: Some(&attachment_id.to_string()),
-            reason: Some(&reason),
-            detail: "",
-        },
+        Event::new(Some(actor), "reveal_attachment")
+            .case(case.id)
+            .target(&attachment_id.to_string())
+            .reason(&reason),
     )
     .await?;
     txn.commit().await?;
@@ -929,14 +935,10 @@ pub async fn set_status(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "status",
-            case_id: Some(case.id),
-            target: None,
-            reason: reason.as_deref(),
-            detail: &format!("{} -> {}", from.code(), to.code()),
-        },
+        Event::new(Some(actor), "status")
+            .case(case.id)
+            .reason_opt(reason.as_deref())
+            .detail(&format!("{} -> {}", from.code(), to.code())),
     )
     .await?;
     txn.commit().await?;
@@ -967,14 +969,9 @@ pub async fn add_note(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "note",
-            case_id: Some(case.id),
-            target: Some(&id.to_string()),
-            reason: None,
-            detail: "",
-        },
+        Event::new(Some(actor), "note")
+            .case(case.id)
+            .target(&id.to_string()),
     )
     .await?;
     txn.commit().await?;
@@ -1018,14 +1015,9 @@ pub async fn assign(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor.id),
-            action: "assign",
-            case_id: Some(case.id),
-            target: Some(&assignee.to_string()),
-            reason: None,
-            detail: "",
-        },
+        Event::new(Some(actor.id), "assign")
+            .case(case.id)
+            .target(&assignee.to_string()),
     )
     .await?;
     txn.commit().await?;
@@ -1090,14 +1082,10 @@ pub async fn refer(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor.id),
-            action: "refer",
-            case_id: Some(case.id),
-            target: Some(authority),
-            reason: Some(&reason),
-            detail: "",
-        },
+        Event::new(Some(actor.id), "refer")
+            .case(case.id)
+            .target(authority)
+            .reason(&reason),
     )
     .await?;
     txn.commit().await?;
@@ -1131,31 +1119,35 @@ pub async fn mark_duplicate(
         .ok_or(Refused::Missing("duplicate_of"))?;
     let original = find(db, scope, of)
         .await?
-        .filter(|o| o.id != case.id)
+        .filter(|o| o.id != case.id && o.duplicate_of != Some(case.id))
         .ok_or(Refused::OtherCase("duplicate_of"))?;
+    let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
+    if !from.can_move_to(CaseStatus::Closed) {
+        return Err(Refused::Transition);
+    }
     let txn = db.begin().await?;
-    crate::db::exec(
+    let moved = crate::db::exec(
         &txn,
-        "UPDATE cases SET duplicate_of = $2, status = $3, updated_at = $4 WHERE id = $1",
+        "UPDATE cases SET duplicate_of = $2, status = $3, updated_at = $4 WHERE id = $1 AND status = $5",
         vec![
             case.id.into(),
             original.id.into(),
             CaseStatus::Closed.code().into(),
             Utc::now().into(),
+            from.code().into(),
         ],
     )
     .await?;
+    if moved != 1 {
+        return Err(Refused::Transition);
+    }
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "duplicate",
-            case_id: Some(case.id),
-            target: Some(&original.case_ref),
-            reason: None,
-            detail: &format!("{} -> closed", case.status),
-        },
+        Event::new(Some(actor), "duplicate")
+            .case(case.id)
+            .target(&original.case_ref)
+            .detail(&format!("{} -> closed", case.status)),
     )
     .await?;
     txn.commit().await?;
@@ -1165,7 +1157,8 @@ pub async fn mark_duplicate(
 /// Asks the complainant a question: shown on their status page, and sent through
 /// the channel the case came from when a contact is on record (WhatsApp: the phone;
 /// e-mail: the address), worded in the case's language. The case waits for
-/// information.
+/// information, from any open status (asking is reviewing; the answer puts it back
+/// in review).
 pub async fn ask(
     state: &crate::app::AppState,
     actor: Uuid,
@@ -1194,16 +1187,21 @@ pub async fn ask(
         vec![id.into(), case.id.into(), AUTHOR_STAFF.into(), ct.into(), now.into()],
     )
     .await?;
-    crate::db::exec(
+    // From the status the caller saw (a case closed meanwhile stays closed).
+    let moved = crate::db::exec(
         &txn,
-        "UPDATE cases SET status = $2, updated_at = $3 WHERE id = $1",
+        "UPDATE cases SET status = $2, updated_at = $3 WHERE id = $1 AND status = $4",
         vec![
             case.id.into(),
             CaseStatus::InfoRequested.code().into(),
             now.into(),
+            from.code().into(),
         ],
     )
     .await?;
+    if moved != 1 {
+        return Err(Refused::Transition);
+    }
     let mut delivered = vec!["status_page"];
     let tr = |es: &'static str, en: &'static str| if lang == Language::Es { es } else { en };
     let text_out = format!(
@@ -1272,18 +1270,13 @@ pub async fn ask(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(actor),
-            action: "question",
-            case_id: Some(case.id),
-            target: None,
-            reason: None,
-            detail: &format!(
+        Event::new(Some(actor), "question")
+            .case(case.id)
+            .detail(&format!(
                 "{} -> info_requested via {}",
                 from.code(),
                 delivered.join(",")
-            ),
-        },
+            )),
     )
     .await?;
     txn.commit().await?;

@@ -119,9 +119,10 @@ fn with_set_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
+/// Logs the cause; 503 when it is temporary (database, Argon2 slots), else 500.
 fn internal(e: &anyhow::Error, l: L) -> Response {
-    tracing::error!(error = %format!("{e:#}"), "console request failed");
-    error_page(ErrorCode::Internal, l.lang, None)
+    let code = crate::error::ApiError::internal(e, l.lang).code;
+    error_page(code, l.lang, None)
 }
 
 /// The signed-in member, or the response to send instead (sign-in page, 403).
@@ -226,6 +227,15 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     if email.len() > 254 || password.len() > staff::MAX_PASSWORD_BYTES {
         return login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials));
     }
+    // Attempts per account from any address (spraying one account from many), before
+    // any Argon2 work.
+    if state
+        .limiters
+        .check_account(&staff::email_key(&state.keys, &email))
+        .is_err()
+    {
+        return login_page(&state, &headers, l, Some(ErrorCode::RateLimited));
+    }
     let db = state.intake.db();
     let creds = match staff::credentials_by_email(db, &state.keys, &email).await {
         Ok(c) => c,
@@ -241,21 +251,32 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(ok) => ok,
         Err(e) => return internal(&e, l),
     };
-    // Failures count against the account whatever address they come from (spraying
-    // one account from many); a right password is never slowed by others' failures.
-    let failed = |state: &AppState| {
-        let limited = state
+    // An unknown e-mail fails like a known one: the same Argon2 work, the same
+    // audited write, and after five failures the same "locked" answer (counted in
+    // memory), so neither timing nor answers tell which accounts exist.
+    let Some(creds) = creds else {
+        let locked = state
             .limiters
-            .check_account(&staff::email_key(&state.keys, &email))
+            .count_unknown_failure(&staff::email_key(&state.keys, &email))
             .is_err();
-        if limited {
-            ErrorCode::RateLimited
+        let event = Event::new(
+            None,
+            if locked {
+                "login_locked"
+            } else {
+                "login_failed"
+            },
+        )
+        .detail("unknown account");
+        if let Err(e) = audit::record(db, &state.keys, event).await {
+            return internal(&e, l);
+        }
+        let code = if locked {
+            ErrorCode::AccountLocked
         } else {
             ErrorCode::InvalidCredentials
-        }
-    };
-    let Some(creds) = creds else {
-        return login_page(&state, &headers, l, Some(failed(&state)));
+        };
+        return login_page(&state, &headers, l, Some(code));
     };
     let member = creds.member;
     if member.locked_until.is_some_and(|t| t > chrono::Utc::now()) {
@@ -269,7 +290,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         };
         return match staff::record_failure(db, &state.keys, member.id, what).await {
             Ok(true) => login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
-            Ok(false) => login_page(&state, &headers, l, Some(failed(&state))),
+            Ok(false) => login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials)),
             Err(e) => internal(&e, l),
         };
     }
@@ -316,14 +337,7 @@ async fn finish_sign_in(
         audit::append(
             &txn,
             &state.keys,
-            Event {
-                actor: Some(staff_id),
-                action: "login",
-                case_id: None,
-                target: None,
-                reason: None,
-                detail: how,
-            },
+            Event::new(Some(staff_id), "login").detail(how),
         )
         .await?;
         txn.commit().await?;
@@ -586,14 +600,7 @@ pub async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Bod
         audit::append(
             &txn,
             &state.keys,
-            Event {
-                actor: Some(s.staff_id),
-                action: "totp_enroll",
-                case_id: None,
-                target: None,
-                reason: None,
-                detail: "",
-            },
+            Event::new(Some(s.staff_id), "totp_enroll"),
         )
         .await?;
         txn.commit().await?;
@@ -602,6 +609,10 @@ pub async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Bod
     .await;
     let codes = match stored {
         Ok(c) => c,
+        Err(e) if e.is::<staff::AlreadyEnrolled>() => {
+            let _ = session::delete(&state, &token).await;
+            return see_other(&format!("/triage/login?lang={}", l.code()));
+        }
         Err(e) => return internal(&e, l),
     };
     let signed_in = finish_sign_in(&state, s.staff_id, Some(&token), l, "totp enrolled").await;
@@ -647,18 +658,14 @@ async fn sign_out(state: AppState, headers: HeaderMap, body: Body, everywhere: b
         audit::append(
             &txn,
             &state.keys,
-            Event {
-                actor: Some(p.member.id),
-                action: if everywhere {
+            Event::new(
+                Some(p.member.id),
+                if everywhere {
                     "logout_everywhere"
                 } else {
                     "logout"
                 },
-                case_id: None,
-                target: None,
-                reason: None,
-                detail: "",
-            },
+            ),
         )
         .await?;
         txn.commit().await?;
@@ -754,7 +761,7 @@ pub async fn queue(
         Ok(v) => v,
         Err(e) => return internal(&e, l),
     };
-    let next = next.map(|c| {
+    let next = next.filter(|_| error.is_none()).map(|c| {
         // The same filters, the next page.
         let mut pairs: Vec<(String, String)> = [
             ("status", &q.status),

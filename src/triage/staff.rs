@@ -228,14 +228,9 @@ pub async fn add(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: None,
-            action: "staff_add",
-            case_id: None,
-            target: Some(&id.to_string()),
-            reason: None,
-            detail: &detail,
-        },
+        Event::new(None, "staff_add")
+            .target(&id.to_string())
+            .detail(&detail),
     )
     .await?;
     txn.commit().await.context("cannot commit")?;
@@ -366,18 +361,15 @@ pub async fn record_failure(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: Some(id),
-            action: if locked {
+        Event::new(
+            Some(id),
+            if locked {
                 "login_locked"
             } else {
                 "login_failed"
             },
-            case_id: None,
-            target: None,
-            reason: None,
-            detail: what,
-        },
+        )
+        .detail(what),
     )
     .await?;
     txn.commit().await?;
@@ -515,14 +507,7 @@ pub async fn issue_token(
     audit::append(
         &txn,
         keys,
-        Event {
-            actor: None,
-            action: "token_issue",
-            case_id: None,
-            target: Some(&id.to_string()),
-            reason: None,
-            detail: "",
-        },
+        Event::new(None, "token_issue").target(&id.to_string()),
     )
     .await?;
     txn.commit().await?;
@@ -644,6 +629,11 @@ pub async fn consume_step(db: &impl ConnectionTrait, id: Uuid, step: i64) -> any
         == 1)
 }
 
+/// A second factor was set up meanwhile (another enrollment won).
+#[derive(Debug, thiserror::Error)]
+#[error("a second factor is already set up")]
+pub struct AlreadyEnrolled;
+
 /// Stores a new second factor and its recovery codes; returns the codes (shown once).
 pub async fn enroll(
     txn: &impl ConnectionTrait,
@@ -656,12 +646,16 @@ pub async fn enroll(
         .cipher
         .encrypt(totp_aad(id), secret)
         .context("cannot encrypt TOTP")?;
-    crate::db::exec(
+    // Never over a factor already set up (two enrollments racing: the first wins).
+    let stored = crate::db::exec(
         txn,
-        "UPDATE staff SET totp_ct = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1",
+        "UPDATE staff SET totp_ct = $2, totp_last_step = $3, updated_at = $4 WHERE id = $1 AND totp_ct IS NULL",
         vec![id.into(), ct.into(), step.into(), Utc::now().into()],
     )
     .await?;
+    if stored != 1 {
+        anyhow::bail!(AlreadyEnrolled);
+    }
     crate::db::exec(
         txn,
         "DELETE FROM staff_recovery_codes WHERE staff_id = $1",

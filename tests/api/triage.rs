@@ -346,6 +346,7 @@ async fn authorization_matrix(backend: Backend) {
         "bz-zzzzzzzz",
         "BZ-A%2FB",
         "BZ-%27%20OR%201=1",
+        "BZ-%00",
     ];
     for (i, (method, path, body)) in endpoints(&f.jal_case, &f.gua_case, &f.gua_id)
         .into_iter()
@@ -586,6 +587,14 @@ async fn reveal_is_audited_once_and_tampering_is_detected(backend: Backend) {
         .unwrap();
     let (ok, out) = f2.server.run(&["audit", "verify"], "");
     assert!(!ok && out.contains("removed from the end"), "{out}");
+    // ...even when the head is pointed at the new last row: it is keyed.
+    db2.execute_unprepared(
+        "UPDATE audit_head SET seq = seq - 1, hash = (SELECT hash FROM audit_log WHERE seq = (SELECT MAX(seq) FROM audit_log))",
+    )
+    .await
+    .unwrap();
+    let (ok, out) = f2.server.run(&["audit", "verify"], "");
+    assert!(!ok && out.contains("removed from the end"), "{out}");
 }
 
 async fn queue_order_filters_and_pages(backend: Backend) {
@@ -730,6 +739,8 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     // Bad filters are named.
     for (q, field) in [
         ("status=lost", "status"),
+        ("from=-5000-01-01", "from"),
+        ("limit=abc", "query"),
         ("state=MX-XXX", "state"),
         ("from=yesterday", "from"),
         ("cursor=%%%", "cursor"),
