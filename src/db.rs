@@ -178,3 +178,17 @@ pub async fn row(
     let stmt = sea_orm::Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
     Ok(conn.query_one_raw(stmt).await?)
 }
+
+/// Every row of a query with `$1`-style placeholders, each made into a `T`.
+pub async fn all<T>(
+    conn: &impl sea_orm::ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+    make: impl Fn(&sea_orm::QueryResult) -> Result<T, sea_orm::DbErr>,
+) -> anyhow::Result<Vec<T>> {
+    rows(conn, sql, values)
+        .await?
+        .iter()
+        .map(|r| make(r).map_err(anyhow::Error::from))
+        .collect()
+}

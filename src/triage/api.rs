@@ -70,6 +70,37 @@ async fn case_in_scope(
         .ok_or_else(|| ApiError::new(ErrorCode::CaseNotFound, lang))
 }
 
+/// A state change on one case: the caller (CSRF checked), the case in their scope
+/// (404 otherwise, the same as no case) and the JSON body.
+struct Change<T> {
+    p: Principal,
+    scope: Scope,
+    case: entity::case::Model,
+    req: T,
+    lang: Language,
+}
+
+impl<T: serde::de::DeserializeOwned> Change<T> {
+    async fn read(
+        state: &AppState,
+        headers: &HeaderMap,
+        case_ref: &str,
+        body: Body,
+    ) -> Result<Self, ApiError> {
+        let lang = header_language(headers);
+        let (p, scope) = case_writer(state, headers, lang).await?;
+        let case = case_in_scope(state, &scope, case_ref, lang).await?;
+        let req: T = read_json(state, headers, body, lang).await?;
+        Ok(Self {
+            p,
+            scope,
+            case,
+            req,
+            lang,
+        })
+    }
+}
+
 pub fn refused(e: Refused, lang: Language) -> ApiError {
     match e {
         Refused::Missing(f) => ApiError::field(ErrorCode::MissingField, f, lang),
@@ -189,10 +220,9 @@ pub async fn reveal(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<ReasonRequest>::read(&state, &headers, &case_ref, body).await?;
     let who = cases::reveal(
         state.intake.db(),
         &state.keys,
@@ -225,11 +255,10 @@ pub async fn attachment(
     Path((case_ref, id)): Path<(String, String)>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<ReasonRequest>::read(&state, &headers, &case_ref, body).await?;
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::new(ErrorCode::NotFound, lang))?;
-    let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
     match cases::reveal_attachment(
         state.intake.db(),
         &state.keys,
@@ -297,10 +326,9 @@ pub async fn status(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: StatusChange = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<StatusChange>::read(&state, &headers, &case_ref, body).await?;
     let to = cases::set_status(
         state.intake.db(),
         &state.keys,
@@ -340,10 +368,9 @@ pub async fn note(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: TextRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<TextRequest>::read(&state, &headers, &case_ref, body).await?;
     cases::add_note(
         state.intake.db(),
         &state.keys,
@@ -388,10 +415,9 @@ pub async fn question(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: TextRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<TextRequest>::read(&state, &headers, &case_ref, body).await?;
     let delivered_via = cases::ask(&state, p.member.id, &case, req.body.as_deref())
         .await
         .map_err(|e| refused(e, lang))?;
@@ -425,10 +451,9 @@ pub async fn assign(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: AssignRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<AssignRequest>::read(&state, &headers, &case_ref, body).await?;
     let assignee = match req.staff_id.as_deref().map(str::trim) {
         None | Some("") => return Err(ApiError::field(ErrorCode::MissingField, "staff_id", lang)),
         Some("me") => p.member.id,
@@ -469,10 +494,9 @@ pub async fn refer(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: ReferRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<ReferRequest>::read(&state, &headers, &case_ref, body).await?;
     cases::refer(
         state.intake.db(),
         &state.keys,
@@ -516,10 +540,13 @@ pub async fn duplicate(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, scope) = case_writer(&state, &headers, lang).await?;
-    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let req: DuplicateRequest = read_json(&state, &headers, body, lang).await?;
+    let Change {
+        p,
+        scope,
+        case,
+        req,
+        lang,
+    } = Change::<DuplicateRequest>::read(&state, &headers, &case_ref, body).await?;
     let of = cases::mark_duplicate(
         state.intake.db(),
         &state.keys,

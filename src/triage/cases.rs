@@ -585,38 +585,18 @@ pub async fn detail(
             created_at: r.try_get_by_index(3)?,
         });
     }
-    let attachments = crate::db::rows(
-        db,
-        "SELECT id, mime_type, size_bytes, state FROM attachments WHERE case_id = $1 ORDER BY created_at",
-        vec![id.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(AttachmentOut {
+    let attachments = crate::db::all(db, "SELECT id, mime_type, size_bytes, state FROM attachments WHERE case_id = $1 ORDER BY created_at", vec![id.into()], |r| { Ok(AttachmentOut {
             id: r.try_get_by_index(0)?,
             mime_type: r.try_get_by_index(1)?,
             size_bytes: r.try_get_by_index(2)?,
             state: r.try_get_by_index(3)?,
-        })
-    })
-    .collect::<anyhow::Result<Vec<_>>>()?;
-    let referrals = crate::db::rows(
-        db,
-        "SELECT authority, function, source, state FROM case_referrals WHERE case_id = $1 ORDER BY created_at, authority",
-        vec![id.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(ReferralOut {
+        }) }).await?;
+    let referrals = crate::db::all(db, "SELECT authority, function, source, state FROM case_referrals WHERE case_id = $1 ORDER BY created_at, authority", vec![id.into()], |r| { Ok(ReferralOut {
             authority: r.try_get_by_index(0)?,
             function: r.try_get_by_index(1)?,
             source: r.try_get_by_index(2)?,
             state: r.try_get_by_index(3)?,
-        })
-    })
-    .collect::<anyhow::Result<Vec<_>>>()?;
+        }) }).await?;
     let mut values: Vec<Value> = vec![
         employer_bidx.clone().into(),
         state.as_str().into(),
@@ -627,16 +607,13 @@ pub async fn detail(
          WHERE w.employer_bidx = $1 AND w.state = $2 AND c.id <> $3{} ORDER BY c.created_at LIMIT 50",
         scope.sql(&mut values)
     );
-    let same_facility = crate::db::rows(db, &sibling_sql, values)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(SiblingOut {
-                case_ref: r.try_get_by_index(0)?,
-                status: r.try_get_by_index(1)?,
-            })
+    let same_facility = crate::db::all(db, &sibling_sql, values, |r| {
+        Ok(SiblingOut {
+            case_ref: r.try_get_by_index(0)?,
+            status: r.try_get_by_index(1)?,
         })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    })
+    .await?;
     // Only named when the caller may see it.
     let duplicate_of = match case.duplicate_of {
         Some(d) => {

@@ -136,6 +136,20 @@ async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Princi
     }
 }
 
+/// Signed in with one of `roles` (403 otherwise).
+async fn signed_in_as(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: L,
+    roles: &[Role],
+) -> Result<Principal, Response> {
+    let p = signed_in(state, headers, l).await?;
+    if !roles.contains(&p.member.role) {
+        return Err(error_page(ErrorCode::Forbidden, l.lang, None));
+    }
+    Ok(p)
+}
+
 async fn case_worker(
     state: &AppState,
     headers: &HeaderMap,
@@ -1216,13 +1230,10 @@ pub async fn audit_log(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let p = match signed_in(&state, &headers, l).await {
+    let p = match signed_in_as(&state, &headers, l, &[Role::Admin]).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if p.member.role != Role::Admin {
-        return error_page(ErrorCode::Forbidden, l.lang, None);
-    }
     let before = q
         .as_deref()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("before=")))
@@ -1260,13 +1271,10 @@ pub async fn stats(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let p = match signed_in(&state, &headers, l).await {
+    let p = match signed_in_as(&state, &headers, l, &[Role::Admin, Role::Coordinator]).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if !matches!(p.member.role, Role::Admin | Role::Coordinator) {
-        return error_page(ErrorCode::Forbidden, l.lang, None);
-    }
     match cases::stats(state.intake.db()).await {
         Ok(stats) => render(
             StatusCode::OK,
@@ -1294,13 +1302,10 @@ pub async fn staff_list(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let p = match signed_in(&state, &headers, l).await {
+    let p = match signed_in_as(&state, &headers, l, &[Role::Admin]).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if p.member.role != Role::Admin {
-        return error_page(ErrorCode::Forbidden, l.lang, None);
-    }
     match staff::list(state.intake.db(), &state.keys).await {
         Ok(list) => render(
             StatusCode::OK,
@@ -1325,13 +1330,10 @@ pub async fn staff_change(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let p = match signed_in(&state, &headers, l).await {
+    let p = match signed_in_as(&state, &headers, l, &[Role::Admin]).await {
         Ok(p) => p,
         Err(r) => return r,
     };
-    if p.member.role != Role::Admin {
-        return error_page(ErrorCode::Forbidden, l.lang, None);
-    }
     if !p.csrf_ok(&headers, fields.get("csrf")) {
         return error_page(ErrorCode::CsrfFailed, l.lang, None);
     }
