@@ -139,7 +139,7 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     assert_eq!((s2, error_code(&p2)), (401, "invalid_credentials".into()));
     // An unknown e-mail "locks" after as many failures as a real account would.
     let mut last = String::new();
-        for _ in 0..5 {
+    for _ in 0..5 {
         last = error_code(
             &password_step(&server, &other, "ghost@buzon.test", PASSWORD)
                 .await
@@ -150,7 +150,10 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     let failed = server
         .count("SELECT COUNT(*) FROM audit_log WHERE action IN ('login_failed', 'login_locked') AND actor_id IS NULL")
         .await;
-        assert_eq!(failed, 6, "failures on unknown accounts are on the record too");
+    assert_eq!(
+        failed, 6,
+        "failures on unknown accounts are on the record too"
+    );
 
     // Password right, second factor missing: no access, not even to the API.
     let half = client();
