@@ -18,9 +18,11 @@
 //! of the queue for inspectors and admins with a few filters: median and p95 of
 //! `BENCH_RUNS` runs (default 30) after 3 warm-up runs. It prints a Markdown table
 //! for BENCHMARKS.md, the generation time and database size, and the machine.
-//! For a row whose first page takes more than 50 ms (median), or for every row
-//! with `BENCH_EXPLAIN=1`, it prints the plan of the query `queue()` builds
-//! (EXPLAIN QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL).
+//! For a page whose median is over 50 ms, or for every page with
+//! `BENCH_EXPLAIN=1`, it prints the plan of the query `queue()` builds (EXPLAIN
+//! QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL). `BENCH_KEEP=1` keeps the
+//! SQLite file and the PostgreSQL database afterwards (their names are printed),
+//! to try indexes on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use buzon::domain::{CaseStatus, Channel, Sector, StateCode};
@@ -578,12 +580,12 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
             None => None,
         };
         eprintln!(
-            "  {}: page 1 {} / {} ms, page {DEEP_PAGE} {} ms",
+            "  {}: page 1 {} / {} ms, page {DEEP_PAGE} {} (median / p95)",
             case.label,
             ms(first.median),
             ms(first.p95),
             deep.map_or("n/a".into(), |d| format!(
-                "{} / {}",
+                "{} / {} ms",
                 ms(d.median),
                 ms(d.p95)
             ))
@@ -677,7 +679,10 @@ fn main() {
             dir.path().join("queue.db").display()
         );
         let sqlite = run(&url, n, runs).await;
-        drop(dir);
+        let keep = std::env::var("BENCH_KEEP").is_ok_and(|v| v == "1");
+        if keep {
+            eprintln!("kept {}", dir.keep().join("queue.db").display());
+        }
 
         let pg_admin = "postgres://postgres@127.0.0.1:5432/postgres";
         let postgres = match Database::connect(pg_admin).await {
@@ -691,10 +696,14 @@ fn main() {
                 let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
                 // Dropped even when a check fails.
                 let result = tokio::spawn(async move { run(&url, n, runs).await }).await;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                    .await
-                    .ok();
+                if keep {
+                    eprintln!("kept PostgreSQL database {name} (DROP DATABASE it when done)");
+                } else {
+                    admin
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .ok();
+                }
                 Some(result.unwrap())
             }
             Err(e) => {

@@ -256,6 +256,18 @@ impl MigrationTrait for Migration {
                 .alter_table(Table::alter().table("cases").add_column(column).to_owned())
                 .await?;
         }
+        // The queue filtered by state and sector, without visiting other sectors' rows.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_workplaces_state_sector")
+                    .table("workplaces")
+                    .col("state")
+                    .col("sector")
+                    .col("case_id")
+                    .to_owned(),
+            )
+            .await?;
         // The queue's order: priority first, then oldest first.
         manager
             .create_index(
@@ -272,14 +284,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .drop_index(
-                Index::drop()
-                    .name("idx_cases_queue")
-                    .table("cases")
-                    .to_owned(),
-            )
-            .await?;
+        for (index, table) in [
+            ("idx_cases_queue", "cases"),
+            ("idx_workplaces_state_sector", "workplaces"),
+        ] {
+            manager
+                .drop_index(Index::drop().name(index).table(table).to_owned())
+                .await?;
+        }
         for column in ["priority", "rrm_status", "assigned_to", "duplicate_of"] {
             manager
                 .alter_table(Table::alter().table("cases").drop_column(column).to_owned())
