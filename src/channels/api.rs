@@ -574,6 +574,7 @@ pub async fn dry_run(
         crate::triage::api::assign,
         crate::triage::api::refer,
         crate::triage::api::duplicate,
+        crate::triage::api::facts,
         crate::triage::api::attachment,
         crate::triage::api::audit_log,
         crate::triage::api::stats

@@ -560,6 +560,47 @@ pub async fn duplicate(
     Ok(Json(serde_json::json!({"duplicate_of": of, "status": "closed"})).into_response())
 }
 
+/// Confirm or correct the facts routing uses; the case is routed again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/cases/{case_ref}/facts",
+    tag = "triage",
+    params(("case_ref" = String, Path)),
+    request_body = cases::FactsIn,
+    responses(
+        (status = 200, description = "The new routing decision", body = crate::channels::api::RoutingOut),
+        (status = 404, description = "case_not_found", body = ErrorBody),
+        (status = 422, description = "invalid_field or missing_field; `field` names it", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn facts(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(case_ref): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let Change {
+        p, case, req, lang, ..
+    } = Change::<cases::FactsIn>::read(&state, &headers, &case_ref, body).await?;
+    let decision = cases::confirm_facts(
+        state.intake.db(),
+        &state.keys,
+        &state.rules,
+        p.member.id,
+        &case,
+        &req,
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
+    Ok(Json(crate::channels::api::RoutingOut::new(
+        &decision,
+        &state.directory,
+        lang,
+    ))
+    .into_response())
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {

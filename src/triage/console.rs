@@ -906,6 +906,10 @@ struct CasePage {
     error_code: &'static str,
     colleagues: Vec<(Uuid, String)>,
     authorities: Vec<AuthorityOpt>,
+    fact_states: Vec<Opt>,
+    fact_sectors: Vec<Opt>,
+    fact_trade: Vec<Opt>,
+    fact_violations: Vec<Opt>,
     authority_names: Vec<(String, String)>,
 }
 
@@ -959,6 +963,36 @@ async fn case_page(
         Some((i, r)) => (Some(i), r),
         None => (None, String::new()),
     };
+    let fact_states = options(
+        StateCode::ALL,
+        StateCode::code,
+        |s| s.label(l.lang),
+        Some(out.state.as_str()),
+    );
+    let fact_sectors = options(
+        Sector::ALL,
+        Sector::code,
+        |s| s.label(l.lang),
+        Some(out.sector.as_str()),
+    );
+    let fact_trade = options(
+        crate::domain::TradeNexus::ALL,
+        crate::domain::TradeNexus::code,
+        |t| t.label(l.lang),
+        Some(out.trade_with_us.as_str()),
+    );
+    let fact_violations = crate::domain::Violation::ALL
+        .iter()
+        .map(|v| Opt {
+            value: v.code(),
+            label: v.label(l.lang),
+            selected: out
+                .violations
+                .iter()
+                .chain(out.suggested_violations.iter())
+                .any(|c| c == v.code()),
+        })
+        .collect();
     render(
         error.map_or(StatusCode::OK, ErrorCode::status),
         &CasePage {
@@ -969,6 +1003,10 @@ async fn case_page(
             reason,
             error: error.map(|e| e.message(l.lang)),
             error_code: error.map_or("", ErrorCode::code),
+            fact_states,
+            fact_sectors,
+            fact_trade,
+            fact_violations,
             colleagues,
             authorities,
             authority_names,
@@ -1211,6 +1249,42 @@ case_action_handler!(duplicate, |state, p, scope, case, fields| async {
     )
     .await
     .map(|_| ())
+});
+
+case_action_handler!(facts, |state, p, scope, case, fields| async {
+    let workers = match fields
+        .get("workers")
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+    {
+        None => Ok(None),
+        Some(w) => w
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| Refused::Invalid("workers")),
+    };
+    match workers {
+        Ok(workers) => {
+            let input = cases::FactsIn {
+                state: fields.owned("state"),
+                sector: fields.owned("sector"),
+                trade_with_us: fields.owned("trade_with_us"),
+                workers,
+                violations: Some(fields.all("violations")),
+            };
+            cases::confirm_facts(
+                state.intake.db(),
+                &state.keys,
+                &state.rules,
+                p.member.id,
+                &case,
+                &input,
+            )
+            .await
+            .map(|_| ())
+        }
+        Err(e) => Err(e),
+    }
 });
 
 // ---- admin and coordinator pages ----

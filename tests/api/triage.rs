@@ -735,7 +735,41 @@ async fn queue_order_filters_and_pages(backend: Backend) {
             None => break,
         }
     }
-    assert_eq!(seen, vec![retaliation, rrm, big, plain_old, plain_new]);
+    assert_eq!(seen, vec![retaliation, rrm, big, plain_old, plain_new.clone()]);
+    // Corrected facts route the case again and move it in the queue (the JSON
+    // routing column written on both back ends).
+    let (st, routing) = call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{plain_new}/facts")),
+        Some(&admin),
+        Some(
+            &json!({"state": "MX-GUA", "sector": "auto_parts", "trade_with_us": "yes",
+                     "workers": 2000, "violations": ["union_retaliation"]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{routing}");
+    assert_eq!(routing["jurisdiction"]["status"], "federal");
+    let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
+    assert_eq!(refs(&q)[0], plain_new, "{q}");
+    let (_, case) = call(
+        &http,
+        "GET",
+        &server.url(&format!("/api/v1/cases/{plain_new}")),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(case["routing"]["rrm"]["status"], "possible", "no date yet: {case}");
+    assert!(
+        !case["referrals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["authority"] == "state_ccl:MX-GUA" && r["state"] == "active"),
+        "{case}"
+    );
     // Bad filters are named.
     for (q, field) in [
         ("status=lost", "status"),
