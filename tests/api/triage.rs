@@ -735,7 +735,10 @@ async fn queue_order_filters_and_pages(backend: Backend) {
             None => break,
         }
     }
-    assert_eq!(seen, vec![retaliation, rrm, big, plain_old, plain_new.clone()]);
+    assert_eq!(
+        seen,
+        vec![retaliation, rrm, big, plain_old, plain_new.clone()]
+    );
     // Corrected facts route the case again and move it in the queue (the JSON
     // routing column written on both back ends).
     let (st, routing) = call(
@@ -761,7 +764,10 @@ async fn queue_order_filters_and_pages(backend: Backend) {
         None,
     )
     .await;
-    assert_eq!(case["routing"]["rrm"]["status"], "possible", "no date yet: {case}");
+    assert_eq!(
+        case["routing"]["rrm"]["status"], "possible",
+        "no date yet: {case}"
+    );
     assert!(
         !case["referrals"]
             .as_array()
