@@ -177,11 +177,16 @@ impl Application {
             "listening"
         );
         let limiters = Arc::clone(&self.state.limiters);
+        let sweep_state = self.state.clone();
         let sweeper = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
             loop {
                 tick.tick().await;
                 limiters.forget_idle();
+                // Abandoned console sessions would otherwise stay until used again.
+                if let Err(e) = crate::triage::session::sweep(&sweep_state).await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot sweep staff sessions");
+                }
             }
         });
         // Background work resumes from the database: whatever was stored before a

@@ -219,6 +219,18 @@ pub async fn set_pending(state: &AppState, token: &str, pending_ct: Vec<u8>) -> 
     Ok(())
 }
 
+/// Deletes the sessions that ended (absolute lifetime or idle timeout) without being
+/// used again.
+pub async fn sweep(state: &AppState) -> anyhow::Result<u64> {
+    let now = Utc::now();
+    crate::db::exec(
+        state.intake.db(),
+        "DELETE FROM staff_sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
+        vec![now.into(), (now - state.settings.staff_session_idle).into()],
+    )
+    .await
+}
+
 /// A live session (not expired, not idle too long), at any stage.
 pub async fn find(state: &AppState, token: &str) -> anyhow::Result<Option<Session>> {
     let db = state.intake.db();
