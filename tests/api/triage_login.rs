@@ -613,4 +613,28 @@ async fn the_console_by_role_and_session_lifetime() {
             .as_u16(),
         401
     );
+
+    // Sessions nobody presents again are swept (the sweep runs at start, then every
+    // minute): end the others too and restart.
+    let coord_sessions = server.count("SELECT COUNT(*) FROM staff_sessions").await;
+    assert!(
+        coord_sessions >= 1,
+        "the coordinator's session is still there"
+    );
+    db.execute_unprepared(&format!(
+        "UPDATE staff_sessions SET last_seen_at = '{}'",
+        (chrono::Utc::now() - chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M:%S%.f+00:00")
+    ))
+    .await
+    .unwrap();
+    let mut server = server;
+    server.terminate();
+    server.start(&options());
+    for _ in 0..100 {
+        if server.count("SELECT COUNT(*) FROM staff_sessions").await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("abandoned sessions were not swept");
 }
