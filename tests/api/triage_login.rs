@@ -594,6 +594,27 @@ async fn the_console_by_role_and_session_lifetime() {
     );
     let queue = get_text(&inspector, &server.url("/triage")).await;
     assert!(queue.contains(&gua) && !queue.contains(&jal));
+    // The case can be assigned to colleagues of its authority, no one else.
+    add_staff(
+        &server,
+        "gua2@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA"],
+    )
+    .await;
+    add_staff(
+        &server,
+        "jal@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-JAL"],
+    )
+    .await;
+    let page = get_text(&inspector, &server.url(&format!("/triage/cases/{gua}"))).await;
+    assert!(
+        page.contains("gua2@buzon.test") && page.contains(">gua@buzon.test<"),
+        "colleagues listed"
+    );
+    assert!(!page.contains("jal@buzon.test") && !page.contains("coord@buzon.test"));
 
     // The absolute lifetime: a session in use still ends.
     let db = server.db().await;
