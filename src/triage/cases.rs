@@ -511,6 +511,28 @@ pub fn note_aad(id: Uuid) -> Aad<'static> {
     ct_aad("case_notes", "body_ct", id)
 }
 
+/// A case's `(id, author, body_ct, created_at)` rows (messages, notes), each body
+/// decrypted under its own row's associated data.
+async fn decrypted<A: sea_orm::TryGetable>(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    sql: &str,
+    case_id: Uuid,
+    aad: fn(Uuid) -> Aad<'static>,
+) -> anyhow::Result<Vec<(A, String, DateTime<Utc>)>> {
+    let mut out = Vec::new();
+    for r in crate::db::rows(db, sql, vec![case_id.into()]).await? {
+        let id: Uuid = r.try_get_by_index(0)?;
+        let ct: Vec<u8> = r.try_get_by_index(2)?;
+        let body = keys
+            .cipher
+            .decrypt_string(aad(id), &ct)
+            .with_context(|| format!("cannot decrypt row {id}"))?;
+        out.push((r.try_get_by_index(1)?, body, r.try_get_by_index(3)?));
+    }
+    Ok(out)
+}
+
 pub async fn detail(
     db: &DatabaseConnection,
     keys: &KeyRing,
@@ -549,44 +571,36 @@ pub async fn detail(
         "SELECT violation FROM case_suggested_violations WHERE case_id = $1 ORDER BY violation",
     )
     .await?;
-    let mut messages = Vec::new();
-    for r in crate::db::rows(
+    let messages = decrypted(
         db,
+        keys,
         "SELECT id, author, body_ct, created_at FROM case_messages WHERE case_id = $1 ORDER BY created_at",
-        vec![id.into()],
+        id,
+        crate::intake::message_aad,
     )
     .await?
-    {
-        let mid: Uuid = r.try_get_by_index(0)?;
-        let ct: Vec<u8> = r.try_get_by_index(2)?;
-        messages.push(MessageOut {
-            author: r.try_get_by_index(1)?,
-            body: keys
-                .cipher
-                .decrypt_string(crate::intake::message_aad(mid), &ct)
-                .context("cannot decrypt a message")?,
-            created_at: r.try_get_by_index(3)?,
-        });
-    }
-    let mut notes = Vec::new();
-    for r in crate::db::rows(
+    .into_iter()
+    .map(|(author, body, created_at)| MessageOut {
+        author,
+        body,
+        created_at,
+    })
+    .collect();
+    let notes = decrypted(
         db,
+        keys,
         "SELECT id, author_id, body_ct, created_at FROM case_notes WHERE case_id = $1 ORDER BY created_at",
-        vec![id.into()],
+        id,
+        note_aad,
     )
     .await?
-    {
-        let nid: Uuid = r.try_get_by_index(0)?;
-        let ct: Vec<u8> = r.try_get_by_index(2)?;
-        notes.push(NoteOut {
-            author_id: r.try_get_by_index(1)?,
-            body: keys
-                .cipher
-                .decrypt_string(note_aad(nid), &ct)
-                .context("cannot decrypt a note")?,
-            created_at: r.try_get_by_index(3)?,
-        });
-    }
+    .into_iter()
+    .map(|(author_id, body, created_at)| NoteOut {
+        author_id,
+        body,
+        created_at,
+    })
+    .collect();
     let attachments = crate::db::all(db, "SELECT id, mime_type, size_bytes, state FROM attachments WHERE case_id = $1 ORDER BY created_at", vec![id.into()], |r| { Ok(AttachmentOut {
             id: r.try_get_by_index(0)?,
             mime_type: r.try_get_by_index(1)?,
