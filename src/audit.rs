@@ -58,11 +58,6 @@ impl<'a> Event<'a> {
         self
     }
 
-    pub fn target_opt(mut self, target: Option<&'a str>) -> Self {
-        self.target = target;
-        self
-    }
-
     pub fn reason(mut self, reason: &'a str) -> Self {
         self.reason = Some(reason);
         self
@@ -262,23 +257,18 @@ fn stored(row: &sea_orm::QueryResult) -> anyhow::Result<Stored> {
     })
 }
 
-/// The newest events first, `before` a sequence number (keyset), at most `limit`;
-/// only one case's when `case_id` is given.
+/// The newest events first, `before` a sequence number (keyset), at most `limit`.
 pub async fn recent(
     db: &DatabaseConnection,
     keys: &KeyRing,
     before: Option<i64>,
-    case_id: Option<Uuid>,
     limit: u64,
 ) -> anyhow::Result<Vec<Record>> {
-    let mut sql = format!("SELECT {COLUMNS} FROM audit_log WHERE seq < $1");
-    let mut values: Vec<sea_orm::Value> = vec![before.unwrap_or(i64::MAX).into()];
-    if let Some(case_id) = case_id {
-        values.push(case_id.into());
-        sql.push_str(" AND case_id = $2");
-    }
-    sql.push_str(&format!(" ORDER BY seq DESC LIMIT {}", limit.min(500)));
-    let rows = crate::db::rows(db, &sql, values).await?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM audit_log WHERE seq < $1 ORDER BY seq DESC LIMIT {}",
+        limit.min(500)
+    );
+    let rows = crate::db::rows(db, &sql, vec![before.unwrap_or(i64::MAX).into()]).await?;
     rows.iter()
         .map(|row| {
             let s = stored(row)?;
@@ -300,18 +290,6 @@ pub async fn recent(
             })
         })
         .collect()
-}
-
-/// How many events of `action` the log holds for a case (tests, console counts).
-pub async fn count(db: &DatabaseConnection, case_id: Uuid, action: &str) -> anyhow::Result<i64> {
-    let row = crate::db::row(
-        db,
-        "SELECT COUNT(*) FROM audit_log WHERE case_id = $1 AND action = $2",
-        vec![case_id.into(), action.into()],
-    )
-    .await?
-    .context("no count")?;
-    Ok(row.try_get_by_index(0)?)
 }
 
 /// Where the chain breaks.

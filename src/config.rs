@@ -647,7 +647,7 @@ impl Settings {
                 per_minute: raw.login_per_minute,
                 burst: raw.login_burst,
             },
-            staff_session_idle: chrono::Duration::minutes(i64::from(raw.staff_idle_minutes.max(1))),
+            staff_session_idle: chrono::Duration::minutes(i64::from(raw.staff_idle_minutes)),
             staff_session_absolute: chrono::Duration::hours(i64::from(
                 raw.staff_session_hours.max(1),
             )),

@@ -313,9 +313,7 @@ impl Intake {
                     workers: c.workplace.workers,
                 },
             ))),
-            rrm_status: Set(Some(
-                crate::triage::priority::rrm_code(decision.rrm.status).to_owned(),
-            )),
+            rrm_status: Set(Some(decision.rrm.status.code().to_owned())),
             assigned_to: Set(None),
             duplicate_of: Set(None),
         };

@@ -27,9 +27,7 @@ async fn principal(
 ) -> Result<Principal, ApiError> {
     match session::authenticate(state, headers).await {
         Ok(p) => Ok(p),
-        Err(AuthFailure::Missing | AuthFailure::Invalid) => {
-            Err(ApiError::new(ErrorCode::Unauthorized, lang))
-        }
+        Err(AuthFailure::Unauthenticated) => Err(ApiError::new(ErrorCode::Unauthorized, lang)),
         Err(AuthFailure::Internal(e)) => Err(ApiError::internal(&e, lang)),
     }
 }
@@ -631,7 +629,7 @@ pub async fn audit_log(
     if p.member.role != Role::Admin {
         return Err(ApiError::new(ErrorCode::Forbidden, lang));
     }
-    let records = crate::audit::recent(state.intake.db(), &state.keys, q.before, None, 100)
+    let records = crate::audit::recent(state.intake.db(), &state.keys, q.before, 100)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(records).into_response())

@@ -137,8 +137,6 @@ pub struct QueueQuery {
     pub cursor: Option<String>,
     /// Cases per page, 1 to 200 [50].
     pub limit: Option<u64>,
-    /// Console language (`es`, `en`).
-    pub lang: Option<String>,
 }
 
 impl QueueQuery {
@@ -1389,7 +1387,7 @@ pub async fn confirm_facts(
             routing.into(),
             decision.rule_version.as_str().into(),
             score.into(),
-            priority::rrm_code(decision.rrm.status).into(),
+            decision.rrm.status.code().into(),
             now.into(),
         ],
     )
@@ -1533,7 +1531,7 @@ pub async fn backfill(db: &DatabaseConnection) -> anyhow::Result<u64> {
             vec![
                 id.into(),
                 score.into(),
-                rrm.map(|s| priority::rrm_code(s).to_owned()).into(),
+                rrm.map(|s| s.code().to_owned()).into(),
             ],
         )
         .await?;

@@ -129,7 +129,7 @@ fn internal(e: &anyhow::Error, l: L) -> Response {
 async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Principal, Response> {
     match session::authenticate(state, headers).await {
         Ok(p) => Ok(p),
-        Err(AuthFailure::Missing | AuthFailure::Invalid) => {
+        Err(AuthFailure::Unauthenticated) => {
             Err(see_other(&format!("/triage/login?lang={}", l.code())))
         }
         Err(AuthFailure::Internal(e)) => Err(internal(&e, l)),
@@ -1312,7 +1312,7 @@ pub async fn audit_log(
         .as_deref()
         .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("before=")))
         .and_then(|v| v.parse::<i64>().ok());
-    match audit::recent(state.intake.db(), &state.keys, before, None, 100).await {
+    match audit::recent(state.intake.db(), &state.keys, before, 100).await {
         Ok(records) => {
             let next = (records.len() == 100)
                 .then(|| records.last().map(|r| r.seq))

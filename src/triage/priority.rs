@@ -110,23 +110,6 @@ pub fn score(facts: &Facts<'_>) -> i32 {
     breakdown(facts).score()
 }
 
-pub fn rrm_code(status: RrmStatus) -> &'static str {
-    match status {
-        RrmStatus::Likely => "likely",
-        RrmStatus::Possible => "possible",
-        RrmStatus::Unlikely => "unlikely",
-    }
-}
-
-pub fn parse_rrm(code: &str) -> Option<RrmStatus> {
-    match code {
-        "likely" => Some(RrmStatus::Likely),
-        "possible" => Some(RrmStatus::Possible),
-        "unlikely" => Some(RrmStatus::Unlikely),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

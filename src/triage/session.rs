@@ -141,10 +141,9 @@ impl Principal {
 
 #[derive(Debug)]
 pub enum AuthFailure {
-    /// No credential, or one that is unknown, expired, revoked or half-finished.
-    Missing,
-    /// A credential that was presented but is not valid (for the API's message).
-    Invalid,
+    /// No credential, or one that is unknown, expired, revoked, half-finished or
+    /// belongs to a disabled account: all answered alike.
+    Unauthenticated,
     Internal(anyhow::Error),
 }
 
@@ -281,14 +280,14 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|t| t.len() <= 100)
-            .ok_or(AuthFailure::Invalid)?;
+            .ok_or(AuthFailure::Unauthenticated)?;
         let row = crate::db::row(
             db,
             "SELECT staff_id, last_used_at FROM staff_tokens WHERE token_hash = $1 AND revoked_at IS NULL",
             vec![token_hash(token).into()],
         )
         .await?
-        .ok_or(AuthFailure::Invalid)?;
+        .ok_or(AuthFailure::Unauthenticated)?;
         let staff_id: Uuid = row.try_get_by_index(0).map_err(anyhow::Error::from)?;
         let last_used: Option<DateTime<Utc>> =
             row.try_get_by_index(1).map_err(anyhow::Error::from)?;
@@ -307,10 +306,12 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
             credential: Credential::Bearer,
         });
     }
-    let token = cookie_token(state, headers).ok_or(AuthFailure::Missing)?;
-    let session = find(state, &token).await?.ok_or(AuthFailure::Missing)?;
+    let token = cookie_token(state, headers).ok_or(AuthFailure::Unauthenticated)?;
+    let session = find(state, &token)
+        .await?
+        .ok_or(AuthFailure::Unauthenticated)?;
     if session.stage != STAGE_FULL {
-        return Err(AuthFailure::Missing);
+        return Err(AuthFailure::Unauthenticated);
     }
     let member = active_member(state, session.staff_id).await?;
     let csrf = csrf_token(state, &token);
@@ -326,9 +327,9 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
 async fn active_member(state: &AppState, id: Uuid) -> Result<Member, AuthFailure> {
     let member = staff::member(state.intake.db(), id)
         .await?
-        .ok_or(AuthFailure::Invalid)?;
+        .ok_or(AuthFailure::Unauthenticated)?;
     if member.disabled {
-        return Err(AuthFailure::Invalid);
+        return Err(AuthFailure::Unauthenticated);
     }
     Ok(member)
 }

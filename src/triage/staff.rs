@@ -261,11 +261,10 @@ pub async fn id_by_email(
 pub struct Credentials {
     pub member: Member,
     pub password_hash: String,
-    pub failed_logins: i32,
 }
 
 const MEMBER_COLUMNS: &str =
-    "id, role, org, disabled, totp_ct IS NOT NULL, locked_until, password_hash, failed_logins";
+    "id, role, org, disabled, totp_ct IS NOT NULL, locked_until, password_hash";
 
 async fn member_from(
     db: &impl ConnectionTrait,
@@ -293,7 +292,6 @@ async fn member_from(
             locked_until: row.try_get_by_index(5)?,
         },
         password_hash: row.try_get_by_index(6)?,
-        failed_logins: row.try_get_by_index(7)?,
     })
 }
 
@@ -538,7 +536,7 @@ pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec
     let mut out = Vec::new();
     for row in &rows {
         let c = member_from(db, row).await?;
-        let email_ct: Vec<u8> = row.try_get_by_index(8)?;
+        let email_ct: Vec<u8> = row.try_get_by_index(7)?;
         let email = keys
             .cipher
             .decrypt_string(email_aad(c.member.id), &email_ct)
