@@ -433,11 +433,7 @@ pub async fn totp(State(state): State<AppState>, headers: HeaderMap, body: Body)
             },
         )
     };
-    let csrf = session::csrf_token(&state, &token);
-    if !fields
-        .get("csrf")
-        .is_some_and(|t| crate::crypto::ct_eq(t.as_bytes(), csrf.as_bytes()))
-    {
+    if !session::csrf_matches(&state, &headers, &token, fields.get("csrf")) {
         return refuse(ErrorCode::CsrfFailed);
     }
     let db = state.intake.db();
@@ -586,11 +582,7 @@ pub async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Bod
         Ok(v) => v,
         Err(r) => return r,
     };
-    let csrf = session::csrf_token(&state, &token);
-    if !fields
-        .get("csrf")
-        .is_some_and(|t| crate::crypto::ct_eq(t.as_bytes(), csrf.as_bytes()))
-    {
+    if !session::csrf_matches(&state, &headers, &token, fields.get("csrf")) {
         return enroll_page(&state, &token, &s, l, Some(ErrorCode::CsrfFailed)).await;
     }
     let Some(ct) = &s.pending_ct else {

@@ -16,13 +16,10 @@
 
 use super::staff::{self, Member, token_hash};
 use crate::app::AppState;
+use crate::channels::web::csrf;
 use axum::http::HeaderMap;
-use axum::http::header::{AUTHORIZATION, COOKIE};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use axum::http::header::AUTHORIZATION;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -68,27 +65,28 @@ pub fn clear_cookie(state: &AppState) -> String {
 }
 
 pub fn cookie_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    let name = cookie_name(secure(state));
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| v.len() == 43 && B64.decode(v).is_ok())
+    csrf::cookie_value(headers, cookie_name(secure(state)))
 }
 
 pub fn csrf_token(state: &AppState, session_token: &str) -> String {
-    match Hmac::<Sha256>::new_from_slice(&*state.keys.csrf_key) {
-        Ok(mut mac) => {
-            mac.update(b"staff-session\0");
-            mac.update(session_token.as_bytes());
-            B64.encode(mac.finalize().into_bytes())
-        }
-        Err(_) => String::new(),
-    }
+    csrf::sign(&state.keys.csrf_key, "staff-session", session_token)
+}
+
+/// Whether a state change made with session `token` carries its CSRF token (`given`,
+/// or the `X-CSRF-Token` header) and does not come from another site.
+pub fn csrf_matches(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+    given: Option<&str>,
+) -> bool {
+    csrf_given(headers, &csrf_token(state, token), given)
+}
+
+fn csrf_given(headers: &HeaderMap, expected: &str, given: Option<&str>) -> bool {
+    let given = given.or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
+    csrf::same_origin(headers)
+        && given.is_some_and(|g| crate::crypto::ct_eq(g.as_bytes(), expected.as_bytes()))
 }
 
 /// How the request proved who it is.
@@ -123,18 +121,7 @@ impl Principal {
     pub fn csrf_ok(&self, headers: &HeaderMap, form_token: Option<&str>) -> bool {
         match &self.credential {
             Credential::Bearer => true,
-            Credential::Session { csrf, .. } => {
-                let same_origin = headers
-                    .get("sec-fetch-site")
-                    .and_then(|v| v.to_str().ok())
-                    .is_none_or(|v| {
-                        v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none")
-                    });
-                let given = form_token
-                    .or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
-                same_origin
-                    && given.is_some_and(|g| crate::crypto::ct_eq(g.as_bytes(), csrf.as_bytes()))
-            }
+            Credential::Session { csrf, .. } => csrf_given(headers, csrf, form_token),
         }
     }
 }

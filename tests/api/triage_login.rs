@@ -175,8 +175,20 @@ async fn sign_in_with_a_second_factor_and_every_refusal() {
     assert_eq!(error_code(&res.text().await.unwrap()), "invalid_totp");
     let res = post_code(&server, &half, "/triage/totp", "123").await;
     assert_eq!(res.status().as_u16(), 401);
-    // The next period's code works (clock drift), once.
+    // The next period's code works (clock drift), once, but not posted from another site.
     let next = code(&secret, 1);
+    let page = get_text(&half, &server.url("/triage/totp")).await;
+    let res = half
+        .post(server.url("/triage/totp"))
+        .header("sec-fetch-site", "cross-site")
+        .form(&[
+            ("csrf", csrf_token(&page).as_str()),
+            ("code", next.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 403);
     let res = post_code(&server, &half, "/triage/totp", &next).await;
     assert_eq!(
         (res.status().as_u16(), location(&res).as_str()),

@@ -42,14 +42,7 @@ impl Csrf<'_> {
     }
 
     fn sign(&self, value: &str) -> String {
-        match Hmac::<Sha256>::new_from_slice(self.key) {
-            Ok(mut mac) => {
-                mac.update(b"csrf\0");
-                mac.update(value.as_bytes());
-                B64.encode(mac.finalize().into_bytes())
-            }
-            Err(_) => String::new(),
-        }
+        sign(self.key, "csrf", value)
     }
 
     /// Reuses the browser's cookie when it has a well-formed one.
@@ -76,14 +69,8 @@ impl Csrf<'_> {
     /// Passes when the browser says the form came from this origin (or says
     /// nothing: older browsers) and the token matches the cookie.
     pub fn verify(&self, headers: &HeaderMap, token: Option<&str>) -> bool {
-        let same_origin = headers
-            .get("sec-fetch-site")
-            .and_then(|v| v.to_str().ok())
-            .is_none_or(|v| {
-                v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none")
-            });
         match (cookie_value(headers, self.cookie_name()), token) {
-            (Some(value), Some(token)) if same_origin => {
+            (Some(value), Some(token)) if same_origin(headers) => {
                 crate::crypto::ct_eq(self.sign(&value).as_bytes(), token.as_bytes())
             }
             _ => false,
@@ -91,7 +78,30 @@ impl Csrf<'_> {
     }
 }
 
-fn cookie_value(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
+/// A CSRF token: HMAC-SHA256(csrf key, `label` NUL `value`), URL-safe base64. The
+/// label keeps the form tokens and the staff sessions' tokens apart.
+pub(crate) fn sign(key: &[u8; 32], label: &str, value: &str) -> String {
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(label.as_bytes());
+            mac.update(b"\0");
+            mac.update(value.as_bytes());
+            B64.encode(mac.finalize().into_bytes())
+        }
+        Err(_) => String::new(),
+    }
+}
+
+/// False when the browser marks the request cross-site (older browsers say nothing).
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none"))
+}
+
+/// A cookie's value when it is well formed: 32 random bytes in URL-safe base64.
+pub(crate) fn cookie_value(headers: &HeaderMap, cookie_name: &str) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
