@@ -296,22 +296,10 @@ async fn staff(settings: &Settings, action: StaffAction) -> anyhow::Result<()> {
                 );
             }
         }
-        StaffAction::Disable { email } => {
-            let id = id_of(&email).await?;
-            apply(id, Change::Disable).await?;
-        }
-        StaffAction::Enable { email } => {
-            let id = id_of(&email).await?;
-            apply(id, Change::Enable).await?;
-        }
-        StaffAction::Unlock { email } => {
-            let id = id_of(&email).await?;
-            apply(id, Change::Unlock).await?;
-        }
-        StaffAction::ResetTotp { email } => {
-            let id = id_of(&email).await?;
-            apply(id, Change::ResetTotp).await?;
-        }
+        StaffAction::Disable { email } => apply(id_of(&email).await?, Change::Disable).await?,
+        StaffAction::Enable { email } => apply(id_of(&email).await?, Change::Enable).await?,
+        StaffAction::Unlock { email } => apply(id_of(&email).await?, Change::Unlock).await?,
+        StaffAction::ResetTotp { email } => apply(id_of(&email).await?, Change::ResetTotp).await?,
         StaffAction::ResetPassword { email } => {
             let password = read_password()?;
             let id = id_of(&email).await?;
@@ -345,21 +333,14 @@ async fn rrm_draft(settings: &Settings, case_ref: &str) -> anyhow::Result<()> {
     .await?
     .map(|r| r.try_get_by_index(0))
     .transpose()?;
-    let txn = sea_orm::TransactionTrait::begin(&db).await?;
-    buzon::audit::append(
-        &txn,
+    buzon::audit::record(
+        &db,
         &keys,
-        buzon::audit::Event {
-            actor: None,
-            action: "export",
-            case_id,
-            target: Some("rrm_draft"),
-            reason: None,
-            detail: "",
-        },
+        buzon::audit::Event::new(None, "export")
+            .case_opt(case_id)
+            .target("rrm_draft"),
     )
     .await?;
-    txn.commit().await?;
     print!("{draft}");
     Ok(())
 }

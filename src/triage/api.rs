@@ -100,15 +100,9 @@ impl<T: serde::de::DeserializeOwned> Change<T> {
 }
 
 pub fn refused(e: Refused, lang: Language) -> ApiError {
-    match e {
-        Refused::Missing(f) => ApiError::field(ErrorCode::MissingField, f, lang),
-        Refused::TooLong(f) => ApiError::field(ErrorCode::TooLong, f, lang),
-        Refused::Transition => ApiError::field(ErrorCode::InvalidTransition, "status", lang),
-        Refused::Authority => ApiError::field(ErrorCode::UnknownAuthority, "authority", lang),
-        Refused::Staff => ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang),
-        Refused::OtherCase(f) => ApiError::field(ErrorCode::CaseNotFound, f, lang),
-        Refused::Invalid(f) => ApiError::field(ErrorCode::InvalidField, f, lang),
-        Refused::Other(e) => ApiError::internal(&e, lang),
+    match (e.code(), e) {
+        (Some((code, field)), _) => ApiError::field(code, field, lang),
+        (None, e) => ApiError::internal(&anyhow::Error::new(e), lang),
     }
 }
 

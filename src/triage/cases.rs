@@ -8,6 +8,7 @@ use super::staff::{Member, Role};
 use crate::audit::{self, Event};
 use crate::crypto::{Aad, KeyRing};
 use crate::domain::{CaseStatus, Channel, Language, Sector, StateCode};
+use crate::error::ErrorCode;
 use crate::routing::Decision;
 use anyhow::Context;
 use base64::Engine;
@@ -786,6 +787,23 @@ pub enum Refused {
     Other(#[from] anyhow::Error),
 }
 
+impl Refused {
+    /// The stable error code and the field it is about; `None` for `Other`
+    /// (an internal failure, not the sender's).
+    pub fn code(&self) -> Option<(ErrorCode, &'static str)> {
+        Some(match self {
+            Self::Missing(f) => (ErrorCode::MissingField, *f),
+            Self::TooLong(f) => (ErrorCode::TooLong, *f),
+            Self::Transition => (ErrorCode::InvalidTransition, "status"),
+            Self::Authority => (ErrorCode::UnknownAuthority, "authority"),
+            Self::Staff => (ErrorCode::UnknownStaff, "staff_id"),
+            Self::OtherCase(f) => (ErrorCode::CaseNotFound, *f),
+            Self::Invalid(f) => (ErrorCode::InvalidField, *f),
+            Self::Other(_) => return None,
+        })
+    }
+}
+
 impl From<sea_orm::DbErr> for Refused {
     fn from(e: sea_orm::DbErr) -> Self {
         Self::Other(e.into())
@@ -813,9 +831,8 @@ pub async fn reveal(
     reason: Option<&str>,
 ) -> Result<Identity, Refused> {
     let reason = text(reason, "reason", MAX_REASON_CHARS)?;
-    let txn = db.begin().await?;
-    audit::append(
-        &txn,
+    audit::record(
+        db,
         keys,
         Event::new(Some(actor), "reveal")
             .case(case.id)
@@ -823,7 +840,6 @@ pub async fn reveal(
             .reason(&reason),
     )
     .await?;
-    txn.commit().await?;
     tracing::info!(case_ref = %case.case_ref, "identity revealed (audited)");
     Ok(identity(db, keys, case.id).await?)
 }
@@ -854,9 +870,8 @@ pub async fn reveal_attachment(
     else {
         return Ok(None);
     };
-    let txn = db.begin().await?;
-    audit::append(
-        &txn,
+    audit::record(
+        db,
         keys,
         Event::new(Some(actor), "reveal_attachment")
             .case(case.id)
@@ -864,7 +879,6 @@ pub async fn reveal_attachment(
             .reason(&reason),
     )
     .await?;
-    txn.commit().await?;
     let content = keys
         .cipher
         .decrypt(

@@ -341,30 +341,34 @@ async fn finish_sign_in(
     l: L,
     how: &str,
 ) -> Response {
-    let db = state.intake.db();
-    let result = async {
-        if let Some(old) = old {
-            session::delete(state, old).await?;
-        }
-        staff::clear_failures(db, staff_id).await?;
-        let txn = sea_orm::TransactionTrait::begin(db).await?;
-        audit::append(
-            &txn,
-            &state.keys,
-            Event::new(Some(staff_id), "login").detail(how),
-        )
-        .await?;
-        txn.commit().await?;
-        session::create(state, staff_id, STAGE_FULL).await
-    }
-    .await;
-    match result {
+    match signed_in_session(state, staff_id, old, how).await {
         Ok(token) => with_set_cookie(
             see_other(&format!("/triage?lang={}", l.code())),
             &session::set_cookie(state, &token),
         ),
         Err(e) => internal(&e, l),
     }
+}
+
+/// Records the sign-in and issues the signed-in session (the half-finished one, if
+/// any, is deleted): its token, for the cookie.
+async fn signed_in_session(
+    state: &AppState,
+    staff_id: Uuid,
+    old: Option<&str>,
+    how: &str,
+) -> anyhow::Result<Zeroizing<String>> {
+    if let Some(old) = old {
+        session::delete(state, old).await?;
+    }
+    staff::clear_failures(state.intake.db(), staff_id).await?;
+    audit::record(
+        state.intake.db(),
+        &state.keys,
+        Event::new(Some(staff_id), "login").detail(how),
+    )
+    .await?;
+    session::create(state, staff_id, STAGE_FULL).await
 }
 
 /// The half-finished session at `stage` (or the response to send instead).
@@ -621,13 +625,14 @@ pub async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Bod
         }
         Err(e) => return internal(&e, l),
     };
-    let signed_in = finish_sign_in(&state, s.staff_id, Some(&token), l, "totp enrolled").await;
     // The new session's cookie goes with the page that shows the codes.
-    let mut page = render(StatusCode::OK, &RecoveryPage { l, codes });
-    for v in signed_in.headers().get_all(header::SET_COOKIE) {
-        page.headers_mut().append(header::SET_COOKIE, v.clone());
+    match signed_in_session(&state, s.staff_id, Some(&token), "totp enrolled").await {
+        Ok(new) => with_set_cookie(
+            render(StatusCode::OK, &RecoveryPage { l, codes }),
+            &session::set_cookie(&state, &new),
+        ),
+        Err(e) => internal(&e, l),
     }
-    page
 }
 
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -660,21 +665,17 @@ async fn sign_out(state: AppState, headers: HeaderMap, body: Body, everywhere: b
         } else if let session::Credential::Session { token, .. } = &p.credential {
             session::delete(&state, token).await?;
         }
-        let txn = sea_orm::TransactionTrait::begin(state.intake.db()).await?;
-        audit::append(
-            &txn,
+        let action = if everywhere {
+            "logout_everywhere"
+        } else {
+            "logout"
+        };
+        audit::record(
+            state.intake.db(),
             &state.keys,
-            Event::new(
-                Some(p.member.id),
-                if everywhere {
-                    "logout_everywhere"
-                } else {
-                    "logout"
-                },
-            ),
+            Event::new(Some(p.member.id), action),
         )
         .await?;
-        txn.commit().await?;
         anyhow::Ok(())
     }
     .await;
@@ -1037,16 +1038,7 @@ pub async fn show_case(
 }
 
 fn refusal_code(e: &Refused) -> Option<ErrorCode> {
-    Some(match e {
-        Refused::Missing(_) => ErrorCode::MissingField,
-        Refused::TooLong(_) => ErrorCode::TooLong,
-        Refused::Transition => ErrorCode::InvalidTransition,
-        Refused::Authority => ErrorCode::UnknownAuthority,
-        Refused::Staff => ErrorCode::UnknownStaff,
-        Refused::OtherCase(_) => ErrorCode::CaseNotFound,
-        Refused::Invalid(_) => ErrorCode::InvalidField,
-        Refused::Other(_) => return None,
-    })
+    e.code().map(|(code, _)| code)
 }
 
 /// Everything a case action needs: signed in, in scope, CSRF checked.
