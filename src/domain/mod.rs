@@ -54,6 +54,14 @@ impl Language {
         }
     }
 
+    /// The text in this language, of a Spanish and English pair.
+    pub fn pick<'a>(self, es: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Es => es,
+            Self::En => en,
+        }
+    }
+
     /// Picks the first supported language from an `Accept-Language` header, honouring
     /// q-values; Spanish when nothing matches.
     pub fn from_accept_language(header: &str) -> Self {

@@ -1208,10 +1208,11 @@ pub async fn ask(
         return Err(Refused::Transition);
     }
     let mut delivered = vec!["status_page"];
-    let tr = |es: &'static str, en: &'static str| if lang == Language::Es { es } else { en };
+    let tr = |es: &'static str, en: &'static str| lang.pick(es, en);
+    let heading = tr("Pregunta sobre su queja", "A question about your complaint");
     let text_out = format!(
         "{} {}:\n\n{}\n\n{}",
-        tr("Pregunta sobre su queja", "A question about your complaint"),
+        heading,
         case.case_ref,
         body,
         tr(
@@ -1243,18 +1244,10 @@ pub async fn ask(
         && let Some(to) = &who.email
     {
         let settings = &email.settings;
-        let reply_to = settings
-            .intake_addresses
-            .first()
-            .and_then(|a| a.rsplit_once('@'))
-            .map(|(local, domain)| format!("{local}+{}@{domain}", case.case_ref.to_lowercase()));
+        let reply_to = crate::channels::email::case_address(settings, &case.case_ref);
         let outgoing = crate::channels::email::worker::Outgoing {
             to: to.clone(),
-            subject: format!(
-                "[Buzón {}] {}",
-                case.case_ref,
-                tr("Pregunta sobre su queja", "A question about your complaint")
-            ),
+            subject: crate::channels::email::case_subject(&case.case_ref, heading),
             body: text_out,
             message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
             in_reply_to: None,

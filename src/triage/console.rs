@@ -29,7 +29,7 @@ pub struct L {
 
 impl L {
     pub fn t(&self, es: &'static str, en: &'static str) -> &'static str {
-        if self.lang == Language::Es { es } else { en }
+        self.lang.pick(es, en)
     }
 
     pub fn code(&self) -> &'static str {

@@ -96,6 +96,21 @@ impl Email {
 
 /// The blind index of a sender address (lower-cased), under the e-mail purpose, so
 /// it matches the e-mail a complainant gave on any channel.
+/// The intake address with the case in it (`quejas+bz-7kqm2x9p@…`): mail sent to it
+/// threads onto the case even when the subject is changed.
+pub fn case_address(settings: &EmailSettings, case_ref: &str) -> Option<String> {
+    settings
+        .intake_addresses
+        .first()
+        .and_then(|a| a.rsplit_once('@'))
+        .map(|(local, domain)| format!("{local}+{}@{domain}", case_ref.to_lowercase()))
+}
+
+/// A subject carrying the case tag that threads replies (`[Buzón BZ-…] text`).
+pub fn case_subject(case_ref: &str, text: &str) -> String {
+    format!("[Buzón {case_ref}] {text}")
+}
+
 pub fn sender_key(keys: &KeyRing, address: &str) -> Vec<u8> {
     keys.blind_index
         .compute("email", &address.trim().to_lowercase())

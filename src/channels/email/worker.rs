@@ -551,12 +551,7 @@ impl Inbox {
         let settings = &self.email.settings;
         let lang = mail.language;
         let tr = |es: &str, en: &str| crate::channels::whatsapp::conversation::tr(lang, es, en);
-        // Replies to `intake+bz-…@domain` thread even when the subject is changed.
-        let reply_to = settings
-            .intake_addresses
-            .first()
-            .and_then(|a| a.rsplit_once('@'))
-            .map(|(local, domain)| format!("{local}+{}@{domain}", case_ref.to_lowercase()));
+        let reply_to = super::case_address(settings, case_ref);
         let (subject, body) = match filed {
             Some(filed) => (
                 tr("Recibimos su queja", "We received your complaint"),
@@ -621,7 +616,7 @@ impl Inbox {
         }
         Some(Outgoing {
             to,
-            subject: format!("[Buzón {case_ref}] {subject}"),
+            subject: super::case_subject(case_ref, &subject),
             body,
             message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
             in_reply_to: mail.message_id.clone(),

@@ -211,10 +211,7 @@ pub struct Outcome {
 
 /// The text in the reader's language.
 pub fn tr(lang: Language, es: &str, en: &str) -> String {
-    match lang {
-        Language::Es => es.to_owned(),
-        Language::En => en.to_owned(),
-    }
+    lang.pick(es, en).to_owned()
 }
 
 /// Upper case, accents off, outer punctuation and spaces trimmed: "¡Ayúdame!" → "AYUDAME".
