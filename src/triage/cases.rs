@@ -407,16 +407,13 @@ pub async fn find(
         return Ok(None);
     }
     let mut values: Vec<Value> = vec![case_ref.into()];
-    let sql = format!(
-        "SELECT c.id FROM cases c WHERE c.case_ref = $1{}",
+        let sql = format!(
+        "SELECT c.* FROM cases c WHERE c.case_ref = $1{}",
         scope.sql(&mut values)
     );
-    let Some(row) = crate::db::row(db, &sql, values).await? else {
-        return Ok(None);
-    };
-    let id: Uuid = row.try_get_by_index(0)?;
     use sea_orm::EntityTrait;
-    Ok(entity::case::Entity::find_by_id(id).one(db).await?)
+    let stmt = sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    Ok(entity::case::Entity::find().from_raw_sql(stmt).one(db).await?)
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
