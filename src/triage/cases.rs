@@ -407,13 +407,16 @@ pub async fn find(
         return Ok(None);
     }
     let mut values: Vec<Value> = vec![case_ref.into()];
-        let sql = format!(
+    let sql = format!(
         "SELECT c.* FROM cases c WHERE c.case_ref = $1{}",
         scope.sql(&mut values)
     );
     use sea_orm::EntityTrait;
     let stmt = sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, values);
-    Ok(entity::case::Entity::find().from_raw_sql(stmt).one(db).await?)
+    Ok(entity::case::Entity::find()
+        .from_raw_sql(stmt)
+        .one(db)
+        .await?)
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]

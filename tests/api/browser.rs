@@ -134,10 +134,16 @@ async fn a_worker_on_a_phone_without_javascript_files_and_gets_a_receipt() {
         .expect("browser flow");
 }
 
-/// Where the console screenshots are kept (test artifacts, not checked in).
+/// Where the console screenshots are kept (test artifacts, not checked in), emptied
+/// of the last run's so the check that they were taken is about this run.
 fn screenshot_dir() -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
     std::fs::create_dir_all(&dir).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("triage-") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
     dir
 }
 

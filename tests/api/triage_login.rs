@@ -334,13 +334,54 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         .map(|v| v.to_str().unwrap().to_owned())
         .find(|c| c.starts_with("buzon_staff="))
         .expect("a new session cookie");
-    let half_token = issued
+    let first_half = issued
         .split(';')
         .next()
         .unwrap()
         .trim_start_matches("buzon_staff=")
         .to_owned();
-    assert_ne!(half_token, planted);
+    assert_ne!(first_half, planted);
+    // Signing in again from a browser that holds a real session drops that session.
+    let session_rows = |token: String| {
+        let server = &server;
+        async move {
+            server
+                .count(&format!(
+                    "SELECT COUNT(*) FROM staff_sessions WHERE id_hash = '{}'",
+                    buzon::crypto::sha256_hex(token.as_bytes())
+                ))
+                .await
+        }
+    };
+    assert_eq!(session_rows(first_half.clone()).await, 1);
+    let res = fixated
+        .post(server.url("/triage/login"))
+        .header("cookie", format!("buzon_staff={first_half}; {csrf_cookie}"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "beto@buzon.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let half_token = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_owned())
+        .find(|c| c.starts_with("buzon_staff="))
+        .expect("a new session cookie")
+        .trim_start_matches("buzon_staff=")
+        .to_owned();
+    assert_ne!(half_token, first_half);
+    assert_eq!(
+        session_rows(first_half.clone()).await,
+        0,
+        "the old session is gone"
+    );
+    assert_eq!(session_rows(half_token.clone()).await, 1);
     assert!(
         issued.contains("HttpOnly") && issued.contains("SameSite=Strict"),
         "{issued}"
@@ -418,7 +459,6 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
         .count("SELECT COUNT(*) FROM staff_recovery_codes WHERE used_at IS NOT NULL")
         .await;
     assert_eq!(stored, 1);
-    let _ = db.execute_unprepared("SELECT 1").await;
 
     // Five failures in a row lock the account (the reused recovery code above was
     // the first, so four wrong passwords now); even the right password is refused
@@ -655,8 +695,9 @@ async fn the_console_by_role_and_session_lifetime() {
         "the coordinator's session is still there"
     );
     db.execute_unprepared(&format!(
-        "UPDATE staff_sessions SET last_seen_at = '{}'",
-        (chrono::Utc::now() - chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M:%S%.f+00:00")
+        "UPDATE staff_sessions SET last_seen_at = '{}', expires_at = '{}'",
+        (chrono::Utc::now() - chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M:%S%.f+00:00"),
+        (chrono::Utc::now() + chrono::Duration::hours(3)).format("%Y-%m-%dT%H:%M:%S%.f+00:00")
     ))
     .await
     .unwrap();
