@@ -214,7 +214,7 @@ pub async fn append(
 }
 
 /// A stored event, reason decrypted, for admins.
-#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct Record {
     pub seq: i64,
     pub at: DateTime<Utc>,

@@ -419,7 +419,7 @@ pub async fn find(
         .await?)
 }
 
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MessageOut {
     /// `complainant` or `staff`.
     pub author: String,
@@ -427,7 +427,7 @@ pub struct MessageOut {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct NoteOut {
     pub author_id: Uuid,
     pub body: String,
@@ -460,7 +460,7 @@ pub struct SiblingOut {
 }
 
 /// A case with its identifying fields masked.
-#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct CaseOut {
     pub case_ref: String,
     pub status: String,
@@ -717,7 +717,7 @@ pub async fn detail(
 }
 
 /// The identifying fields, decrypted.
-#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Clone, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct Identity {
     pub name: Option<String>,
     pub phone: Option<String>,

@@ -90,7 +90,7 @@ fn csrf_given(headers: &HeaderMap, expected: &str, given: Option<&str>) -> bool 
 }
 
 /// How the request proved who it is.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub enum Credential {
     /// A console session: state changes need the CSRF token.
     Session {
@@ -102,7 +102,7 @@ pub enum Credential {
 }
 
 /// The signed-in staff member behind a request.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Principal {
     pub member: Member,
     pub credential: Credential,

@@ -513,7 +513,7 @@ pub async fn issue_token(
 }
 
 /// One row of `buzon staff list` and the admin page.
-#[derive(Debug, serde::Serialize)]
+#[derive(serde::Serialize)]
 pub struct Listed {
     pub id: Uuid,
     pub email: String,

@@ -293,7 +293,6 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     add_staff(&server, "beto@buzon.test", "admin", &[]).await;
     let http = client();
     let (secret, _) = first_sign_in(&server, &http, "beto@buzon.test").await;
-    let db = server.db().await;
 
     // Session fixation: a session id planted before sign-in is never the signed-in one.
     let planted = "A".repeat(43);
