@@ -91,9 +91,10 @@ impl Application {
                 "queue priority and referrals added to older cases"
             );
         }
-        if !settings.secure_cookies && !settings.http_addr.ip().is_loopback() {
+        if settings.staff_cookies_secure() && !settings.secure_cookies {
             tracing::warn!(
-                "secure_cookies is off on a non-loopback address: the triage console's cookies                  stay Secure anyway, so it works only over HTTPS"
+                "secure_cookies is off on a non-loopback address: the triage console's cookies \
+                 stay Secure anyway, so it works only over HTTPS"
             );
         }
         let hasher = ReceiptHasher::new(settings.hash_cost)?;

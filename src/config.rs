@@ -670,6 +670,12 @@ impl Settings {
         })
     }
 
+    /// Whether the console's cookies are marked Secure: always, except on a loopback
+    /// address with `secure_cookies` off (local development over plain HTTP).
+    pub fn staff_cookies_secure(&self) -> bool {
+        self.secure_cookies || !self.http_addr.ip().is_loopback()
+    }
+
     /// The database URL with any password replaced, for logs.
     pub fn database_url_redacted(&self) -> String {
         match (self.database_url.find("://"), self.database_url.rfind('@')) {

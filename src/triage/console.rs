@@ -170,21 +170,8 @@ async fn read_form(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(FormFields, L), Response> {
-    let l = lang_of(headers, None);
-    if crate::channels::media_type(headers) != "application/x-www-form-urlencoded" {
-        return Err(error_page(ErrorCode::UnsupportedMediaType, l.lang, None));
-    }
-    let bytes = crate::channels::read_body(body, state.settings.max_body_bytes)
-        .await
-        .map_err(|code| error_page(code, l.lang, None))?;
-    let fields = FormFields::parse(&bytes).map_err(|code| error_page(code, l.lang, None))?;
-    let l = L {
-        lang: fields
-            .get("lang")
-            .and_then(Language::parse)
-            .unwrap_or(l.lang),
-    };
-    Ok((fields, l))
+    let (fields, lang) = crate::channels::web::read_fields(state, headers, body).await?;
+    Ok((fields, L { lang }))
 }
 
 fn pre_csrf(state: &AppState) -> Csrf<'_> {

@@ -40,10 +40,8 @@ pub fn cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// Whether staff cookies are marked Secure: always, except on a loopback address
-/// with `secure_cookies` off.
 pub fn secure(state: &AppState) -> bool {
-    state.settings.secure_cookies || !state.settings.http_addr.ip().is_loopback()
+    state.settings.staff_cookies_secure()
 }
 
 pub fn set_cookie(state: &AppState, token: &str) -> String {

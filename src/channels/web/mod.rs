@@ -318,13 +318,13 @@ pub async fn show_form(
     csrf::with_cookie(render(StatusCode::OK, &page), &issued)
 }
 
-/// Reads a form body: checks its type, size and encoding, then the CSRF token.
-/// Returns the fields, the page language and a fresh token for re-rendering.
-async fn read_form(
+/// Reads a form body: its type, size and encoding. The page language: the form's
+/// `lang`, else the request's. (Refusals are pages in that language.)
+pub(crate) async fn read_fields(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(FormFields, Language, Issued, bool), Response> {
+) -> Result<(FormFields, Language), Response> {
     let lang = negotiate_language(headers, None);
     if super::media_type(headers) != "application/x-www-form-urlencoded" {
         return Err(error_page(ErrorCode::UnsupportedMediaType, lang, None));
@@ -334,6 +334,17 @@ async fn read_form(
         .map_err(|code| error_page(code, lang, None))?;
     let fields = FormFields::parse(&bytes).map_err(|code| error_page(code, lang, None))?;
     let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
+    Ok((fields, lang))
+}
+
+/// Reads a form body: checks its type, size and encoding, then the CSRF token.
+/// Returns the fields, the page language and a fresh token for re-rendering.
+async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(FormFields, Language, Issued, bool), Response> {
+    let (fields, lang) = read_fields(state, headers, body).await?;
     let csrf = csrf_for(state);
     let csrf_ok = csrf.verify(headers, fields.get("csrf"));
     if !csrf_ok {
