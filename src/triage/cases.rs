@@ -556,12 +556,10 @@ pub async fn detail(
     let employer_ct: Vec<u8> = w.try_get_by_index(4)?;
     let city_ct: Option<Vec<u8>> = w.try_get_by_index(5)?;
     let employer_bidx: Vec<u8> = w.try_get_by_index(6)?;
-    let strings = |sql: &'static str| async move {
-        crate::db::rows(db, sql, vec![id.into()])
-            .await?
-            .iter()
-            .map(|r| r.try_get_by_index::<String>(0).map_err(anyhow::Error::from))
-            .collect::<anyhow::Result<Vec<String>>>()
+    let strings = |sql: &'static str| {
+        crate::db::all(db, sql, vec![id.into()], |r| {
+            r.try_get_by_index::<String>(0)
+        })
     };
     let violations =
         strings("SELECT violation FROM case_violations WHERE case_id = $1 ORDER BY violation")
@@ -687,16 +685,9 @@ pub async fn detail(
         sector: w.try_get_by_index(1)?,
         trade_with_us: w.try_get_by_index(2)?,
         workers: w.try_get_by_index(3)?,
-        employer: keys
-            .cipher
-            .decrypt_string(ct_aad("workplaces", "employer_ct", id), &employer_ct)
-            .context("cannot decrypt employer")?,
+        employer: dec("workplaces", "employer_ct", &employer_ct)?,
         city: city_ct
-            .map(|ct| {
-                keys.cipher
-                    .decrypt_string(ct_aad("workplaces", "city_ct", id), &ct)
-                    .context("cannot decrypt city")
-            })
+            .map(|ct| dec("workplaces", "city_ct", &ct))
             .transpose()?,
         violations,
         suggested_violations: suggested,
@@ -1468,19 +1459,15 @@ pub struct Count {
 }
 
 pub async fn stats(db: &DatabaseConnection) -> anyhow::Result<Stats> {
-    let pairs = |sql: &'static str| async move {
-        crate::db::rows(db, sql, vec![])
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(Count {
-                    key: r
-                        .try_get_by_index::<Option<String>>(0)?
-                        .unwrap_or_else(|| "none".into()),
-                    count: r.try_get_by_index::<i64>(1)?,
-                })
+    let pairs = |sql: &'static str| {
+        crate::db::all(db, sql, vec![], |r| {
+            Ok(Count {
+                key: r
+                    .try_get_by_index::<Option<String>>(0)?
+                    .unwrap_or_else(|| "none".into()),
+                count: r.try_get_by_index::<i64>(1)?,
             })
-            .collect::<anyhow::Result<Vec<_>>>()
+        })
     };
     let total: i64 = crate::db::row(db, "SELECT COUNT(*) FROM cases", vec![])
         .await?

@@ -272,15 +272,13 @@ async fn member_from(
 ) -> anyhow::Result<Credentials> {
     let id: Uuid = row.try_get_by_index(0)?;
     let role: String = row.try_get_by_index(1)?;
-    let authorities = crate::db::rows(
+    let authorities = crate::db::all(
         db,
         "SELECT authority FROM staff_authorities WHERE staff_id = $1 ORDER BY authority",
         vec![id.into()],
+        |r| r.try_get_by_index::<String>(0),
     )
-    .await?
-    .iter()
-    .map(|r| r.try_get_by_index::<String>(0))
-    .collect::<Result<Vec<_>, _>>()?;
+    .await?;
     Ok(Credentials {
         member: Member {
             id,
