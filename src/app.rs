@@ -12,6 +12,7 @@ use crate::error::ErrorCode;
 use crate::intake::Intake;
 use crate::ratelimit::{self, Limiters};
 use crate::routing::{Directory, Rules};
+use crate::advocacy as adv;
 use crate::triage::{api as tapi, console};
 use anyhow::Context;
 use axum::Router;
@@ -246,6 +247,10 @@ pub fn router(state: AppState) -> Router {
         webhook: state.settings.webhook_max_body_bytes,
         email: state.settings.email.as_ref().map_or(0, |e| e.max_bytes),
     };
+    // Evidence uploads stream through multer, which keeps to this cap too.
+    let evidence_limit = axum::extract::DefaultBodyLimit::max(
+        crate::advocacy::rrm::MAX_EVIDENCE_BYTES + state.settings.max_body_bytes,
+    );
     Router::new()
         .route("/", get(web::show_form))
         .route("/complaints", post(web::submit).get(web::show_form))
@@ -269,6 +274,43 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/cases/{case_ref}/duplicate", post(tapi::duplicate))
         .route("/api/v1/cases/{case_ref}/facts", post(tapi::facts))
         .route("/api/v1/cases/{case_ref}/attachments/{id}", post(tapi::attachment))
+        .route("/api/v1/cases/{case_ref}/messages", post(adv::api::message))
+        .route(
+            "/api/v1/cases/{case_ref}/rrm",
+            get(adv::api::show_rrm).put(adv::api::save_rrm),
+        )
+        .route(
+            "/api/v1/cases/{case_ref}/rrm/evidence",
+            post(adv::api::add_evidence).layer(evidence_limit.clone()),
+        )
+        .route(
+            "/api/v1/cases/{case_ref}/rrm/evidence/{id}",
+            get(adv::api::evidence_file),
+        )
+        .route("/api/v1/cases/{case_ref}/rrm/petition", get(adv::api::petition))
+        .route("/api/v1/cases/{case_ref}/rrm/filed", post(adv::api::filed))
+        .route("/org", get(adv::console::cases_page))
+        .route("/org/file", get(adv::console::show_file).post(adv::console::file))
+        .route("/org/cases/{case_ref}", get(adv::console::show_case))
+        .route("/org/cases/{case_ref}/messages", post(adv::console::message))
+        .route("/org/cases/{case_ref}/reveal", post(adv::console::reveal))
+        .route(
+            "/org/cases/{case_ref}/rrm",
+            get(adv::console::show_rrm).post(adv::console::save_rrm),
+        )
+        .route(
+            "/org/cases/{case_ref}/rrm/evidence",
+            post(adv::console::evidence).layer(evidence_limit),
+        )
+        .route(
+            "/org/cases/{case_ref}/rrm/evidence/{id}",
+            get(adv::console::evidence_file),
+        )
+        .route(
+            "/org/cases/{case_ref}/rrm/petition/{format}",
+            get(adv::console::petition),
+        )
+        .route("/org/cases/{case_ref}/rrm/filed", post(adv::console::filed))
         .route("/api/v1/audit", get(tapi::audit_log))
         .route("/api/v1/stats", get(tapi::stats))
         .route("/triage", get(console::queue))
@@ -353,7 +395,9 @@ async fn security_headers(request: Request, next: Next) -> Response {
 /// being read.)
 async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let max = if path == "/webhooks/email" {
+    let max = if path.ends_with("/rrm/evidence") {
+        caps.people.max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
+    } else if path == "/webhooks/email" {
         caps.email.max(caps.webhook)
     } else if path.starts_with("/webhooks/") {
         caps.webhook

@@ -131,6 +131,18 @@ error_codes! {
     UnknownStaff = "unknown_staff", UNPROCESSABLE_ENTITY,
         "Esa persona no puede recibir este caso: elija a alguien de la misma autoridad.",
         "That staff member cannot take this case: choose someone of the same authority.";
+    ConsentRequired = "consent_required", UNPROCESSABLE_ENTITY,
+        "Registre el consentimiento de la persona: cómo lo dio, cuándo y que acepta presentar la queja (uso «complaint»).",
+        "Record the member's consent: how and when it was given, and that it covers filing the complaint (use \"complaint\").";
+    NotRrmCandidate = "not_rrm_candidate", CONFLICT,
+        "La evaluación dice que este caso no cabe en el Mecanismo de Respuesta Rápida: no hay petición que preparar.",
+        "The screening found this case does not fit the Rapid Response Mechanism: there is no petition to prepare.";
+    PetitionNotPrepared = "petition_not_prepared", CONFLICT,
+        "Primero prepare (exporte) el borrador de la petición; después registre la fecha en que se presentó.",
+        "Prepare (export) the petition draft first; then record the date it was filed.";
+    UnsupportedEvidence = "unsupported_evidence", UNPROCESSABLE_ENTITY,
+        "Suba un PDF, una foto (JPEG, PNG, WebP), audio (OGG, MP3, M4A), video MP4 o texto, de hasta 10 MB.",
+        "Upload a PDF, a photo (JPEG, PNG, WebP), audio (OGG, MP3, M4A), MP4 video or plain text, up to 10 MB.";
     CaseNotFound = "case_not_found", NOT_FOUND,
         "No encontramos ese caso.", "No such case.";
     NotFound = "not_found", NOT_FOUND,

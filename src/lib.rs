@@ -4,6 +4,7 @@
 //! what arrived into an [`domain::IntakeDraft`]; the [`intake`] core validates,
 //! encrypts ([`crypto`]) and stores it in one transaction and issues a receipt.
 
+pub mod advocacy;
 pub mod app;
 pub mod audit;
 pub mod channels;

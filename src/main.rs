@@ -43,11 +43,27 @@ enum Command {
         #[command(subcommand)]
         action: StaffAction,
     },
+    /// Organizations (unions, worker centers) whose advocates file for members.
+    Org {
+        #[command(subcommand)]
+        action: OrgAction,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
         action: AuditAction,
     },
+}
+
+#[derive(Subcommand)]
+enum OrgAction {
+    /// Add an organization; then `buzon staff add --role advocate --org NAME`.
+    Add {
+        /// Its name as advocates and inspectors will read it (unique).
+        name: String,
+    },
+    /// List organizations.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -181,6 +197,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Staff { action } => staff(&settings, action).await,
+            Command::Org { action } => org(&settings, action).await,
             Command::Audit {
                 action: AuditAction::Verify,
             } => {
@@ -309,6 +326,34 @@ async fn staff(settings: &Settings, action: StaffAction) -> anyhow::Result<()> {
             let id = id_of(&email).await?;
             let token = staff::issue_token(&db, &keys, id).await?;
             println!("{}", token.as_str());
+        }
+    }
+    Ok(())
+}
+
+async fn org(settings: &Settings, action: OrgAction) -> anyhow::Result<()> {
+    let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
+    let db = buzon::db::connect(&settings.database_url, 1).await?;
+    buzon::db::migrate(&db).await?;
+    buzon::db::check_keys(&db, &keys).await?;
+    match action {
+        OrgAction::Add { name } => {
+            let org = buzon::advocacy::add_org(&db, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let id = org.id.to_string();
+            buzon::audit::record(
+                &db,
+                &keys,
+                buzon::audit::Event::new(None, "org_add").target(&id),
+            )
+            .await?;
+            eprintln!("added organization {} ({id})", org.name);
+        }
+        OrgAction::List => {
+            for o in buzon::advocacy::orgs(&db).await? {
+                println!("{}\t{}\t{}", o.id, o.name, o.created_at.format("%Y-%m-%d"));
+            }
         }
     }
     Ok(())

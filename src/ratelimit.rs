@@ -38,7 +38,7 @@ impl Bucket {
         }
         if method == Method::POST {
             match path {
-                "/complaints" | "/api/v1/complaints" => return Self::Intake,
+                "/complaints" | "/api/v1/complaints" | "/org/file" => return Self::Intake,
                 "/triage/login" | "/triage/totp" | "/triage/enroll" => return Self::Login,
                 "/status"
                 | "/status/messages"

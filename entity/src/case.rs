@@ -26,6 +26,12 @@ pub struct Model {
     pub rrm_status: Option<String>,
     pub assigned_to: Option<Uuid>,
     pub duplicate_of: Option<Uuid>,
+    /// The organization that filed it; `None` when a worker filed directly.
+    pub org_id: Option<Uuid>,
+    /// The advocate who filed it.
+    pub filed_by: Option<Uuid>,
+    /// Collective complaints: how many workers it is for.
+    pub workers_affected: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

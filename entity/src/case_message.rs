@@ -10,6 +10,8 @@ pub struct Model {
     pub author: String,
     pub body_ct: Vec<u8>,
     pub created_at: DateTimeUtc,
+    /// Written with a member's receipt (a complaint filed by an organization).
+    pub member_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

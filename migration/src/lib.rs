@@ -10,6 +10,7 @@ mod m20261128_000002_create_authorities;
 mod m20261128_000003_create_whatsapp;
 mod m20261128_000004_create_email;
 mod m20261128_000005_create_triage;
+mod m20261128_000006_create_advocates;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_create_whatsapp::Migration),
             Box::new(m20261128_000004_create_email::Migration),
             Box::new(m20261128_000005_create_triage::Migration),
+            Box::new(m20261128_000006_create_advocates::Migration),
         ]
     }
 }

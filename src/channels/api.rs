@@ -88,7 +88,7 @@ pub struct ComplainantIn {
 }
 
 impl ComplainantIn {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         [&self.name, &self.phone, &self.email, &self.worker_id]
             .iter()
             .all(|f| f.as_deref().is_none_or(|s| s.trim().is_empty()))
@@ -141,10 +141,22 @@ pub struct ComplaintRequest {
     /// When it happened (YYYY-MM-DD, not in the future), or "unknown".
     #[schema(example = "2025-03-14")]
     pub occurred_on: Option<String>,
+    /// Advocates (bearer token) only, and required for them: the member's consent
+    /// (one member: `complainant` is the member, optional) or, for a collective
+    /// complaint, the group's consent to file.
+    pub consent: Option<crate::advocacy::ConsentIn>,
+    /// Advocates only: a collective complaint's listed members (up to 200), each
+    /// with their own consent; each gets a receipt of their own. Identities are
+    /// optional (anonymous members).
+    pub members: Option<Vec<crate::advocacy::MemberIn>>,
+    /// Advocates only: a collective complaint's number of workers affected (2 to
+    /// 1,000,000; at least the number of listed members). Sent with or without
+    /// `members`, it makes the complaint collective.
+    pub workers_affected: Option<i64>,
 }
 
 impl ComplaintRequest {
-    fn into_draft(self) -> IntakeDraft {
+    pub(crate) fn into_draft(self) -> IntakeDraft {
         let who = self.complainant.unwrap_or_default();
         let place = self.workplace.unwrap_or_default();
         IntakeDraft {
@@ -188,6 +200,52 @@ pub struct ComplaintCreated {
     /// filed through this API, which carry every fact routing needs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing: Option<RoutingOut>,
+    /// Filed by an advocate: their organization.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    /// Collective complaints: each listed member's own receipt, to hand over on
+    /// paper or by message (shown once).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberReceiptOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberReceiptOut {
+    /// The member's place in the `members` list, from 1.
+    pub position: i32,
+    /// Whether the member was named (identity on record).
+    pub named: bool,
+    pub receipt: String,
+}
+
+impl ComplaintCreated {
+    pub fn new(
+        filed: crate::intake::Filed,
+        directory: &Directory,
+        organization: Option<String>,
+    ) -> Self {
+        Self {
+            status: filed.status.code(),
+            status_label: filed.status.label(filed.language),
+            created_at: filed.created_at,
+            routing: filed
+                .routing
+                .as_ref()
+                .map(|d| RoutingOut::new(d, directory, filed.language)),
+            receipt: filed.receipt.to_string(),
+            members: filed
+                .members
+                .iter()
+                .map(|m| MemberReceiptOut {
+                    position: m.position,
+                    named: m.named,
+                    receipt: m.receipt.to_string(),
+                })
+                .collect(),
+            case_ref: filed.case_ref,
+            organization,
+        }
+    }
 }
 
 /// One authority the case goes to.
@@ -289,7 +347,7 @@ pub struct MessageRequest {
 
 #[derive(Serialize, ToSchema)]
 pub struct MessageOut {
-    /// `complainant` or `staff`.
+    /// `complainant`, `staff`, or `advocate` (the organization that filed the case).
     pub from: &'static str,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -331,7 +389,13 @@ impl CaseStatusResponse {
                 .messages
                 .into_iter()
                 .map(|m| MessageOut {
-                    from: if m.from_staff { "staff" } else { "complainant" },
+                    from: if m.from_advocate {
+                        "advocate"
+                    } else if m.from_staff {
+                        "staff"
+                    } else {
+                        "complainant"
+                    },
                     body: m.body,
                     created_at: m.created_at,
                 })
@@ -399,7 +463,11 @@ fn body_language(raw: Option<&str>, fallback: Language) -> Language {
     raw.and_then(Language::parse).unwrap_or(fallback)
 }
 
-/// File a complaint.
+/// File a complaint. Without credentials, a worker files for themself. With an
+/// advocate's bearer token (`buzon staff token`), the organization files for one
+/// member (`consent` required; `complainant` is the member, optional) or for a group
+/// (`workers_affected` and/or `members`, each member with their consent and a
+/// receipt of their own in the response).
 #[utoipa::path(
     post,
     path = "/api/v1/complaints",
@@ -407,12 +475,15 @@ fn body_language(raw: Option<&str>, fallback: Language) -> Language {
     request_body = ComplaintRequest,
     responses(
         (status = 201, description = "Stored (committed) and routed; show the receipt to the worker", body = ComplaintCreated),
+        (status = 401, description = "unauthorized: a token that is not valid, or `consent`/`members`/`workers_affected` sent without one", body = ErrorBody),
+        (status = 403, description = "forbidden: the token is not an advocate's", body = ErrorBody),
         (status = 400, description = "invalid_json or invalid_encoding", body = ErrorBody),
         (status = 413, description = "payload_too_large", body = ErrorBody),
         (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 422, description = "A field is missing or invalid; `field` names it, `details` lists all", body = ErrorBody),
+        (status = 422, description = "A field is missing or invalid; `field` names it (`members[3].consent.date`), `details` lists all; consent_required when consent is missing or does not cover `complaint`", body = ErrorBody),
         (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
-    )
+    ),
+    security((), ("bearer" = []))
 )]
 pub async fn create_complaint(
     State(state): State<AppState>,
@@ -422,6 +493,14 @@ pub async fn create_complaint(
     let lang = header_language(&headers);
     let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
+    if headers.contains_key(header::AUTHORIZATION) {
+        return crate::advocacy::api::file(&state, &headers, request, lang).await;
+    }
+    if request.consent.is_some() || request.members.is_some() || request.workers_affected.is_some()
+    {
+        // Filing for others is an advocate's act: it needs their token.
+        return Err(ApiError::new(ErrorCode::Unauthorized, lang));
+    }
     if request.anonymous == Some(true)
         && request.complainant.as_ref().is_some_and(|c| !c.is_empty())
     {
@@ -440,17 +519,7 @@ pub async fn create_complaint(
         .file(&complaint)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
-    let created = ComplaintCreated {
-        case_ref: filed.case_ref,
-        receipt: filed.receipt.to_string(),
-        status: filed.status.code(),
-        status_label: filed.status.label(filed.language),
-        created_at: filed.created_at,
-        routing: filed
-            .routing
-            .as_ref()
-            .map(|d| RoutingOut::new(d, &state.directory, filed.language)),
-    };
+    let created = ComplaintCreated::new(filed, &state.directory, None);
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -577,7 +646,14 @@ pub async fn dry_run(
         crate::triage::api::facts,
         crate::triage::api::attachment,
         crate::triage::api::audit_log,
-        crate::triage::api::stats
+        crate::triage::api::stats,
+        crate::advocacy::api::message,
+        crate::advocacy::api::show_rrm,
+        crate::advocacy::api::save_rrm,
+        crate::advocacy::api::add_evidence,
+        crate::advocacy::api::evidence_file,
+        crate::advocacy::api::petition,
+        crate::advocacy::api::filed
     ),
     modifiers(&StaffAuth),
     components(schemas(

@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 
 /// What the sender gets back once the complaint is committed.
 pub struct Filed {
+    pub case_id: Uuid,
     pub case_ref: String,
     /// Where the case goes, decided in the same transaction that stored it; `None`
     /// when the facts routing needs are not known yet (e-mail: decided at triage).
@@ -31,6 +32,15 @@ pub struct Filed {
     pub status: CaseStatus,
     pub language: Language,
     pub created_at: DateTime<Utc>,
+    /// Members of a collective complaint, each with a receipt of their own (shown
+    /// once, like the case's).
+    pub members: Vec<MemberReceipt>,
+}
+
+pub struct MemberReceipt {
+    pub position: i32,
+    pub named: bool,
+    pub receipt: Zeroizing<String>,
 }
 
 /// What a receipt opens: status and messages, never identifying data.
@@ -58,6 +68,8 @@ impl std::fmt::Debug for CaseView {
 
 pub struct MessageView {
     pub from_staff: bool,
+    /// Written by the organization that filed the case (answering staff's questions).
+    pub from_advocate: bool,
     pub body: String,
     pub created_at: DateTime<Utc>,
 }
@@ -119,6 +131,8 @@ const UNKNOWN_STATE: &str = "unknown";
 
 /// Who wrote a case message.
 pub const AUTHOR_COMPLAINANT: &str = "complainant";
+/// The organization that filed the case, answering for its members.
+pub const AUTHOR_ADVOCATE: &str = "advocate";
 
 /// A complaint ready to be written; see [`Intake::prepare`].
 pub struct Prepared {
@@ -130,7 +144,20 @@ pub struct Prepared {
     suggested: Vec<String>,
     /// `(authority, function)` of each referral routing made: the queue selects on them.
     referrals: Vec<(String, &'static str)>,
+    members: Vec<MemberRow>,
     pub filed: Filed,
+}
+
+/// A member of a complaint filed by an organization, encrypted, ready to insert.
+struct MemberRow {
+    id: Uuid,
+    position: i32,
+    receipt: Option<(String, String)>,
+    cts: [Option<Vec<u8>>; 4],
+    given_by: &'static str,
+    method: &'static str,
+    date: chrono::NaiveDate,
+    uses: String,
 }
 
 impl Prepared {
@@ -172,6 +199,35 @@ impl Prepared {
             .exec(txn)
             .await
             .context("cannot insert suggested violations")?;
+        }
+        for m in &self.members {
+            let (lookup, hash) = m.receipt.clone().unzip();
+            let [name, phone, email, worker_id] = m.cts.clone();
+            crate::db::exec(
+                txn,
+                "INSERT INTO case_members (id, case_id, position, receipt_lookup, receipt_hash, \
+                 name_ct, phone_ct, email_ct, worker_id_ct, consent_given_by, consent_method, \
+                 consent_date, consent_uses, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                vec![
+                    m.id.into(),
+                    self.case_id.into(),
+                    m.position.into(),
+                    lookup.into(),
+                    hash.into(),
+                    name.into(),
+                    phone.into(),
+                    email.into(),
+                    worker_id.into(),
+                    m.given_by.into(),
+                    m.method.into(),
+                    m.date.into(),
+                    m.uses.clone().into(),
+                    self.filed.created_at.into(),
+                ],
+            )
+            .await
+            .context("cannot insert member")?;
         }
         for (authority, function) in &self.referrals {
             crate::triage::insert_referral(
@@ -316,6 +372,9 @@ impl Intake {
             rrm_status: Set(Some(decision.rrm.status.code().to_owned())),
             assigned_to: Set(None),
             duplicate_of: Set(None),
+            org_id: Set(None),
+            filed_by: Set(None),
+            workers_affected: Set(None),
         };
         let w = &c.workplace;
         let workplace_row = workplace::ActiveModel {
@@ -370,13 +429,16 @@ impl Intake {
                 .iter()
                 .map(|r| (r.authority.clone(), r.function.code()))
                 .collect(),
+            members: Vec::new(),
             filed: Filed {
+                case_id: id,
                 case_ref,
                 routing: Some(decision),
                 receipt: receipt.display(),
                 status: CaseStatus::Received,
                 language: c.language,
                 created_at: now,
+                members: Vec::new(),
             },
         })
     }
@@ -417,6 +479,9 @@ impl Intake {
                 rrm_status: Set(None),
                 assigned_to: Set(None),
                 duplicate_of: Set(None),
+                org_id: Set(None),
+                filed_by: Set(None),
+                workers_affected: Set(None),
             },
             workplace_row: workplace::ActiveModel {
                 case_id: Set(id),
@@ -448,15 +513,111 @@ impl Intake {
             violations: Vec::new(),
             suggested: c.suggested.iter().map(|v| v.code().to_owned()).collect(),
             referrals: Vec::new(),
+            members: Vec::new(),
             filed: Filed {
+                case_id: id,
                 case_ref,
                 routing: None,
                 receipt: receipt.display(),
                 status: CaseStatus::Received,
                 language: c.language,
                 created_at: now,
+                members: Vec::new(),
             },
         })
+    }
+
+    /// A complaint an organization files for one member or a group: routed like any
+    /// other, the members' identities encrypted under their own rows, each collective
+    /// member with a receipt of their own. The complaint's own complainant is ignored
+    /// (the members carry the identities).
+    #[tracing::instrument(skip_all, fields(channel = %c.channel, case_ref))]
+    pub async fn file_on_behalf(
+        &self,
+        c: &NewComplaint,
+        b: &crate::advocacy::OnBehalf,
+    ) -> anyhow::Result<Filed> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = async {
+                let prepared = self.prepare_on_behalf(c, b).await?;
+                let txn = self.db.begin().await.context("cannot begin transaction")?;
+                prepared.insert(&txn).await?;
+                txn.commit().await.context("cannot commit complaint")?;
+                Ok::<_, anyhow::Error>(prepared.filed)
+            }
+            .await;
+            match result {
+                Err(e) if attempt < 3 && is_unique_violation(&e) => continue,
+                result => {
+                    if let Ok(filed) = &result {
+                        tracing::Span::current().record("case_ref", filed.case_ref.as_str());
+                        tracing::info!(members = filed.members.len(), "complaint filed on behalf");
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    async fn prepare_on_behalf(
+        &self,
+        c: &NewComplaint,
+        b: &crate::advocacy::OnBehalf,
+    ) -> anyhow::Result<Prepared> {
+        let mut p = self.prepare(c).await?;
+        p.complainant_row = None;
+        p.case_row.anonymous = Set(!b.members.iter().any(|m| m.identity.is_some()));
+        p.case_row.org_id = Set(Some(b.org));
+        p.case_row.filed_by = Set(Some(b.advocate));
+        p.case_row.workers_affected = Set(b.workers_affected.and_then(|n| i32::try_from(n).ok()));
+        for (i, m) in b.members.iter().enumerate() {
+            let id = Uuid::new_v4();
+            let position = i32::try_from(i + 1).context("too many members")?;
+            let enc = |column: &'static str, text: Option<&str>| {
+                text.map(|t| {
+                    self.keys
+                        .cipher
+                        .encrypt_str(crate::advocacy::member_aad(id, column), t)
+                        .with_context(|| format!("cannot encrypt case_members.{column}"))
+                })
+                .transpose()
+            };
+            let who = m.identity.as_ref();
+            let cts = [
+                enc("name_ct", who.and_then(|w| w.name.as_ref()).map(Text::as_str))?,
+                enc("phone_ct", who.and_then(|w| w.phone.as_ref()).map(|p| p.e164()))?,
+                enc("email_ct", who.and_then(|w| w.email.as_ref()).map(|e| e.as_str()))?,
+                enc(
+                    "worker_id_ct",
+                    who.and_then(|w| w.worker_id.as_ref()).map(Text::as_str),
+                )?,
+            ];
+            let receipt = if m.own_receipt {
+                let r = Receipt::generate();
+                let hash = self.hash_secret(r.secret().to_owned()).await?;
+                p.filed.members.push(MemberReceipt {
+                    position,
+                    named: who.is_some(),
+                    receipt: r.display(),
+                });
+                Some((r.lookup.clone(), hash))
+            } else {
+                None
+            };
+            p.members.push(MemberRow {
+                id,
+                position,
+                receipt,
+                cts,
+                given_by: m.consent.given_by,
+                method: m.consent.method,
+                date: m.consent.date,
+                uses: m.consent.uses_codes(),
+            });
+        }
+        Ok(p)
     }
 
     /// A new case's id, reference and receipt (hashed: the slow part).
@@ -500,30 +661,64 @@ impl Intake {
 
     /// Finds the case a receipt opens. Unknown lookups still cost one Argon2
     /// verification, so timing doesn't tell them apart from wrong secrets.
-    async fn authenticate(&self, receipt: &Receipt) -> Result<case::Model, ReceiptError> {
+    ///
+    /// A receipt is the case's own, or (complaints filed by an organization for a
+    /// group) one member's: then the member's id comes with the case.
+    async fn authenticate(
+        &self,
+        receipt: &Receipt,
+    ) -> Result<(case::Model, Option<Uuid>), ReceiptError> {
         let row = case::Entity::find()
             .filter(case::Column::ReceiptLookup.eq(receipt.lookup.as_str()))
             .one(&self.db)
             .await
             .context("cannot look up receipt")?;
+        let (row, stored, member) = match row {
+            Some(row) => {
+                let hash = row.receipt_hash.clone();
+                (Some(row), Some(hash), None)
+            }
+            None => match crate::db::row(
+                &self.db,
+                "SELECT case_id, id, receipt_hash FROM case_members WHERE receipt_lookup = $1",
+                vec![receipt.lookup.as_str().into()],
+            )
+            .await
+            .context("cannot look up member receipt")?
+            {
+                Some(m) => {
+                    let case_id: Uuid = m.try_get_by_index(0).context("member row")?;
+                    let member: Uuid = m.try_get_by_index(1).context("member row")?;
+                    let hash: Option<String> = m.try_get_by_index(2).context("member row")?;
+                    let case = case::Entity::find_by_id(case_id)
+                        .one(&self.db)
+                        .await
+                        .context("cannot load member's case")?;
+                    (case, hash, Some(member))
+                }
+                None => (None, None, None),
+            },
+        };
         let secret = Zeroizing::new(receipt.secret().to_owned());
-        let stored = row.as_ref().map(|r| r.receipt_hash.clone());
         let ok = self
             .with_hash_slot(move |hasher| hasher.verify(&secret, stored.as_deref()))
             .await?;
         match row {
-            Some(row) if ok => Ok(row),
+            Some(row) if ok => Ok((row, member)),
             _ => Err(ReceiptError::NotFound),
         }
     }
 
     /// Status and messages for the holder of a receipt.
     pub async fn status(&self, receipt: &Receipt) -> Result<CaseView, ReceiptError> {
-        let case = self.authenticate(receipt).await?;
-        Ok(self.view(case).await?)
+        let (case, member) = self.authenticate(receipt).await?;
+        Ok(self.view(case, member).await?)
     }
 
-    async fn view(&self, case: case::Model) -> anyhow::Result<CaseView> {
+    /// What a receipt shows: staff's and the organization's messages, and the
+    /// messages written with this same receipt. A group member's messages are read
+    /// by staff and the organization, never by the other members.
+    async fn view(&self, case: case::Model, member: Option<Uuid>) -> anyhow::Result<CaseView> {
         let rows = case_message::Entity::find()
             .filter(case_message::Column::CaseId.eq(case.id))
             .order_by_asc(case_message::Column::CreatedAt)
@@ -532,6 +727,11 @@ impl Intake {
             .context("cannot load messages")?;
         let mut messages = Vec::with_capacity(rows.len());
         for m in rows {
+            // Staff's and the organization's messages are for every holder; a
+            // complainant's message only for the receipt it was written with.
+            if m.author == AUTHOR_COMPLAINANT && m.member_id != member {
+                continue;
+            }
             let body = self
                 .keys
                 .cipher
@@ -539,6 +739,7 @@ impl Intake {
                 .with_context(|| format!("cannot decrypt message {}", m.id))?;
             messages.push(MessageView {
                 from_staff: m.author != AUTHOR_COMPLAINANT,
+                from_advocate: m.author == AUTHOR_ADVOCATE,
                 body,
                 created_at: m.created_at,
             });
@@ -564,16 +765,18 @@ impl Intake {
         receipt: &Receipt,
         body: &Text,
     ) -> Result<CaseView, ReceiptError> {
-        let case = self.authenticate(receipt).await?;
+        let (case, member) = self.authenticate(receipt).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
         if !status.accepts_messages() {
-            return Err(ReceiptError::Closed(Box::new(self.view(case).await?)));
+            return Err(ReceiptError::Closed(Box::new(self.view(case, member).await?)));
         }
         let txn = self.db.begin().await.context("cannot begin transaction")?;
-        let case = self.append_message(&txn, case.id, body).await?;
+        let case = self
+            .append_message_as(&txn, case.id, body, AUTHOR_COMPLAINANT, member)
+            .await?;
         txn.commit().await.context("cannot commit message")?;
         tracing::info!(case_ref = %case.case_ref, "follow-up message added");
-        Ok(self.view(case).await?)
+        Ok(self.view(case, member).await?)
     }
 }
 
@@ -588,6 +791,21 @@ impl Intake {
         case_id: Uuid,
         body: &Text,
     ) -> anyhow::Result<case::Model> {
+        self.append_message_as(txn, case_id, body, AUTHOR_COMPLAINANT, None)
+            .await
+    }
+
+    /// [`Intake::append_message`] by a given author: the complainant, one member of
+    /// a group (`member`), or the organization that filed the case
+    /// ([`AUTHOR_ADVOCATE`]), which answers questions for its members.
+    pub async fn append_message_as(
+        &self,
+        txn: &DatabaseTransaction,
+        case_id: Uuid,
+        body: &Text,
+        author: &'static str,
+        member: Option<Uuid>,
+    ) -> anyhow::Result<case::Model> {
         let id = Uuid::new_v4();
         let now = Utc::now();
         let body_ct = self
@@ -598,9 +816,10 @@ impl Intake {
         case_message::ActiveModel {
             id: Set(id),
             case_id: Set(case_id),
-            author: Set(AUTHOR_COMPLAINANT.to_owned()),
+            author: Set(author.to_owned()),
             body_ct: Set(body_ct),
             created_at: Set(now),
+            member_id: Set(member),
         }
         .insert(txn)
         .await
@@ -672,8 +891,6 @@ pub async fn petition_input(
     rules: &Rules,
     case_ref: &str,
 ) -> anyhow::Result<Option<crate::routing::petition::PetitionInput>> {
-    use crate::domain::{Sector, StateCode, TradeNexus, Violation};
-    use crate::routing::petition::PetitionInput;
     let Some(case) = case::Entity::find()
         .filter(case::Column::CaseRef.eq(case_ref))
         .one(db)
@@ -682,74 +899,7 @@ pub async fn petition_input(
     else {
         return Ok(None);
     };
-    let decrypt = |table: &'static str, column: &'static str, ct: &[u8]| {
-        keys.cipher
-            .decrypt_string(
-                Aad {
-                    table,
-                    column,
-                    row: case.id,
-                },
-                ct,
-            )
-            .with_context(|| format!("cannot decrypt {table}.{column} of {case_ref}"))
-    };
-    let place = workplace::Entity::find_by_id(case.id)
-        .one(db)
-        .await
-        .context("cannot load workplace")?
-        .context("case has no workplace")?;
-    let violations: Vec<Violation> = case_violation::Entity::find()
-        .filter(case_violation::Column::CaseId.eq(case.id))
-        .all(db)
-        .await
-        .context("cannot load violations")?
-        .iter()
-        .filter_map(|v| Violation::parse(&v.violation))
-        .collect();
-    let messages = case_message::Entity::find()
-        .filter(case_message::Column::CaseId.eq(case.id))
-        .all(db)
-        .await
-        .context("cannot load messages")?
-        .len();
-    let state = StateCode::parse(&place.state).with_context(|| {
-        format!("the state of {case_ref} is not known yet: confirm it at triage first")
-    })?;
-    let sector = Sector::parse(&place.sector).unwrap_or(Sector::Unknown);
-    let trade_with_us = TradeNexus::parse(&place.trade_with_us).unwrap_or(TradeNexus::Unknown);
-    let workers = place.workers.and_then(|n| u32::try_from(n).ok());
-    let facts = CaseFacts {
-        state,
-        sector,
-        trade_with_us,
-        workers,
-        violations: violations.iter().copied().collect(),
-        occurred_on: case.occurred_on,
-    };
-    // The decision stored with the case; one routed again only if it has none.
-    let decision = case
-        .routing
-        .clone()
-        .and_then(|json| serde_json::from_value::<Decision>(json).ok())
-        .unwrap_or_else(|| crate::routing::route(rules, &facts));
-    Ok(Some(PetitionInput {
-        case_ref: case.case_ref.clone(),
-        filed_on: case.created_at.date_naive(),
-        identified: !case.anonymous,
-        employer: decrypt("workplaces", "employer_ct", &place.employer_ct)?,
-        city: place
-            .city_ct
-            .map(|ct| decrypt("workplaces", "city_ct", &ct))
-            .transpose()?,
-        state,
-        sector,
-        trade_with_us,
-        workers,
-        violations,
-        narrative: decrypt("cases", "narrative_ct", &case.narrative_ct)?,
-        occurred_on: case.occurred_on,
-        messages,
-        decision,
-    }))
+    Ok(Some(
+        crate::advocacy::rrm::petition_input(db, keys, rules, &case).await?,
+    ))
 }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-async fn principal(
+pub(crate) async fn principal(
     state: &AppState,
     headers: &HeaderMap,
     lang: Language,
@@ -43,6 +43,19 @@ async fn case_worker(
     Ok((p, scope))
 }
 
+/// The caller and the cases they may read ([`Scope::reading`]): inspectors and
+/// admins as [`case_worker`], advocates their organization's cases.
+async fn case_reader(
+    state: &AppState,
+    headers: &HeaderMap,
+    lang: Language,
+) -> Result<(Principal, Scope), ApiError> {
+    let p = principal(state, headers, lang).await?;
+    let scope =
+        Scope::reading(&p.member).ok_or_else(|| ApiError::new(ErrorCode::Forbidden, lang))?;
+    Ok((p, scope))
+}
+
 /// Like [`case_worker`] for state changes: the CSRF token when signed in by cookie.
 async fn case_writer(
     state: &AppState,
@@ -56,7 +69,7 @@ async fn case_writer(
     Ok((p, scope))
 }
 
-async fn case_in_scope(
+pub(crate) async fn case_in_scope(
     state: &AppState,
     scope: &Scope,
     case_ref: &str,
@@ -118,7 +131,8 @@ pub struct QueuePage {
 pub const ORDER_EXPLAINED: &str =
     "priority (retaliation risk, then RRM screening, then workers affected), then oldest first";
 
-/// The caller's queue: cases referred to their authorities, in priority order.
+/// The caller's queue: cases referred to their authorities, in priority order. With
+/// an advocate's token: the cases their organization filed, in the same order.
 #[utoipa::path(
     get,
     path = "/api/v1/cases",
@@ -127,7 +141,7 @@ pub const ORDER_EXPLAINED: &str =
     responses(
         (status = 200, body = QueuePage),
         (status = 401, description = "unauthorized", body = ErrorBody),
-        (status = 403, description = "forbidden: advocates and coordinators have no queue", body = ErrorBody),
+        (status = 403, description = "forbidden: coordinators have no queue (advocates get their organization's cases)", body = ErrorBody),
         (status = 422, description = "invalid_field: a filter or the cursor is not valid; `field` names it", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = []))
@@ -138,7 +152,7 @@ pub async fn list(
     query: Result<Query<QueueQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let (p, scope) = case_worker(&state, &headers, lang).await?;
+    let (p, scope) = case_reader(&state, &headers, lang).await?;
     let Query(query) =
         query.map_err(|_| ApiError::field(ErrorCode::InvalidField, "query", lang))?;
     let (filters, cursor) = query
@@ -177,7 +191,7 @@ pub async fn show(
     Path(case_ref): Path<String>,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let (_, scope) = case_worker(&state, &headers, lang).await?;
+    let (_, scope) = case_reader(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
     let out: CaseOut = cases::detail(state.intake.db(), &state.keys, &scope, &case, lang)
         .await
@@ -192,7 +206,9 @@ pub struct ReasonRequest {
     pub reason: Option<String>,
 }
 
-/// Reveal the complainant's identifying fields; writes an audit record first.
+/// Reveal the complainant's identifying fields (and the members of a complaint an
+/// organization filed); writes an audit record first. Advocates may reveal the
+/// members of their own organization's cases.
 #[utoipa::path(
     post,
     path = "/api/v1/cases/{case_ref}/reveal",
@@ -212,9 +228,14 @@ pub async fn reveal(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let Change {
-        p, case, req, lang, ..
-    } = Change::<ReasonRequest>::read(&state, &headers, &case_ref, body).await?;
+    // Advocates too, for the members their organization filed.
+    let lang = header_language(&headers);
+    let (p, scope) = case_reader(&state, &headers, lang).await?;
+    if !p.csrf_ok(&headers, None) {
+        return Err(ApiError::new(ErrorCode::CsrfFailed, lang));
+    }
+    let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
+    let req: ReasonRequest = read_json(&state, &headers, body, lang).await?;
     let who = cases::reveal(
         state.intake.db(),
         &state.keys,

@@ -31,6 +31,9 @@ pub enum Scope {
     All,
     /// Cases with an active referral to one of these authorities.
     Authorities(Vec<String>),
+    /// Cases this organization filed (advocates: read, answer, petition; no
+    /// inspector actions, no internal notes).
+    Org(Uuid),
 }
 
 impl Scope {
@@ -41,6 +44,19 @@ impl Scope {
             Role::Inspector => Some(Self::Authorities(member.authorities.clone())),
             Role::Advocate | Role::Coordinator => None,
         }
+    }
+
+    /// The cases a member may read: [`Scope::of`], and for an advocate their
+    /// organization's cases. `None`: the role reads no case.
+    pub fn reading(member: &Member) -> Option<Self> {
+        match member.role {
+            Role::Advocate => member.org_id().map(Self::Org),
+            _ => Self::of(member),
+        }
+    }
+
+    pub fn is_org(&self) -> bool {
+        matches!(self, Self::Org(_))
     }
 
     /// ` AND EXISTS (...)` restricting alias `c` to the scope; binds after `values`.
@@ -61,6 +77,10 @@ impl Scope {
                      AND r.state = 'active' AND r.authority IN ({}))",
                     marks.join(", ")
                 )
+            }
+            Self::Org(org) => {
+                values.push((*org).into());
+                format!(" AND c.org_id = ${}", values.len())
             }
         }
     }
@@ -258,6 +278,8 @@ pub struct QueueItem {
     /// Cases with the same tag come from the same facility (normalized employer name
     /// and state); the tag reveals neither.
     pub facility: String,
+    /// Collective complaints: the workers it is for.
+    pub workers_affected: Option<i32>,
     #[serde(skip)]
     pub id: Uuid,
 }
@@ -280,7 +302,7 @@ pub async fn queue(
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(
         "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, c.rrm_status, \
-         c.priority, c.created_at, c.assigned_to, w.employer_bidx \
+         c.priority, c.created_at, c.assigned_to, w.employer_bidx, c.workers_affected \
          FROM cases c JOIN workplaces w ON w.case_id = c.id WHERE c.priority IS NOT NULL",
     );
     sql.push_str(&scope.sql(&mut values));
@@ -372,7 +394,10 @@ pub async fn queue(
             priority,
             retaliation_risk: Breakdown::of_score(priority).retaliation,
             created_at: row.try_get_by_index(8)?,
-            assigned_to: row.try_get_by_index(9)?,
+            assigned_to: row
+                .try_get_by_index::<Option<Uuid>>(9)?
+                .filter(|_| !scope.is_org()),
+            workers_affected: row.try_get_by_index(11)?,
         });
     }
     let next = if items.len() as u64 > limit {
@@ -498,8 +523,15 @@ pub struct CaseOut {
     pub facility: String,
     /// Other cases from the same facility, within the caller's jurisdiction.
     pub same_facility: Vec<SiblingOut>,
-    /// Which identifying fields are on record (masked: reveal to read them).
+    /// Which identifying fields are on record (masked: reveal to read them);
+    /// `members` when members of the filing organization are named.
     pub identity_on_record: Vec<String>,
+    /// The organization that filed the case for its members, if one did.
+    pub filed_by_org: Option<String>,
+    /// Collective complaints: how many workers the complaint is for.
+    pub workers_affected: Option<i32>,
+    /// The members it was filed for, with their consent; identities masked.
+    pub members: Vec<crate::advocacy::MemberSummary>,
 }
 
 fn ct_aad(table: &'static str, column: &'static str, row: Uuid) -> Aad<'static> {
@@ -583,7 +615,11 @@ pub async fn detail(
         created_at,
     })
     .collect();
-    let notes = decrypted(
+    // Internal notes are the authority's, never the filing organization's.
+    let notes = if scope.is_org() {
+        Vec::new()
+    } else {
+        decrypted(
         db,
         keys,
         "SELECT id, author_id, body_ct, created_at FROM case_notes WHERE case_id = $1 ORDER BY created_at",
@@ -597,7 +633,8 @@ pub async fn detail(
         body,
         created_at,
     })
-    .collect();
+    .collect()
+    };
     let attachments = crate::db::all(db, "SELECT id, mime_type, size_bytes, state FROM attachments WHERE case_id = $1 ORDER BY created_at", vec![id.into()], |r| { Ok(AttachmentOut {
             id: r.try_get_by_index(0)?,
             mime_type: r.try_get_by_index(1)?,
@@ -642,7 +679,12 @@ pub async fn detail(
         }
         None => None,
     };
-    let identity_on_record = match crate::db::row(
+    let members = crate::advocacy::member_summaries(db, id).await?;
+    let filed_by_org = match case.org_id {
+        Some(org) => crate::advocacy::org_name(db, org).await?,
+        None => None,
+    };
+    let mut identity_on_record: Vec<String> = match crate::db::row(
         db,
         "SELECT name_ct IS NOT NULL, phone_ct IS NOT NULL, email_ct IS NOT NULL, worker_id_ct IS NOT NULL FROM complainants WHERE case_id = $1",
         vec![id.into()],
@@ -661,6 +703,9 @@ pub async fn detail(
             .collect(),
         None => Vec::new(),
     };
+    if members.iter().any(|m| m.named) {
+        identity_on_record.push("members".to_owned());
+    }
     let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
     let priority = case.priority.unwrap_or(0);
     Ok(CaseOut {
@@ -700,10 +745,13 @@ pub async fn detail(
         messages,
         notes,
         attachments,
-        assigned_to: case.assigned_to,
+        assigned_to: case.assigned_to.filter(|_| !scope.is_org()),
         duplicate_of,
         same_facility,
         identity_on_record,
+        filed_by_org,
+        workers_affected: case.workers_affected,
+        members,
     })
 }
 
@@ -714,6 +762,8 @@ pub struct Identity {
     pub phone: Option<String>,
     pub email: Option<String>,
     pub worker_id: Option<String>,
+    /// A complaint filed by an organization: its members, with their consent.
+    pub members: Vec<crate::advocacy::MemberIdentity>,
 }
 
 impl Identity {
@@ -722,6 +772,7 @@ impl Identity {
             && self.phone.is_none()
             && self.email.is_none()
             && self.worker_id.is_none()
+            && self.members.is_empty()
     }
 }
 
@@ -753,6 +804,7 @@ async fn identity(
         phone: field(1, "phone_ct")?,
         email: field(2, "email_ct")?,
         worker_id: field(3, "worker_id_ct")?,
+        members: Vec::new(),
     })
 }
 
@@ -774,6 +826,18 @@ pub enum Refused {
     OtherCase(&'static str),
     #[error("invalid {0}")]
     Invalid(&'static str),
+    #[error("too many {0}")]
+    TooMany(&'static str),
+    /// The RRM workflow of a case the screening did not flag.
+    #[error("not an RRM candidate")]
+    NotCandidate,
+    /// A petition recorded as filed before any draft was prepared.
+    #[error("no petition prepared")]
+    NotPrepared,
+    #[error("unsupported evidence")]
+    Evidence,
+    #[error("case closed")]
+    Closed,
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -790,6 +854,11 @@ impl Refused {
             Self::Staff => (ErrorCode::UnknownStaff, "staff_id"),
             Self::OtherCase(f) => (ErrorCode::CaseNotFound, *f),
             Self::Invalid(f) => (ErrorCode::InvalidField, *f),
+            Self::TooMany(f) => (ErrorCode::TooManyValues, *f),
+            Self::NotCandidate => (ErrorCode::NotRrmCandidate, "case_ref"),
+            Self::NotPrepared => (ErrorCode::PetitionNotPrepared, "filed_on"),
+            Self::Evidence => (ErrorCode::UnsupportedEvidence, "file"),
+            Self::Closed => (ErrorCode::CaseClosed, "message"),
             Self::Other(_) => return None,
         })
     }
@@ -832,7 +901,9 @@ pub async fn reveal(
     )
     .await?;
     tracing::info!(case_ref = %case.case_ref, "identity revealed (audited)");
-    Ok(identity(db, keys, case.id).await?)
+    let mut who = identity(db, keys, case.id).await?;
+    who.members = crate::advocacy::member_identities(db, keys, case.id).await?;
+    Ok(who)
 }
 
 /// An attachment's content, decrypted, after an audited reveal.

@@ -82,7 +82,7 @@ pub struct Me {
 }
 
 impl Me {
-    fn of(p: &Principal) -> Self {
+    pub(crate) fn of(p: &Principal) -> Self {
         Self {
             role: p.member.role,
             csrf: p.csrf().to_owned(),
@@ -97,18 +97,22 @@ impl Me {
         self.role.works_cases()
     }
 
+    pub fn is_advocate(&self) -> bool {
+        self.role == Role::Advocate
+    }
+
     pub fn sees_stats(&self) -> bool {
         matches!(self.role, Role::Admin | Role::Coordinator)
     }
 }
 
-fn lang_of(headers: &HeaderMap, query: Option<&str>) -> L {
+pub(crate) fn lang_of(headers: &HeaderMap, query: Option<&str>) -> L {
     L {
         lang: negotiate_language(headers, query),
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -120,13 +124,13 @@ fn with_set_cookie(mut response: Response, cookie: &str) -> Response {
 }
 
 /// Logs the cause; 503 when it is temporary (database, Argon2 slots), else 500.
-fn internal(e: &anyhow::Error, l: L) -> Response {
+pub(crate) fn internal(e: &anyhow::Error, l: L) -> Response {
     let code = crate::error::ApiError::internal(e, l.lang).code;
     error_page(code, l.lang, None)
 }
 
 /// The signed-in member, or the response to send instead (sign-in page, 403).
-async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Principal, Response> {
+pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Principal, Response> {
     match session::authenticate(state, headers).await {
         Ok(p) => Ok(p),
         Err(AuthFailure::Unauthenticated) => {
@@ -159,13 +163,16 @@ async fn case_worker(
     if p.member.role == Role::Coordinator {
         return Err(see_other(&format!("/triage/stats?lang={}", l.code())));
     }
+    if p.member.role == Role::Advocate {
+        return Err(see_other(&format!("/org?lang={}", l.code())));
+    }
     let scope =
         Scope::of(&p.member).ok_or_else(|| error_page(ErrorCode::Forbidden, l.lang, None))?;
     Ok((p, scope))
 }
 
 /// Reads a console form: type, size, encoding; `lang` from the form wins.
-async fn read_form(
+pub(crate) async fn read_form(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
@@ -683,7 +690,7 @@ pub struct Opt {
     pub selected: bool,
 }
 
-fn options<T: Copy>(
+pub(crate) fn options<T: Copy>(
     all: &[T],
     code: fn(T) -> &'static str,
     label: impl Fn(T) -> &'static str,

@@ -80,6 +80,13 @@ pub struct Member {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
+impl Member {
+    /// An advocate's organization (`staff.org` holds its id).
+    pub fn org_id(&self) -> Option<Uuid> {
+        self.org.as_deref().and_then(|o| Uuid::parse_str(o).ok())
+    }
+}
+
 pub fn email_aad(id: Uuid) -> Aad<'static> {
     Aad {
         table: "staff",
@@ -179,6 +186,20 @@ pub async fn add(
     m: &NewMember<'_>,
 ) -> Result<Uuid, AccountError> {
     check_new(m)?;
+    let org = match m.org {
+        Some(name) => Some(
+            crate::advocacy::org_by_name(db, name)
+                .await?
+                .ok_or_else(|| {
+                    AccountError::Invalid(format!(
+                        "no organization is named {:?}: add it first with `buzon org add NAME`",
+                        name.trim()
+                    ))
+                })?
+                .id,
+        ),
+        None => None,
+    };
     let bidx = email_key(keys, m.email);
     if find_id(db, &bidx).await?.is_some() {
         return Err(AccountError::Invalid(
@@ -205,7 +226,7 @@ pub async fn add(
             email_ct.into(),
             bidx.into(),
             m.role.code().into(),
-            m.org.map(|o| o.trim().to_owned()).into(),
+            org.map(|o| o.to_string()).into(),
             hash.into(),
             false.into(),
             now.into(),
@@ -534,6 +555,10 @@ pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec
     let mut out = Vec::new();
     for row in &rows {
         let c = member_from(db, row).await?;
+        let org = match c.member.org_id() {
+            Some(id) => crate::advocacy::org_name(db, id).await?,
+            None => None,
+        };
         let email_ct: Vec<u8> = row.try_get_by_index(7)?;
         let email = keys
             .cipher
@@ -544,7 +569,7 @@ pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec
             email,
             role: c.member.role,
             authorities: c.member.authorities,
-            org: c.member.org,
+            org,
             disabled: c.member.disabled,
             totp: c.member.totp_enrolled,
             locked: c.member.locked_until.is_some_and(|t| t > now),

@@ -6,6 +6,7 @@ mod graph_stub;
 mod helpers;
 mod smtp_sink;
 
+mod advocates;
 mod api;
 mod bad_input;
 mod browser;

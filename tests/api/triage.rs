@@ -20,6 +20,11 @@ pub fn options() -> Options {
 
 /// Adds a staff member; returns a personal API token of theirs.
 pub async fn add_staff(server: &TestServer, email: &str, role: &str, extra: &[&str]) -> String {
+    // An advocate's organization exists first (`buzon org add`); adding it again is
+    // refused, which is fine here.
+    if let Some(i) = extra.iter().position(|a| *a == "--org") {
+        server.run(&["org", "add", extra[i + 1]], "");
+    }
     let mut args = vec!["staff", "add", "--email", email, "--role", role];
     args.extend_from_slice(extra);
     let (ok, _) = server.run(&args, &format!("{PASSWORD}\n"));

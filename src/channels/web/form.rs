@@ -5,6 +5,7 @@ use crate::error::ErrorCode;
 
 const MAX_FIELDS: usize = 100;
 
+#[derive(Default)]
 pub struct FormFields(Vec<(String, String)>);
 
 impl FormFields {

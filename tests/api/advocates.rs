@@ -1,0 +1,418 @@
+//! Advocates against the real server: organizations see only their own cases (and
+//! nothing of workers' or other organizations'), inspectors see advocate-filed cases
+//! like any other, a collective complaint of forty members keeps every name out of
+//! the database and gives each member a working receipt, and a flagged case goes
+//! through the RRM workflow to an exported draft that names only those who consented.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use crate::triage::{add_staff, call, options};
+use serde_json::{Value, json};
+
+pub fn consent(uses: &[&str]) -> Value {
+    json!({"given_by": "member", "method": "written", "date": "2026-11-01", "uses": uses})
+}
+
+/// One member's complaint, as an advocate files it.
+pub fn for_member(name: &str, violations: &[&str]) -> Value {
+    json!({
+        "language": "es",
+        "complainant": {"name": name, "phone": "477 555 0101", "worker_id": "A-77"},
+        "workplace": {"employer": "Arneses del Bajío", "city": "Silao", "state": "MX-GUA",
+                      "sector": "auto_parts", "trade_with_us": "yes", "workers": 900},
+        "violations": violations,
+        "narrative": "Lo despidieron después de la asamblea del sindicato independiente.",
+        "occurred_on": "2026-10-02",
+        "consent": consent(&["complaint", "contact", "authorities"])
+    })
+}
+
+struct Orgs {
+    server: TestServer,
+    http: reqwest::Client,
+    a: String,
+    b: String,
+    inspector: String,
+}
+
+async fn orgs(backend: Backend) -> Orgs {
+    let server = TestServer::spawn_with(backend, options()).await;
+    let http = client();
+    let a = add_staff(&server, "a@sindicato.test", "advocate", &["--org", "Sindicato A"]).await;
+    let b = add_staff(&server, "b@centro.test", "advocate", &["--org", "Centro B"]).await;
+    let inspector = add_staff(
+        &server,
+        "gua@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA", "--authority", "cfcrl"],
+    )
+    .await;
+    Orgs {
+        server,
+        http,
+        a,
+        b,
+        inspector,
+    }
+}
+
+async fn file_as(o: &Orgs, token: &str, body: &Value) -> Value {
+    let (status, created) = call(
+        &o.http,
+        "POST",
+        &o.server.url("/api/v1/complaints"),
+        Some(token),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
+fn refs(list: &Value) -> Vec<String> {
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Who sees what: organization A, organization B, a worker's own complaint, and the
+/// inspector whose jurisdiction all of them are in.
+async fn organizations_see_only_their_own_cases(backend: Backend) {
+    let o = orgs(backend).await;
+    let url = |p: &str| o.server.url(p);
+    let mine = file_as(&o, &o.a, &for_member("Rosa Medina Ortiz", &["union_retaliation"])).await;
+    assert_eq!(mine["organization"], "Sindicato A");
+    assert!(mine["members"].as_array().is_none(), "one member: the case's receipt is theirs");
+    let a_ref = mine["case_ref"].as_str().unwrap().to_owned();
+    let theirs = file_as(&o, &o.b, &for_member("Luis Campos", &["unpaid_wages"])).await;
+    let b_ref = theirs["case_ref"].as_str().unwrap().to_owned();
+    let worker = crate::triage::file(
+        &o.server,
+        &o.http,
+        &crate::triage::local_case("MX-GUA", "Irma Sola", &["unpaid_wages"], None),
+    )
+    .await;
+
+    // A lists only its own case; B's and the worker's are "no such case" everywhere.
+    let (status, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.a), None).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(refs(&list), vec![a_ref.clone()]);
+    let (_, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.b), None).await;
+    assert_eq!(refs(&list), vec![b_ref.clone()]);
+    for other in [&b_ref, &worker] {
+        for (method, path, body) in [
+            ("GET", format!("/api/v1/cases/{other}"), None),
+            ("POST", format!("/api/v1/cases/{other}/messages"), Some(json!({"message": "hola"}))),
+            ("POST", format!("/api/v1/cases/{other}/reveal"), Some(json!({"reason": "ver"}))),
+            ("GET", format!("/api/v1/cases/{other}/rrm"), None),
+            ("GET", format!("/api/v1/cases/{other}/rrm/petition?format=html"), None),
+        ] {
+            let (status, body) = call(&o.http, method, &url(&path), Some(&o.a), body.as_ref()).await;
+            assert_eq!((status, body["error"]["code"].as_str()), (404, Some("case_not_found")), "{method} {path}");
+        }
+    }
+    // Inspector actions are not an advocate's, even on their own case.
+    for (path, body) in [
+        ("status", json!({"status": "in_review"})),
+        ("notes", json!({"body": "nota"})),
+        ("questions", json!({"body": "¿cuándo?"})),
+        ("assign", json!({"staff_id": "me"})),
+    ] {
+        let (status, _) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/{path}")), Some(&o.a), Some(&body)).await;
+        assert_eq!(status, 403, "{path}");
+    }
+    let (status, _) = call(&o.http, "GET", &url("/api/v1/audit"), Some(&o.a), None).await;
+    assert_eq!(status, 403);
+
+    // The inspector's queue has all three, the advocate-filed ones as any other.
+    let (_, queue) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.inspector), None).await;
+    let queued = refs(&queue);
+    for r in [&a_ref, &b_ref, &worker] {
+        assert!(queued.contains(r), "{r} in {queued:?}");
+    }
+    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.inspector), None).await;
+    assert_eq!(case["filed_by_org"], "Sindicato A");
+    assert_eq!(case["members"][0]["named"], true);
+    assert_eq!(case["members"][0]["consent_method"], "written");
+    assert!(!case.to_string().contains("Rosa"), "masked: {case}");
+    let (status, who) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/reveal")), Some(&o.inspector), Some(&json!({"reason": "citar"}))).await;
+    assert_eq!(status, 200, "{who}");
+    assert_eq!(who["members"][0]["name"], "Rosa Medina Ortiz");
+    assert_eq!(who["members"][0]["worker_id"], "A-77");
+
+    // The inspector's note and assignment stay the authority's; a question reaches
+    // the organization, which answers it.
+    for (path, body) in [
+        ("notes", json!({"body": "Nota interna de la autoridad"})),
+        ("assign", json!({"staff_id": "me"})),
+        ("questions", json!({"body": "¿Cuántos fueron despedidos?"})),
+    ] {
+        let (status, body) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/{path}")), Some(&o.inspector), Some(&body)).await;
+        assert!(status < 300, "{path}: {body}");
+    }
+    let (_, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.a), None).await;
+    assert_eq!(list["items"][0]["status"], "info_requested");
+    assert!(list["items"][0]["assigned_to"].is_null());
+    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.a), None).await;
+    assert_eq!(case["notes"], json!([]), "{case}");
+    assert!(case["assigned_to"].is_null());
+    assert!(case.to_string().contains("¿Cuántos fueron despedidos?"));
+    let (status, answered) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/messages")), Some(&o.a), Some(&json!({"message": "Fueron doce."}))).await;
+    assert_eq!(status, 201, "{answered}");
+    assert_eq!(answered["status"], "in_review");
+    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.inspector), None).await;
+    let last = case["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["author"].as_str(), last["body"].as_str()), (Some("advocate"), Some("Fueron doce.")));
+    // The member's receipt shows the question and the organization's answer.
+    let (status, seen) = post_json(&o.http, &url("/api/v1/status"), &json!({"receipt": mine["receipt"]})).await;
+    assert_eq!(status, 200, "{seen}");
+    let froms: Vec<&str> = seen["messages"].as_array().unwrap().iter().map(|m| m["from"].as_str().unwrap()).collect();
+    assert_eq!(froms, vec!["staff", "advocate"]);
+
+    // Filing for others needs an advocate's token, and consent.
+    let body = for_member("Sin Token", &["unpaid_wages"]);
+    let (status, err) = post_json(&o.http, &url("/api/v1/complaints"), &body).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (401, Some("unauthorized")));
+    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.inspector), Some(&body)).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (403, Some("forbidden")));
+    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some("bzt_forged"), Some(&body)).await;
+    assert_eq!(status, 401, "{err}");
+    for (consent, field) in [
+        (Value::Null, "consent"),
+        (consent(&["contact"]), "consent.uses"),
+        (json!({"given_by": "member", "method": "telepathy", "date": "2026-11-01", "uses": ["complaint"]}), "consent.method"),
+        (json!({"given_by": "member", "method": "verbal", "date": "2099-01-01", "uses": ["complaint"]}), "consent.date"),
+    ] {
+        let mut body = body.clone();
+        body["consent"] = consent;
+        let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&body)).await;
+        assert_eq!((status, err["error"]["field"].as_str()), (422, Some(field)), "{err}");
+    }
+    let mut group = body.clone();
+    group["workers_affected"] = json!(1);
+    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (422, Some("complainant")), "{err}");
+    group.as_object_mut().unwrap().remove("complainant");
+    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (422, Some("workers_affected")), "{err}");
+    group["workers_affected"] = json!(3);
+    group["members"] = json!([{"name": "Uno", "consent": consent(&["complaint"])}, {"name": "Dos"}]);
+    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
+    assert_eq!((status, err["error"]["code"].as_str(), err["error"]["field"].as_str()), (422, Some("consent_required"), Some("members[1].consent")), "{err}");
+
+    // Every filing is on the audit record with the consent it rests on.
+    let filings = o.server.count("SELECT COUNT(*) FROM audit_log WHERE action = 'file_on_behalf' AND detail LIKE '%consent_method=written%'").await;
+    assert_eq!(filings, 2);
+}
+
+on_both_backends!(organizations_see_only_their_own_cases);
+
+/// Forty workers, twenty-five named with their consent and fifteen anonymous: one
+/// case, forty receipts, and no name anywhere in the database or the logs.
+async fn a_collective_complaint_of_forty_members(backend: Backend) {
+    let mut o = orgs(backend).await;
+    let name = |i: usize| format!("Colectivo Nombre{i:02} Apellido");
+    let members: Vec<Value> = (0..40)
+        .map(|i| {
+            if i < 25 {
+                json!({"name": name(i), "phone": format!("477 555 {:04}", 1000 + i),
+                       "consent": consent(&["complaint", "petition"])})
+            } else {
+                json!({"consent": {"given_by": "representative", "method": "verbal",
+                                   "date": "2026-11-02", "uses": ["complaint"]}})
+            }
+        })
+        .collect();
+    let body = json!({
+        "workplace": {"employer": "Maquila Colectiva", "state": "MX-GUA", "sector": "auto_parts",
+                      "trade_with_us": "yes", "workers": 400},
+        "violations": ["union_retaliation", "unjust_dismissal"],
+        "narrative": "Despidieron a cuarenta compañeros tras la votación.",
+        "occurred_on": "2026-09-15",
+        "consent": {"given_by": "representative", "method": "written", "date": "2026-11-02", "uses": ["complaint"]},
+        "workers_affected": 40,
+        "members": members
+    });
+    let created = file_as(&o, &o.a, &body).await;
+    let receipts = created["members"].as_array().unwrap().clone();
+    assert_eq!(receipts.len(), 40);
+    assert_eq!(receipts[0]["named"], true);
+    assert_eq!(receipts[39]["named"], false);
+    let case_ref = created["case_ref"].as_str().unwrap().to_owned();
+
+    // One case in the inspector's queue, with the workers it is for.
+    let (_, queue) = call(&o.http, "GET", &o.server.url("/api/v1/cases"), Some(&o.inspector), None).await;
+    let item = queue["items"].as_array().unwrap().iter().find(|i| i["case_ref"] == case_ref.as_str()).unwrap().clone();
+    assert_eq!(item["workers_affected"], 40);
+    let (_, case) = call(&o.http, "GET", &o.server.url(&format!("/api/v1/cases/{case_ref}")), Some(&o.inspector), None).await;
+    assert_eq!(case["members"].as_array().unwrap().len(), 40);
+    assert_eq!(case["members"].as_array().unwrap().iter().filter(|m| m["named"] == true).count(), 25);
+
+    // Each named member's receipt opens the case on its own; a member's message is
+    // theirs, staff's and the organization's, not the other members'.
+    for i in [0usize, 12, 24] {
+        let (status, seen) = post_json(&o.http, &o.server.url("/api/v1/status"), &json!({"receipt": receipts[i]["receipt"]})).await;
+        assert_eq!((status, seen["case_ref"].as_str()), (200, Some(case_ref.as_str())), "{seen}");
+    }
+    let (status, _) = post_json(&o.http, &o.server.url("/api/v1/status/messages"), &json!({"receipt": receipts[3]["receipt"], "message": "Tengo la carta de despido."})).await;
+    assert_eq!(status, 201);
+    let messages = |receipt: &Value| {
+        let (http, url, receipt) = (o.http.clone(), o.server.url("/api/v1/status"), receipt.clone());
+        async move {
+            let (_, seen) = post_json(&http, &url, &json!({"receipt": receipt})).await;
+            seen["messages"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(messages(&receipts[3]["receipt"]).await, 1);
+    assert_eq!(messages(&receipts[4]["receipt"]).await, 0);
+    assert_eq!(messages(&created["receipt"]).await, 0);
+    let (_, case) = call(&o.http, "GET", &o.server.url(&format!("/api/v1/cases/{case_ref}")), Some(&o.a), None).await;
+    assert!(case.to_string().contains("Tengo la carta de despido."));
+    // A wrong receipt is still just "not found".
+    let mut wrong = receipts[5]["receipt"].as_str().unwrap().to_owned();
+    wrong.replace_range(wrong.len() - 1.., if wrong.ends_with('A') { "B" } else { "A" });
+    let (status, _) = post_json(&o.http, &o.server.url("/api/v1/status"), &json!({"receipt": wrong})).await;
+    assert_eq!(status, 404);
+
+    let mut needles: Vec<String> = (0..25).map(name).collect();
+    needles.extend((0..25).map(|i| format!("{}", 4_775_551_000_i64 + i)));
+    let places = o.server.everything_written();
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    assert_none_in(&places, &needles);
+}
+
+on_both_backends!(a_collective_complaint_of_forty_members);
+
+/// A possible RRM case (sector, trade and date unknown) taken by its organization
+/// through the workflow: the screening's questions answered, evidence attached, the
+/// draft exported as HTML and ODT carrying every answer and naming only the member
+/// who consented to it, the filing date recorded and the review window tracked.
+async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backend: Backend) {
+    let mut o = orgs(backend).await;
+    let url = |p: &str| o.server.url(p);
+    let body = json!({
+        "workplace": {"employer": "Electrónica Fronteriza", "city": "Ciudad Juárez", "state": "MX-CHH", "workers": 2500},
+        "violations": ["union_interference", "union_retaliation"],
+        "narrative": "La empresa obligó a votar por el sindicato de protección.",
+        "consent": consent(&["complaint"]),
+        "workers_affected": 4,
+        "members": [
+            {"name": "Marta Consiente Nombrar", "worker_id": "E-1", "consent": consent(&["complaint", "petition"])},
+            {"name": "Jorge Sin Permiso", "consent": consent(&["complaint", "authorities"])},
+            {"name": "Ana Reservada", "phone": "656 123 4567", "consent": consent(&["complaint"])},
+            {"consent": consent(&["complaint", "petition"])}
+        ]
+    });
+    let created = file_as(&o, &o.a, &body).await;
+    let case_ref = created["case_ref"].as_str().unwrap().to_owned();
+    assert_eq!(created["routing"]["rrm"]["status"], "possible");
+    let rrm = format!("/api/v1/cases/{case_ref}/rrm");
+
+    let (status, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
+    assert_eq!(status, 200, "{view}");
+    let asked: Vec<&str> = view["questions"].as_array().unwrap().iter().map(|q| q["criterion"].as_str().unwrap()).collect();
+    assert_eq!(asked, vec!["covered_sector", "trade_nexus", "after_2020_07_01"]);
+    assert!(view["questions"].as_array().unwrap().iter().all(|q| q["answered"] == false));
+    // Inspectors don't run the organization's petition.
+    let (status, _) = call(&o.http, "GET", &url(&rrm), Some(&o.inspector), None).await;
+    assert_eq!(status, 403);
+    // Nothing filed before a draft was prepared.
+    let (status, err) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": "2026-11-20"}))).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("petition_not_prepared")), "{err}");
+
+    let answers = json!({
+        "legal_name": "Electrónica Fronteriza S. de R.L. de C.V., filial de Border Electronics Inc. (EE. UU.)",
+        "address": "Av. Tecnológico 1234, Parque Industrial Norte",
+        "sector": "electronics",
+        "goods": "Arneses y tarjetas para refrigeradores vendidos en EE. UU.",
+        "trade_with_us": "yes",
+        "trade_detail": "Exporta el 90% a Texas por el puente Zaragoza.",
+        "union_history": "Contrato de protección con la CTM; el sindicato independiente SITEF pidió la constancia de representatividad.",
+        "occurred_on": "2026-08-20",
+        "timeline": "2026-08-18 asamblea; 2026-08-20 despido de 12 trabajadores; gerente de RR. HH. presente.",
+        "remedies_tried": "Queja ante el CFCRL, folio 123/2026.",
+        "remedy_sought": "Reinstalación con salarios caídos y una votación libre."
+    });
+    let req = o.http.put(url(&rrm)).bearer_auth(&o.a).json(&answers).send().await.unwrap();
+    assert_eq!(req.status().as_u16(), 200);
+    let view: Value = req.json().await.unwrap();
+    assert_eq!(view["screening"]["status"], "likely", "{view}");
+    assert!(view["questions"].as_array().unwrap().iter().all(|q| q["answered"] == true), "{view}");
+    let bad = o.http.put(url(&rrm)).bearer_auth(&o.a).json(&json!({"trade_with_us": "perhaps"})).send().await.unwrap();
+    assert_eq!(bad.status().as_u16(), 422);
+
+    // Evidence: a PDF is taken (encrypted); an executable is not, whatever its name.
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("description", "Carta de despido de Marta")
+            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+        o.http.post(url(&format!("{rrm}/evidence"))).bearer_auth(&o.a).multipart(form).send()
+    };
+    let pdf = b"%PDF-1.4\nCARTA-DE-DESPIDO-CONTENIDO-UNICO\n%%EOF".to_vec();
+    let res = upload("carta.pdf", pdf).await.unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let evidence: Value = res.json().await.unwrap();
+    assert_eq!(evidence["mime_type"], "application/pdf");
+    let res = upload("foto.jpg", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec()).await.unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let res = o.http.get(url(&format!("{rrm}/evidence/{}", evidence["id"].as_str().unwrap()))).bearer_auth(&o.a).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-1.4\nCARTA"));
+
+    // The printable draft: every answer, the organization, the consenting member
+    // named, the others withheld and counted, the evidence listed; nothing missing.
+    let res = o.http.get(url(&format!("{rrm}/petition?format=html"))).bearer_auth(&o.a).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let html = res.text().await.unwrap();
+    let unescaped = html.replace("&#x27;", "'").replace("&quot;", "\"");
+    for want in [
+        "Borrador de petición", "Draft Rapid Response Labor Mechanism", "Sindicato A",
+        "Marta Consiente Nombrar", "E-1", "Electrónica Fronteriza S. de R.L.", "Av. Tecnológico 1234",
+        "Arneses y tarjetas", "Exporta el 90%", "SITEF", "2026-08-20", "despido de 12 trabajadores",
+        "folio 123/2026", "Reinstalación", "Carta de despido de Marta", evidence["sha256"].as_str().unwrap(),
+        "Identity withheld of workers on record: 3", "La empresa obligó a votar",
+    ] {
+        assert!(unescaped.contains(want), "{want} missing from the draft");
+    }
+    for secret in ["Jorge Sin Permiso", "Ana Reservada", "6561234567"] {
+        assert!(!html.contains(secret), "{secret} named without consent");
+    }
+    assert!(!html.contains("[MISSING") && !html.contains("[FALTA"), "every element filled");
+
+    // The same draft as OpenDocument text.
+    let res = o.http.get(url(&format!("{rrm}/petition?format=odt"))).bearer_auth(&o.a).send().await.unwrap();
+    assert_eq!(res.headers()["content-type"], "application/vnd.oasis.opendocument.text");
+    let bytes = res.bytes().await.unwrap().to_vec();
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(zip.by_index(0).unwrap().name().unwrap(), "mimetype");
+    let mut content = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("content.xml").unwrap(), &mut content).unwrap();
+    assert!(content.contains("Marta Consiente Nombrar") && content.contains("SITEF"));
+    assert!(!content.contains("Jorge Sin Permiso") && !content.contains("Ana Reservada"));
+
+    // Filed: the 30-day review runs from that day.
+    let filed_on = (chrono::Utc::now().date_naive() - chrono::Days::new(2)).to_string();
+    let (status, petition) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": filed_on}))).await;
+    assert_eq!(status, 200, "{petition}");
+    assert_eq!(petition["review_days_left"], 28);
+    let (_, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
+    assert!(view["petition"]["prepared_at"].is_string());
+    assert_eq!(view["petition"]["filed_on"], filed_on.as_str());
+    let (status, _) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": "2019-01-01"}))).await;
+    assert_eq!(status, 422);
+
+    // Not flagged: no petition to prepare.
+    let wages = file_as(&o, &o.a, &for_member("Otra Persona", &["unpaid_wages"])).await;
+    let (status, err) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{}/rrm", wages["case_ref"].as_str().unwrap())), Some(&o.a), None).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("not_rrm_candidate")));
+
+    let exports = o.server.count("SELECT COUNT(*) FROM audit_log WHERE action = 'export'").await;
+    assert_eq!(exports, 2);
+    let places = o.server.everything_written();
+    assert_none_in(&places, &["CARTA-DE-DESPIDO-CONTENIDO-UNICO", "SITEF", "Marta Consiente", "Jorge Sin Permiso", "Carta de despido de Marta", "carta.pdf"]);
+}
+
+on_both_backends!(a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft);
