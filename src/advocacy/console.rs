@@ -133,6 +133,12 @@ impl FilePage {
     fn collective(&self) -> bool {
         self.f.get("kind") == Some("collective")
     }
+    /// Consent is usually recorded the day it is filed: today unless given.
+    fn consent_date(&self) -> String {
+        self.f
+            .get("consent_date")
+            .map_or_else(|| self.today.clone(), str::to_owned)
+    }
     fn is(&self, name: &str, value: &str) -> bool {
         self.f.get(name) == Some(value)
     }

@@ -57,9 +57,10 @@ impl Role {
         .find(|r| r.code() == code)
     }
 
-    /// Admins and inspectors see identities: they must have a second factor.
+    /// Admins, inspectors and advocates see identities: they must have a second
+    /// factor.
     pub fn requires_totp(self) -> bool {
-        matches!(self, Self::Admin | Self::Inspector)
+        matches!(self, Self::Admin | Self::Inspector | Self::Advocate)
     }
 
     /// May open the case queue and cases.

@@ -380,3 +380,230 @@ async fn an_inspector_works_the_queue_in_a_browser_on_desktop_and_phone() {
         .await;
     assert_eq!(reveals, 2);
 }
+
+/// An advocate signs in with a second factor, files a complaint for one member on the
+/// form (the member's receipt shown once, and working), reveals the member on the
+/// case page, takes the flagged case to the RRM workflow (answers, evidence), and
+/// opens the printable bilingual petition draft, in Chromium with JavaScript off.
+#[tokio::test]
+async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() {
+    use crate::triage::{PASSWORD, add_staff, options};
+    buzon::install_crypto_provider();
+    let server = TestServer::spawn_with(Backend::Sqlite, options()).await;
+    let http = client();
+    add_staff(
+        &server,
+        "defensora@sindicato.test",
+        "advocate",
+        &["--org", "Sindicato Independiente del Bajío"],
+    )
+    .await;
+    let (_driver, driver_url) = start_chromedriver().await;
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for entry in std::fs::read_dir(&shots).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("advocate-") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    let evidence = tempfile::Builder::new().suffix(".pdf").tempfile().unwrap();
+    std::fs::write(evidence.path(), b"%PDF-1.4\nacta de la asamblea\n%%EOF").unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = console_browser(&driver_url, profile.path(), false).await;
+    let shot = |name: &str| {
+        let browser = &browser;
+        let path = shots.join(format!("advocate-{name}.png"));
+        async move {
+            let png = browser.screenshot().await?;
+            std::fs::write(&path, png).unwrap();
+            Ok::<_, fantoccini::error::CmdError>(())
+        }
+    };
+    let steps = async {
+        let type_into = |css: &'static str, text: String| {
+            let browser = &browser;
+            async move {
+                browser
+                    .find(Locator::Css(css))
+                    .await?
+                    .send_keys(&text)
+                    .await
+            }
+        };
+        let click = |css: &'static str| {
+            let browser = &browser;
+            async move { browser.find(Locator::Css(css)).await?.click().await }
+        };
+        let wait_for = |css: &'static str| {
+            let browser = &browser;
+            async move {
+                browser
+                    .wait()
+                    .at_most(Duration::from_secs(20))
+                    .for_element(Locator::Css(css))
+                    .await
+            }
+        };
+        // Sign in with the second factor, enrolled on first sign-in.
+        browser.goto(&server.url("/triage")).await?;
+        type_into("#email", "defensora@sindicato.test".into()).await?;
+        type_into("#password", format!("{PASSWORD}\u{e007}")).await?;
+        let secret = wait_for("#totp-secret").await?.text().await?;
+        type_into(
+            "#code",
+            format!("{}\u{e007}", crate::triage_login::code(&secret, 0)),
+        )
+        .await?;
+        wait_for("#recovery-codes").await?;
+        browser.goto(&server.url("/triage")).await?;
+        let org = wait_for("#org-name").await?.text().await?;
+        assert_eq!(org, "Sindicato Independiente del Bajío");
+        shot("1-cases").await?;
+
+        // File for one member: identity, consent (today by default), the facts.
+        click("#file-new").await?;
+        wait_for("#file-form").await?;
+        type_into("#name", "Beatriz Lomas Prieto".into()).await?;
+        type_into("#phone", "477 321 6540".into()).await?;
+        click("#consent_method option[value=verbal]").await?;
+        type_into("#employer", "Arneses del Bajío".into()).await?;
+        click("#state option[value=MX-GUA]").await?;
+        click("#sector option[value=auto_parts]").await?;
+        click("#trade_with_us option[value=yes]").await?;
+        click("#v-union_retaliation").await?;
+        type_into(
+            "#narrative",
+            "La despidieron al día siguiente de afiliarse al sindicato independiente.".into(),
+        )
+        .await?;
+        shot("2-file-form").await?;
+        click("#submit").await?;
+        let receipt = wait_for("#receipt").await?.text().await?;
+        let case_ref = browser.find(Locator::Id("case-ref")).await?.text().await?;
+        shot("3-filed-receipt").await?;
+        Ok::<_, fantoccini::error::CmdError>((receipt, case_ref))
+    };
+    let (receipt, case_ref) = tokio::time::timeout(Duration::from_secs(120), steps)
+        .await
+        .expect("filing took over two minutes")
+        .expect("filing in the browser");
+    // The member's own receipt opens the case without the organization.
+    let (status, seen) = post_json(
+        &http,
+        &server.url("/api/v1/status"),
+        &serde_json::json!({"receipt": receipt}),
+    )
+    .await;
+    assert_eq!((status, seen["case_ref"].as_str()), (200, Some(case_ref.as_str())));
+
+    let steps = async {
+        let wait_for = |css: &'static str| {
+            let browser = &browser;
+            async move {
+                browser
+                    .wait()
+                    .at_most(Duration::from_secs(20))
+                    .for_element(Locator::Css(css))
+                    .await
+            }
+        };
+        let type_into = |css: &'static str, text: String| {
+            let browser = &browser;
+            async move {
+                browser
+                    .find(Locator::Css(css))
+                    .await?
+                    .send_keys(&text)
+                    .await
+            }
+        };
+        // The case: the member masked until a recorded reveal.
+        browser
+            .goto(&server.url(&format!("/org/cases/{case_ref}")))
+            .await?;
+        wait_for("#members").await?;
+        assert!(!browser.source().await?.contains("Beatriz"), "masked");
+        type_into("#reason", "Preparar la petición\u{e007}".into()).await?;
+        let name = wait_for(".member-name").await?.text().await?;
+        assert_eq!(name, "Beatriz Lomas Prieto");
+        shot("4-case-revealed").await?;
+
+        // The RRM workflow: answers and evidence.
+        browser
+            .goto(&server.url(&format!("/org/cases/{case_ref}")))
+            .await?;
+        wait_for("#rrm-link").await?.click().await?;
+        wait_for("#answers-form").await?;
+        let asked = browser.find_all(Locator::Css("li.question")).await?;
+        assert!(!asked.is_empty(), "the screening's open questions are listed");
+        type_into(
+            "#union_history",
+            "Contrato de protección firmado sin consulta; el sindicato independiente pidió la constancia."
+                .into(),
+        )
+        .await?;
+        type_into("#goods", "Arneses eléctricos para camionetas armadas en Texas.".into())
+            .await?;
+        browser
+            .find(Locator::Id("save-answers"))
+            .await?
+            .click()
+            .await?;
+        wait_for("#saved").await?;
+        type_into("#description", "Acta de la asamblea".into()).await?;
+        type_into("#file", evidence.path().display().to_string()).await?;
+        browser.find(Locator::Id("upload")).await?.click().await?;
+        wait_for("#evidence-list").await?;
+        shot("5-rrm").await?;
+        let odt = browser
+            .find(Locator::Id("export-odt"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+        assert!(odt.ends_with("/rrm/petition/odt?lang=es"), "{odt}");
+        let html = browser
+            .find(Locator::Id("export-html"))
+            .await?
+            .attr("href")
+            .await?
+            .unwrap_or_default();
+
+        // The printable draft, Spanish then English: the answers, the organization,
+        // the evidence; the member withheld (no consent to be named in a petition).
+        browser.goto(&server.url(&html)).await?;
+        wait_for("#doc-en").await?;
+        let page = browser.source().await?;
+        shot("6-petition").await?;
+        Ok::<_, fantoccini::error::CmdError>(page)
+    };
+    let result = tokio::time::timeout(Duration::from_secs(120), steps).await;
+    browser.close().await.ok();
+    let page = result
+        .expect("the workflow took over two minutes")
+        .expect("the RRM workflow in the browser");
+    for want in [
+        "Borrador de petición",
+        "Draft Rapid Response Labor Mechanism",
+        "Sindicato Independiente del Bajío",
+        "Contrato de protección firmado sin consulta",
+        "Arneses eléctricos para camionetas",
+        "Acta de la asamblea",
+        "Identidad reservada",
+        "Identity withheld",
+    ] {
+        assert!(page.contains(want), "{want} missing from the printed draft");
+    }
+    assert!(!page.contains("Beatriz"), "named without consent to a petition");
+    for name in ["1-cases", "3-filed-receipt", "4-case-revealed", "5-rrm", "6-petition"] {
+        let path = shots.join(format!("advocate-{name}.png"));
+        assert!(
+            std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false),
+            "{path:?}"
+        );
+    }
+    let exports = server
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'export'")
+        .await;
+    assert_eq!(exports, 1);
+}

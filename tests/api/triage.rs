@@ -250,7 +250,6 @@ async fn authorization_matrix(backend: Backend) {
             401,
             "unauthorized",
         ),
-        ("advocate", Some(f.advocate.as_str()), 403, "forbidden"),
         (
             "coordinator",
             Some(f.coordinator.as_str()),
@@ -272,6 +271,23 @@ async fn authorization_matrix(backend: Backend) {
             );
         }
     }
+    // An advocate reads their organization's cases only (none of these: workers
+    // filed them): "no such case" where advocates may read, forbidden elsewhere.
+    let mut all = endpoints(&f.gua_case, &f.jal_case, &f.gua_id);
+    all.extend(endpoints(&f.jal_case, &f.gua_case, &f.gua_id));
+    all.push(("GET", "/api/v1/audit".into(), None));
+    for (method, path, body) in all {
+        let reads = (method == "GET" && path.matches('/').count() == 4) || path.ends_with("/reveal");
+        let want = if reads {
+            (404, Some("case_not_found"))
+        } else {
+            (403, Some("forbidden"))
+        };
+        let (got, json) = call(http, method, &s.url(&path), Some(&f.advocate), body.as_ref()).await;
+        assert_eq!((got, json["error"]["code"].as_str()), want, "advocate {method} {path}");
+    }
+    let (got, list) = call(http, "GET", &s.url("/api/v1/cases"), Some(&f.advocate), None).await;
+    assert_eq!((got, list["items"].as_array().map(Vec::len)), (200, Some(0)), "{list}");
     // Coordinators read aggregates only; inspectors and advocates don't.
     let (st, stats) = call(
         http,

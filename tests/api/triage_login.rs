@@ -534,7 +534,7 @@ async fn lockout_fixation_recovery_codes_and_logout_everywhere() {
     );
 }
 
-/// The console by role: advocates are refused, coordinators see figures only, an
+/// The console by role: advocates get their organization's pages, coordinators see figures only, an
 /// inspector's other-jurisdiction case is as absent as a made-up one; sessions end
 /// at their absolute lifetime even when in use.
 #[tokio::test]
@@ -569,21 +569,23 @@ async fn the_console_by_role_and_session_lifetime() {
     )
     .await;
 
-    // Without a second factor enrolled, roles that need none sign in with a password.
+    // Advocates see their members' identities: a second factor, then their
+    // organization's pages, never the queue or a worker's case.
     let adv = client();
-    let (status, to, _) = password_step(&server, &adv, "adv@buzon.test", PASSWORD).await;
-    assert_eq!((status, to.as_str()), (303, "/triage?lang=es"));
-    for path in [
-        "/triage",
-        &format!("/triage/cases/{gua}"),
-        "/triage/stats",
-        "/triage/audit",
-        "/triage/staff",
-    ] {
+    first_sign_in(&server, &adv, "adv@buzon.test").await;
+    assert_eq!(queue_status(&server, &adv).await, (303, "/org?lang=es".into()));
+    let res = adv.get(server.url(&format!("/triage/cases/{gua}"))).send().await.unwrap();
+    assert_eq!((res.status().as_u16(), location(&res)), (303, "/org?lang=es".into()));
+    let res = adv.get(server.url(&format!("/org/cases/{gua}"))).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 404);
+    assert_eq!(error_code(&res.text().await.unwrap()), "case_not_found");
+    for path in ["/triage/stats", "/triage/audit", "/triage/staff"] {
         let res = adv.get(server.url(path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 403, "{path}");
         assert_eq!(error_code(&res.text().await.unwrap()), "forbidden");
     }
+    let page = get_text(&adv, &server.url("/org")).await;
+    assert!(page.contains("Sindicato") && !page.contains(&gua), "{page}");
     let coord = client();
     password_step(&server, &coord, "coord@buzon.test", PASSWORD).await;
     assert_eq!(
