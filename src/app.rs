@@ -1,6 +1,7 @@
 //! Application assembly: start-up checks, the router and its middleware, serving
 //! with graceful shutdown.
 
+use crate::advocacy as adv;
 use crate::channels::email::{self, Email};
 use crate::channels::whatsapp::{self, WhatsApp};
 use crate::channels::{api, web};
@@ -12,7 +13,6 @@ use crate::error::ErrorCode;
 use crate::intake::Intake;
 use crate::ratelimit::{self, Limiters};
 use crate::routing::{Directory, Rules};
-use crate::advocacy as adv;
 use crate::triage::{api as tapi, console};
 use anyhow::Context;
 use axum::Router;
@@ -281,7 +281,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/v1/cases/{case_ref}/rrm/evidence",
-            post(adv::api::add_evidence).layer(evidence_limit.clone()),
+            post(adv::api::add_evidence).layer(evidence_limit),
         )
         .route(
             "/api/v1/cases/{case_ref}/rrm/evidence/{id}",
@@ -396,7 +396,8 @@ async fn security_headers(request: Request, next: Next) -> Response {
 async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let max = if path.ends_with("/rrm/evidence") {
-        caps.people.max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
+        caps.people
+            .max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
     } else if path == "/webhooks/email" {
         caps.email.max(caps.webhook)
     } else if path.starts_with("/webhooks/") {

@@ -15,12 +15,23 @@ pub struct Migration;
 /// has no random number generator of its own).
 fn random_uuid() -> String {
     use std::hash::{BuildHasher, Hasher};
-    let half = || std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let half = || {
+        std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish()
+    };
     let mut n = (u128::from(half()) << 64) | u128::from(half());
     n = (n & !(0xF << 76)) | (0x4 << 76);
     n = (n & !(0x3 << 62)) | (0x2 << 62);
     let h = format!("{n:032x}");
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 #[async_trait::async_trait]
@@ -210,7 +221,12 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         manager
-            .drop_index(Index::drop().name("idx_cases_org").table("cases").to_owned())
+            .drop_index(
+                Index::drop()
+                    .name("idx_cases_org")
+                    .table("cases")
+                    .to_owned(),
+            )
             .await?;
         for column in ["org_id", "filed_by", "workers_affected"] {
             manager

@@ -8,7 +8,9 @@ use super::rrm::{self, EvidenceOut, PetitionStatus, Question};
 use super::{MAX_MEMBERS, NewMember, OnBehalf};
 use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::channels::api::{ComplaintCreated, ComplaintRequest, RrmOut, header_language, read_json};
+use crate::channels::api::{
+    ComplaintCreated, ComplaintRequest, RrmOut, header_language, read_json,
+};
 use crate::domain::{CaseStatus, Channel, Language, Text, limits};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::routing::petition::RrmAnswers;
@@ -64,7 +66,8 @@ pub async fn file(
 ) -> Result<Response, ApiError> {
     let p = principal(state, headers, lang).await?;
     let org = org_of(&p, lang)?;
-    let (complaint, on_behalf, consent) = validate_filing(request, org, p.member.id, Channel::Api, lang)?;
+    let (complaint, on_behalf, consent) =
+        validate_filing(request, org, p.member.id, Channel::Api, lang)?;
     let filed = file_complaint(state, &p, &complaint, on_behalf, &consent)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
@@ -97,7 +100,11 @@ pub fn validate_filing(
     let (members, workers_affected) = if listed.is_some() || count.is_some() {
         if request.complainant.as_ref().is_some_and(|c| !c.is_empty()) {
             // A group's identities are its members'.
-            return Err(ApiError::field(ErrorCode::InvalidField, "complainant", lang));
+            return Err(ApiError::field(
+                ErrorCode::InvalidField,
+                "complainant",
+                lang,
+            ));
         }
         let listed = listed.unwrap_or_default();
         if listed.len() > MAX_MEMBERS {
@@ -257,13 +264,7 @@ pub async fn answer(
     let txn = state.intake.db().begin().await?;
     let case = state
         .intake
-        .append_message_as(
-            &txn,
-            case.id,
-            text,
-            crate::intake::AUTHOR_ADVOCATE,
-            None,
-        )
+        .append_message_as(&txn, case.id, text, crate::intake::AUTHOR_ADVOCATE, None)
         .await?;
     audit::append(
         &txn,
@@ -394,7 +395,11 @@ pub async fn read_upload(mut form: Multipart) -> Result<Upload, ErrorCode> {
         lang: None,
     };
     let small = |t: String| (t.len() <= 4096).then_some(t);
-    while let Some(mut f) = form.next_field().await.map_err(|_| ErrorCode::BodyIncomplete)? {
+    while let Some(mut f) = form
+        .next_field()
+        .await
+        .map_err(|_| ErrorCode::BodyIncomplete)?
+    {
         match f.name().unwrap_or_default() {
             "file" => {
                 up.filename = f.file_name().map(str::to_owned);
@@ -470,14 +475,23 @@ pub async fn add_evidence(
 pub fn download(mime: &str, filename: &str, bytes: Vec<u8>) -> Response {
     let safe: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
-    let encoded = percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
+    let encoded =
+        percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("attachment; filename=\"{safe}\"; filename*=UTF-8''{encoded}");
     let mut response = crate::triage::api::file_response(mime, bytes);
     if let Ok(v) = header::HeaderValue::from_str(&disposition) {
-        response.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, v);
     }
     response
 }
@@ -581,7 +595,10 @@ pub async fn petition_response(
             }
             (
                 [
-                    (header::CONTENT_TYPE, "text/markdown; charset=utf-8".to_owned()),
+                    (
+                        header::CONTENT_TYPE,
+                        "text/markdown; charset=utf-8".to_owned(),
+                    ),
                     (
                         header::CONTENT_DISPOSITION,
                         format!("attachment; filename=\"{name}.md\""),

@@ -31,7 +31,11 @@ use axum::response::Response;
 use uuid::Uuid;
 
 /// Signed in as an advocate of an organization (403 for anyone else).
-async fn advocate(state: &AppState, headers: &HeaderMap, l: L) -> Result<(Principal, Uuid), Response> {
+async fn advocate(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: L,
+) -> Result<(Principal, Uuid), Response> {
     let p = signed_in(state, headers, l).await?;
     match (p.member.role, p.member.org_id()) {
         (Role::Advocate, Some(org)) => Ok((p, org)),
@@ -154,8 +158,18 @@ fn file_page(p: &Principal, l: L, f: FormFields, error: Option<String>) -> Respo
     let page = FilePage {
         l,
         me: Me::of(p),
-        states: options(StateCode::ALL, StateCode::code, |s| s.label(l.lang), f.get("state")),
-        sectors: options(Sector::ALL, Sector::code, |s| s.label(l.lang), f.get("sector")),
+        states: options(
+            StateCode::ALL,
+            StateCode::code,
+            |s| s.label(l.lang),
+            f.get("state"),
+        ),
+        sectors: options(
+            Sector::ALL,
+            Sector::code,
+            |s| s.label(l.lang),
+            f.get("sector"),
+        ),
         trades: options(
             TradeNexus::ALL,
             TradeNexus::code,
@@ -214,7 +228,12 @@ fn member_lines(text: &str, consent: &ConsentIn) -> Vec<MemberIn> {
             } else {
                 line.split(';').map(str::trim).collect()
             };
-            let at = |i: usize| parts.get(i).filter(|s| !s.is_empty()).map(|s| (*s).to_owned());
+            let at = |i: usize| {
+                parts
+                    .get(i)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| (*s).to_owned())
+            };
             let contact = at(1);
             let (phone, email) = match contact {
                 Some(c) if c.contains('@') => (None, Some(c)),
@@ -285,7 +304,11 @@ pub async fn file(State(state): State<AppState>, headers: HeaderMap, body: Body)
         })
         .collect();
     let workers_affected = if collective {
-        match f.get("workers_affected").map(str::trim).filter(|s| !s.is_empty()) {
+        match f
+            .get("workers_affected")
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             None => None,
             Some(n) => match n.replace([',', '.', ' '], "").parse::<i64>() {
                 Ok(n) => Some(n),
@@ -343,11 +366,11 @@ pub async fn file(State(state): State<AppState>, headers: HeaderMap, body: Body)
             return file_page(&p, l, f, Some(text));
         }
     };
-    let filed =
-        match super::api::file_complaint(&state, &p, &complaint, on_behalf, &consent).await {
-            Ok(filed) => filed,
-            Err(e) => return internal(&e, l),
-        };
+    let filed = match super::api::file_complaint(&state, &p, &complaint, on_behalf, &consent).await
+    {
+        Ok(filed) => filed,
+        Err(e) => return internal(&e, l),
+    };
     let members = filed
         .members
         .iter()
@@ -405,7 +428,14 @@ async fn case_page(
     members: Option<Vec<MemberIdentity>>,
     error: Option<String>,
 ) -> Response {
-    let out = match cases::detail(state.intake.db(), &state.keys, &Scope::Org(org), case, l.lang).await
+    let out = match cases::detail(
+        state.intake.db(),
+        &state.keys,
+        &Scope::Org(org),
+        case,
+        l.lang,
+    )
+    .await
     {
         Ok(o) => o,
         Err(e) => return internal(&e, l),
@@ -498,7 +528,15 @@ pub async fn reveal(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match cases::reveal(state.intake.db(), &state.keys, p.member.id, &case, f.get("reason")).await {
+    match cases::reveal(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        f.get("reason"),
+    )
+    .await
+    {
         Ok(who) => case_page(&state, &p, org, &case, l, Some(who.members), None).await,
         Err(e) => match refusal_text(&e, l) {
             Some(text) => case_page(&state, &p, org, &case, l, None, Some(text)).await,
@@ -621,7 +659,11 @@ pub async fn save_rrm(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let occurred_on = match f.get("occurred_on").map(str::trim).filter(|s| !s.is_empty()) {
+    let occurred_on = match f
+        .get("occurred_on")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         None => None,
         Some(d) => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
             Ok(d) => Some(d),
@@ -644,7 +686,8 @@ pub async fn save_rrm(
         remedies_tried: f.owned("remedies_tried"),
         remedy_sought: f.owned("remedy_sought"),
     };
-    match super::rrm::save_answers(state.intake.db(), &state.keys, p.member.id, &case, answers).await
+    match super::rrm::save_answers(state.intake.db(), &state.keys, p.member.id, &case, answers)
+        .await
     {
         Ok(_) => rrm_back(&case, l),
         Err(e) => match refusal_text(&e, l) {
@@ -677,7 +720,11 @@ pub async fn evidence(
         Err(code) => return error_page(code, l.lang, None),
     };
     let l = L {
-        lang: up.lang.as_deref().and_then(Language::parse).unwrap_or(l.lang),
+        lang: up
+            .lang
+            .as_deref()
+            .and_then(Language::parse)
+            .unwrap_or(l.lang),
     };
     if !p.csrf_ok(&headers, up.csrf.as_deref()) {
         let text = ErrorCode::CsrfFailed.message(l.lang).to_owned();
@@ -763,8 +810,14 @@ pub async fn filed(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match super::rrm::mark_filed(state.intake.db(), &state.keys, p.member.id, &case, f.get("filed_on"))
-        .await
+    match super::rrm::mark_filed(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        f.get("filed_on"),
+    )
+    .await
     {
         Ok(_) => rrm_back(&case, l),
         Err(e) => match refusal_text(&e, l) {
@@ -785,7 +838,13 @@ struct PetitionPage {
 
 /// The bilingual draft as a page to print (Spanish, a page break, English).
 pub fn petition_page(docs: [Document; 2], lang: Language) -> Response {
-    let mut response = render(StatusCode::OK, &PetitionPage { l: L { lang }, docs });
+    let mut response = render(
+        StatusCode::OK,
+        &PetitionPage {
+            l: L { lang },
+            docs,
+        },
+    );
     response.headers_mut().insert(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
@@ -796,5 +855,36 @@ pub fn petition_page(docs: [Document; 2], lang: Language) -> Response {
 impl PetitionPage {
     fn missing(&self, d: &Document) -> &'static str {
         d.missing_marker()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_lines_read_name_contact_and_id_or_a_dash_for_anonymous() {
+        let c = ConsentIn::default();
+        let m = member_lines(
+            "Ana Ruiz; 477 123 4567; E-12\n\n  -  \nLuis; luis@example.org\n; ; 99",
+            &c,
+        );
+        assert_eq!(m.len(), 4);
+        assert_eq!(m[0].name.as_deref(), Some("Ana Ruiz"));
+        assert_eq!(m[0].phone.as_deref(), Some("477 123 4567"));
+        assert_eq!(m[0].worker_id.as_deref(), Some("E-12"));
+        assert!(m[1].name.is_none() && m[1].phone.is_none() && m[1].email.is_none());
+        assert_eq!(m[2].email.as_deref(), Some("luis@example.org"));
+        assert!(m[2].phone.is_none());
+        assert_eq!((m[3].name.as_deref(), m[3].worker_id.as_deref()), (None, Some("99")));
+        assert!(m.iter().all(|m| m.consent.is_some()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn member_lines_never_panic_and_give_one_member_per_filled_line(text in "(?s).{0,400}") {
+            let m = member_lines(&text, &ConsentIn::default());
+            proptest::prop_assert_eq!(m.len(), text.lines().filter(|l| !l.trim().is_empty()).count());
+        }
     }
 }

@@ -64,7 +64,11 @@ pub async fn add_org(db: &DatabaseConnection, name: &str) -> Result<Organization
     crate::db::exec(
         db,
         "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3)",
-        vec![org.id.into(), org.name.clone().into(), org.created_at.into()],
+        vec![
+            org.id.into(),
+            org.name.clone().into(),
+            org.created_at.into(),
+        ],
     )
     .await
     .map_err(|e| {
@@ -139,7 +143,12 @@ pub enum Use {
 }
 
 impl Use {
-    pub const ALL: [Use; 4] = [Self::Complaint, Self::Contact, Self::Authorities, Self::Petition];
+    pub const ALL: [Use; 4] = [
+        Self::Complaint,
+        Self::Contact,
+        Self::Authorities,
+        Self::Petition,
+    ];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -157,7 +166,10 @@ impl Use {
     pub fn label(self, lang: crate::domain::Language) -> &'static str {
         match self {
             Self::Complaint => lang.pick("presentar la queja", "file the complaint"),
-            Self::Contact => lang.pick("ser contactado por la autoridad", "be contacted by the authority"),
+            Self::Contact => lang.pick(
+                "ser contactado por la autoridad",
+                "be contacted by the authority",
+            ),
             Self::Authorities => lang.pick(
                 "compartir su identidad con la autoridad",
                 "share their identity with the authority",
@@ -220,15 +232,16 @@ pub type FieldRefusal = (ErrorCode, String);
 impl ConsentIn {
     pub fn validate(&self, path: &str, today: NaiveDate) -> Result<Consent, FieldRefusal> {
         let at = |f: &str| format!("{path}.{f}");
-        let pick = |value: &Option<String>, list: &[&'static str], f: &str| {
-            match value.as_deref().map(str::trim) {
-                None | Some("") => Err((ErrorCode::MissingField, at(f))),
-                Some(v) => list
-                    .iter()
-                    .find(|c| **c == v)
-                    .copied()
-                    .ok_or((ErrorCode::InvalidField, at(f))),
-            }
+        let pick = |value: &Option<String>, list: &[&'static str], f: &str| match value
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("") => Err((ErrorCode::MissingField, at(f))),
+            Some(v) => list
+                .iter()
+                .find(|c| **c == v)
+                .copied()
+                .ok_or((ErrorCode::InvalidField, at(f))),
         };
         let given_by = pick(&self.given_by, &GIVEN_BY, "given_by")?;
         let method = pick(&self.method, &METHODS, "method")?;
@@ -472,4 +485,115 @@ pub async fn member_identities(
         });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
+    fn consent(uses: &[&str]) -> ConsentIn {
+        ConsentIn {
+            given_by: Some("member".into()),
+            method: Some("written".into()),
+            date: Some("2026-11-01".into()),
+            uses: Some(uses.iter().map(|u| (*u).to_owned()).collect()),
+        }
+    }
+
+    #[test]
+    fn consent_must_cover_filing_and_say_how_and_when() {
+        let ok = consent(&["complaint", "petition", "petition"])
+            .validate("consent", today())
+            .unwrap();
+        assert!(ok.allows(Use::Petition) && !ok.allows(Use::Contact));
+        assert_eq!(ok.uses_codes(), "complaint,petition");
+        let refused = |c: ConsentIn| c.validate("members[2].consent", today()).unwrap_err();
+        assert_eq!(
+            refused(consent(&["contact"])),
+            (ErrorCode::ConsentRequired, "members[2].consent.uses".into())
+        );
+        assert_eq!(
+            refused(consent(&["complaint", "selling"])),
+            (ErrorCode::InvalidField, "members[2].consent.uses".into())
+        );
+        for (date, code) in [
+            (None, ErrorCode::MissingField),
+            (Some("2026-11-29"), ErrorCode::InvalidDate),
+            (Some("1999-12-31"), ErrorCode::InvalidDate),
+            (Some("01/11/2026"), ErrorCode::InvalidDate),
+        ] {
+            let mut c = consent(&["complaint"]);
+            c.date = date.map(str::to_owned);
+            assert_eq!(refused(c).0, code, "{date:?}");
+        }
+        let mut c = consent(&["complaint"]);
+        c.method = Some("telepathy".into());
+        assert_eq!(
+            refused(c),
+            (ErrorCode::InvalidField, "members[2].consent.method".into())
+        );
+    }
+
+    #[test]
+    fn a_member_without_any_identity_is_anonymous_and_bad_contacts_name_their_field() {
+        assert!(
+            parse_identity("m.", Some("  "), None, Some(""), None)
+                .unwrap()
+                .is_none()
+        );
+        let who = parse_identity("m.", Some("Ana"), Some("477 123 4567"), None, None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(who.phone.unwrap().e164(), "+524771234567");
+        assert_eq!(
+            parse_identity("members[0].", None, Some("12"), None, None).unwrap_err(),
+            (ErrorCode::InvalidPhone, "members[0].phone".into())
+        );
+        assert_eq!(
+            parse_identity("members[0].", None, None, Some("no-at"), None).unwrap_err(),
+            (ErrorCode::InvalidEmail, "members[0].email".into())
+        );
+        assert_eq!(
+            parse_identity("m.", Some(&"x".repeat(201)), None, None, None).unwrap_err(),
+            (ErrorCode::TooLong, "m.name".into())
+        );
+    }
+
+    #[test]
+    fn every_listed_member_needs_their_own_consent() {
+        let m = MemberIn {
+            name: Some("Ana".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            m.validate(4, today()).err(),
+            Some((ErrorCode::ConsentRequired, "members[4].consent".into()))
+        );
+        let m = MemberIn {
+            consent: Some(consent(&["complaint"])),
+            ..Default::default()
+        };
+        let ok = m.validate(0, today()).unwrap();
+        assert!(ok.identity.is_none() && ok.own_receipt);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn consent_validation_never_panics(
+            given_by in proptest::option::of(".{0,20}"),
+            method in proptest::option::of(".{0,20}"),
+            date in proptest::option::of(".{0,12}"),
+            uses in proptest::option::of(proptest::collection::vec(".{0,12}", 0..12)),
+        ) {
+            let c = ConsentIn { given_by, method, date, uses };
+            if let Ok(ok) = c.validate("consent", today()) {
+                proptest::prop_assert!(ok.allows(Use::Complaint));
+                proptest::prop_assert!(ok.date <= today());
+            }
+        }
+    }
 }

@@ -218,7 +218,8 @@ pub async fn mark_filed(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .ok_or(Refused::Missing("filed_on"))?;
-    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| Refused::Invalid("filed_on"))?;
+    let date =
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| Refused::Invalid("filed_on"))?;
     let earliest = NaiveDate::from_ymd_opt(2020, 7, 1).context("date")?;
     if date > Utc::now().date_naive() || date < earliest {
         return Err(Refused::Invalid("filed_on"));
@@ -279,9 +280,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("audio/mp4")
     } else if at(4, b"ftyp") {
         Some("video/mp4")
-    } else if !bytes.is_empty()
-        && std::str::from_utf8(bytes).is_ok_and(|t| !t.contains('\0'))
-    {
+    } else if !bytes.is_empty() && std::str::from_utf8(bytes).is_ok_and(|t| !t.contains('\0')) {
         Some("text/plain; charset=utf-8")
     } else {
         None
@@ -447,11 +446,17 @@ pub async fn evidence_file(
     .await?;
     let filename = keys
         .cipher
-        .decrypt(evidence_aad(id, "filename_ct"), &r.try_get_by_index::<Vec<u8>>(1)?)
+        .decrypt(
+            evidence_aad(id, "filename_ct"),
+            &r.try_get_by_index::<Vec<u8>>(1)?,
+        )
         .context("cannot decrypt the file name")?;
     let content = keys
         .cipher
-        .decrypt(evidence_aad(id, "content_ct"), &r.try_get_by_index::<Vec<u8>>(2)?)
+        .decrypt(
+            evidence_aad(id, "content_ct"),
+            &r.try_get_by_index::<Vec<u8>>(2)?,
+        )
         .context("cannot decrypt the evidence")?;
     Ok(Some((
         r.try_get_by_index(0)?,
@@ -623,9 +628,7 @@ pub async fn petition_input(
         messages: usize::try_from(messages).unwrap_or(0),
         decision,
         organization,
-        workers_affected: case
-            .workers_affected
-            .and_then(|n| u32::try_from(n).ok()),
+        workers_affected: case.workers_affected.and_then(|n| u32::try_from(n).ok()),
         named: named
             .into_iter()
             .map(|m| NamedMember {
@@ -701,7 +704,10 @@ mod tests {
         assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
         assert_eq!(sniff(b"OggS\0\x02"), Some("audio/ogg"));
         assert_eq!(sniff(b"\0\0\0\x18ftypmp42"), Some("video/mp4"));
-        assert_eq!(sniff("Testimonio: nos amenazaron.".as_bytes()), Some("text/plain; charset=utf-8"));
+        assert_eq!(
+            sniff("Testimonio: nos amenazaron.".as_bytes()),
+            Some("text/plain; charset=utf-8")
+        );
         assert_eq!(sniff(b"MZ\x90\0\x03\0\0\0"), None, "a Windows executable");
         assert_eq!(sniff(b"\x7fELF\x02\x01\x01\0"), None);
         assert_eq!(sniff(b""), None);

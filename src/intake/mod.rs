@@ -586,9 +586,18 @@ impl Intake {
             };
             let who = m.identity.as_ref();
             let cts = [
-                enc("name_ct", who.and_then(|w| w.name.as_ref()).map(Text::as_str))?,
-                enc("phone_ct", who.and_then(|w| w.phone.as_ref()).map(|p| p.e164()))?,
-                enc("email_ct", who.and_then(|w| w.email.as_ref()).map(|e| e.as_str()))?,
+                enc(
+                    "name_ct",
+                    who.and_then(|w| w.name.as_ref()).map(Text::as_str),
+                )?,
+                enc(
+                    "phone_ct",
+                    who.and_then(|w| w.phone.as_ref()).map(|p| p.e164()),
+                )?,
+                enc(
+                    "email_ct",
+                    who.and_then(|w| w.email.as_ref()).map(|e| e.as_str()),
+                )?,
                 enc(
                     "worker_id_ct",
                     who.and_then(|w| w.worker_id.as_ref()).map(Text::as_str),
@@ -768,7 +777,9 @@ impl Intake {
         let (case, member) = self.authenticate(receipt).await?;
         let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
         if !status.accepts_messages() {
-            return Err(ReceiptError::Closed(Box::new(self.view(case, member).await?)));
+            return Err(ReceiptError::Closed(Box::new(
+                self.view(case, member).await?,
+            )));
         }
         let txn = self.db.begin().await.context("cannot begin transaction")?;
         let case = self

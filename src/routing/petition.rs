@@ -165,10 +165,7 @@ pub fn documents(input: &PetitionInput) -> Result<[Document; 2], NotACandidate> 
                 .join(", "),
         });
     }
-    Ok([
-        document(input, Language::Es),
-        document(input, Language::En),
-    ])
+    Ok([document(input, Language::Es), document(input, Language::En)])
 }
 
 /// Renders the bilingual draft (Spanish, then English) as Markdown.
@@ -271,7 +268,11 @@ fn document(p: &PetitionInput, lang: Language) -> Document {
             "Petitioning organization",
             Some(org.clone()),
         ),
-        None => d.field("Organización peticionaria", "Petitioning organization", None),
+        None => d.field(
+            "Organización peticionaria",
+            "Petitioning organization",
+            None,
+        ),
     }
     if let Some(n) = p.workers_affected {
         d.field(
@@ -492,7 +493,11 @@ fn document(p: &PetitionInput, lang: Language) -> Document {
         }
     };
     d.field("Cumplidos", "Met", Some(list(&p.decision.rrm.met)));
-    d.field("Por confirmar", "Missing", Some(list(&p.decision.rrm.missing)));
+    d.field(
+        "Por confirmar",
+        "Missing",
+        Some(list(&p.decision.rrm.missing)),
+    );
     for c in &p.decision.rrm.missing {
         d.bullet(c.question(lang));
     }
@@ -612,5 +617,90 @@ mod odt_tests {
     #[test]
     fn xml_escapes_markup_and_drops_forbidden_controls() {
         assert_eq!(xml("a<b>&\"'\u{1}c"), "a&lt;b&gt;&amp;&quot;&apos;c");
+    }
+}
+
+#[cfg(test)]
+mod draft_tests {
+    use super::*;
+    use crate::routing::{Jurisdiction, JurisdictionFinding, RrmScreening};
+
+    fn input() -> PetitionInput {
+        PetitionInput {
+            case_ref: "BZ-TEST0001".into(),
+            filed_on: NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            identified: true,
+            employer: "Arneses <b>".into(),
+            city: None,
+            state: StateCode::parse("MX-GUA").unwrap(),
+            sector: Sector::Unknown,
+            trade_with_us: TradeNexus::Unknown,
+            workers: None,
+            violations: vec![Violation::UnionRetaliation],
+            narrative: "Línea uno\nLínea dos".into(),
+            occurred_on: None,
+            messages: 0,
+            decision: Decision {
+                rule_version: "test".into(),
+                jurisdiction: JurisdictionFinding {
+                    status: Jurisdiction::Unknown,
+                    basis: String::new(),
+                },
+                referrals: Vec::new(),
+                rrm: RrmScreening {
+                    status: RrmStatus::Possible,
+                    met: vec![Criterion::DenialOfRights],
+                    missing: vec![Criterion::CoveredSector],
+                    not_met: Vec::new(),
+                },
+            },
+            organization: Some("Sindicato & Co".into()),
+            workers_affected: Some(12),
+            named: vec![NamedMember {
+                name: Some("Marta".into()),
+                worker_id: Some("E-1".into()),
+            }],
+            withheld: 11,
+            answers: RrmAnswers {
+                goods: Some("Arneses".into()),
+                ..Default::default()
+            },
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_organizations_draft_names_only_consenting_members_and_counts_the_rest() {
+        let text = draft(&input()).unwrap();
+        assert!(text.contains("Sindicato & Co") && text.contains("Marta (employee no. E-1)"));
+        assert!(text.contains("Identity withheld of workers on record: 11"));
+        assert!(text.contains("Workers affected: 12"));
+        assert!(text.contains("Goods or services, customers, HS codes: Arneses"));
+        assert!(text.contains("Street address: [MISSING: to complete]"));
+        // The worker's own words stay quoted line by line.
+        assert!(text.contains("> Línea uno\n> Línea dos"));
+    }
+
+    #[test]
+    fn the_odt_is_a_zip_with_an_uncompressed_mimetype_first_and_escaped_content() {
+        let docs = documents(&input()).unwrap();
+        let bytes = odt(&docs).unwrap();
+        // The ODF rule readers rely on: "mimetype" first, stored, at offset 30.
+        assert_eq!(&bytes[30..38], b"mimetype");
+        assert_eq!(&bytes[38..38 + ODT_MIME.len()], ODT_MIME.as_bytes());
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut content = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name("content.xml").unwrap(), &mut content)
+            .unwrap();
+        assert!(content.contains("Arneses &lt;b&gt;") && content.contains("Sindicato &amp; Co"));
+        assert!(!content.contains("<b>"));
+    }
+
+    #[test]
+    fn an_unlikely_case_has_no_draft() {
+        let mut i = input();
+        i.decision.rrm.status = RrmStatus::Unlikely;
+        i.decision.rrm.not_met = vec![Criterion::CoveredSector];
+        assert!(documents(&i).is_err());
     }
 }

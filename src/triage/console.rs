@@ -130,7 +130,11 @@ pub(crate) fn internal(e: &anyhow::Error, l: L) -> Response {
 }
 
 /// The signed-in member, or the response to send instead (sign-in page, 403).
-pub(crate) async fn signed_in(state: &AppState, headers: &HeaderMap, l: L) -> Result<Principal, Response> {
+pub(crate) async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    l: L,
+) -> Result<Principal, Response> {
     match session::authenticate(state, headers).await {
         Ok(p) => Ok(p),
         Err(AuthFailure::Unauthenticated) => {

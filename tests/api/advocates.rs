@@ -38,7 +38,13 @@ struct Orgs {
 async fn orgs(backend: Backend) -> Orgs {
     let server = TestServer::spawn_with(backend, options()).await;
     let http = client();
-    let a = add_staff(&server, "a@sindicato.test", "advocate", &["--org", "Sindicato A"]).await;
+    let a = add_staff(
+        &server,
+        "a@sindicato.test",
+        "advocate",
+        &["--org", "Sindicato A"],
+    )
+    .await;
     let b = add_staff(&server, "b@centro.test", "advocate", &["--org", "Centro B"]).await;
     let inspector = add_staff(
         &server,
@@ -83,9 +89,17 @@ fn refs(list: &Value) -> Vec<String> {
 async fn organizations_see_only_their_own_cases(backend: Backend) {
     let o = orgs(backend).await;
     let url = |p: &str| o.server.url(p);
-    let mine = file_as(&o, &o.a, &for_member("Rosa Medina Ortiz", &["union_retaliation"])).await;
+    let mine = file_as(
+        &o,
+        &o.a,
+        &for_member("Rosa Medina Ortiz", &["union_retaliation"]),
+    )
+    .await;
     assert_eq!(mine["organization"], "Sindicato A");
-    assert!(mine["members"].as_array().is_none(), "one member: the case's receipt is theirs");
+    assert!(
+        mine["members"].as_array().is_none(),
+        "one member: the case's receipt is theirs"
+    );
     let a_ref = mine["case_ref"].as_str().unwrap().to_owned();
     let theirs = file_as(&o, &o.b, &for_member("Luis Campos", &["unpaid_wages"])).await;
     let b_ref = theirs["case_ref"].as_str().unwrap().to_owned();
@@ -105,13 +119,30 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
     for other in [&b_ref, &worker] {
         for (method, path, body) in [
             ("GET", format!("/api/v1/cases/{other}"), None),
-            ("POST", format!("/api/v1/cases/{other}/messages"), Some(json!({"message": "hola"}))),
-            ("POST", format!("/api/v1/cases/{other}/reveal"), Some(json!({"reason": "ver"}))),
+            (
+                "POST",
+                format!("/api/v1/cases/{other}/messages"),
+                Some(json!({"message": "hola"})),
+            ),
+            (
+                "POST",
+                format!("/api/v1/cases/{other}/reveal"),
+                Some(json!({"reason": "ver"})),
+            ),
             ("GET", format!("/api/v1/cases/{other}/rrm"), None),
-            ("GET", format!("/api/v1/cases/{other}/rrm/petition?format=html"), None),
+            (
+                "GET",
+                format!("/api/v1/cases/{other}/rrm/petition?format=html"),
+                None,
+            ),
         ] {
-            let (status, body) = call(&o.http, method, &url(&path), Some(&o.a), body.as_ref()).await;
-            assert_eq!((status, body["error"]["code"].as_str()), (404, Some("case_not_found")), "{method} {path}");
+            let (status, body) =
+                call(&o.http, method, &url(&path), Some(&o.a), body.as_ref()).await;
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (404, Some("case_not_found")),
+                "{method} {path}"
+            );
         }
     }
     // Inspector actions are not an advocate's, even on their own case.
@@ -121,24 +152,52 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
         ("questions", json!({"body": "¿cuándo?"})),
         ("assign", json!({"staff_id": "me"})),
     ] {
-        let (status, _) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/{path}")), Some(&o.a), Some(&body)).await;
+        let (status, _) = call(
+            &o.http,
+            "POST",
+            &url(&format!("/api/v1/cases/{a_ref}/{path}")),
+            Some(&o.a),
+            Some(&body),
+        )
+        .await;
         assert_eq!(status, 403, "{path}");
     }
     let (status, _) = call(&o.http, "GET", &url("/api/v1/audit"), Some(&o.a), None).await;
     assert_eq!(status, 403);
 
     // The inspector's queue has all three, the advocate-filed ones as any other.
-    let (_, queue) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.inspector), None).await;
+    let (_, queue) = call(
+        &o.http,
+        "GET",
+        &url("/api/v1/cases"),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
     let queued = refs(&queue);
     for r in [&a_ref, &b_ref, &worker] {
         assert!(queued.contains(r), "{r} in {queued:?}");
     }
-    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.inspector), None).await;
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &url(&format!("/api/v1/cases/{a_ref}")),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
     assert_eq!(case["filed_by_org"], "Sindicato A");
     assert_eq!(case["members"][0]["named"], true);
     assert_eq!(case["members"][0]["consent_method"], "written");
     assert!(!case.to_string().contains("Rosa"), "masked: {case}");
-    let (status, who) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/reveal")), Some(&o.inspector), Some(&json!({"reason": "citar"}))).await;
+    let (status, who) = call(
+        &o.http,
+        "POST",
+        &url(&format!("/api/v1/cases/{a_ref}/reveal")),
+        Some(&o.inspector),
+        Some(&json!({"reason": "citar"})),
+    )
+    .await;
     assert_eq!(status, 200, "{who}");
     assert_eq!(who["members"][0]["name"], "Rosa Medina Ortiz");
     assert_eq!(who["members"][0]["worker_id"], "A-77");
@@ -150,58 +209,174 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
         ("assign", json!({"staff_id": "me"})),
         ("questions", json!({"body": "¿Cuántos fueron despedidos?"})),
     ] {
-        let (status, body) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/{path}")), Some(&o.inspector), Some(&body)).await;
+        let (status, body) = call(
+            &o.http,
+            "POST",
+            &url(&format!("/api/v1/cases/{a_ref}/{path}")),
+            Some(&o.inspector),
+            Some(&body),
+        )
+        .await;
         assert!(status < 300, "{path}: {body}");
     }
     let (_, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.a), None).await;
     assert_eq!(list["items"][0]["status"], "info_requested");
     assert!(list["items"][0]["assigned_to"].is_null());
-    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.a), None).await;
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &url(&format!("/api/v1/cases/{a_ref}")),
+        Some(&o.a),
+        None,
+    )
+    .await;
     assert_eq!(case["notes"], json!([]), "{case}");
     assert!(case["assigned_to"].is_null());
     assert!(case.to_string().contains("¿Cuántos fueron despedidos?"));
-    let (status, answered) = call(&o.http, "POST", &url(&format!("/api/v1/cases/{a_ref}/messages")), Some(&o.a), Some(&json!({"message": "Fueron doce."}))).await;
+    let (status, answered) = call(
+        &o.http,
+        "POST",
+        &url(&format!("/api/v1/cases/{a_ref}/messages")),
+        Some(&o.a),
+        Some(&json!({"message": "Fueron doce."})),
+    )
+    .await;
     assert_eq!(status, 201, "{answered}");
     assert_eq!(answered["status"], "in_review");
-    let (_, case) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{a_ref}")), Some(&o.inspector), None).await;
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &url(&format!("/api/v1/cases/{a_ref}")),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
     let last = case["messages"].as_array().unwrap().last().unwrap().clone();
-    assert_eq!((last["author"].as_str(), last["body"].as_str()), (Some("advocate"), Some("Fueron doce.")));
+    assert_eq!(
+        (last["author"].as_str(), last["body"].as_str()),
+        (Some("advocate"), Some("Fueron doce."))
+    );
     // The member's receipt shows the question and the organization's answer.
-    let (status, seen) = post_json(&o.http, &url("/api/v1/status"), &json!({"receipt": mine["receipt"]})).await;
+    let (status, seen) = post_json(
+        &o.http,
+        &url("/api/v1/status"),
+        &json!({"receipt": mine["receipt"]}),
+    )
+    .await;
     assert_eq!(status, 200, "{seen}");
-    let froms: Vec<&str> = seen["messages"].as_array().unwrap().iter().map(|m| m["from"].as_str().unwrap()).collect();
+    let froms: Vec<&str> = seen["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["from"].as_str().unwrap())
+        .collect();
     assert_eq!(froms, vec!["staff", "advocate"]);
 
     // Filing for others needs an advocate's token, and consent.
     let body = for_member("Sin Token", &["unpaid_wages"]);
     let (status, err) = post_json(&o.http, &url("/api/v1/complaints"), &body).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (401, Some("unauthorized")));
-    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.inspector), Some(&body)).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (403, Some("forbidden")));
-    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some("bzt_forged"), Some(&body)).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url("/api/v1/complaints"),
+        Some(&o.inspector),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url("/api/v1/complaints"),
+        Some("bzt_forged"),
+        Some(&body),
+    )
+    .await;
     assert_eq!(status, 401, "{err}");
     for (consent, field) in [
         (Value::Null, "consent"),
         (consent(&["contact"]), "consent.uses"),
-        (json!({"given_by": "member", "method": "telepathy", "date": "2026-11-01", "uses": ["complaint"]}), "consent.method"),
-        (json!({"given_by": "member", "method": "verbal", "date": "2099-01-01", "uses": ["complaint"]}), "consent.date"),
+        (
+            json!({"given_by": "member", "method": "telepathy", "date": "2026-11-01", "uses": ["complaint"]}),
+            "consent.method",
+        ),
+        (
+            json!({"given_by": "member", "method": "verbal", "date": "2099-01-01", "uses": ["complaint"]}),
+            "consent.date",
+        ),
     ] {
         let mut body = body.clone();
         body["consent"] = consent;
-        let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&body)).await;
-        assert_eq!((status, err["error"]["field"].as_str()), (422, Some(field)), "{err}");
+        let (status, err) = call(
+            &o.http,
+            "POST",
+            &url("/api/v1/complaints"),
+            Some(&o.a),
+            Some(&body),
+        )
+        .await;
+        assert_eq!(
+            (status, err["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{err}"
+        );
     }
     let mut group = body.clone();
     group["workers_affected"] = json!(1);
-    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
-    assert_eq!((status, err["error"]["field"].as_str()), (422, Some("complainant")), "{err}");
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url("/api/v1/complaints"),
+        Some(&o.a),
+        Some(&group),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (422, Some("complainant")),
+        "{err}"
+    );
     group.as_object_mut().unwrap().remove("complainant");
-    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
-    assert_eq!((status, err["error"]["field"].as_str()), (422, Some("workers_affected")), "{err}");
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url("/api/v1/complaints"),
+        Some(&o.a),
+        Some(&group),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["field"].as_str()),
+        (422, Some("workers_affected")),
+        "{err}"
+    );
     group["workers_affected"] = json!(3);
-    group["members"] = json!([{"name": "Uno", "consent": consent(&["complaint"])}, {"name": "Dos"}]);
-    let (status, err) = call(&o.http, "POST", &url("/api/v1/complaints"), Some(&o.a), Some(&group)).await;
-    assert_eq!((status, err["error"]["code"].as_str(), err["error"]["field"].as_str()), (422, Some("consent_required"), Some("members[1].consent")), "{err}");
+    group["members"] =
+        json!([{"name": "Uno", "consent": consent(&["complaint"])}, {"name": "Dos"}]);
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url("/api/v1/complaints"),
+        Some(&o.a),
+        Some(&group),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            err["error"]["code"].as_str(),
+            err["error"]["field"].as_str()
+        ),
+        (422, Some("consent_required"), Some("members[1].consent")),
+        "{err}"
+    );
 
     // Every filing is on the audit record with the consent it rests on.
     let filings = o.server.count("SELECT COUNT(*) FROM audit_log WHERE action = 'file_on_behalf' AND detail LIKE '%consent_method=written%'").await;
@@ -244,23 +419,69 @@ async fn a_collective_complaint_of_forty_members(backend: Backend) {
     let case_ref = created["case_ref"].as_str().unwrap().to_owned();
 
     // One case in the inspector's queue, with the workers it is for.
-    let (_, queue) = call(&o.http, "GET", &o.server.url("/api/v1/cases"), Some(&o.inspector), None).await;
-    let item = queue["items"].as_array().unwrap().iter().find(|i| i["case_ref"] == case_ref.as_str()).unwrap().clone();
+    let (_, queue) = call(
+        &o.http,
+        "GET",
+        &o.server.url("/api/v1/cases"),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
+    let item = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["case_ref"] == case_ref.as_str())
+        .unwrap()
+        .clone();
     assert_eq!(item["workers_affected"], 40);
-    let (_, case) = call(&o.http, "GET", &o.server.url(&format!("/api/v1/cases/{case_ref}")), Some(&o.inspector), None).await;
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &o.server.url(&format!("/api/v1/cases/{case_ref}")),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
     assert_eq!(case["members"].as_array().unwrap().len(), 40);
-    assert_eq!(case["members"].as_array().unwrap().iter().filter(|m| m["named"] == true).count(), 25);
+    assert_eq!(
+        case["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["named"] == true)
+            .count(),
+        25
+    );
 
     // Each named member's receipt opens the case on its own; a member's message is
     // theirs, staff's and the organization's, not the other members'.
     for i in [0usize, 12, 24] {
-        let (status, seen) = post_json(&o.http, &o.server.url("/api/v1/status"), &json!({"receipt": receipts[i]["receipt"]})).await;
-        assert_eq!((status, seen["case_ref"].as_str()), (200, Some(case_ref.as_str())), "{seen}");
+        let (status, seen) = post_json(
+            &o.http,
+            &o.server.url("/api/v1/status"),
+            &json!({"receipt": receipts[i]["receipt"]}),
+        )
+        .await;
+        assert_eq!(
+            (status, seen["case_ref"].as_str()),
+            (200, Some(case_ref.as_str())),
+            "{seen}"
+        );
     }
-    let (status, _) = post_json(&o.http, &o.server.url("/api/v1/status/messages"), &json!({"receipt": receipts[3]["receipt"], "message": "Tengo la carta de despido."})).await;
+    let (status, _) = post_json(
+        &o.http,
+        &o.server.url("/api/v1/status/messages"),
+        &json!({"receipt": receipts[3]["receipt"], "message": "Tengo la carta de despido."}),
+    )
+    .await;
     assert_eq!(status, 201);
     let messages = |receipt: &Value| {
-        let (http, url, receipt) = (o.http.clone(), o.server.url("/api/v1/status"), receipt.clone());
+        let (http, url, receipt) = (
+            o.http.clone(),
+            o.server.url("/api/v1/status"),
+            receipt.clone(),
+        );
         async move {
             let (_, seen) = post_json(&http, &url, &json!({"receipt": receipt})).await;
             seen["messages"].as_array().unwrap().len()
@@ -269,12 +490,27 @@ async fn a_collective_complaint_of_forty_members(backend: Backend) {
     assert_eq!(messages(&receipts[3]["receipt"]).await, 1);
     assert_eq!(messages(&receipts[4]["receipt"]).await, 0);
     assert_eq!(messages(&created["receipt"]).await, 0);
-    let (_, case) = call(&o.http, "GET", &o.server.url(&format!("/api/v1/cases/{case_ref}")), Some(&o.a), None).await;
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &o.server.url(&format!("/api/v1/cases/{case_ref}")),
+        Some(&o.a),
+        None,
+    )
+    .await;
     assert!(case.to_string().contains("Tengo la carta de despido."));
     // A wrong receipt is still just "not found".
     let mut wrong = receipts[5]["receipt"].as_str().unwrap().to_owned();
-    wrong.replace_range(wrong.len() - 1.., if wrong.ends_with('A') { "B" } else { "A" });
-    let (status, _) = post_json(&o.http, &o.server.url("/api/v1/status"), &json!({"receipt": wrong})).await;
+    wrong.replace_range(
+        wrong.len() - 1..,
+        if wrong.ends_with('A') { "B" } else { "A" },
+    );
+    let (status, _) = post_json(
+        &o.http,
+        &o.server.url("/api/v1/status"),
+        &json!({"receipt": wrong}),
+    )
+    .await;
     assert_eq!(status, 404);
 
     let mut needles: Vec<String> = (0..25).map(name).collect();
@@ -313,15 +549,40 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
 
     let (status, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
     assert_eq!(status, 200, "{view}");
-    let asked: Vec<&str> = view["questions"].as_array().unwrap().iter().map(|q| q["criterion"].as_str().unwrap()).collect();
-    assert_eq!(asked, vec!["covered_sector", "trade_nexus", "after_2020_07_01"]);
-    assert!(view["questions"].as_array().unwrap().iter().all(|q| q["answered"] == false));
+    let asked: Vec<&str> = view["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["criterion"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        asked,
+        vec!["covered_sector", "trade_nexus", "after_2020_07_01"]
+    );
+    assert!(
+        view["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["answered"] == false)
+    );
     // Inspectors don't run the organization's petition.
     let (status, _) = call(&o.http, "GET", &url(&rrm), Some(&o.inspector), None).await;
     assert_eq!(status, 403);
     // Nothing filed before a draft was prepared.
-    let (status, err) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": "2026-11-20"}))).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("petition_not_prepared")), "{err}");
+    let (status, err) = call(
+        &o.http,
+        "POST",
+        &url(&format!("{rrm}/filed")),
+        Some(&o.a),
+        Some(&json!({"filed_on": "2026-11-20"})),
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("petition_not_prepared")),
+        "{err}"
+    );
 
     let answers = json!({
         "legal_name": "Electrónica Fronteriza S. de R.L. de C.V., filial de Border Electronics Inc. (EE. UU.)",
@@ -336,55 +597,125 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
         "remedies_tried": "Queja ante el CFCRL, folio 123/2026.",
         "remedy_sought": "Reinstalación con salarios caídos y una votación libre."
     });
-    let req = o.http.put(url(&rrm)).bearer_auth(&o.a).json(&answers).send().await.unwrap();
+    let req = o
+        .http
+        .put(url(&rrm))
+        .bearer_auth(&o.a)
+        .json(&answers)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(req.status().as_u16(), 200);
     let view: Value = req.json().await.unwrap();
     assert_eq!(view["screening"]["status"], "likely", "{view}");
-    assert!(view["questions"].as_array().unwrap().iter().all(|q| q["answered"] == true), "{view}");
-    let bad = o.http.put(url(&rrm)).bearer_auth(&o.a).json(&json!({"trade_with_us": "perhaps"})).send().await.unwrap();
+    assert!(
+        view["questions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|q| q["answered"] == true),
+        "{view}"
+    );
+    let bad = o
+        .http
+        .put(url(&rrm))
+        .bearer_auth(&o.a)
+        .json(&json!({"trade_with_us": "perhaps"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status().as_u16(), 422);
 
     // Evidence: a PDF is taken (encrypted); an executable is not, whatever its name.
     let upload = |name: &'static str, bytes: Vec<u8>| {
         let form = reqwest::multipart::Form::new()
             .text("description", "Carta de despido de Marta")
-            .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
-        o.http.post(url(&format!("{rrm}/evidence"))).bearer_auth(&o.a).multipart(form).send()
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        o.http
+            .post(url(&format!("{rrm}/evidence")))
+            .bearer_auth(&o.a)
+            .multipart(form)
+            .send()
     };
     let pdf = b"%PDF-1.4\nCARTA-DE-DESPIDO-CONTENIDO-UNICO\n%%EOF".to_vec();
     let res = upload("carta.pdf", pdf).await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let evidence: Value = res.json().await.unwrap();
     assert_eq!(evidence["mime_type"], "application/pdf");
-    let res = upload("foto.jpg", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec()).await.unwrap();
+    let res = upload("foto.jpg", b"MZ\x90\0\x03\0\0\0\x04\0".to_vec())
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 422);
-    let res = o.http.get(url(&format!("{rrm}/evidence/{}", evidence["id"].as_str().unwrap()))).bearer_auth(&o.a).send().await.unwrap();
+    let res = o
+        .http
+        .get(url(&format!(
+            "{rrm}/evidence/{}",
+            evidence["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&o.a)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert!(res.bytes().await.unwrap().starts_with(b"%PDF-1.4\nCARTA"));
 
     // The printable draft: every answer, the organization, the consenting member
     // named, the others withheld and counted, the evidence listed; nothing missing.
-    let res = o.http.get(url(&format!("{rrm}/petition?format=html"))).bearer_auth(&o.a).send().await.unwrap();
+    let res = o
+        .http
+        .get(url(&format!("{rrm}/petition?format=html")))
+        .bearer_auth(&o.a)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     let html = res.text().await.unwrap();
     let unescaped = html.replace("&#x27;", "'").replace("&quot;", "\"");
     for want in [
-        "Borrador de petición", "Draft Rapid Response Labor Mechanism", "Sindicato A",
-        "Marta Consiente Nombrar", "E-1", "Electrónica Fronteriza S. de R.L.", "Av. Tecnológico 1234",
-        "Arneses y tarjetas", "Exporta el 90%", "SITEF", "2026-08-20", "despido de 12 trabajadores",
-        "folio 123/2026", "Reinstalación", "Carta de despido de Marta", evidence["sha256"].as_str().unwrap(),
-        "Identity withheld of workers on record: 3", "La empresa obligó a votar",
+        "Borrador de petición",
+        "Draft Rapid Response Labor Mechanism",
+        "Sindicato A",
+        "Marta Consiente Nombrar",
+        "E-1",
+        "Electrónica Fronteriza S. de R.L.",
+        "Av. Tecnológico 1234",
+        "Arneses y tarjetas",
+        "Exporta el 90%",
+        "SITEF",
+        "2026-08-20",
+        "despido de 12 trabajadores",
+        "folio 123/2026",
+        "Reinstalación",
+        "Carta de despido de Marta",
+        evidence["sha256"].as_str().unwrap(),
+        "Identity withheld of workers on record: 3",
+        "La empresa obligó a votar",
     ] {
         assert!(unescaped.contains(want), "{want} missing from the draft");
     }
     for secret in ["Jorge Sin Permiso", "Ana Reservada", "6561234567"] {
         assert!(!html.contains(secret), "{secret} named without consent");
     }
-    assert!(!html.contains("[MISSING") && !html.contains("[FALTA"), "every element filled");
+    assert!(
+        !html.contains("[MISSING") && !html.contains("[FALTA"),
+        "every element filled"
+    );
 
     // The same draft as OpenDocument text.
-    let res = o.http.get(url(&format!("{rrm}/petition?format=odt"))).bearer_auth(&o.a).send().await.unwrap();
-    assert_eq!(res.headers()["content-type"], "application/vnd.oasis.opendocument.text");
+    let res = o
+        .http
+        .get(url(&format!("{rrm}/petition?format=odt")))
+        .bearer_auth(&o.a)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.oasis.opendocument.text"
+    );
     let bytes = res.bytes().await.unwrap().to_vec();
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     assert_eq!(zip.by_index(0).unwrap().name().unwrap(), "mimetype");
@@ -395,24 +726,64 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
 
     // Filed: the 30-day review runs from that day.
     let filed_on = (chrono::Utc::now().date_naive() - chrono::Days::new(2)).to_string();
-    let (status, petition) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": filed_on}))).await;
+    let (status, petition) = call(
+        &o.http,
+        "POST",
+        &url(&format!("{rrm}/filed")),
+        Some(&o.a),
+        Some(&json!({"filed_on": filed_on})),
+    )
+    .await;
     assert_eq!(status, 200, "{petition}");
     assert_eq!(petition["review_days_left"], 28);
     let (_, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
     assert!(view["petition"]["prepared_at"].is_string());
     assert_eq!(view["petition"]["filed_on"], filed_on.as_str());
-    let (status, _) = call(&o.http, "POST", &url(&format!("{rrm}/filed")), Some(&o.a), Some(&json!({"filed_on": "2019-01-01"}))).await;
+    let (status, _) = call(
+        &o.http,
+        "POST",
+        &url(&format!("{rrm}/filed")),
+        Some(&o.a),
+        Some(&json!({"filed_on": "2019-01-01"})),
+    )
+    .await;
     assert_eq!(status, 422);
 
     // Not flagged: no petition to prepare.
     let wages = file_as(&o, &o.a, &for_member("Otra Persona", &["unpaid_wages"])).await;
-    let (status, err) = call(&o.http, "GET", &url(&format!("/api/v1/cases/{}/rrm", wages["case_ref"].as_str().unwrap())), Some(&o.a), None).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (409, Some("not_rrm_candidate")));
+    let (status, err) = call(
+        &o.http,
+        "GET",
+        &url(&format!(
+            "/api/v1/cases/{}/rrm",
+            wages["case_ref"].as_str().unwrap()
+        )),
+        Some(&o.a),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (409, Some("not_rrm_candidate"))
+    );
 
-    let exports = o.server.count("SELECT COUNT(*) FROM audit_log WHERE action = 'export'").await;
+    let exports = o
+        .server
+        .count("SELECT COUNT(*) FROM audit_log WHERE action = 'export'")
+        .await;
     assert_eq!(exports, 2);
     let places = o.server.everything_written();
-    assert_none_in(&places, &["CARTA-DE-DESPIDO-CONTENIDO-UNICO", "SITEF", "Marta Consiente", "Jorge Sin Permiso", "Carta de despido de Marta", "carta.pdf"]);
+    assert_none_in(
+        &places,
+        &[
+            "CARTA-DE-DESPIDO-CONTENIDO-UNICO",
+            "SITEF",
+            "Marta Consiente",
+            "Jorge Sin Permiso",
+            "Carta de despido de Marta",
+            "carta.pdf",
+        ],
+    );
 }
 
 on_both_backends!(a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft);

@@ -494,7 +494,10 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         &serde_json::json!({"receipt": receipt}),
     )
     .await;
-    assert_eq!((status, seen["case_ref"].as_str()), (200, Some(case_ref.as_str())));
+    assert_eq!(
+        (status, seen["case_ref"].as_str()),
+        (200, Some(case_ref.as_str()))
+    );
 
     let steps = async {
         let wait_for = |css: &'static str| {
@@ -535,15 +538,21 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         wait_for("#rrm-link").await?.click().await?;
         wait_for("#answers-form").await?;
         let asked = browser.find_all(Locator::Css("li.question")).await?;
-        assert!(!asked.is_empty(), "the screening's open questions are listed");
+        assert!(
+            !asked.is_empty(),
+            "the screening's open questions are listed"
+        );
         type_into(
             "#union_history",
             "Contrato de protección firmado sin consulta; el sindicato independiente pidió la constancia."
                 .into(),
         )
         .await?;
-        type_into("#goods", "Arneses eléctricos para camionetas armadas en Texas.".into())
-            .await?;
+        type_into(
+            "#goods",
+            "Arneses eléctricos para camionetas armadas en Texas.".into(),
+        )
+        .await?;
         browser
             .find(Locator::Id("save-answers"))
             .await?
@@ -594,11 +603,22 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
     ] {
         assert!(page.contains(want), "{want} missing from the printed draft");
     }
-    assert!(!page.contains("Beatriz"), "named without consent to a petition");
-    for name in ["1-cases", "3-filed-receipt", "4-case-revealed", "5-rrm", "6-petition"] {
+    assert!(
+        !page.contains("Beatriz"),
+        "named without consent to a petition"
+    );
+    for name in [
+        "1-cases",
+        "3-filed-receipt",
+        "4-case-revealed",
+        "5-rrm",
+        "6-petition",
+    ] {
         let path = shots.join(format!("advocate-{name}.png"));
         assert!(
-            std::fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false),
+            std::fs::metadata(&path)
+                .map(|m| m.len() > 1000)
+                .unwrap_or(false),
             "{path:?}"
         );
     }

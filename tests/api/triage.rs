@@ -277,17 +277,40 @@ async fn authorization_matrix(backend: Backend) {
     all.extend(endpoints(&f.jal_case, &f.gua_case, &f.gua_id));
     all.push(("GET", "/api/v1/audit".into(), None));
     for (method, path, body) in all {
-        let reads = (method == "GET" && path.matches('/').count() == 4) || path.ends_with("/reveal");
+        let reads =
+            (method == "GET" && path.matches('/').count() == 4) || path.ends_with("/reveal");
         let want = if reads {
             (404, Some("case_not_found"))
         } else {
             (403, Some("forbidden"))
         };
-        let (got, json) = call(http, method, &s.url(&path), Some(&f.advocate), body.as_ref()).await;
-        assert_eq!((got, json["error"]["code"].as_str()), want, "advocate {method} {path}");
+        let (got, json) = call(
+            http,
+            method,
+            &s.url(&path),
+            Some(&f.advocate),
+            body.as_ref(),
+        )
+        .await;
+        assert_eq!(
+            (got, json["error"]["code"].as_str()),
+            want,
+            "advocate {method} {path}"
+        );
     }
-    let (got, list) = call(http, "GET", &s.url("/api/v1/cases"), Some(&f.advocate), None).await;
-    assert_eq!((got, list["items"].as_array().map(Vec::len)), (200, Some(0)), "{list}");
+    let (got, list) = call(
+        http,
+        "GET",
+        &s.url("/api/v1/cases"),
+        Some(&f.advocate),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (got, list["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{list}"
+    );
     // Coordinators read aggregates only; inspectors and advocates don't.
     let (st, stats) = call(
         http,
@@ -935,6 +958,11 @@ async fn staff_api_bad_input_gets_stable_codes_and_the_openapi_document_lists_it
         "/api/v1/cases/{case_ref}/reveal",
         "/api/v1/cases/{case_ref}/status",
         "/api/v1/cases/{case_ref}/notes",
+        "/api/v1/cases/{case_ref}/messages",
+        "/api/v1/cases/{case_ref}/rrm",
+        "/api/v1/cases/{case_ref}/rrm/evidence",
+        "/api/v1/cases/{case_ref}/rrm/petition",
+        "/api/v1/cases/{case_ref}/rrm/filed",
     ] {
         assert!(
             doc["paths"][path].is_object(),
@@ -942,6 +970,12 @@ async fn staff_api_bad_input_gets_stable_codes_and_the_openapi_document_lists_it
         );
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // Filing on behalf: the consent and members are in the intake body's schema.
+    let request = &doc["components"]["schemas"]["ComplaintRequest"]["properties"];
+    for field in ["consent", "members", "workers_affected"] {
+        assert!(request[field].is_object(), "{field} in ComplaintRequest");
+    }
+    assert!(doc["components"]["schemas"]["RrmAnswers"].is_object());
 }
 
 crate::on_both_backends!(

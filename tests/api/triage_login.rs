@@ -573,10 +573,24 @@ async fn the_console_by_role_and_session_lifetime() {
     // organization's pages, never the queue or a worker's case.
     let adv = client();
     first_sign_in(&server, &adv, "adv@buzon.test").await;
-    assert_eq!(queue_status(&server, &adv).await, (303, "/org?lang=es".into()));
-    let res = adv.get(server.url(&format!("/triage/cases/{gua}"))).send().await.unwrap();
-    assert_eq!((res.status().as_u16(), location(&res)), (303, "/org?lang=es".into()));
-    let res = adv.get(server.url(&format!("/org/cases/{gua}"))).send().await.unwrap();
+    assert_eq!(
+        queue_status(&server, &adv).await,
+        (303, "/org?lang=es".into())
+    );
+    let res = adv
+        .get(server.url(&format!("/triage/cases/{gua}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        (res.status().as_u16(), location(&res)),
+        (303, "/org?lang=es".into())
+    );
+    let res = adv
+        .get(server.url(&format!("/org/cases/{gua}")))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status().as_u16(), 404);
     assert_eq!(error_code(&res.text().await.unwrap()), "case_not_found");
     for path in ["/triage/stats", "/triage/audit", "/triage/staff"] {

@@ -615,7 +615,9 @@ impl StatusPage {
                 .messages
                 .iter()
                 .map(|m| MessageLine {
-                    who: if m.from_staff {
+                    who: if m.from_advocate {
+                        t.from_advocate
+                    } else if m.from_staff {
                         t.from_staff
                     } else {
                         t.from_you
