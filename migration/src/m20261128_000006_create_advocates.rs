@@ -13,16 +13,19 @@ pub struct Migration;
 
 /// A version-4 UUID from the standard library's per-process random keys (this crate
 /// has no random number generator of its own).
-fn random_uuid() -> String {
+fn random_uuid() -> u128 {
     use std::hash::{BuildHasher, Hasher};
     let half = || {
         std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish()
     };
-    let mut n = (u128::from(half()) << 64) | u128::from(half());
-    n = (n & !(0xF << 76)) | (0x4 << 76);
-    n = (n & !(0x3 << 62)) | (0x2 << 62);
+    let n = (u128::from(half()) << 64) | u128::from(half());
+    let n = (n & !(0xF << 76)) | (0x4 << 76);
+    (n & !(0x3 << 62)) | (0x2 << 62)
+}
+
+fn hyphenated(n: u128) -> String {
     let h = format!("{n:032x}");
     format!(
         "{}-{}-{}-{}-{}",
@@ -60,26 +63,28 @@ impl MigrationTrait for Migration {
         for row in names {
             let name: String = row.try_get_by_index(0)?;
             let id = random_uuid();
-            let (insert, update) = match backend {
+            // Stored as the entities store ids: `uuid` on PostgreSQL, 16 bytes on
+            // SQLite; `staff.org` holds the hyphenated text.
+            let (insert, id_value): (&str, sea_orm_migration::sea_orm::Value) = match backend {
                 sea_orm_migration::sea_orm::DbBackend::Postgres => (
                     "INSERT INTO organizations (id, name, created_at) VALUES (CAST($1 AS uuid), $2, CURRENT_TIMESTAMP)",
-                    "UPDATE staff SET org = $1 WHERE org = $2",
+                    hyphenated(id).into(),
                 ),
                 _ => (
                     "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, CURRENT_TIMESTAMP)",
-                    "UPDATE staff SET org = $1 WHERE org = $2",
+                    id.to_be_bytes().to_vec().into(),
                 ),
             };
             db.execute_raw(Statement::from_sql_and_values(
                 backend,
                 insert,
-                [id.clone().into(), name.clone().into()],
+                [id_value, name.clone().into()],
             ))
             .await?;
             db.execute_raw(Statement::from_sql_and_values(
                 backend,
-                update,
-                [id.into(), name.into()],
+                "UPDATE staff SET org = $1 WHERE org = $2",
+                [hyphenated(id).into(), name.into()],
             ))
             .await?;
         }

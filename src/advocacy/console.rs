@@ -876,7 +876,10 @@ mod tests {
         assert!(m[1].name.is_none() && m[1].phone.is_none() && m[1].email.is_none());
         assert_eq!(m[2].email.as_deref(), Some("luis@example.org"));
         assert!(m[2].phone.is_none());
-        assert_eq!((m[3].name.as_deref(), m[3].worker_id.as_deref()), (None, Some("99")));
+        assert_eq!(
+            (m[3].name.as_deref(), m[3].worker_id.as_deref()),
+            (None, Some("99"))
+        );
         assert!(m.iter().all(|m| m.consent.is_some()));
     }
 

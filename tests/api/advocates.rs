@@ -787,3 +787,57 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
 }
 
 on_both_backends!(a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft);
+
+/// Before organizations were rows, `staff.org` held a name: the migration makes a row
+/// of each name and points its advocates at it (ids stored as each back end stores
+/// them: `buzon staff list` finds the name again by id).
+async fn organizations_named_before_they_were_rows_become_rows(backend: Backend) {
+    use migration::MigratorTrait;
+    let mut server = TestServer::spawn_with(backend, options()).await;
+    add_staff(
+        &server,
+        "vieja@sindicato.test",
+        "advocate",
+        &["--org", "Temporal"],
+    )
+    .await;
+    server.terminate();
+    let db = server.db().await;
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    let exec = |sql: &'static str| {
+        let db = &db;
+        async move {
+            sea_orm::ConnectionTrait::execute_unprepared(db, sql)
+                .await
+                .unwrap();
+        }
+    };
+    exec("UPDATE staff SET org = 'Sindicato Viejo'").await;
+    migration::Migrator::up(&db, None).await.unwrap();
+    let org_id: String = one_row(&db, "SELECT org FROM staff")
+        .await
+        .try_get_by_index(0)
+        .unwrap();
+    let name: String = one_row(&db, "SELECT name FROM organizations")
+        .await
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(name, "Sindicato Viejo");
+    assert_eq!(uuid::Uuid::parse_str(&org_id).unwrap().get_version_num(), 4);
+    db.close().await.ok();
+    let (ok, list) = server.run(&["staff", "list"], "");
+    assert!(
+        ok && list.contains("vieja@sindicato.test\tadvocate\t\tSindicato Viejo"),
+        "{list}"
+    );
+    let (ok, orgs) = server.run(&["org", "list"], "");
+    assert!(
+        ok && orgs.contains(&format!("{org_id}\tSindicato Viejo")),
+        "{orgs}"
+    );
+    // A name is one organization.
+    let (ok, _) = server.run(&["org", "add", "Sindicato Viejo"], "");
+    assert!(!ok);
+}
+
+on_both_backends!(organizations_named_before_they_were_rows_become_rows);
