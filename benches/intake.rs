@@ -6,6 +6,10 @@
 //! - Buzón on PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after), when
 //!   reachable;
 //!
+//! (on both back ends, an advocate of a "Bench Org" organization, added through the
+//! library, also files with their bearer token: for one member, and a collective
+//! complaint of 40 listed members, each with their own consent and receipt)
+//!
 //! and drives each with the same complaint bodies (and, for the WhatsApp webhook, the
 //! same signed deliveries: one new text message each, from many senders; a small
 //! Graph API stand-in takes the replies; for the SMTP listener, pipelining SMTP
@@ -147,7 +151,8 @@ fn env_num(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
-fn body(i: u64) -> String {
+/// The complaint every intake row sends (as JSON, to be extended by the advocate rows).
+fn complaint(i: u64) -> serde_json::Value {
     serde_json::json!({
         "language": "es",
         "anonymous": false,
@@ -159,7 +164,47 @@ fn body(i: u64) -> String {
         "narrative": "Me despidieron dos días después de la asamblea. ".repeat(8),
         "occurred_on": "2025-03-14"
     })
-    .to_string()
+}
+
+fn body(i: u64) -> String {
+    complaint(i).to_string()
+}
+
+/// A member's consent as the advocate rows record it.
+fn member_consent() -> serde_json::Value {
+    serde_json::json!({"given_by": "member", "method": "written", "date": "2026-11-01", "uses": ["complaint"]})
+}
+
+/// Listed members of the collective row.
+const COLLECTIVE_MEMBERS: u64 = 40;
+
+/// Filed by an advocate for one member: the usual body (its `complainant`, with a
+/// name, is the member) and the member's consent.
+fn advocate_body(i: u64) -> String {
+    let mut body = complaint(i);
+    body["consent"] = member_consent();
+    body.to_string()
+}
+
+/// Filed by an advocate for a group: the usual body without a `complainant` (a
+/// group's identities are its members'), the group's consent to file, 40 workers
+/// affected and 40 listed members, each named and with their own consent (and so
+/// each with a receipt of their own: 40 more Argon2 hashes).
+fn collective_body(i: u64) -> String {
+    let mut body = complaint(i);
+    let fields = body.as_object_mut().unwrap();
+    fields.remove("complainant");
+    fields.remove("anonymous");
+    fields.insert(
+        "consent".into(),
+        serde_json::json!({"given_by": "representative", "method": "written", "date": "2026-11-01", "uses": ["complaint"]}),
+    );
+    fields.insert("workers_affected".into(), COLLECTIVE_MEMBERS.into());
+    let members: Vec<serde_json::Value> = (1..=COLLECTIVE_MEMBERS)
+        .map(|k| serde_json::json!({"name": format!("Trabajadora {i}-{k}"), "consent": member_consent()}))
+        .collect();
+    fields.insert("members".into(), members.into());
+    body.to_string()
 }
 
 const BENCH_APP_SECRET: &str = "bench-app-secret";
@@ -245,6 +290,15 @@ struct Result {
     p99: Duration,
 }
 
+/// How a row's requests are sent and which answers count as done.
+#[derive(Clone, Default)]
+struct As {
+    /// `Authorization: Bearer` (an advocate's personal API token).
+    bearer: Option<String>,
+    /// The one status that counts (any other is an error); without it, any 2xx.
+    expect: Option<u16>,
+}
+
 async fn drive(
     name: &str,
     url: &str,
@@ -252,6 +306,18 @@ async fn drive(
     concurrency: u64,
     path: &str,
     make: fn(u64) -> String,
+) -> Result {
+    drive_as(name, url, seconds, concurrency, path, make, As::default()).await
+}
+
+async fn drive_as(
+    name: &str,
+    url: &str,
+    seconds: u64,
+    concurrency: u64,
+    path: &str,
+    make: fn(u64) -> String,
+    with: As,
 ) -> Result {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -263,6 +329,7 @@ async fn drive(
     for worker in 0..concurrency {
         let http = http.clone();
         let url = format!("{url}{path}");
+        let with = with.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
@@ -275,9 +342,16 @@ async fn drive(
                 if url.ends_with("/webhooks/whatsapp") {
                     req = req.header("x-hub-signature-256", signature(&body));
                 }
+                if let Some(token) = &with.bearer {
+                    req = req.bearer_auth(token);
+                }
                 let res = req.body(body).send().await;
                 match res {
-                    Ok(r) if r.status().is_success() => {
+                    Ok(r)
+                        if with
+                            .expect
+                            .map_or(r.status().is_success(), |s| r.status().as_u16() == s) =>
+                    {
                         let _ = r.bytes().await;
                         latencies.push(t.elapsed());
                     }
@@ -415,6 +489,102 @@ async fn graph_stand_in() -> SocketAddr {
     addr
 }
 
+/// Adds an organization and an advocate of it to a running instance's database,
+/// as `buzon org add` and `buzon staff add` / `buzon staff token` do, and returns
+/// the advocate's personal API token.
+async fn advocate(settings: &Settings) -> String {
+    use buzon::triage::staff::{self, NewMember, Role};
+    let keys = buzon::crypto::KeyRing::load(&settings.keys_file).unwrap();
+    let hasher = buzon::crypto::receipt::ReceiptHasher::new(settings.hash_cost).unwrap();
+    let db = buzon::db::connect(&settings.database_url, 1).await.unwrap();
+    buzon::advocacy::add_org(&db, "Bench Org").await.unwrap();
+    let id = staff::add(
+        &db,
+        &keys,
+        &hasher,
+        &NewMember {
+            email: "rosa@bench-org.example",
+            role: Role::Advocate,
+            authorities: &[],
+            org: Some("Bench Org"),
+            password: "bench-advocate-password",
+        },
+    )
+    .await
+    .unwrap();
+    let token = staff::issue_token(&db, &keys, id).await.unwrap();
+    db.close().await.ok();
+    token.as_str().to_owned()
+}
+
+/// The two advocate rows on one instance (SQLite or PostgreSQL): one member, then a
+/// collective complaint of 40 listed members. Each body is checked once first: it
+/// must get its 201 (and the group its 40 member receipts).
+async fn advocate_rows(
+    backend: &str,
+    url: &str,
+    settings: &Settings,
+    seconds: u64,
+    concurrency: u64,
+) -> Vec<Result> {
+    let token = advocate(settings).await;
+    let http = reqwest::Client::new();
+    for (make, members) in [
+        (advocate_body as fn(u64) -> String, 0),
+        (collective_body, COLLECTIVE_MEMBERS),
+    ] {
+        let res = http
+            .post(format!("{url}/api/v1/complaints"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(make(999_999_999))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let created: serde_json::Value = res.json().await.unwrap_or_default();
+        assert_eq!(
+            status.as_u16(),
+            201,
+            "advocate filing refused on {backend}: {created}"
+        );
+        assert_eq!(created["organization"], "Bench Org", "{created}");
+        let receipts = created["members"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            receipts as u64, members,
+            "member receipts on {backend}: {created}"
+        );
+    }
+    let with = As {
+        bearer: Some(token),
+        expect: Some(201),
+    };
+    vec![
+        drive_as(
+            &format!("Buzón advocate filing for one member, {backend}"),
+            url,
+            seconds,
+            concurrency,
+            "/api/v1/complaints",
+            advocate_body,
+            with.clone(),
+        )
+        .await,
+        drive_as(
+            &format!(
+                "Buzón advocate collective complaint, {COLLECTIVE_MEMBERS} listed members, {backend}"
+            ),
+            url,
+            seconds,
+            concurrency,
+            "/api/v1/complaints",
+            collective_body,
+            with,
+        )
+        .await,
+    ]
+}
+
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -501,6 +671,16 @@ fn main() {
             )
             .await,
         );
+        results.extend(
+            advocate_rows(
+                "SQLite",
+                &format!("http://{addr}"),
+                &settings,
+                seconds,
+                concurrency,
+            )
+            .await,
+        );
 
         // The same with a token Argon2 cost, to show how much of the time is the hash.
         let cheap = HashCost {
@@ -535,7 +715,7 @@ fn main() {
                     .await
                     .unwrap();
                 let pg_dir = tempfile::tempdir().unwrap();
-                let (addr, _, stop, smtp) = buzon(
+                let (addr, pg_settings, stop, smtp) = buzon(
                     Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
                     pg_dir.path(),
                     None,
@@ -549,6 +729,16 @@ fn main() {
                         concurrency,
                         "/api/v1/complaints",
                         body,
+                    )
+                    .await,
+                );
+                results.extend(
+                    advocate_rows(
+                        "PostgreSQL",
+                        &format!("http://{addr}"),
+                        &pg_settings,
+                        seconds,
+                        concurrency,
                     )
                     .await,
                 );
@@ -665,7 +855,10 @@ fn main() {
         println!(
             "Run: {concurrency} concurrent clients, {seconds} s per row, loopback, release build."
         );
-        println!("Receipt hash: {cost} (production default), one hash per complaint.");
+        println!(
+            "Receipt hash: {cost} (production default), one hash per complaint \
+             (a collective complaint: one more per listed member)."
+        );
         println!(
             "Routing decision alone (pure function, 200 000 cases): {:.2} µs per case.\n",
             per_case.as_secs_f64() * 1e6
@@ -694,6 +887,14 @@ fn main() {
                 r.p50.as_secs_f64() * 1e3,
                 r.p99.as_secs_f64() * 1e3,
                 r.per_second / base
+            );
+        }
+        for r in results.iter().filter(|r| r.name.contains("collective")) {
+            println!(
+                "\n{}: {:.0} members/s ({:.1} complaints/s × {COLLECTIVE_MEMBERS} members).",
+                r.name,
+                r.per_second * COLLECTIVE_MEMBERS as f64,
+                r.per_second
             );
         }
     });

@@ -532,6 +532,9 @@ pub struct CaseOut {
     pub workers_affected: Option<i32>,
     /// The members it was filed for, with their consent; identities masked.
     pub members: Vec<crate::advocacy::MemberSummary>,
+    /// The filing organization's RRM petition, once a draft was prepared: when, when
+    /// it was filed with the U.S., and the committee's 30-day review window.
+    pub petition: Option<crate::advocacy::rrm::PetitionStatus>,
 }
 
 fn ct_aad(table: &'static str, column: &'static str, row: Uuid) -> Aad<'static> {
@@ -680,6 +683,8 @@ pub async fn detail(
         None => None,
     };
     let members = crate::advocacy::member_summaries(db, id).await?;
+    let petition = Some(crate::advocacy::rrm::status(db, id).await?)
+        .filter(|p| p.prepared_at.is_some() || p.filed_on.is_some());
     let filed_by_org = match case.org_id {
         Some(org) => crate::advocacy::org_name(db, org).await?,
         None => None,
@@ -752,6 +757,7 @@ pub async fn detail(
         filed_by_org,
         workers_affected: case.workers_affected,
         members,
+        petition,
     })
 }
 

@@ -748,6 +748,38 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
     )
     .await;
     assert_eq!(status, 422);
+    // The case records it for the authority too.
+    let (_, case) = call(
+        &o.http,
+        "GET",
+        &url(&format!("/api/v1/cases/{case_ref}")),
+        Some(&o.inspector),
+        None,
+    )
+    .await;
+    assert_eq!(case["petition"]["filed_on"], filed_on.as_str());
+    assert_eq!(case["petition"]["review_days_left"], 28);
+
+    // Evidence must be multipart, and within 10 MB.
+    let res = o
+        .http
+        .post(url(&format!("{rrm}/evidence")))
+        .bearer_auth(&o.a)
+        .json(&json!({"file": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 415);
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(10 * 1024 * 1024 + 1, b'a');
+    let res = upload("grande.pdf", big).await.unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let err: Value = res.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "payload_too_large");
+    assert_eq!(
+        o.server.count("SELECT COUNT(*) FROM case_evidence").await,
+        1
+    );
 
     // Not flagged: no petition to prepare.
     let wages = file_as(&o, &o.a, &for_member("Otra Persona", &["unpaid_wages"])).await;
