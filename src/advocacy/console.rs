@@ -56,6 +56,27 @@ async fn org_case(
     }
 }
 
+/// An advocate and one of their organization's cases (404 for any other case).
+async fn advocate_case(
+    state: &AppState,
+    headers: &HeaderMap,
+    case_ref: &str,
+    l: L,
+) -> Result<(Principal, Uuid, entity::case::Model), Response> {
+    let (p, org) = advocate(state, headers, l).await?;
+    let case = org_case(state, org, case_ref, l).await?;
+    Ok((p, org, case))
+}
+
+/// 422 for a page shown again with the sender's mistake, 200 otherwise.
+fn page_status(error: &Option<String>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
+}
+
 fn message_of(e: &ApiError, l: L) -> String {
     match &e.field {
         Some(f) => format!("{} ({f})", e.code.message(l.lang)),
@@ -196,12 +217,7 @@ fn file_page(p: &Principal, l: L, f: FormFields, error: Option<String>) -> Respo
         error,
         f,
     };
-    let status = if page.error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    render(status, &page)
+    render(page_status(&page.error), &page)
 }
 
 pub async fn show_file(
@@ -440,13 +456,8 @@ async fn case_page(
         Ok(o) => o,
         Err(e) => return internal(&e, l),
     };
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render(
-        status,
+        page_status(&error),
         &CasePage {
             l,
             me: Me::of(p),
@@ -465,12 +476,8 @@ pub async fn show_case(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let (p, org) = match advocate(&state, &headers, l).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match org_case(&state, org, &case_ref, l).await {
-        Ok(case) => case_page(&state, &p, org, &case, l, None, None).await,
+    match advocate_case(&state, &headers, &case_ref, l).await {
+        Ok((p, org, case)) => case_page(&state, &p, org, &case, l, None, None).await,
         Err(r) => r,
     }
 }
@@ -483,8 +490,7 @@ async fn action(
     case_ref: &str,
 ) -> Result<(Principal, Uuid, entity::case::Model, FormFields, L), Response> {
     let (f, l) = read_form(state, headers, body).await?;
-    let (p, org) = advocate(state, headers, l).await?;
-    let case = org_case(state, org, case_ref, l).await?;
+    let (p, org, case) = advocate_case(state, headers, case_ref, l).await?;
     if !p.csrf_ok(headers, f.get("csrf")) {
         let text = ErrorCode::CsrfFailed.message(l.lang).to_owned();
         return Err(case_page(state, &p, org, &case, l, None, Some(text)).await);
@@ -604,13 +610,8 @@ async fn rrm_page(
         |t| t.label(l.lang),
         view.answers.trade_with_us.as_deref(),
     );
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
     render(
-        status,
+        page_status(&error),
         &RrmPage {
             l,
             me: Me::of(p),
@@ -630,13 +631,9 @@ pub async fn show_rrm(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let (p, org) = match advocate(&state, &headers, l).await {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
     let saved = q.as_deref().is_some_and(|q| q.contains("saved=1"));
-    match org_case(&state, org, &case_ref, l).await {
-        Ok(case) => rrm_page(&state, &p, &case, l, None, saved).await,
+    match advocate_case(&state, &headers, &case_ref, l).await {
+        Ok((p, _, case)) => rrm_page(&state, &p, &case, l, None, saved).await,
         Err(r) => r,
     }
 }
@@ -704,12 +701,8 @@ pub async fn evidence(
     form: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> Response {
     let l = lang_of(&headers, None);
-    let (p, org) = match advocate(&state, &headers, l).await {
+    let (p, _, case) = match advocate_case(&state, &headers, &case_ref, l).await {
         Ok(v) => v,
-        Err(r) => return r,
-    };
-    let case = match org_case(&state, org, &case_ref, l).await {
-        Ok(c) => c,
         Err(r) => return r,
     };
     let Ok(form) = form else {
@@ -755,12 +748,8 @@ pub async fn evidence_file(
     Path((case_ref, id)): Path<(String, String)>,
 ) -> Response {
     let l = lang_of(&headers, None);
-    let (p, org) = match advocate(&state, &headers, l).await {
+    let (p, _, case) = match advocate_case(&state, &headers, &case_ref, l).await {
         Ok(v) => v,
-        Err(r) => return r,
-    };
-    let case = match org_case(&state, org, &case_ref, l).await {
-        Ok(c) => c,
         Err(r) => return r,
     };
     let Ok(id) = Uuid::parse_str(&id) else {
@@ -780,12 +769,8 @@ pub async fn petition(
     RawQuery(q): RawQuery,
 ) -> Response {
     let l = lang_of(&headers, q.as_deref());
-    let (p, org) = match advocate(&state, &headers, l).await {
+    let (p, _, case) = match advocate_case(&state, &headers, &case_ref, l).await {
         Ok(v) => v,
-        Err(r) => return r,
-    };
-    let case = match org_case(&state, org, &case_ref, l).await {
-        Ok(c) => c,
         Err(r) => return r,
     };
     if !matches!(format.as_str(), "html" | "odt") {

@@ -381,6 +381,33 @@ async fn an_inspector_works_the_queue_in_a_browser_on_desktop_and_phone() {
     assert_eq!(reveals, 2);
 }
 
+type Found = Result<fantoccini::elements::Element, fantoccini::error::CmdError>;
+
+/// Waits up to 20 s for an element.
+async fn wait_for(browser: &fantoccini::Client, css: &str) -> Found {
+    browser
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(css))
+        .await
+}
+
+async fn type_into(
+    browser: &fantoccini::Client,
+    css: &str,
+    text: String,
+) -> Result<(), fantoccini::error::CmdError> {
+    browser
+        .find(Locator::Css(css))
+        .await?
+        .send_keys(&text)
+        .await
+}
+
+async fn click(browser: &fantoccini::Client, css: &str) -> Result<(), fantoccini::error::CmdError> {
+    browser.find(Locator::Css(css)).await?.click().await
+}
+
 /// An advocate signs in with a second factor, files a complaint for one member on the
 /// form (the member's receipt shown once, and working), reveals the member on the
 /// case page, takes the flagged case to the RRM workflow (answers, evidence), and
@@ -420,65 +447,43 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         }
     };
     let steps = async {
-        let type_into = |css: &'static str, text: String| {
-            let browser = &browser;
-            async move {
-                browser
-                    .find(Locator::Css(css))
-                    .await?
-                    .send_keys(&text)
-                    .await
-            }
-        };
-        let click = |css: &'static str| {
-            let browser = &browser;
-            async move { browser.find(Locator::Css(css)).await?.click().await }
-        };
-        let wait_for = |css: &'static str| {
-            let browser = &browser;
-            async move {
-                browser
-                    .wait()
-                    .at_most(Duration::from_secs(20))
-                    .for_element(Locator::Css(css))
-                    .await
-            }
-        };
         // Sign in with the second factor, enrolled on first sign-in.
         browser.goto(&server.url("/triage")).await?;
-        type_into("#email", "defensora@sindicato.test".into()).await?;
-        type_into("#password", format!("{PASSWORD}\u{e007}")).await?;
-        let secret = wait_for("#totp-secret").await?.text().await?;
+        type_into(&browser, "#email", "defensora@sindicato.test".into()).await?;
+        type_into(&browser, "#password", format!("{PASSWORD}\u{e007}")).await?;
+        let secret = wait_for(&browser, "#totp-secret").await?.text().await?;
         type_into(
+            &browser,
             "#code",
             format!("{}\u{e007}", crate::triage_login::code(&secret, 0)),
         )
         .await?;
-        wait_for("#recovery-codes").await?;
+        wait_for(&browser, "#recovery-codes").await?;
         browser.goto(&server.url("/triage")).await?;
-        let org = wait_for("#org-name").await?.text().await?;
+        let org = wait_for(&browser, "#org-name").await?.text().await?;
         assert_eq!(org, "Sindicato Independiente del Bajío");
         shot("1-cases").await?;
 
         // File for one member: identity, consent (today by default), the facts.
-        click("#file-new").await?;
-        wait_for("#file-form").await?;
-        type_into("#name", "Beatriz Lomas Prieto".into()).await?;
-        type_into("#phone", "477 321 6540".into()).await?;
-        click("#consent_method option[value=verbal]").await?;
-        type_into("#employer", "Arneses del Bajío".into()).await?;
-        click("#state option[value=MX-GUA]").await?;
-        click("#sector option[value=auto_parts]").await?;
-        click("#trade_with_us option[value=yes]").await?;
-        click("#v-union_retaliation").await?;
+        click(&browser, "#file-new").await?;
+        wait_for(&browser, "#file-form").await?;
+        type_into(&browser, "#name", "Beatriz Lomas Prieto".into()).await?;
+        type_into(&browser, "#phone", "477 321 6540".into()).await?;
+        click(&browser, "#consent_method option[value=verbal]").await?;
+        type_into(&browser, "#employer", "Arneses del Bajío".into()).await?;
+        click(&browser, "#state option[value=MX-GUA]").await?;
+        click(&browser, "#sector option[value=auto_parts]").await?;
+        click(&browser, "#trade_with_us option[value=yes]").await?;
+        click(&browser, "#v-union_retaliation").await?;
         type_into(
+            &browser,
             "#narrative",
             "La despidieron al día siguiente de afiliarse al sindicato independiente.".into(),
         )
         .await?;
         shot("2-file-form").await?;
-        click("#submit").await?;
-        let receipt = wait_for("#receipt").await?.text().await?;
+        click(&browser, "#submit").await?;
+        let receipt = wait_for(&browser, "#receipt").await?.text().await?;
         let case_ref = browser.find(Locator::Id("case-ref")).await?.text().await?;
         shot("3-filed-receipt").await?;
         Ok::<_, fantoccini::error::CmdError>((receipt, case_ref))
@@ -500,34 +505,14 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
     );
 
     let steps = async {
-        let wait_for = |css: &'static str| {
-            let browser = &browser;
-            async move {
-                browser
-                    .wait()
-                    .at_most(Duration::from_secs(20))
-                    .for_element(Locator::Css(css))
-                    .await
-            }
-        };
-        let type_into = |css: &'static str, text: String| {
-            let browser = &browser;
-            async move {
-                browser
-                    .find(Locator::Css(css))
-                    .await?
-                    .send_keys(&text)
-                    .await
-            }
-        };
         // The case: the member masked until a recorded reveal.
         browser
             .goto(&server.url(&format!("/org/cases/{case_ref}")))
             .await?;
-        wait_for("#members").await?;
+        wait_for(&browser, "#members").await?;
         assert!(!browser.source().await?.contains("Beatriz"), "masked");
-        type_into("#reason", "Preparar la petición\u{e007}".into()).await?;
-        let name = wait_for(".member-name").await?.text().await?;
+        type_into(&browser, "#reason", "Preparar la petición\u{e007}".into()).await?;
+        let name = wait_for(&browser, ".member-name").await?.text().await?;
         assert_eq!(name, "Beatriz Lomas Prieto");
         shot("4-case-revealed").await?;
 
@@ -535,20 +520,22 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         browser
             .goto(&server.url(&format!("/org/cases/{case_ref}")))
             .await?;
-        wait_for("#rrm-link").await?.click().await?;
-        wait_for("#answers-form").await?;
+        wait_for(&browser, "#rrm-link").await?.click().await?;
+        wait_for(&browser, "#answers-form").await?;
         let asked = browser.find_all(Locator::Css("li.question")).await?;
         assert!(
             !asked.is_empty(),
             "the screening's open questions are listed"
         );
         type_into(
+            &browser,
             "#union_history",
             "Contrato de protección firmado sin consulta; el sindicato independiente pidió la constancia."
                 .into(),
         )
         .await?;
         type_into(
+            &browser,
             "#goods",
             "Arneses eléctricos para camionetas armadas en Texas.".into(),
         )
@@ -558,11 +545,11 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
             .await?
             .click()
             .await?;
-        wait_for("#saved").await?;
-        type_into("#description", "Acta de la asamblea".into()).await?;
-        type_into("#file", evidence.path().display().to_string()).await?;
+        wait_for(&browser, "#saved").await?;
+        type_into(&browser, "#description", "Acta de la asamblea".into()).await?;
+        type_into(&browser, "#file", evidence.path().display().to_string()).await?;
         browser.find(Locator::Id("upload")).await?.click().await?;
-        wait_for("#evidence-list").await?;
+        wait_for(&browser, "#evidence-list").await?;
         shot("5-rrm").await?;
         let odt = browser
             .find(Locator::Id("export-odt"))
@@ -581,7 +568,7 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         // The printable draft, Spanish then English: the answers, the organization,
         // the evidence; the member withheld (no consent to be named in a petition).
         browser.goto(&server.url(&html)).await?;
-        wait_for("#doc-en").await?;
+        wait_for(&browser, "#doc-en").await?;
         let page = browser.source().await?;
         shot("6-petition").await?;
         Ok::<_, fantoccini::error::CmdError>(page)
