@@ -280,6 +280,8 @@ pub struct QueueItem {
     pub facility: String,
     /// Collective complaints: the workers it is for.
     pub workers_affected: Option<i32>,
+    /// The last change: a message, an answer, a status.
+    pub updated_at: DateTime<Utc>,
     #[serde(skip)]
     pub id: Uuid,
 }
@@ -302,7 +304,7 @@ pub async fn queue(
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(
         "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, c.rrm_status, \
-         c.priority, c.created_at, c.assigned_to, w.employer_bidx, c.workers_affected \
+         c.priority, c.created_at, c.assigned_to, w.employer_bidx, c.workers_affected, c.updated_at \
          FROM cases c JOIN workplaces w ON w.case_id = c.id WHERE c.priority IS NOT NULL",
     );
     sql.push_str(&scope.sql(&mut values));
@@ -398,6 +400,7 @@ pub async fn queue(
                 .try_get_by_index::<Option<Uuid>>(9)?
                 .filter(|_| !scope.is_org()),
             workers_affected: row.try_get_by_index(11)?,
+            updated_at: row.try_get_by_index(12)?,
         });
     }
     let next = if items.len() as u64 > limit {
