@@ -287,7 +287,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cases/{case_ref}/rrm/evidence/{id}",
             get(adv::api::evidence_file),
         )
-        .route("/api/v1/cases/{case_ref}/rrm/petition", get(adv::api::petition))
+        .route("/api/v1/cases/{case_ref}/rrm/petition", post(adv::api::petition))
         .route("/api/v1/cases/{case_ref}/rrm/filed", post(adv::api::filed))
         .route("/org", get(adv::console::cases_page))
         .route("/org/file", get(adv::console::show_file).post(adv::console::file))
@@ -306,10 +306,7 @@ pub fn router(state: AppState) -> Router {
             "/org/cases/{case_ref}/rrm/evidence/{id}",
             get(adv::console::evidence_file),
         )
-        .route(
-            "/org/cases/{case_ref}/rrm/petition/{format}",
-            get(adv::console::petition),
-        )
+        .route("/org/cases/{case_ref}/rrm/petition", post(adv::console::petition))
         .route("/org/cases/{case_ref}/rrm/filed", post(adv::console::filed))
         .route("/api/v1/audit", get(tapi::audit_log))
         .route("/api/v1/stats", get(tapi::stats))
@@ -395,16 +392,20 @@ async fn security_headers(request: Request, next: Next) -> Response {
 /// being read.)
 async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
-    let max = if path.ends_with("/rrm/evidence") {
-        caps.people
-            .max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
-    } else if path == "/webhooks/email" {
-        caps.email.max(caps.webhook)
-    } else if path.starts_with("/webhooks/") {
-        caps.webhook
-    } else {
-        caps.people
-    };
+    let max =
+        if path == "/api/v1/complaints" && request.headers().contains_key(header::AUTHORIZATION) {
+            // Advocates' filings (a group's members); the token is checked by the handler.
+            caps.people * crate::channels::api::FILING_BODY_FACTOR
+        } else if path.ends_with("/rrm/evidence") {
+            caps.people
+                .max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
+        } else if path == "/webhooks/email" {
+            caps.email.max(caps.webhook)
+        } else if path.starts_with("/webhooks/") {
+            caps.webhook
+        } else {
+            caps.people
+        };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -197,7 +197,9 @@ impl MigrationTrait for Migration {
                     .col(uuid("uploaded_by"))
                     .col(string_len("mime_type", 100))
                     .col(big_integer("size_bytes"))
-                    .col(string_len("sha256", 64))
+                    // SHA-256 of the content, encrypted too: short evidence could
+                    // be confirmed by guessing from a plain digest.
+                    .col(blob("sha256_ct"))
                     .col(blob("filename_ct"))
                     .col(blob_null("description_ct"))
                     .col(blob("content_ct"))
@@ -225,6 +227,19 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // `staff.org` goes back to holding the organization's name.
+        let db = manager.get_connection();
+        let backend = db.get_database_backend();
+        let sql = match backend {
+            sea_orm_migration::sea_orm::DbBackend::Postgres => {
+                "UPDATE staff SET org = o.name FROM organizations o WHERE staff.org = CAST(o.id AS text)"
+            }
+            _ => {
+                "UPDATE staff SET org = (SELECT o.name FROM organizations o \
+                 WHERE lower(hex(o.id)) = replace(staff.org, '-', '')) WHERE org IS NOT NULL"
+            }
+        };
+        db.execute_unprepared(sql).await?;
         manager
             .drop_index(
                 Index::drop()

@@ -20,7 +20,7 @@ use crate::triage::session::Principal;
 use crate::triage::staff::Role;
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -61,11 +61,15 @@ async fn org_case(
 pub async fn file(
     state: &AppState,
     headers: &HeaderMap,
-    request: ComplaintRequest,
+    body: Body,
     lang: Language,
 ) -> Result<Response, ApiError> {
     let p = principal(state, headers, lang).await?;
     let org = org_of(&p, lang)?;
+    let cap = state.settings.max_body_bytes * crate::channels::api::FILING_BODY_FACTOR;
+    let request: ComplaintRequest =
+        crate::channels::api::read_json_within(headers, body, lang, cap).await?;
+    let lang = crate::channels::api::body_language(request.language.as_deref(), lang);
     let (complaint, on_behalf, consent) =
         validate_filing(request, org, p.member.id, Channel::Api, lang)?;
     let filed = file_complaint(state, &p, &complaint, on_behalf, &consent)
@@ -395,6 +399,7 @@ pub async fn read_upload(mut form: Multipart) -> Result<Upload, ErrorCode> {
         lang: None,
     };
     let small = |t: String| (t.len() <= 4096).then_some(t);
+    let mut seen_file = false;
     while let Some(mut f) = form
         .next_field()
         .await
@@ -402,6 +407,11 @@ pub async fn read_upload(mut form: Multipart) -> Result<Upload, ErrorCode> {
     {
         match f.name().unwrap_or_default() {
             "file" => {
+                // One file a request: a second part would be appended to the first.
+                if seen_file {
+                    return Err(ErrorCode::TooManyValues);
+                }
+                seen_file = true;
                 up.filename = f.file_name().map(str::to_owned);
                 while let Some(chunk) = f.chunk().await.map_err(|_| ErrorCode::BodyIncomplete)? {
                     if up.bytes.len() + chunk.len() > rrm::MAX_EVIDENCE_BYTES {
@@ -526,19 +536,21 @@ pub async fn evidence_file(
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct PetitionQuery {
+#[serde(deny_unknown_fields)]
+pub struct PetitionRequest {
     /// `odt` (default: OpenDocument text, to edit), `html` (to print) or `md`.
     pub format: Option<String>,
 }
 
-/// The bilingual petition draft. The first export records that a petition was
-/// prepared; every export is on the audit record. Members are named only when
-/// their consent covers a petition.
+/// Export the bilingual petition draft. A POST: the first export records that a
+/// petition was prepared; every export is on the audit record. Members are named
+/// only when their consent covers a petition.
 #[utoipa::path(
-    get,
+    post,
     path = "/api/v1/cases/{case_ref}/rrm/petition",
     tag = "advocates",
-    params(("case_ref" = String, Path), ("format" = Option<String>, Query, description = "odt, html or md")),
+    params(("case_ref" = String, Path)),
+    request_body = PetitionRequest,
     responses(
         (status = 200, description = "The draft (application/vnd.oasis.opendocument.text, text/html or text/markdown)"),
         (status = 404, description = "case_not_found", body = ErrorBody),
@@ -551,14 +563,12 @@ pub async fn petition(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(case_ref): Path<String>,
-    query: Result<Query<PetitionQuery>, axum::extract::rejection::QueryRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let (p, case) = org_case(&state, &headers, &case_ref, false, lang).await?;
-    let format = query
-        .ok()
-        .and_then(|Query(q)| q.format)
-        .unwrap_or_else(|| "odt".to_owned());
+    let (p, case) = org_case(&state, &headers, &case_ref, true, lang).await?;
+    let req: PetitionRequest = read_json(&state, &headers, body, lang).await?;
+    let format = req.format.unwrap_or_else(|| "odt".to_owned());
     if !matches!(format.as_str(), "odt" | "html" | "md") {
         return Err(ApiError::field(ErrorCode::InvalidField, "format", lang));
     }

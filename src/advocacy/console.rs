@@ -98,6 +98,7 @@ struct CasesPage {
     me: Me,
     org: String,
     items: Vec<QueueItem>,
+    next: Option<String>,
 }
 
 pub async fn cases_page(
@@ -115,10 +116,19 @@ pub async fn cases_page(
         status: Some(cases::StatusFilter::All),
         ..Default::default()
     };
-    let (items, _) = match cases::queue(db, &Scope::Org(org), &filters, None, 200).await {
-        Ok(v) => v,
-        Err(e) => return internal(&e, l),
-    };
+    // Pages of 50 in the queue's order, by its keyset cursor.
+    let cursor = q
+        .as_deref()
+        .unwrap_or_default()
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("cursor="))
+        .and_then(cases::Cursor::decode);
+    let (items, next) =
+        match cases::queue(db, &Scope::Org(org), &filters, cursor.as_ref(), cases::PAGE).await {
+            Ok(v) => v,
+            Err(e) => return internal(&e, l),
+        };
+    let next = next.map(|c| format!("/org?lang={}&cursor={}", l.code(), c.encode()));
     let org = match super::org_name(db, org).await {
         Ok(n) => n.unwrap_or_default(),
         Err(e) => return internal(&e, l),
@@ -130,6 +140,7 @@ pub async fn cases_page(
             me: Me::of(&p),
             org,
             items,
+            next,
         },
     )
 }
@@ -538,6 +549,7 @@ pub async fn reveal(
         state.intake.db(),
         &state.keys,
         p.member.id,
+        &Scope::Org(org),
         &case,
         f.get("reason"),
     )
@@ -762,19 +774,21 @@ pub async fn evidence_file(
     }
 }
 
+/// The draft, from a form (a POST: the first export records the petition as
+/// prepared).
 pub async fn petition(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((case_ref, format)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
+    Path(case_ref): Path<String>,
+    body: Body,
 ) -> Response {
-    let l = lang_of(&headers, q.as_deref());
-    let (p, _, case) = match advocate_case(&state, &headers, &case_ref, l).await {
+    let (p, _, case, f, l) = match action(&state, &headers, body, &case_ref).await {
         Ok(v) => v,
         Err(r) => return r,
     };
+    let format = f.get("format").unwrap_or("odt").to_owned();
     if !matches!(format.as_str(), "html" | "odt") {
-        return error_page(ErrorCode::NotFound, l.lang, None);
+        return error_page(ErrorCode::InvalidField, l.lang, None);
     }
     match petition_response(&state, &p, &case, &format, l.lang).await {
         Ok(r) => r,

@@ -407,6 +407,9 @@ impl MemberSummary {
 pub struct MemberIdentity {
     #[serde(flatten)]
     pub summary: MemberSummary,
+    /// Shown to the authority: the member did not consent to share their identity
+    /// with it (`authorities`), so nothing is shown; contact details need `contact`.
+    pub withheld: bool,
     pub name: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -452,11 +455,21 @@ pub async fn member_summaries(
         .collect()
 }
 
-/// Every member of a case with their identity decrypted. Callers audit first.
+/// Who reads members' identities: the organization that filed them reads all of
+/// them; the authority reads what each member's consent shares with it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    Organization,
+    Authority,
+}
+
+/// Every member of a case with their identity decrypted, as `reader` may read it.
+/// Callers audit first.
 pub async fn member_identities(
     db: &impl ConnectionTrait,
     keys: &KeyRing,
     case_id: Uuid,
+    reader: Reader,
 ) -> anyhow::Result<Vec<MemberIdentity>> {
     let rows = crate::db::rows(
         db,
@@ -467,7 +480,13 @@ pub async fn member_identities(
     let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let (id, summary) = summary_of(r)?;
+        let authority = reader == Reader::Authority;
+        let withheld = authority && summary.named && !summary.allows(Use::Authorities);
+        let no_contact = authority && !summary.allows(Use::Contact);
         let field = |i: usize, column: &'static str| -> anyhow::Result<Option<String>> {
+            if withheld || (no_contact && matches!(column, "phone_ct" | "email_ct")) {
+                return Ok(None);
+            }
             let ct: Option<Vec<u8>> = r.try_get_by_index(i)?;
             ct.map(|ct| {
                 keys.cipher
@@ -478,6 +497,7 @@ pub async fn member_identities(
         };
         out.push(MemberIdentity {
             summary,
+            withheld,
             name: field(8, "name_ct")?,
             phone: field(9, "phone_ct")?,
             email: field(10, "email_ct")?,

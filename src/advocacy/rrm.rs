@@ -172,20 +172,14 @@ pub async fn save_answers(
         .context("cannot encrypt answers")?;
     let now = Utc::now();
     let txn = db.begin().await?;
-    let updated = crate::db::exec(
+    crate::db::exec(
         &txn,
-        "UPDATE rrm_petitions SET answers_ct = $2, updated_at = $3, updated_by = $4 WHERE case_id = $1",
-        vec![case.id.into(), ct.clone().into(), now.into(), actor.into()],
+        "INSERT INTO rrm_petitions (case_id, answers_ct, updated_at, updated_by) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (case_id) DO UPDATE SET answers_ct = excluded.answers_ct, \
+         updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        vec![case.id.into(), ct.into(), now.into(), actor.into()],
     )
     .await?;
-    if updated == 0 {
-        crate::db::exec(
-            &txn,
-            "INSERT INTO rrm_petitions (case_id, answers_ct, updated_at, updated_by) VALUES ($1, $2, $3, $4)",
-            vec![case.id.into(), ct.into(), now.into(), actor.into()],
-        )
-        .await?;
-    }
     audit::append(
         &txn,
         keys,
@@ -317,18 +311,6 @@ pub async fn add_evidence(
         }
         d => d,
     };
-    let count: i64 = crate::db::row(
-        db,
-        "SELECT COUNT(*) FROM case_evidence WHERE case_id = $1",
-        vec![case.id.into()],
-    )
-    .await?
-    .map(|r| r.try_get_by_index(0))
-    .transpose()?
-    .unwrap_or(0);
-    if count >= MAX_EVIDENCE_FILES {
-        return Err(Refused::TooMany("file"));
-    }
     let id = Uuid::new_v4();
     let enc = |column, text: &[u8]| {
         keys.cipher
@@ -347,7 +329,7 @@ pub async fn add_evidence(
     let txn = db.begin().await?;
     crate::db::exec(
         &txn,
-        "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, size_bytes, sha256, filename_ct, description_ct, content_ct, created_at) \
+        "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, size_bytes, sha256_ct, filename_ct, description_ct, content_ct, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         vec![
             id.into(),
@@ -355,7 +337,7 @@ pub async fn add_evidence(
             actor.into(),
             out.mime_type.clone().into(),
             out.size_bytes.into(),
-            out.sha256.clone().into(),
+            enc("sha256_ct", out.sha256.as_bytes())?.into(),
             enc("filename_ct", out.filename.as_bytes())?.into(),
             out.description
                 .as_deref()
@@ -367,7 +349,21 @@ pub async fn add_evidence(
         ],
     )
     .await?;
-    let detail = format!("sha256={} bytes={}", out.sha256, out.size_bytes);
+    // Counted after the insert, in its transaction: concurrent uploads can't pass
+    // the cap together.
+    let count: i64 = crate::db::row(
+        &txn,
+        "SELECT COUNT(*) FROM case_evidence WHERE case_id = $1",
+        vec![case.id.into()],
+    )
+    .await?
+    .map(|r| r.try_get_by_index(0))
+    .transpose()?
+    .unwrap_or(0);
+    if count > MAX_EVIDENCE_FILES {
+        return Err(Refused::TooMany("file"));
+    }
+    let detail = format!("bytes={}", out.size_bytes);
     audit::append(
         &txn,
         keys,
@@ -388,7 +384,7 @@ pub async fn evidence(
 ) -> anyhow::Result<Vec<EvidenceOut>> {
     let rows = crate::db::rows(
         db,
-        "SELECT id, mime_type, size_bytes, sha256, filename_ct, description_ct, created_at \
+        "SELECT id, mime_type, size_bytes, sha256_ct, filename_ct, description_ct, created_at \
          FROM case_evidence WHERE case_id = $1 ORDER BY created_at, id",
         vec![case_id.into()],
     )
@@ -408,7 +404,7 @@ pub async fn evidence(
             id,
             mime_type: r.try_get_by_index(1)?,
             size_bytes: r.try_get_by_index(2)?,
-            sha256: r.try_get_by_index(3)?,
+            sha256: dec("sha256_ct", r.try_get_by_index(3)?)?,
             filename: dec("filename_ct", r.try_get_by_index(4)?)?,
             description: description
                 .map(|ct| dec("description_ct", ct))
@@ -600,10 +596,12 @@ pub async fn petition_input(
     } else {
         rescreen(rules, &facts, &answers)
     };
-    let members = super::member_identities(db, keys, id).await?;
-    let (named, withheld): (Vec<_>, Vec<_>) = members
-        .into_iter()
-        .partition(|m| m.summary.named && m.summary.allows(super::Use::Petition));
+    let members = super::member_identities(db, keys, id, super::Reader::Organization).await?;
+    // Named: consent to a petition, and a name or worker id to name them by (contact
+    // details never go into a petition).
+    let (named, withheld): (Vec<_>, Vec<_>) = members.into_iter().partition(|m| {
+        m.summary.allows(super::Use::Petition) && (m.name.is_some() || m.worker_id.is_some())
+    });
     let organization = match case.org_id {
         Some(org) => super::org_name(db, org).await?,
         None => None,
@@ -666,20 +664,16 @@ pub async fn export(
     let now = Utc::now();
     let txn = db.begin().await?;
     if let Some(actor) = actor {
-        let updated = crate::db::exec(
+        crate::db::exec(
             &txn,
-            "UPDATE rrm_petitions SET prepared_at = COALESCE(prepared_at, $2), prepared_by = COALESCE(prepared_by, $3) WHERE case_id = $1",
+            "INSERT INTO rrm_petitions (case_id, answers_ct, updated_at, updated_by, prepared_at, prepared_by) \
+             VALUES ($1, NULL, $2, $3, $2, $3) \
+             ON CONFLICT (case_id) DO UPDATE SET \
+             prepared_at = COALESCE(rrm_petitions.prepared_at, excluded.prepared_at), \
+             prepared_by = COALESCE(rrm_petitions.prepared_by, excluded.prepared_by)",
             vec![case.id.into(), now.into(), actor.into()],
         )
         .await?;
-        if updated == 0 {
-            crate::db::exec(
-                &txn,
-                "INSERT INTO rrm_petitions (case_id, answers_ct, updated_at, updated_by, prepared_at, prepared_by) VALUES ($1, NULL, $2, $3, $2, $3)",
-                vec![case.id.into(), now.into(), actor.into()],
-            )
-            .await?;
-        }
     }
     let target = format!("rrm_draft_{format}");
     audit::append(

@@ -416,11 +416,25 @@ pub(crate) async fn read_json<T: DeserializeOwned>(
     body: Body,
     lang: Language,
 ) -> Result<T, ApiError> {
+    read_json_within(headers, body, lang, state.settings.max_body_bytes).await
+}
+
+/// How much larger than other bodies a complaint filed with a token may be: a
+/// collective complaint lists up to 200 members, each with a consent object.
+pub const FILING_BODY_FACTOR: usize = 4;
+
+/// [`read_json`] with a size cap of its own.
+pub(crate) async fn read_json_within<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+    lang: Language,
+    cap: usize,
+) -> Result<T, ApiError> {
     let media = super::media_type(headers);
     if media != "application/json" && !media.ends_with("+json") {
         return Err(ApiError::new(ErrorCode::UnsupportedMediaType, lang));
     }
-    let bytes = super::read_body(body, state.settings.max_body_bytes)
+    let bytes = super::read_body(body, cap)
         .await
         .map_err(|code| ApiError::new(code, lang))?;
     let text =
@@ -459,7 +473,7 @@ fn parse_receipt(raw: Option<&str>, lang: Language) -> Result<Receipt, ApiError>
     }
 }
 
-fn body_language(raw: Option<&str>, fallback: Language) -> Language {
+pub(crate) fn body_language(raw: Option<&str>, fallback: Language) -> Language {
     raw.and_then(Language::parse).unwrap_or(fallback)
 }
 
@@ -491,11 +505,12 @@ pub async fn create_complaint(
     body: Body,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
+    if headers.contains_key(header::AUTHORIZATION) {
+        // An advocate's filing: the token is checked before the (larger) body is read.
+        return crate::advocacy::api::file(&state, &headers, body, lang).await;
+    }
     let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
-    if headers.contains_key(header::AUTHORIZATION) {
-        return crate::advocacy::api::file(&state, &headers, request, lang).await;
-    }
     if request.consent.is_some() || request.members.is_some() || request.workers_affected.is_some()
     {
         // Filing for others is an advocate's act: it needs their token.

@@ -240,6 +240,7 @@ pub async fn reveal(
         state.intake.db(),
         &state.keys,
         p.member.id,
+        &scope,
         &case,
         req.reason.as_deref(),
     )

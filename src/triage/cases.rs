@@ -711,7 +711,11 @@ pub async fn detail(
             .collect(),
         None => Vec::new(),
     };
-    if members.iter().any(|m| m.named) {
+    // For the authority, only members whose consent shares their identity with it.
+    if members
+        .iter()
+        .any(|m| m.named && (scope.is_org() || m.allows(crate::advocacy::Use::Authorities)))
+    {
         identity_on_record.push("members".to_owned());
     }
     let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
@@ -892,10 +896,14 @@ fn text(value: Option<&str>, field: &'static str, max: usize) -> Result<String, 
 
 /// Reads the identifying fields and records that (and why) in the audit log first:
 /// the record is committed before anything is shown.
+///
+/// Members of a complaint an organization filed are shown to the organization in
+/// full, and to the authority as their consent allows ([`crate::advocacy::Reader`]).
 pub async fn reveal(
     db: &DatabaseConnection,
     keys: &KeyRing,
     actor: Uuid,
+    scope: &Scope,
     case: &entity::case::Model,
     reason: Option<&str>,
 ) -> Result<Identity, Refused> {
@@ -911,7 +919,12 @@ pub async fn reveal(
     .await?;
     tracing::info!(case_ref = %case.case_ref, "identity revealed (audited)");
     let mut who = identity(db, keys, case.id).await?;
-    who.members = crate::advocacy::member_identities(db, keys, case.id).await?;
+    let reader = if scope.is_org() {
+        crate::advocacy::Reader::Organization
+    } else {
+        crate::advocacy::Reader::Authority
+    };
+    who.members = crate::advocacy::member_identities(db, keys, case.id, reader).await?;
     Ok(who)
 }
 

@@ -1077,7 +1077,16 @@ pub async fn reveal(
         Err(r) => return r,
     };
     let reason = fields.get("reason");
-    match cases::reveal(state.intake.db(), &state.keys, p.member.id, &case, reason).await {
+    match cases::reveal(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &scope,
+        &case,
+        reason,
+    )
+    .await
+    {
         Ok(identity) => {
             let reason = crate::domain::clean_text(reason.unwrap_or("")).unwrap_or_default();
             case_page(&state, &p, &scope, &case, l, Some((identity, reason)), None).await

@@ -131,9 +131,9 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
             ),
             ("GET", format!("/api/v1/cases/{other}/rrm"), None),
             (
-                "GET",
-                format!("/api/v1/cases/{other}/rrm/petition?format=html"),
-                None,
+                "POST",
+                format!("/api/v1/cases/{other}/rrm/petition"),
+                Some(json!({"format": "html"})),
             ),
         ] {
             let (status, body) =
@@ -666,7 +666,8 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
     // named, the others withheld and counted, the evidence listed; nothing missing.
     let res = o
         .http
-        .get(url(&format!("{rrm}/petition?format=html")))
+        .post(url(&format!("{rrm}/petition")))
+        .json(&json!({"format": "html"}))
         .bearer_auth(&o.a)
         .send()
         .await
@@ -707,7 +708,8 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
     // The same draft as OpenDocument text.
     let res = o
         .http
-        .get(url(&format!("{rrm}/petition?format=odt")))
+        .post(url(&format!("{rrm}/petition")))
+        .json(&json!({"format": "odt"}))
         .bearer_auth(&o.a)
         .send()
         .await
@@ -780,6 +782,69 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
         o.server.count("SELECT COUNT(*) FROM case_evidence").await,
         1
     );
+    let two = reqwest::multipart::Form::new()
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 a".to_vec()).file_name("a.pdf"),
+        )
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4 b".to_vec()).file_name("b.pdf"),
+        );
+    let res = o
+        .http
+        .post(url(&format!("{rrm}/evidence")))
+        .bearer_auth(&o.a)
+        .multipart(two)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    assert_eq!(
+        o.server.count("SELECT COUNT(*) FROM case_evidence").await,
+        1
+    );
+
+    // Members' identities as their consent shares them: the authority reads Jorge
+    // (consented to `authorities`), not Ana or Marta; the organization reads all.
+    let reveal = |token: String| {
+        let (http, url) = (
+            o.http.clone(),
+            url(&format!("/api/v1/cases/{case_ref}/reveal")),
+        );
+        async move {
+            let (status, who) = call(
+                &http,
+                "POST",
+                &url,
+                Some(&token),
+                Some(&json!({"reason": "revisar"})),
+            )
+            .await;
+            assert_eq!(status, 200, "{who}");
+            who["members"].as_array().unwrap().clone()
+        }
+    };
+    let by_authority = reveal(o.inspector.clone()).await;
+    assert_eq!(by_authority[1]["name"], "Jorge Sin Permiso");
+    assert_eq!(
+        (
+            by_authority[2]["withheld"].as_bool(),
+            by_authority[2]["name"].as_str(),
+            by_authority[2]["phone"].as_str()
+        ),
+        (Some(true), None, None)
+    );
+    assert_eq!(
+        (
+            by_authority[0]["withheld"].as_bool(),
+            by_authority[0]["name"].as_str()
+        ),
+        (Some(true), None)
+    );
+    let by_org = reveal(o.a.clone()).await;
+    assert_eq!(by_org[2]["phone"], "+526561234567");
+    assert_eq!(by_org[0]["name"], "Marta Consiente Nombrar");
 
     // Not flagged: no petition to prepare.
     let wages = file_as(&o, &o.a, &for_member("Otra Persona", &["unpaid_wages"])).await;
@@ -844,6 +909,12 @@ async fn organizations_named_before_they_were_rows_become_rows(backend: Backend)
                 .unwrap();
         }
     };
+    // Down: the advocate's organization is a name again.
+    let named: String = one_row(&db, "SELECT org FROM staff")
+        .await
+        .try_get_by_index(0)
+        .unwrap();
+    assert_eq!(named, "Temporal");
     exec("UPDATE staff SET org = 'Sindicato Viejo'").await;
     migration::Migrator::up(&db, None).await.unwrap();
     let org_id: String = one_row(&db, "SELECT org FROM staff")
