@@ -878,16 +878,44 @@ fn main() {
             } else {
                 base
             };
+            // Slow rows (a group's filing) keep their digits instead of rounding to 0.
+            let per_second = if r.per_second < 10.0 {
+                format!("{:.2}", r.per_second)
+            } else {
+                format!("{:.0}", r.per_second)
+            };
+            let ratio = r.per_second / base;
+            let ratio = if ratio < 0.001 {
+                format!("{ratio:.1e}")
+            } else {
+                format!("{ratio:.3}")
+            };
             println!(
-                "| {} | {} | {} | {:.0} | {:.1} ms | {:.1} ms | {:.3} |",
+                "| {} | {} | {} | {per_second} | {:.1} ms | {:.1} ms | {ratio} |",
                 r.name,
                 r.requests,
                 r.errors,
-                r.per_second,
                 r.p50.as_secs_f64() * 1e3,
                 r.p99.as_secs_f64() * 1e3,
-                r.per_second / base
             );
+        }
+        // Advocates' filings against a worker's own on the same back end.
+        for r in results.iter().filter(|r| r.name.contains("advocate")) {
+            let backend = if r.name.contains("PostgreSQL") {
+                "PostgreSQL"
+            } else {
+                "SQLite"
+            };
+            if let Some(intake) = results
+                .iter()
+                .find(|i| i.name == format!("Buzón intake, {backend}"))
+            {
+                println!(
+                    "\n{}: {:.3}× Buzón intake on {backend}.",
+                    r.name,
+                    r.per_second / intake.per_second
+                );
+            }
         }
         for r in results.iter().filter(|r| r.name.contains("collective")) {
             println!(
