@@ -62,15 +62,29 @@ async fn orgs(backend: Backend) -> Orgs {
     }
 }
 
+impl Orgs {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        call(
+            &self.http,
+            method,
+            &self.server.url(path),
+            Some(token),
+            body,
+        )
+        .await
+    }
+}
+
 async fn file_as(o: &Orgs, token: &str, body: &Value) -> Value {
-    let (status, created) = call(
-        &o.http,
-        "POST",
-        &o.server.url("/api/v1/complaints"),
-        Some(token),
-        Some(body),
-    )
-    .await;
+    let (status, created) = o
+        .call("POST", "/api/v1/complaints", token, Some(body))
+        .await;
     assert_eq!(status, 201, "{created}");
     created
 }
@@ -111,10 +125,10 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
     .await;
 
     // A lists only its own case; B's and the worker's are "no such case" everywhere.
-    let (status, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.a), None).await;
+    let (status, list) = o.call("GET", "/api/v1/cases", &o.a, None).await;
     assert_eq!(status, 200, "{list}");
     assert_eq!(refs(&list), vec![a_ref.clone()]);
-    let (_, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.b), None).await;
+    let (_, list) = o.call("GET", "/api/v1/cases", &o.b, None).await;
     assert_eq!(refs(&list), vec![b_ref.clone()]);
     for other in [&b_ref, &worker] {
         for (method, path, body) in [
@@ -136,8 +150,7 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
                 Some(json!({"format": "html"})),
             ),
         ] {
-            let (status, body) =
-                call(&o.http, method, &url(&path), Some(&o.a), body.as_ref()).await;
+            let (status, body) = o.call(method, &path, &o.a, body.as_ref()).await;
             assert_eq!(
                 (status, body["error"]["code"].as_str()),
                 (404, Some("case_not_found")),
@@ -152,52 +165,40 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
         ("questions", json!({"body": "¿cuándo?"})),
         ("assign", json!({"staff_id": "me"})),
     ] {
-        let (status, _) = call(
-            &o.http,
-            "POST",
-            &url(&format!("/api/v1/cases/{a_ref}/{path}")),
-            Some(&o.a),
-            Some(&body),
-        )
-        .await;
+        let (status, _) = o
+            .call(
+                "POST",
+                &format!("/api/v1/cases/{a_ref}/{path}"),
+                &o.a,
+                Some(&body),
+            )
+            .await;
         assert_eq!(status, 403, "{path}");
     }
-    let (status, _) = call(&o.http, "GET", &url("/api/v1/audit"), Some(&o.a), None).await;
+    let (status, _) = o.call("GET", "/api/v1/audit", &o.a, None).await;
     assert_eq!(status, 403);
 
     // The inspector's queue has all three, the advocate-filed ones as any other.
-    let (_, queue) = call(
-        &o.http,
-        "GET",
-        &url("/api/v1/cases"),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, queue) = o.call("GET", "/api/v1/cases", &o.inspector, None).await;
     let queued = refs(&queue);
     for r in [&a_ref, &b_ref, &worker] {
         assert!(queued.contains(r), "{r} in {queued:?}");
     }
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &url(&format!("/api/v1/cases/{a_ref}")),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call("GET", &format!("/api/v1/cases/{a_ref}"), &o.inspector, None)
+        .await;
     assert_eq!(case["filed_by_org"], "Sindicato A");
     assert_eq!(case["members"][0]["named"], true);
     assert_eq!(case["members"][0]["consent_method"], "written");
     assert!(!case.to_string().contains("Rosa"), "masked: {case}");
-    let (status, who) = call(
-        &o.http,
-        "POST",
-        &url(&format!("/api/v1/cases/{a_ref}/reveal")),
-        Some(&o.inspector),
-        Some(&json!({"reason": "citar"})),
-    )
-    .await;
+    let (status, who) = o
+        .call(
+            "POST",
+            &format!("/api/v1/cases/{a_ref}/reveal"),
+            &o.inspector,
+            Some(&json!({"reason": "citar"})),
+        )
+        .await;
     assert_eq!(status, 200, "{who}");
     assert_eq!(who["members"][0]["name"], "Rosa Medina Ortiz");
     assert_eq!(who["members"][0]["worker_id"], "A-77");
@@ -209,48 +210,38 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
         ("assign", json!({"staff_id": "me"})),
         ("questions", json!({"body": "¿Cuántos fueron despedidos?"})),
     ] {
-        let (status, body) = call(
-            &o.http,
-            "POST",
-            &url(&format!("/api/v1/cases/{a_ref}/{path}")),
-            Some(&o.inspector),
-            Some(&body),
-        )
-        .await;
+        let (status, body) = o
+            .call(
+                "POST",
+                &format!("/api/v1/cases/{a_ref}/{path}"),
+                &o.inspector,
+                Some(&body),
+            )
+            .await;
         assert!(status < 300, "{path}: {body}");
     }
-    let (_, list) = call(&o.http, "GET", &url("/api/v1/cases"), Some(&o.a), None).await;
+    let (_, list) = o.call("GET", "/api/v1/cases", &o.a, None).await;
     assert_eq!(list["items"][0]["status"], "info_requested");
     assert!(list["items"][0]["assigned_to"].is_null());
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &url(&format!("/api/v1/cases/{a_ref}")),
-        Some(&o.a),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call("GET", &format!("/api/v1/cases/{a_ref}"), &o.a, None)
+        .await;
     assert_eq!(case["notes"], json!([]), "{case}");
     assert!(case["assigned_to"].is_null());
     assert!(case.to_string().contains("¿Cuántos fueron despedidos?"));
-    let (status, answered) = call(
-        &o.http,
-        "POST",
-        &url(&format!("/api/v1/cases/{a_ref}/messages")),
-        Some(&o.a),
-        Some(&json!({"message": "Fueron doce."})),
-    )
-    .await;
+    let (status, answered) = o
+        .call(
+            "POST",
+            &format!("/api/v1/cases/{a_ref}/messages"),
+            &o.a,
+            Some(&json!({"message": "Fueron doce."})),
+        )
+        .await;
     assert_eq!(status, 201, "{answered}");
     assert_eq!(answered["status"], "in_review");
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &url(&format!("/api/v1/cases/{a_ref}")),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call("GET", &format!("/api/v1/cases/{a_ref}"), &o.inspector, None)
+        .await;
     let last = case["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
         (last["author"].as_str(), last["body"].as_str()),
@@ -279,26 +270,16 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
         (status, err["error"]["code"].as_str()),
         (401, Some("unauthorized"))
     );
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url("/api/v1/complaints"),
-        Some(&o.inspector),
-        Some(&body),
-    )
-    .await;
+    let (status, err) = o
+        .call("POST", "/api/v1/complaints", &o.inspector, Some(&body))
+        .await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
         (403, Some("forbidden"))
     );
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url("/api/v1/complaints"),
-        Some("bzt_forged"),
-        Some(&body),
-    )
-    .await;
+    let (status, err) = o
+        .call("POST", "/api/v1/complaints", "bzt_forged", Some(&body))
+        .await;
     assert_eq!(status, 401, "{err}");
     for (consent, field) in [
         (Value::Null, "consent"),
@@ -314,14 +295,9 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
     ] {
         let mut body = body.clone();
         body["consent"] = consent;
-        let (status, err) = call(
-            &o.http,
-            "POST",
-            &url("/api/v1/complaints"),
-            Some(&o.a),
-            Some(&body),
-        )
-        .await;
+        let (status, err) = o
+            .call("POST", "/api/v1/complaints", &o.a, Some(&body))
+            .await;
         assert_eq!(
             (status, err["error"]["field"].as_str()),
             (422, Some(field)),
@@ -330,28 +306,18 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
     }
     let mut group = body.clone();
     group["workers_affected"] = json!(1);
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url("/api/v1/complaints"),
-        Some(&o.a),
-        Some(&group),
-    )
-    .await;
+    let (status, err) = o
+        .call("POST", "/api/v1/complaints", &o.a, Some(&group))
+        .await;
     assert_eq!(
         (status, err["error"]["field"].as_str()),
         (422, Some("complainant")),
         "{err}"
     );
     group.as_object_mut().unwrap().remove("complainant");
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url("/api/v1/complaints"),
-        Some(&o.a),
-        Some(&group),
-    )
-    .await;
+    let (status, err) = o
+        .call("POST", "/api/v1/complaints", &o.a, Some(&group))
+        .await;
     assert_eq!(
         (status, err["error"]["field"].as_str()),
         (422, Some("workers_affected")),
@@ -360,14 +326,9 @@ async fn organizations_see_only_their_own_cases(backend: Backend) {
     group["workers_affected"] = json!(3);
     group["members"] =
         json!([{"name": "Uno", "consent": consent(&["complaint"])}, {"name": "Dos"}]);
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url("/api/v1/complaints"),
-        Some(&o.a),
-        Some(&group),
-    )
-    .await;
+    let (status, err) = o
+        .call("POST", "/api/v1/complaints", &o.a, Some(&group))
+        .await;
     assert_eq!(
         (
             status,
@@ -419,14 +380,7 @@ async fn a_collective_complaint_of_forty_members(backend: Backend) {
     let case_ref = created["case_ref"].as_str().unwrap().to_owned();
 
     // One case in the inspector's queue, with the workers it is for.
-    let (_, queue) = call(
-        &o.http,
-        "GET",
-        &o.server.url("/api/v1/cases"),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, queue) = o.call("GET", "/api/v1/cases", &o.inspector, None).await;
     let item = queue["items"]
         .as_array()
         .unwrap()
@@ -435,14 +389,14 @@ async fn a_collective_complaint_of_forty_members(backend: Backend) {
         .unwrap()
         .clone();
     assert_eq!(item["workers_affected"], 40);
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &o.server.url(&format!("/api/v1/cases/{case_ref}")),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{case_ref}"),
+            &o.inspector,
+            None,
+        )
+        .await;
     assert_eq!(case["members"].as_array().unwrap().len(), 40);
     assert_eq!(
         case["members"]
@@ -490,14 +444,9 @@ async fn a_collective_complaint_of_forty_members(backend: Backend) {
     assert_eq!(messages(&receipts[3]["receipt"]).await, 1);
     assert_eq!(messages(&receipts[4]["receipt"]).await, 0);
     assert_eq!(messages(&created["receipt"]).await, 0);
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &o.server.url(&format!("/api/v1/cases/{case_ref}")),
-        Some(&o.a),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call("GET", &format!("/api/v1/cases/{case_ref}"), &o.a, None)
+        .await;
     assert!(case.to_string().contains("Tengo la carta de despido."));
     // A wrong receipt is still just "not found".
     let mut wrong = receipts[5]["receipt"].as_str().unwrap().to_owned();
@@ -547,7 +496,7 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
     assert_eq!(created["routing"]["rrm"]["status"], "possible");
     let rrm = format!("/api/v1/cases/{case_ref}/rrm");
 
-    let (status, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
+    let (status, view) = o.call("GET", &rrm, &o.a, None).await;
     assert_eq!(status, 200, "{view}");
     let asked: Vec<&str> = view["questions"]
         .as_array()
@@ -567,17 +516,17 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
             .all(|q| q["answered"] == false)
     );
     // Inspectors don't run the organization's petition.
-    let (status, _) = call(&o.http, "GET", &url(&rrm), Some(&o.inspector), None).await;
+    let (status, _) = o.call("GET", &rrm, &o.inspector, None).await;
     assert_eq!(status, 403);
     // Nothing filed before a draft was prepared.
-    let (status, err) = call(
-        &o.http,
-        "POST",
-        &url(&format!("{rrm}/filed")),
-        Some(&o.a),
-        Some(&json!({"filed_on": "2026-11-20"})),
-    )
-    .await;
+    let (status, err) = o
+        .call(
+            "POST",
+            &format!("{rrm}/filed"),
+            &o.a,
+            Some(&json!({"filed_on": "2026-11-20"})),
+        )
+        .await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
         (409, Some("petition_not_prepared")),
@@ -728,37 +677,37 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
 
     // Filed: the 30-day review runs from that day.
     let filed_on = (chrono::Utc::now().date_naive() - chrono::Days::new(2)).to_string();
-    let (status, petition) = call(
-        &o.http,
-        "POST",
-        &url(&format!("{rrm}/filed")),
-        Some(&o.a),
-        Some(&json!({"filed_on": filed_on})),
-    )
-    .await;
+    let (status, petition) = o
+        .call(
+            "POST",
+            &format!("{rrm}/filed"),
+            &o.a,
+            Some(&json!({"filed_on": filed_on})),
+        )
+        .await;
     assert_eq!(status, 200, "{petition}");
     assert_eq!(petition["review_days_left"], 28);
-    let (_, view) = call(&o.http, "GET", &url(&rrm), Some(&o.a), None).await;
+    let (_, view) = o.call("GET", &rrm, &o.a, None).await;
     assert!(view["petition"]["prepared_at"].is_string());
     assert_eq!(view["petition"]["filed_on"], filed_on.as_str());
-    let (status, _) = call(
-        &o.http,
-        "POST",
-        &url(&format!("{rrm}/filed")),
-        Some(&o.a),
-        Some(&json!({"filed_on": "2019-01-01"})),
-    )
-    .await;
+    let (status, _) = o
+        .call(
+            "POST",
+            &format!("{rrm}/filed"),
+            &o.a,
+            Some(&json!({"filed_on": "2019-01-01"})),
+        )
+        .await;
     assert_eq!(status, 422);
     // The case records it for the authority too.
-    let (_, case) = call(
-        &o.http,
-        "GET",
-        &url(&format!("/api/v1/cases/{case_ref}")),
-        Some(&o.inspector),
-        None,
-    )
-    .await;
+    let (_, case) = o
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{case_ref}"),
+            &o.inspector,
+            None,
+        )
+        .await;
     assert_eq!(case["petition"]["filed_on"], filed_on.as_str());
     assert_eq!(case["petition"]["review_days_left"], 28);
 
@@ -848,17 +797,14 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
 
     // Not flagged: no petition to prepare.
     let wages = file_as(&o, &o.a, &for_member("Otra Persona", &["unpaid_wages"])).await;
-    let (status, err) = call(
-        &o.http,
-        "GET",
-        &url(&format!(
-            "/api/v1/cases/{}/rrm",
-            wages["case_ref"].as_str().unwrap()
-        )),
-        Some(&o.a),
-        None,
-    )
-    .await;
+    let (status, err) = o
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{}/rrm", wages["case_ref"].as_str().unwrap()),
+            &o.a,
+            None,
+        )
+        .await;
     assert_eq!(
         (status, err["error"]["code"].as_str()),
         (409, Some("not_rrm_candidate"))
