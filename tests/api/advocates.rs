@@ -890,3 +890,123 @@ async fn organizations_named_before_they_were_rows_become_rows(backend: Backend)
 }
 
 on_both_backends!(organizations_named_before_they_were_rows_become_rows);
+
+/// A group filed on the organization's form: members one per line, one consent
+/// record for each, a slip with its own receipt per member; a mistake comes back
+/// on the form with its field and nothing is stored.
+#[tokio::test]
+async fn a_group_is_filed_on_the_form_and_each_member_gets_a_slip() {
+    let o = orgs(Backend::Sqlite).await;
+    let http = client();
+    crate::triage_login::first_sign_in(&o.server, &http, "a@sindicato.test").await;
+    let page = get_text(&http, &o.server.url("/org/file?lang=en")).await;
+    let csrf = csrf_token(&page);
+    let form = |members: &str, workers: &str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("lang", "en".to_owned()),
+            ("kind", "collective".to_owned()),
+            ("workers_affected", workers.to_owned()),
+            ("members", members.to_owned()),
+            ("consent_given_by", "member".to_owned()),
+            ("consent_method", "written".to_owned()),
+            ("consent_date", "2026-11-20".to_owned()),
+            ("consent_uses", "complaint".to_owned()),
+            ("consent_uses", "authorities".to_owned()),
+            ("employer", "Empacadora del Norte".to_owned()),
+            ("state", "MX-SON".to_owned()),
+            ("sector", "food_packaged".to_owned()),
+            ("violations", "union_coercion".to_owned()),
+            (
+                "narrative",
+                "Nos obligaron a firmar la afiliación al sindicato de la empresa.".to_owned(),
+            ),
+        ]
+    };
+    // Three listed, but the group is said to be two: refused, nothing stored.
+    let res = http
+        .post(o.server.url("/org/file"))
+        .form(&form(
+            "Lupita Form; 662 111 2233; N-1\n-\nRamón Form; ramon@example.org",
+            "2",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("workers_affected") && page.contains("Lupita Form"),
+        "the form comes back filled"
+    );
+    assert_eq!(o.server.count("SELECT COUNT(*) FROM cases").await, 0);
+
+    let res = http
+        .post(o.server.url("/org/file"))
+        .form(&form(
+            "Lupita Form; 662 111 2233; N-1\n-\nRamón Form; ramon@example.org",
+            "25",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    let slips: Vec<String> = regex::Regex::new(r#"class="mono member-receipt">([0-9A-Z-]+)<"#)
+        .unwrap()
+        .captures_iter(&page)
+        .map(|c| c[1].to_owned())
+        .collect();
+    assert_eq!(slips.len(), 3, "{page}");
+    assert!(page.contains("Lupita Form") && page.contains("(anonymous)"));
+    let case_ref = regex::Regex::new(r#"id="case-ref">(BZ-[0-9A-Z]+)<"#)
+        .unwrap()
+        .captures(&page)
+        .unwrap()[1]
+        .to_owned();
+    for slip in &slips {
+        let (status, seen) = post_json(
+            &http,
+            &o.server.url("/api/v1/status"),
+            &json!({"receipt": slip}),
+        )
+        .await;
+        assert_eq!(
+            (status, seen["case_ref"].as_str()),
+            (200, Some(case_ref.as_str()))
+        );
+    }
+    let (_, case) = o
+        .call(
+            "GET",
+            &format!("/api/v1/cases/{case_ref}"),
+            &o.inspector,
+            None,
+        )
+        .await;
+    assert_eq!(case["workers_affected"], 25);
+    assert_eq!(case["channel"], "web");
+    let named: Vec<bool> = case["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["named"].as_bool().unwrap())
+        .collect();
+    assert_eq!(named, vec![true, false, true]);
+    // The organization's list shows it; the member's e-mail went in encrypted.
+    let list = get_text(&http, &o.server.url("/org?lang=en")).await;
+    assert!(
+        list.contains(&case_ref) && list.contains("25 (collective)"),
+        "{list}"
+    );
+    let (_, who) = o
+        .call(
+            "POST",
+            &format!("/api/v1/cases/{case_ref}/reveal"),
+            &o.a,
+            Some(&json!({"reason": "comprobar"})),
+        )
+        .await;
+    assert_eq!(who["members"][2]["email"], "ramon@example.org");
+}
