@@ -438,11 +438,24 @@ struct CasePage {
     members: Option<Vec<MemberIdentity>>,
     error: Option<String>,
     flagged: bool,
+    /// `(code, name)` of the authorities the case goes to, in the page's language.
+    authority_names: Vec<(String, String)>,
 }
 
 impl CasePage {
     fn waiting(&self) -> bool {
         self.case.status == "info_requested"
+    }
+
+    fn authority_name(&self, code: &str) -> String {
+        self.authority_names
+            .iter()
+            .find(|(c, _)| c == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| name.clone())
+    }
+
+    fn use_label(&self, code: &str) -> &'static str {
+        Use::parse(code).map_or("?", |u| u.label(self.l.lang))
     }
 }
 
@@ -473,6 +486,17 @@ async fn case_page(
             l,
             me: Me::of(p),
             flagged: super::rrm::flagged(case).is_ok(),
+            authority_names: out
+                .routing
+                .iter()
+                .flat_map(|r| r.referrals.iter())
+                .map(|r| {
+                    (
+                        r.authority.clone(),
+                        state.directory.name(&r.authority, l.lang),
+                    )
+                })
+                .collect(),
             case: out,
             members,
             error,
