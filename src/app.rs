@@ -337,6 +337,7 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/email", post(email::receive))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(crate::metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(max_body, refuse_oversized))
@@ -355,6 +356,8 @@ pub fn router(state: AppState) -> Router {
                     tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "response");
                 }),
         )
+        // Outermost: every answer is counted, refusals by the layers above included.
+        .layer(middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

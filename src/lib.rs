@@ -14,6 +14,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod intake;
+pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
 pub mod routing;

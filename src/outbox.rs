@@ -415,11 +415,13 @@ impl<S: Sender> Worker<S> {
                 let wait = backoff(self.settings.retry_base, attempts);
                 update.next_attempt_at = Set(after(wait));
                 tracing::info!(outbox_id = %row.id, attempts, reason = %reason, retry_in_ms = wait.as_millis() as u64, "outbox send failed; will retry");
+                crate::metrics::outbox_failure(&row.channel, false);
                 update.last_error = Set(Some(reason));
             }
             Attempt::Retry(reason) | Attempt::Permanent(reason) => {
                 update.state = Set(DEAD.to_owned());
                 tracing::warn!(outbox_id = %row.id, channel = %row.channel, attempts, reason = %reason, "outbox message dead-lettered");
+                crate::metrics::outbox_failure(&row.channel, true);
                 update.last_error = Set(Some(reason));
             }
         }

@@ -31,6 +31,17 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    /// Its name in metrics.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Intake => "intake",
+            Self::Status => "status",
+            Self::Webhook => "webhook",
+            Self::Login => "login",
+            Self::General => "general",
+        }
+    }
+
     /// Which limit a request counts against.
     pub fn of(method: &Method, path: &str) -> Self {
         if path.starts_with("/webhooks/") {
@@ -223,6 +234,12 @@ pub async fn limit(
         Err(wait) => {
             let secs = wait.as_secs().max(1);
             tracing::info!(bucket = ?bucket, retry_after = secs, "rate limited");
+            crate::metrics::get()
+                .rate_limited
+                .get_or_create(&crate::metrics::BucketLabels {
+                    bucket: bucket.code(),
+                })
+                .inc();
             let lang =
                 crate::channels::web::negotiate_language(request.headers(), request.uri().query());
             crate::channels::refusal(

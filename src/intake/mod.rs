@@ -323,6 +323,7 @@ impl Intake {
         let txn = self.db.begin().await.context("cannot begin transaction")?;
         prepared.insert(&txn).await?;
         txn.commit().await.context("cannot commit complaint")?;
+        crate::metrics::filed(c.channel);
         Ok(prepared.filed)
     }
 
@@ -545,6 +546,7 @@ impl Intake {
                 let txn = self.db.begin().await.context("cannot begin transaction")?;
                 prepared.insert(&txn).await?;
                 txn.commit().await.context("cannot commit complaint")?;
+                crate::metrics::filed(c.channel);
                 Ok::<_, anyhow::Error>(prepared.filed)
             }
             .await;

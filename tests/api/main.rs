@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod graph_stub;
+
 mod helpers;
 mod smtp_sink;
 
@@ -11,6 +12,7 @@ mod api;
 mod bad_input;
 mod browser;
 mod email;
+mod metrics;
 mod privacy;
 mod receipts;
 mod routing;

@@ -377,6 +377,7 @@ impl Inbox {
         match &outcome {
             Outcome::Case(p, _) => {
                 tracing::info!(inbox_id = %row.id, case_ref = %p.filed.case_ref, acked, "complaint filed by e-mail");
+                crate::metrics::filed(crate::domain::Channel::Email);
             }
             Outcome::FollowUp(c) => {
                 tracing::info!(inbox_id = %row.id, case_ref = %c.case_ref, acked, "e-mail follow-up added to case");

@@ -366,6 +366,7 @@ impl Inbox {
         txn.commit().await.context("cannot commit message step")?;
         if let Some(prepared) = &prepared {
             tracing::info!(case_ref = %prepared.filed.case_ref, "complaint filed by WhatsApp");
+            crate::metrics::filed(crate::domain::Channel::WhatsApp);
         }
         self.wa.outbox_notify.notify_one();
         if media.is_some() {
