@@ -192,3 +192,64 @@ pub async fn all<T>(
         .map(|r| make(r).map_err(anyhow::Error::from))
         .collect()
 }
+
+/// What `buzon backup` wrote.
+pub struct Backup {
+    pub cases: i64,
+    pub bytes: u64,
+}
+
+/// A consistent online copy of a SQLite database (`VACUUM INTO`: one read
+/// transaction, so the server may keep writing meanwhile), readable by its owner
+/// only, checked by opening it and running `PRAGMA integrity_check`. `target` must
+/// not exist. The key file is not in it (and must be backed up apart from it).
+pub async fn backup_sqlite(
+    db: &DatabaseConnection,
+    target: &std::path::Path,
+) -> anyhow::Result<Backup> {
+    use sea_orm::ConnectionTrait;
+    anyhow::ensure!(
+        db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite,
+        "buzon backup copies a SQLite database; for PostgreSQL use pg_dump (README, Operations)"
+    );
+    anyhow::ensure!(
+        !target.exists(),
+        "{} exists: back up to a new file",
+        target.display()
+    );
+    let path = target
+        .to_str()
+        .context("the backup path must be valid UTF-8")?
+        .replace('\'', "''");
+    db.execute_unprepared(&format!("VACUUM INTO '{path}'"))
+        .await
+        .context("VACUUM INTO failed")?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(target, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot restrict {}", target.display()))?;
+    }
+    // Opened as it is (read-only: no journal-mode pragma, nothing written).
+    let url = format!("sqlite://{}?mode=ro", target.display());
+    let copy = Database::connect(url)
+        .await
+        .context("cannot open the backup")?;
+    let check: String = row(&copy, "PRAGMA integrity_check", vec![])
+        .await?
+        .context("integrity_check answered nothing")?
+        .try_get_by_index(0)?;
+    anyhow::ensure!(
+        check == "ok",
+        "the backup failed its integrity check: {check}"
+    );
+    let cases: i64 = row(&copy, "SELECT COUNT(*) FROM cases", vec![])
+        .await?
+        .context("cannot count cases")?
+        .try_get_by_index(0)?;
+    copy.close().await.ok();
+    let bytes = std::fs::metadata(target)
+        .with_context(|| format!("cannot read {}", target.display()))?
+        .len();
+    Ok(Backup { cases, bytes })
+}

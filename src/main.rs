@@ -48,6 +48,12 @@ enum Command {
         #[command(subcommand)]
         action: OrgAction,
     },
+    /// A consistent copy of the SQLite database, taken while the server runs (the
+    /// key file is not in it: back it up separately). PostgreSQL: use pg_dump.
+    Backup {
+        /// A new file to write, e.g. /backups/buzon-2026-11-28.db
+        path: PathBuf,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -198,6 +204,19 @@ fn main() -> ExitCode {
             }
             Command::Staff { action } => staff(&settings, action).await,
             Command::Org { action } => org(&settings, action).await,
+            Command::Backup { path } => {
+                let db = buzon::db::connect(&settings.database_url, 1).await?;
+                let done = buzon::db::backup_sqlite(&db, &path).await?;
+                eprintln!(
+                    "backed up {} cases ({} bytes) to {}. The key file {} is not in it: \
+                     back it up too, and keep the two apart.",
+                    done.cases,
+                    done.bytes,
+                    path.display(),
+                    settings.keys_file.display()
+                );
+                Ok(())
+            }
             Command::Audit {
                 action: AuditAction::Verify,
             } => {

@@ -304,6 +304,11 @@ impl TestServer {
     }
 
     /// Every file of the SQLite database (main file, WAL, shared memory), raw.
+    /// Where the SQLite database lives.
+    pub fn sqlite_files_dir(&self) -> PathBuf {
+        self.data_dir.clone()
+    }
+
     pub fn sqlite_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         std::fs::read_dir(&self.data_dir)
             .expect("data dir")

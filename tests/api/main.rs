@@ -9,6 +9,7 @@ mod smtp_sink;
 
 mod advocates;
 mod api;
+mod backup;
 mod bad_input;
 mod browser;
 mod email;
