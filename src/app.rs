@@ -249,7 +249,7 @@ pub fn router(state: AppState) -> Router {
     };
     // Evidence uploads stream through multer, which keeps to this cap too.
     let evidence_limit = axum::extract::DefaultBodyLimit::max(
-        crate::advocacy::rrm::MAX_EVIDENCE_BYTES + state.settings.max_body_bytes,
+        crate::advocacy::rrm::evidence_body_cap(state.settings.max_body_bytes),
     );
     Router::new()
         .route("/", get(web::show_form))
@@ -400,8 +400,7 @@ async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: 
             // Advocates' filings (a group's members); the token is checked by the handler.
             caps.people * crate::channels::api::FILING_BODY_FACTOR
         } else if path.ends_with("/rrm/evidence") {
-            caps.people
-                .max(crate::advocacy::rrm::MAX_EVIDENCE_BYTES + caps.people)
+            crate::advocacy::rrm::evidence_body_cap(caps.people)
         } else if path == "/webhooks/email" {
             caps.email.max(caps.webhook)
         } else if path.starts_with("/webhooks/") {

@@ -57,6 +57,20 @@ async fn org_case(
     Ok((p, case))
 }
 
+/// A state change on one of the organization's cases: the advocate (CSRF checked
+/// when signed in by cookie), the case (404 for any other) and the JSON body.
+async fn org_change<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    case_ref: &str,
+    body: Body,
+) -> Result<(Principal, entity::case::Model, T, Language), ApiError> {
+    let lang = header_language(headers);
+    let (p, case) = org_case(state, headers, case_ref, true, lang).await?;
+    let req: T = read_json(state, headers, body, lang).await?;
+    Ok((p, case, req, lang))
+}
+
 /// `POST /api/v1/complaints` with an advocate's token (see [`ComplaintRequest`]).
 pub async fn file(
     state: &AppState,
@@ -235,9 +249,8 @@ pub async fn message(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, case) = org_case(&state, &headers, &case_ref, true, lang).await?;
-    let req: AnswerRequest = read_json(&state, &headers, body, lang).await?;
+    let (p, case, req, lang) =
+        org_change::<AnswerRequest>(&state, &headers, &case_ref, body).await?;
     let text = Text::parse(req.message.as_deref().unwrap_or(""), limits::MESSAGE)
         .map_err(|code| ApiError::field(code, "message", lang))?;
     let case = answer(&state, &p, &case, &text)
@@ -301,20 +314,15 @@ pub async fn rrm_view(
 ) -> Result<RrmView, cases::Refused> {
     rrm::flagged(case)?;
     let db = state.intake.db();
-    let input = rrm::petition_input(db, &state.keys, &state.rules, case).await?;
-    let stored: Option<crate::routing::Decision> = case
-        .routing
-        .clone()
-        .and_then(|j| serde_json::from_value(j).ok());
-    let asked = stored.as_ref().unwrap_or(&input.decision);
-    let routing = crate::channels::api::RoutingOut::new(&input.decision, &state.directory, lang);
+    let s = rrm::screening(db, &state.keys, &state.rules, case).await?;
+    let routing = crate::channels::api::RoutingOut::new(&s.decision, &state.directory, lang);
     Ok(RrmView {
         case_ref: case.case_ref.clone(),
         screening: routing.rrm,
-        questions: rrm::questions(asked, &input.answers, lang),
+        questions: rrm::questions(&s.asked, &s.answers, lang),
         evidence: rrm::evidence(db, &state.keys, case.id).await?,
         petition: rrm::status(db, case.id).await?,
-        answers: input.answers,
+        answers: s.answers,
     })
 }
 
@@ -366,9 +374,8 @@ pub async fn save_rrm(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, case) = org_case(&state, &headers, &case_ref, true, lang).await?;
-    let answers: RrmAnswers = read_json(&state, &headers, body, lang).await?;
+    let (p, case, answers, lang) =
+        org_change::<RrmAnswers>(&state, &headers, &case_ref, body).await?;
     rrm::save_answers(state.intake.db(), &state.keys, p.member.id, &case, answers)
         .await
         .map_err(|e| refused(e, lang))?;
@@ -565,9 +572,8 @@ pub async fn petition(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, case) = org_case(&state, &headers, &case_ref, true, lang).await?;
-    let req: PetitionRequest = read_json(&state, &headers, body, lang).await?;
+    let (p, case, req, lang) =
+        org_change::<PetitionRequest>(&state, &headers, &case_ref, body).await?;
     let format = req.format.unwrap_or_else(|| "odt".to_owned());
     if !matches!(format.as_str(), "odt" | "html" | "md") {
         return Err(ApiError::field(ErrorCode::InvalidField, "format", lang));
@@ -667,9 +673,8 @@ pub async fn filed(
     Path(case_ref): Path<String>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let (p, case) = org_case(&state, &headers, &case_ref, true, lang).await?;
-    let req: FiledRequest = read_json(&state, &headers, body, lang).await?;
+    let (p, case, req, lang) =
+        org_change::<FiledRequest>(&state, &headers, &case_ref, body).await?;
     let status = rrm::mark_filed(
         state.intake.db(),
         &state.keys,

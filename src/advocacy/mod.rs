@@ -416,9 +416,10 @@ pub struct MemberIdentity {
     pub worker_id: Option<String>,
 }
 
+/// What [`summary_of`] reads; the identities follow at 8 to 11 where they are read.
 const MEMBER_COLUMNS: &str = "id, position, receipt_lookup IS NOT NULL, \
      name_ct IS NOT NULL OR phone_ct IS NOT NULL OR email_ct IS NOT NULL OR worker_id_ct IS NOT NULL, \
-     consent_given_by, consent_method, consent_date, consent_uses, name_ct, phone_ct, email_ct, worker_id_ct";
+     consent_given_by, consent_method, consent_date, consent_uses";
 
 fn summary_of(r: &sea_orm::QueryResult) -> Result<(Uuid, MemberSummary), sea_orm::DbErr> {
     let uses: String = r.try_get_by_index(7)?;
@@ -473,7 +474,10 @@ pub async fn member_identities(
 ) -> anyhow::Result<Vec<MemberIdentity>> {
     let rows = crate::db::rows(
         db,
-        &format!("SELECT {MEMBER_COLUMNS} FROM case_members WHERE case_id = $1 ORDER BY position"),
+        &format!(
+            "SELECT {MEMBER_COLUMNS}, name_ct, phone_ct, email_ct, worker_id_ct \
+             FROM case_members WHERE case_id = $1 ORDER BY position"
+        ),
         vec![case_id.into()],
     )
     .await?;

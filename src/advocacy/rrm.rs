@@ -23,6 +23,11 @@ use uuid::Uuid;
 pub const REVIEW_DAYS: u64 = 30;
 pub const MAX_ANSWER_CHARS: usize = 4000;
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
+
+/// The body cap of an evidence upload: the file and, around it, a form's worth.
+pub fn evidence_body_cap(max_body_bytes: usize) -> usize {
+    MAX_EVIDENCE_BYTES + max_body_bytes
+}
 pub const MAX_EVIDENCE_FILES: i64 = 20;
 pub const MAX_DESCRIPTION_CHARS: usize = 500;
 pub const MAX_FILENAME_CHARS: usize = 200;
@@ -516,32 +521,30 @@ pub fn questions(
         .collect()
 }
 
-/// Everything a petition draft needs about a case, decrypted: the case, the
-/// answers, the members (named only with consent to a petition) and the evidence.
-/// `None` when the case's state is not known yet (a mail complaint before triage).
-pub async fn petition_input(
-    db: &DatabaseConnection,
+/// A case's facts as routing reads them, the advocate's answers, and the screening
+/// they give together: what the RRM view needs, nothing decrypted but the answers.
+pub struct Screening {
+    pub facts: CaseFacts,
+    pub violations: Vec<crate::domain::Violation>,
+    pub answers: RrmAnswers,
+    /// The screening with the answers taken as facts.
+    pub decision: Decision,
+    /// The case's own decision: what its screening asked.
+    pub asked: Decision,
+}
+
+/// Fails when the case's state is not known yet (a mail complaint before triage).
+pub async fn screening(
+    db: &impl ConnectionTrait,
     keys: &KeyRing,
     rules: &Rules,
     case: &entity::case::Model,
-) -> anyhow::Result<PetitionInput> {
+) -> anyhow::Result<Screening> {
     use crate::domain::{Sector, StateCode, TradeNexus, Violation};
     let id = case.id;
-    let decrypt = |table: &'static str, column: &'static str, ct: &[u8]| {
-        keys.cipher
-            .decrypt_string(
-                Aad {
-                    table,
-                    column,
-                    row: id,
-                },
-                ct,
-            )
-            .with_context(|| format!("cannot decrypt {table}.{column} of {}", case.case_ref))
-    };
     let w = crate::db::row(
         db,
-        "SELECT state, sector, trade_with_us, workers, employer_ct, city_ct FROM workplaces WHERE case_id = $1",
+        "SELECT state, sector, trade_with_us, workers FROM workplaces WHERE case_id = $1",
         vec![id.into()],
     )
     .await?
@@ -556,6 +559,81 @@ pub async fn petition_input(
     .iter()
     .filter_map(|v| Violation::parse(v))
     .collect();
+    let state_code: String = w.try_get_by_index(0)?;
+    let state = StateCode::parse(&state_code).with_context(|| {
+        format!(
+            "the state of {} is not known yet: confirm it at triage first",
+            case.case_ref
+        )
+    })?;
+    let facts = CaseFacts {
+        state,
+        sector: Sector::parse(&w.try_get_by_index::<String>(1)?).unwrap_or(Sector::Unknown),
+        trade_with_us: TradeNexus::parse(&w.try_get_by_index::<String>(2)?)
+            .unwrap_or(TradeNexus::Unknown),
+        workers: w
+            .try_get_by_index::<Option<i32>>(3)?
+            .and_then(|n| u32::try_from(n).ok()),
+        violations: violations.iter().copied().collect(),
+        occurred_on: case.occurred_on,
+    };
+    let answers = answers(db, keys, id).await?;
+    let asked = case
+        .routing
+        .clone()
+        .and_then(|json| serde_json::from_value::<Decision>(json).ok())
+        .unwrap_or_else(|| crate::routing::route(rules, &facts));
+    // The stored decision when nothing was answered; screened again with answers.
+    let decision = if answers == RrmAnswers::default() {
+        asked.clone()
+    } else {
+        rescreen(rules, &facts, &answers)
+    };
+    Ok(Screening {
+        facts,
+        violations,
+        answers,
+        decision,
+        asked,
+    })
+}
+
+/// Everything a petition draft needs about a case, decrypted: the case, the
+/// answers, the members (named only with consent to a petition) and the evidence.
+/// Fails when the case's state is not known yet (a mail complaint before triage).
+pub async fn petition_input(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    rules: &Rules,
+    case: &entity::case::Model,
+) -> anyhow::Result<PetitionInput> {
+    let id = case.id;
+    let decrypt = |table: &'static str, column: &'static str, ct: &[u8]| {
+        keys.cipher
+            .decrypt_string(
+                Aad {
+                    table,
+                    column,
+                    row: id,
+                },
+                ct,
+            )
+            .with_context(|| format!("cannot decrypt {table}.{column} of {}", case.case_ref))
+    };
+    let Screening {
+        facts,
+        violations,
+        answers,
+        decision,
+        ..
+    } = screening(db, keys, rules, case).await?;
+    let w = crate::db::row(
+        db,
+        "SELECT employer_ct, city_ct FROM workplaces WHERE case_id = $1",
+        vec![id.into()],
+    )
+    .await?
+    .context("case has no workplace")?;
     let messages: i64 = crate::db::row(
         db,
         "SELECT COUNT(*) FROM case_messages WHERE case_id = $1",
@@ -565,37 +643,6 @@ pub async fn petition_input(
     .map(|r| r.try_get_by_index(0))
     .transpose()?
     .unwrap_or(0);
-    let state_code: String = w.try_get_by_index(0)?;
-    let state = StateCode::parse(&state_code).with_context(|| {
-        format!(
-            "the state of {} is not known yet: confirm it at triage first",
-            case.case_ref
-        )
-    })?;
-    let sector = Sector::parse(&w.try_get_by_index::<String>(1)?).unwrap_or(Sector::Unknown);
-    let trade_with_us =
-        TradeNexus::parse(&w.try_get_by_index::<String>(2)?).unwrap_or(TradeNexus::Unknown);
-    let workers = w
-        .try_get_by_index::<Option<i32>>(3)?
-        .and_then(|n| u32::try_from(n).ok());
-    let facts = CaseFacts {
-        state,
-        sector,
-        trade_with_us,
-        workers,
-        violations: violations.iter().copied().collect(),
-        occurred_on: case.occurred_on,
-    };
-    let answers = answers(db, keys, id).await?;
-    // The stored decision when nothing was answered; screened again with answers.
-    let decision = if answers == RrmAnswers::default() {
-        case.routing
-            .clone()
-            .and_then(|json| serde_json::from_value::<Decision>(json).ok())
-            .unwrap_or_else(|| crate::routing::route(rules, &facts))
-    } else {
-        rescreen(rules, &facts, &answers)
-    };
     let members = super::member_identities(db, keys, id, super::Reader::Organization).await?;
     // Named: consent to a petition, and a name or worker id to name them by (contact
     // details never go into a petition).
@@ -606,8 +653,8 @@ pub async fn petition_input(
         Some(org) => super::org_name(db, org).await?,
         None => None,
     };
-    let employer_ct: Vec<u8> = w.try_get_by_index(4)?;
-    let city_ct: Option<Vec<u8>> = w.try_get_by_index(5)?;
+    let employer_ct: Vec<u8> = w.try_get_by_index(0)?;
+    let city_ct: Option<Vec<u8>> = w.try_get_by_index(1)?;
     Ok(PetitionInput {
         case_ref: case.case_ref.clone(),
         filed_on: case.created_at.date_naive(),
@@ -616,10 +663,10 @@ pub async fn petition_input(
         city: city_ct
             .map(|ct| decrypt("workplaces", "city_ct", &ct))
             .transpose()?,
-        state,
-        sector,
-        trade_with_us,
-        workers,
+        state: facts.state,
+        sector: facts.sector,
+        trade_with_us: facts.trade_with_us,
+        workers: facts.workers,
         violations,
         narrative: decrypt("cases", "narrative_ct", &case.narrative_ct)?,
         occurred_on: case.occurred_on,

@@ -300,17 +300,38 @@ impl Intake {
     /// Encrypts and stores a complaint in one transaction and issues its receipt.
     #[tracing::instrument(skip_all, fields(channel = %complaint.channel, case_ref))]
     pub async fn file(&self, complaint: &NewComplaint) -> anyhow::Result<Filed> {
+        self.file_as(complaint, None).await
+    }
+
+    /// A complaint an organization files for one member or a group: routed like any
+    /// other, the members' identities encrypted under their own rows, each collective
+    /// member with a receipt of their own. The complaint's own complainant is ignored
+    /// (the members carry the identities).
+    #[tracing::instrument(skip_all, fields(channel = %complaint.channel, case_ref))]
+    pub async fn file_on_behalf(
+        &self,
+        complaint: &NewComplaint,
+        on_behalf: &crate::advocacy::OnBehalf,
+    ) -> anyhow::Result<Filed> {
+        self.file_as(complaint, Some(on_behalf)).await
+    }
+
+    async fn file_as(
+        &self,
+        complaint: &NewComplaint,
+        on_behalf: Option<&crate::advocacy::OnBehalf>,
+    ) -> anyhow::Result<Filed> {
         // A clash of random case references or lookups is astronomically rare, but a
         // unique-constraint failure must never lose a complaint: try again with new ones.
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_file(complaint).await {
+            match self.try_file(complaint, on_behalf).await {
                 Err(e) if attempt < 3 && is_unique_violation(&e) => continue,
                 result => {
                     if let Ok(filed) = &result {
                         tracing::Span::current().record("case_ref", filed.case_ref.as_str());
-                        tracing::info!("complaint filed");
+                        tracing::info!(members = filed.members.len(), "complaint filed");
                     }
                     return result;
                 }
@@ -318,8 +339,15 @@ impl Intake {
         }
     }
 
-    async fn try_file(&self, c: &NewComplaint) -> anyhow::Result<Filed> {
-        let prepared = self.prepare(c).await?;
+    async fn try_file(
+        &self,
+        c: &NewComplaint,
+        on_behalf: Option<&crate::advocacy::OnBehalf>,
+    ) -> anyhow::Result<Filed> {
+        let prepared = match on_behalf {
+            None => self.prepare(c).await?,
+            Some(b) => self.prepare_on_behalf(c, b).await?,
+        };
         let txn = self.db.begin().await.context("cannot begin transaction")?;
         prepared.insert(&txn).await?;
         txn.commit().await.context("cannot commit complaint")?;
@@ -528,41 +556,6 @@ impl Intake {
         })
     }
 
-    /// A complaint an organization files for one member or a group: routed like any
-    /// other, the members' identities encrypted under their own rows, each collective
-    /// member with a receipt of their own. The complaint's own complainant is ignored
-    /// (the members carry the identities).
-    #[tracing::instrument(skip_all, fields(channel = %c.channel, case_ref))]
-    pub async fn file_on_behalf(
-        &self,
-        c: &NewComplaint,
-        b: &crate::advocacy::OnBehalf,
-    ) -> anyhow::Result<Filed> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = async {
-                let prepared = self.prepare_on_behalf(c, b).await?;
-                let txn = self.db.begin().await.context("cannot begin transaction")?;
-                prepared.insert(&txn).await?;
-                txn.commit().await.context("cannot commit complaint")?;
-                crate::metrics::filed(c.channel);
-                Ok::<_, anyhow::Error>(prepared.filed)
-            }
-            .await;
-            match result {
-                Err(e) if attempt < 3 && is_unique_violation(&e) => continue,
-                result => {
-                    if let Ok(filed) = &result {
-                        tracing::Span::current().record("case_ref", filed.case_ref.as_str());
-                        tracing::info!(members = filed.members.len(), "complaint filed on behalf");
-                    }
-                    return result;
-                }
-            }
-        }
-    }
-
     async fn prepare_on_behalf(
         &self,
         c: &NewComplaint,
@@ -577,40 +570,30 @@ impl Intake {
         // Each listed member's receipt, hashed on every hash slot at once: a group of
         // 200 costs 200 Argon2 hashes, which one after another would hold the request
         // for seconds.
-        let mut receipts = Vec::with_capacity(b.members.len());
-        for m in &b.members {
-            receipts.push(if m.own_receipt {
-                Some(self.fresh_receipt().await?)
-            } else {
-                None
-            });
-        }
         let mut hashing = tokio::task::JoinSet::new();
-        for (i, r) in receipts.iter().enumerate() {
-            if let Some(r) = r {
-                let intake = self.clone();
-                let secret = r.secret().to_owned();
-                hashing.spawn(async move { (i, intake.hash_secret(secret).await) });
-            }
-        }
-        let mut hashes: Vec<Option<String>> = vec![None; receipts.len()];
-        while let Some(done) = hashing.join_next().await {
-            let (i, hash) = done.context("a receipt hash failed")?;
-            if let Some(slot) = hashes.get_mut(i) {
-                *slot = Some(hash?);
-            }
-        }
         for (i, m) in b.members.iter().enumerate() {
+            if m.own_receipt {
+                let receipt = self.fresh_receipt().await?;
+                let intake = self.clone();
+                hashing.spawn(async move {
+                    let hash = intake.hash_secret(receipt.secret().to_owned()).await;
+                    (i, receipt, hash)
+                });
+            }
+        }
+        let mut receipts: Vec<Option<(Receipt, String)>> = b.members.iter().map(|_| None).collect();
+        while let Some(done) = hashing.join_next().await {
+            let (i, receipt, hash) = done.context("a receipt hash failed")?;
+            if let Some(slot) = receipts.get_mut(i) {
+                *slot = Some((receipt, hash?));
+            }
+        }
+        for (i, (m, receipt)) in b.members.iter().zip(receipts).enumerate() {
             let id = Uuid::new_v4();
             let position = i32::try_from(i + 1).context("too many members")?;
-            let enc = |column: &'static str, text: Option<&str>| {
-                text.map(|t| {
-                    self.keys
-                        .cipher
-                        .encrypt_str(crate::advocacy::member_aad(id, column), t)
-                        .with_context(|| format!("cannot encrypt case_members.{column}"))
-                })
-                .transpose()
+            let enc = |column, text: Option<&str>| {
+                text.map(|t| self.encrypt(id, "case_members", column, t))
+                    .transpose()
             };
             let who = m.identity.as_ref();
             let cts = [
@@ -631,18 +614,14 @@ impl Intake {
                     who.and_then(|w| w.worker_id.as_ref()).map(Text::as_str),
                 )?,
             ];
-            let receipt = match (receipts.get(i).and_then(Option::as_ref), hashes.get_mut(i)) {
-                (Some(r), Some(hash)) => {
-                    let hash = hash.take().context("a receipt was not hashed")?;
-                    p.filed.members.push(MemberReceipt {
-                        position,
-                        named: who.is_some(),
-                        receipt: r.display(),
-                    });
-                    Some((r.lookup.clone(), hash))
-                }
-                _ => None,
-            };
+            let receipt = receipt.map(|(r, hash)| {
+                p.filed.members.push(MemberReceipt {
+                    position,
+                    named: who.is_some(),
+                    receipt: r.display(),
+                });
+                (r.lookup, hash)
+            });
             p.members.push(MemberRow {
                 id,
                 position,

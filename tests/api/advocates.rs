@@ -923,16 +923,15 @@ async fn a_group_is_filed_on_the_form_and_each_member_gets_a_slip() {
             ),
         ]
     };
-    // Three listed, but the group is said to be two: refused, nothing stored.
-    let res = http
-        .post(o.server.url("/org/file"))
-        .form(&form(
+    let submit = |workers: &'static str| {
+        let request = http.post(o.server.url("/org/file")).form(&form(
             "Lupita Form; 662 111 2233; N-1\n-\nRamón Form; ramon@example.org",
-            "2",
-        ))
-        .send()
-        .await
-        .unwrap();
+            workers,
+        ));
+        async move { request.send().await.unwrap() }
+    };
+    // Three listed, but the group is said to be two: refused, nothing stored.
+    let res = submit("2").await;
     assert_eq!(res.status().as_u16(), 422);
     let page = res.text().await.unwrap();
     assert!(
@@ -941,15 +940,7 @@ async fn a_group_is_filed_on_the_form_and_each_member_gets_a_slip() {
     );
     assert_eq!(o.server.count("SELECT COUNT(*) FROM cases").await, 0);
 
-    let res = http
-        .post(o.server.url("/org/file"))
-        .form(&form(
-            "Lupita Form; 662 111 2233; N-1\n-\nRamón Form; ramon@example.org",
-            "25",
-        ))
-        .send()
-        .await
-        .unwrap();
+    let res = submit("25").await;
     assert_eq!(res.status().as_u16(), 201);
     assert_eq!(res.headers()["cache-control"], "no-store");
     let page = res.text().await.unwrap();
