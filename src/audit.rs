@@ -10,7 +10,9 @@
 //! checks the log ends there, so a deleted tail is a break too (the head cannot be
 //! pointed at an earlier row without the key). Verify prints the last hash: kept
 //! outside the database, it also catches a rewrite by someone holding the key. The reason an inspector gives is free text and is
-//! stored encrypted; the hash covers its ciphertext.
+//! stored encrypted; the hash covers the reason itself, not its ciphertext, so
+//! `buzon keys reencrypt` can put it under a new key without touching the chain (and
+//! verify, which decrypts it, still sees a reason that was swapped or altered).
 
 use crate::crypto::{Aad, KeyRing, hex};
 use anyhow::Context;
@@ -102,7 +104,7 @@ struct Fields<'a> {
     action: &'a str,
     case_id: Option<Uuid>,
     target: Option<&'a str>,
-    reason_ct: Option<&'a [u8]>,
+    reason: Option<&'a str>,
     detail: &'a str,
     prev_hash: &'a str,
 }
@@ -126,7 +128,10 @@ fn chain_hash(keys: &KeyRing, f: &Fields<'_>) -> String {
         f.action.escape_default(),
         opt(f.case_id),
         f.target.unwrap_or_default().escape_default(),
-        f.reason_ct.map(hex).unwrap_or_default(),
+        // `+` tells an empty reason from none.
+        f.reason
+            .map(|r| format!("+{}", r.escape_default()))
+            .unwrap_or_default(),
         f.detail.escape_default(),
         f.prev_hash
     );
@@ -180,7 +185,7 @@ pub async fn append(
             action: event.action,
             case_id: event.case_id,
             target: event.target,
-            reason_ct: reason_ct.as_deref(),
+            reason: event.reason,
             detail: event.detail,
             prev_hash: &prev_hash,
         },
@@ -345,6 +350,18 @@ pub async fn verify(
                     what: "does not follow the row before it",
                 }));
             }
+            let reason = match s.reason_ct.as_deref() {
+                None => None,
+                Some(ct) => match keys.cipher.decrypt_string(reason_aad(s.seq), ct) {
+                    Ok(reason) => Some(reason),
+                    Err(_) => {
+                        return Ok(Err(Break::Row {
+                            seq: s.seq,
+                            what: "has a reason that does not decrypt for this row",
+                        }));
+                    }
+                },
+            };
             let hash = chain_hash(
                 keys,
                 &Fields {
@@ -354,7 +371,7 @@ pub async fn verify(
                     action: &s.action,
                     case_id: s.case_id,
                     target: s.target.as_deref(),
-                    reason_ct: s.reason_ct.as_deref(),
+                    reason: reason.as_deref(),
                     detail: &s.detail,
                     prev_hash: &s.prev_hash,
                 },

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
+pub mod rekey;
 pub mod routing;
 pub mod telemetry;
 pub mod triage;

@@ -54,6 +54,11 @@ enum Command {
         /// A new file to write, e.g. /backups/buzon-2026-11-28.db
         path: PathBuf,
     },
+    /// Encryption keys: status, rotation, re-encryption, retirement.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// The hash-chained audit log.
     Audit {
         #[command(subcommand)]
@@ -70,6 +75,37 @@ enum OrgAction {
     },
     /// List organizations.
     List,
+}
+
+/// Rotation, in order: `rotate`, restart every server (they read the key file only at
+/// start), `reencrypt` (servers may keep running), `status`, then `retire` the old key.
+#[derive(Subcommand)]
+enum KeysAction {
+    /// The key file's encryption keys and how many stored values each one protects.
+    Status {
+        /// Also list the counts per table and column.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Add a new encryption key and make it active (older keys stay, for reading).
+    /// Restart every server afterwards, before `reencrypt`.
+    Rotate,
+    /// Re-encrypt every value still under an older key with the active one, in
+    /// batches; safe to interrupt and run again (it resumes), and to run while the
+    /// servers (restarted after `rotate`) keep serving.
+    Reencrypt {
+        /// Values per committed batch.
+        #[arg(long, default_value_t = 200)]
+        batch: u64,
+        /// Stop after this many values (to spread the work over quiet hours).
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Remove an old key from the key file; refused while any stored value uses it.
+    Retire {
+        /// The key id, as `status` lists it.
+        id: u32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -203,6 +239,7 @@ fn main() -> ExitCode {
                 Ok(())
             }
             Command::Staff { action } => staff(&settings, action).await,
+            Command::Keys { action } => keys(&settings, action).await,
             Command::Org { action } => org(&settings, action).await,
             Command::Backup { path } => {
                 let db = buzon::db::connect(&settings.database_url, 1).await?;
@@ -246,6 +283,108 @@ fn main() -> ExitCode {
             tracing::error!(error = %format!("{e:#}"), "buzon stopped with an error");
             eprintln!("buzon: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+async fn keys(settings: &Settings, action: KeysAction) -> anyhow::Result<()> {
+    use buzon::crypto::keyring::edit;
+    let path = &settings.keys_file;
+    if let KeysAction::Rotate = action {
+        let id = edit::rotate(path)?;
+        tracing::info!(key = id, "encryption key added and made active");
+        println!(
+            "key {id} added to {} and made active. Next: restart every server, then run \
+             `buzon keys reencrypt`. Back up the new key file now.",
+            path.display()
+        );
+        return Ok(());
+    }
+    let ring = buzon::crypto::KeyRing::load(path)?;
+    let db = buzon::db::connect(&settings.database_url, 2).await?;
+    buzon::db::migrate(&db).await?;
+    buzon::db::check_keys(&db, &ring).await?;
+    let active = ring.cipher.active_key_id();
+    match action {
+        KeysAction::Rotate => Ok(()),
+        KeysAction::Status { verbose } => {
+            let status = buzon::rekey::status(&db).await?;
+            let by_key = status.by_key();
+            let listed = edit::list(path)?;
+            for k in &listed {
+                let n = by_key.get(&k.id).copied().unwrap_or(0);
+                let note = if k.active {
+                    "active"
+                } else if n == 0 {
+                    "unused: can be retired"
+                } else {
+                    "still in use: run `buzon keys reencrypt`"
+                };
+                println!(
+                    "key {} (created {}): {n} values, {note}",
+                    k.id, k.created_at
+                );
+            }
+            for (id, n) in by_key
+                .iter()
+                .filter(|(id, _)| !listed.iter().any(|k| k.id == **id))
+            {
+                println!("key {id}: {n} values, NOT IN THE KEY FILE (they cannot be read)");
+            }
+            if verbose {
+                for ((column, id), n) in &status.by_column {
+                    println!("  {column} key {id}: {n}");
+                }
+            }
+            println!("to re-encrypt: {}", status.outstanding(active));
+            Ok(())
+        }
+        KeysAction::Reencrypt { batch, limit } => {
+            let outstanding = buzon::rekey::status(&db).await?.outstanding(active);
+            let total = limit.map_or(outstanding, |l| l.min(outstanding as u64) as i64);
+            let bar = indicatif::ProgressBar::new(u64::try_from(total).unwrap_or(0));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} values, {per_sec}, about {eta} left",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let done = buzon::rekey::reencrypt(&db, &ring, batch, limit, |n| bar.inc(n)).await;
+            bar.finish_and_clear();
+            let done = done?;
+            let left = buzon::rekey::status(&db).await?.outstanding(active);
+            tracing::info!(
+                reencrypted = done.reencrypted,
+                left,
+                "re-encryption run ended"
+            );
+            println!(
+                "re-encrypted {} values under key {active}; {left} still under older keys{}",
+                done.reencrypted,
+                if left == 0 {
+                    " (old keys can now be retired)"
+                } else {
+                    " (run it again to continue)"
+                }
+            );
+            Ok(())
+        }
+        KeysAction::Retire { id } => {
+            let n = buzon::rekey::status(&db)
+                .await?
+                .by_key()
+                .get(&id)
+                .copied()
+                .unwrap_or(0);
+            if n > 0 {
+                anyhow::bail!(
+                    "key {id} still protects {n} values: run `buzon keys reencrypt` first"
+                );
+            }
+            edit::retire(path, id)?;
+            tracing::info!(key = id, "encryption key retired");
+            println!("key {id} removed from {}", path.display());
+            Ok(())
         }
     }
 }

@@ -27,15 +27,15 @@ pub fn for_member(name: &str, violations: &[&str]) -> Value {
     })
 }
 
-struct Orgs {
-    server: TestServer,
-    http: reqwest::Client,
-    a: String,
-    b: String,
-    inspector: String,
+pub struct Orgs {
+    pub server: TestServer,
+    pub http: reqwest::Client,
+    pub a: String,
+    pub b: String,
+    pub inspector: String,
 }
 
-async fn orgs(backend: Backend) -> Orgs {
+pub async fn orgs(backend: Backend) -> Orgs {
     let server = TestServer::spawn_with(backend, options()).await;
     let http = client();
     let a = add_staff(
@@ -63,7 +63,7 @@ async fn orgs(backend: Backend) -> Orgs {
 }
 
 impl Orgs {
-    async fn call(
+    pub async fn call(
         &self,
         method: &str,
         path: &str,
@@ -81,7 +81,7 @@ impl Orgs {
     }
 }
 
-async fn file_as(o: &Orgs, token: &str, body: &Value) -> Value {
+pub async fn file_as(o: &Orgs, token: &str, body: &Value) -> Value {
     let (status, created) = o
         .call("POST", "/api/v1/complaints", token, Some(body))
         .await;
