@@ -197,6 +197,14 @@ impl Application {
             Some(wa) => whatsapp::worker::spawn(&self.state, wa),
             None => Vec::new(),
         };
+        if let Some(retention) = self.state.settings.retention {
+            workers.push(tokio::spawn(crate::retention::run_schedule(
+                self.state.intake.db().clone(),
+                Arc::clone(&self.state.keys),
+                retention,
+                self.state.settings.purge_interval,
+            )));
+        }
         if let Some(mail) = &self.state.email {
             workers.extend(email::worker::spawn(&self.state, mail)?);
         }

@@ -47,6 +47,10 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_STAFF_SESSION_HOURS  staff_session_hours  ...and this long after sign-in, used or not [12]
   BUZON_LOGIN_PER_MINUTE     login_per_minute     Sign-in attempts per client IP per minute [10]
   BUZON_LOGIN_BURST          login_burst          ...allowed at once [10]
+  BUZON_RETENTION_DAYS       retention_days       Identifying data of cases closed longer than this
+                                                  is erased (facts stay for statistics); 0: never
+                                                  [730]
+  BUZON_PURGE_INTERVAL_SECS  purge_interval_secs  How often the server runs that purge [3600]
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
   BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
   BUZON_WHATSAPP_VERIFY_TOKEN whatsapp_verify_token Token of the webhook verification handshake
@@ -113,6 +117,8 @@ const ENV_KEYS: &[&str] = &[
     "outbox_retry_base_ms",
     "staff_idle_minutes",
     "staff_session_hours",
+    "retention_days",
+    "purge_interval_secs",
     "login_per_minute",
     "login_burst",
     "whatsapp_app_secret",
@@ -168,6 +174,8 @@ struct RawSettings {
     general_burst: u32,
     staff_idle_minutes: u32,
     staff_session_hours: u32,
+    retention_days: u32,
+    purge_interval_secs: u64,
     login_per_minute: u32,
     login_burst: u32,
     argon2_memory_kib: u32,
@@ -257,6 +265,8 @@ impl Default for RawSettings {
             general_burst: 100,
             staff_idle_minutes: 30,
             staff_session_hours: 12,
+            retention_days: 730,
+            purge_interval_secs: 3600,
             login_per_minute: 10,
             login_burst: 10,
             argon2_memory_kib: cost.memory_kib,
@@ -338,6 +348,11 @@ pub struct Settings {
     /// ...and this long after sign-in in any case.
     pub staff_session_absolute: chrono::Duration,
     pub hash_cost: HashCost,
+    /// Cases closed (and unchanged) longer than this lose their identifying data;
+    /// `None`: never (`retention_days = 0`).
+    pub retention: Option<chrono::Duration>,
+    /// How often the server runs the retention purge.
+    pub purge_interval: std::time::Duration,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
     /// `None`: the rules built into the binary.
@@ -574,6 +589,7 @@ impl Settings {
         for (name, value) in [
             ("outbox_max_attempts", u64::from(raw.outbox_max_attempts)),
             ("outbox_retry_base_ms", raw.outbox_retry_base_ms),
+            ("purge_interval_secs", raw.purge_interval_secs),
             ("whatsapp_idle_secs", raw.whatsapp_idle_secs),
             ("whatsapp_media_max_bytes", raw.whatsapp_media_max_bytes),
             (
@@ -594,6 +610,12 @@ impl Settings {
                     name.to_ascii_uppercase()
                 ));
             }
+        }
+        if raw.retention_days > 36_500 {
+            problems.push(
+                "retention_days / BUZON_RETENTION_DAYS must be at most 36500 (0 keeps cases forever)"
+                    .into(),
+            );
         }
         if raw.whatsapp_idle_secs > 30 * 24 * 3600 {
             problems.push(
@@ -652,6 +674,9 @@ impl Settings {
                 raw.staff_session_hours.max(1),
             )),
             hash_cost,
+            retention: (raw.retention_days > 0)
+                .then(|| chrono::Duration::days(i64::from(raw.retention_days))),
+            purge_interval: std::time::Duration::from_secs(raw.purge_interval_secs),
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             routing_rules: raw.routing_rules,

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 /// Connects with the settings Buzón relies on. SQLite: WAL (readers don't block the
 /// writer), `synchronous=FULL` (an acknowledged complaint survives power loss, not
-/// just a crash), a busy timeout instead of immediate `SQLITE_BUSY`, and foreign keys.
+/// just a crash), a busy timeout instead of immediate `SQLITE_BUSY`, foreign keys,
+/// and `secure_delete` (deleted and overwritten content is zeroed, so what the
+/// retention purge erases does not stay readable in free pages).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
@@ -27,6 +29,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                .pragma("secure_delete", "ON")
         });
     Database::connect(options)
         .await

@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod ratelimit;
 pub mod rekey;
+pub mod retention;
 pub mod routing;
 pub mod telemetry;
 pub mod triage;

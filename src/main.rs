@@ -54,6 +54,16 @@ enum Command {
         /// A new file to write, e.g. /backups/buzon-2026-11-28.db
         path: PathBuf,
     },
+    /// Erase the identifying data of cases closed longer than `retention_days` (the
+    /// server also does this every `purge_interval_secs`); facts stay for statistics.
+    Purge {
+        /// Only count what would be erased.
+        #[arg(long, conflicts_with = "execute", required_unless_present = "execute")]
+        dry_run: bool,
+        /// Erase it now.
+        #[arg(long)]
+        execute: bool,
+    },
     /// Encryption keys: status, rotation, re-encryption, retirement.
     Keys {
         #[command(subcommand)]
@@ -240,6 +250,7 @@ fn main() -> ExitCode {
             }
             Command::Staff { action } => staff(&settings, action).await,
             Command::Keys { action } => keys(&settings, action).await,
+            Command::Purge { dry_run, .. } => purge(&settings, dry_run).await,
             Command::Org { action } => org(&settings, action).await,
             Command::Backup { path } => {
                 let db = buzon::db::connect(&settings.database_url, 1).await?;
@@ -285,6 +296,40 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn purge(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let Some(retention) = settings.retention else {
+        println!("retention_days is 0: cases are kept forever, nothing to purge");
+        return Ok(());
+    };
+    let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
+    let db = buzon::db::connect(&settings.database_url, 2).await?;
+    buzon::db::migrate(&db).await?;
+    buzon::db::check_keys(&db, &keys).await?;
+    let cutoff = buzon::retention::cutoff(retention, chrono::Utc::now())?;
+    let plan = buzon::retention::plan(&db, cutoff).await?;
+    let verb = if dry_run { "would erase" } else { "erasing" };
+    println!(
+        "{verb} the identifying data of {} cases closed before {} ({} messages, {} notes, \
+         {} attachments, {} pieces of evidence, {} members){}",
+        plan.cases,
+        cutoff.format("%Y-%m-%d"),
+        plan.messages,
+        plan.notes,
+        plan.attachments,
+        plan.evidence,
+        plan.members,
+        plan.oldest
+            .map(|t| format!("; the oldest closed on {}", t.format("%Y-%m-%d")))
+            .unwrap_or_default()
+    );
+    if !dry_run {
+        let n = buzon::retention::purge(&db, &keys, cutoff, u64::MAX).await?;
+        tracing::info!(cases = n, "retention purge erased closed cases");
+        println!("purged {n} cases");
+    }
+    Ok(())
 }
 
 async fn keys(settings: &Settings, action: KeysAction) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@ mod m20261128_000003_create_whatsapp;
 mod m20261128_000004_create_email;
 mod m20261128_000005_create_triage;
 mod m20261128_000006_create_advocates;
+mod m20261128_000007_add_retention;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_create_email::Migration),
             Box::new(m20261128_000005_create_triage::Migration),
             Box::new(m20261128_000006_create_advocates::Migration),
+            Box::new(m20261128_000007_add_retention::Migration),
         ]
     }
 }

@@ -176,8 +176,14 @@ impl TestServer {
     /// Runs a `buzon` command (e.g. `staff add`) against this server's database and
     /// key file with `stdin`; its exit status and standard output.
     pub fn run(&self, args: &[&str], stdin: &str) -> (bool, String) {
+        self.run_with(Options::args(args), stdin)
+    }
+
+    /// [`Self::run`] with settings of its own (`options.args` are the command's).
+    pub fn run_with(&self, options: Options, stdin: &str) -> (bool, String) {
         use std::io::Write;
-        let mut cmd = self.command(&Options::args(args));
+        let args = options.args.clone();
+        let mut cmd = self.command(&options);
         cmd.env("BUZON_LOG", "warn").stdin(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn buzon");
         child

@@ -17,6 +17,7 @@ mod keys;
 mod metrics;
 mod privacy;
 mod receipts;
+mod retention;
 mod routing;
 mod startup;
 mod triage;
