@@ -181,7 +181,7 @@ impl Application {
         let limiters = Arc::clone(&self.state.limiters);
         let sweep_state = self.state.clone();
         let sweeper = tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            let mut tick = tokio::time::interval(sweep_state.settings.ratelimit_sweep);
             loop {
                 tick.tick().await;
                 limiters.forget_idle();

@@ -51,6 +51,8 @@ Settings (TOML file keys; environment variables override the file):
                                                   is erased (facts stay for statistics); 0: never
                                                   [730]
   BUZON_PURGE_INTERVAL_SECS  purge_interval_secs  How often the server runs that purge [3600]
+  BUZON_RATELIMIT_SWEEP_SECS ratelimit_sweep_secs How often rate limiters forget recovered
+                                                  clients (bounds their memory) [60]
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
   BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
   BUZON_WHATSAPP_VERIFY_TOKEN whatsapp_verify_token Token of the webhook verification handshake
@@ -119,6 +121,7 @@ const ENV_KEYS: &[&str] = &[
     "staff_session_hours",
     "retention_days",
     "purge_interval_secs",
+    "ratelimit_sweep_secs",
     "login_per_minute",
     "login_burst",
     "whatsapp_app_secret",
@@ -176,6 +179,7 @@ struct RawSettings {
     staff_session_hours: u32,
     retention_days: u32,
     purge_interval_secs: u64,
+    ratelimit_sweep_secs: u64,
     login_per_minute: u32,
     login_burst: u32,
     argon2_memory_kib: u32,
@@ -267,6 +271,7 @@ impl Default for RawSettings {
             staff_session_hours: 12,
             retention_days: 730,
             purge_interval_secs: 3600,
+            ratelimit_sweep_secs: 60,
             login_per_minute: 10,
             login_burst: 10,
             argon2_memory_kib: cost.memory_kib,
@@ -353,6 +358,8 @@ pub struct Settings {
     pub retention: Option<chrono::Duration>,
     /// How often the server runs the retention purge.
     pub purge_interval: std::time::Duration,
+    /// How often rate limiters forget clients whose limits have recovered.
+    pub ratelimit_sweep: std::time::Duration,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
     /// `None`: the rules built into the binary.
@@ -590,6 +597,7 @@ impl Settings {
             ("outbox_max_attempts", u64::from(raw.outbox_max_attempts)),
             ("outbox_retry_base_ms", raw.outbox_retry_base_ms),
             ("purge_interval_secs", raw.purge_interval_secs),
+            ("ratelimit_sweep_secs", raw.ratelimit_sweep_secs),
             ("whatsapp_idle_secs", raw.whatsapp_idle_secs),
             ("whatsapp_media_max_bytes", raw.whatsapp_media_max_bytes),
             (
@@ -677,6 +685,7 @@ impl Settings {
             retention: (raw.retention_days > 0)
                 .then(|| chrono::Duration::days(i64::from(raw.retention_days))),
             purge_interval: std::time::Duration::from_secs(raw.purge_interval_secs),
+            ratelimit_sweep: std::time::Duration::from_secs(raw.ratelimit_sweep_secs),
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             routing_rules: raw.routing_rules,

@@ -61,6 +61,7 @@ pub struct Metrics {
     pub outbox_dead_letters: Family<ChannelLabels, Counter>,
     backlog: Family<QueueLabels, Gauge>,
     lag: Family<InboxLabels, Gauge>,
+    limiter_clients: Family<BucketLabels, Gauge>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -73,6 +74,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         outbox_dead_letters: Family::default(),
         backlog: Family::default(),
         lag: Family::default(),
+        limiter_clients: Family::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -109,6 +111,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "inbox_oldest_pending_seconds",
         "Age of the oldest pending inbox row (0 when none), by inbox",
         m.lag.clone(),
+    );
+    registry.register(
+        "ratelimit_clients",
+        "Clients each rate limiter remembers (bounded by its periodic sweep), by bucket",
+        m.limiter_clients.clone(),
     );
     Metrics { registry, ..m }
 });
@@ -225,6 +232,12 @@ async fn refresh(state: &AppState) -> anyhow::Result<()> {
 /// counters are still served (the backlog keeps its last values) and the failure
 /// is logged: `/readyz` is what says the database is down.
 pub async fn render(State(state): State<AppState>) -> Response {
+    for (bucket, n) in state.limiters.clients() {
+        get()
+            .limiter_clients
+            .get_or_create(&BucketLabels { bucket })
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
     if let Err(e) = refresh(&state).await {
         tracing::warn!(error = %format!("{e:#}"), "metrics: cannot read the backlog");
     }

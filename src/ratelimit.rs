@@ -147,7 +147,25 @@ impl Limiters {
             .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
     }
 
-    /// Forgets clients whose limits have fully recovered, so memory stays bounded.
+    /// How many clients (addresses, accounts) each limiter remembers now: what the
+    /// periodic [`Self::forget_idle`] keeps bounded, exported as a gauge.
+    pub fn clients(&self) -> [(&'static str, usize); 7] {
+        [
+            (Bucket::Intake.code(), self.intake.len()),
+            (Bucket::Status.code(), self.status.len()),
+            (Bucket::Webhook.code(), self.webhook.len()),
+            (Bucket::Login.code(), self.login.len()),
+            (Bucket::General.code(), self.general.len()),
+            ("login_account", self.accounts.len()),
+            ("login_unknown_account", self.unknown_failures.len()),
+        ]
+    }
+
+    /// Forgets clients whose limits have fully recovered, so memory stays bounded:
+    /// between two sweeps the store holds at most the clients seen since the last
+    /// one plus those still limited (a client is forgotten once its limit would let
+    /// a full burst through again, about `burst / per_minute` minutes after its last
+    /// request).
     pub fn forget_idle(&self) {
         for limiter in [
             &self.intake,

@@ -13,6 +13,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod email;
+mod flood;
 mod keys;
 mod metrics;
 mod privacy;
