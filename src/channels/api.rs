@@ -670,7 +670,7 @@ pub async fn dry_run(
         crate::advocacy::api::petition,
         crate::advocacy::api::filed
     ),
-    modifiers(&StaffAuth),
+    modifiers(&StaffAuth, &CommonErrors),
     components(schemas(
         ErrorBody,
         ComplaintRequest,
@@ -682,6 +682,73 @@ pub async fn dry_run(
     ))
 )]
 pub struct ApiDoc;
+
+/// The refusals every operation can give, documented once instead of on each handler:
+/// the rate limit and an unavailable database anywhere, authentication and role on the
+/// staff operations, and the body and parameter checks wherever there is a body or a
+/// parameter. Handlers document their own (404, 409...) themselves.
+struct CommonErrors;
+
+impl utoipa::Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let body = op.request_body.is_some();
+                let params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let mut add = |code: &str, description: &str| {
+                    op.responses
+                        .responses
+                        .entry(code.to_owned())
+                        .or_insert_with(|| error(description));
+                };
+                add(
+                    "429",
+                    "rate_limited: too many requests from this client; wait Retry-After seconds",
+                );
+                add(
+                    "503",
+                    "unavailable: the service cannot store or read right now; try again",
+                );
+                if secured {
+                    add("401", "unauthenticated: no valid token or session");
+                    add("403", "forbidden: this account's role or organization may not do this");
+                }
+                if body {
+                    add("400", "malformed_body: the body is not what the content type says");
+                    add("413", "payload_too_large: the body is over this operation's size limit");
+                    add("415", "unsupported_media_type: send the content type documented here");
+                }
+                if body || params {
+                    add("422", "A field is missing or invalid; `field` names it");
+                }
+            }
+        }
+    }
+}
 
 /// The staff API's two ways in: a personal token, or the console's session cookie.
 struct StaffAuth;
