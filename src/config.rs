@@ -43,6 +43,9 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered
                                                   [16: about 1.5 h with the default base]
   BUZON_OUTBOX_RETRY_BASE_MS outbox_retry_base_ms First retry delay; doubles each attempt [2000]
+  BUZON_LEASE_SECS           lease_secs           How long a worker's claim on an inbox, outbox or
+                                                  download row lasts: rows of an instance that died
+                                                  are taken over after this long [120]
   BUZON_STAFF_IDLE_MINUTES   staff_idle_minutes   Console sessions end after this long unused [30]
   BUZON_STAFF_SESSION_HOURS  staff_session_hours  ...and this long after sign-in, used or not [12]
   BUZON_LOGIN_PER_MINUTE     login_per_minute     Sign-in attempts per client IP per minute [10]
@@ -117,6 +120,7 @@ const ENV_KEYS: &[&str] = &[
     "routing_rules",
     "outbox_max_attempts",
     "outbox_retry_base_ms",
+    "lease_secs",
     "staff_idle_minutes",
     "staff_session_hours",
     "retention_days",
@@ -190,6 +194,7 @@ struct RawSettings {
     routing_rules: Option<PathBuf>,
     outbox_max_attempts: u32,
     outbox_retry_base_ms: u64,
+    lease_secs: u64,
     #[serde(default, deserialize_with = "scalar_as_string")]
     whatsapp_app_secret: Option<String>,
     #[serde(default, deserialize_with = "scalar_as_string")]
@@ -282,6 +287,7 @@ impl Default for RawSettings {
             routing_rules: None,
             outbox_max_attempts: 16,
             outbox_retry_base_ms: 2000,
+            lease_secs: 120,
             whatsapp_app_secret: None,
             whatsapp_verify_token: None,
             whatsapp_access_token: None,
@@ -380,6 +386,9 @@ pub struct Settings {
 pub struct OutboxSettings {
     pub max_attempts: u32,
     pub retry_base: std::time::Duration,
+    /// How long a claim on an inbox, outbox or download row lasts (see
+    /// [`crate::outbox::claim`]).
+    pub lease: std::time::Duration,
 }
 
 /// A secret from the configuration: never printed, compared in constant time.
@@ -609,6 +618,7 @@ impl Settings {
                 u64::from(raw.whatsapp_sender_burst),
             ),
             ("whatsapp_timeout_secs", raw.whatsapp_timeout_secs),
+            ("lease_secs", raw.lease_secs),
             ("webhook_per_minute", u64::from(raw.webhook_per_minute)),
             ("webhook_burst", u64::from(raw.webhook_burst)),
         ] {
@@ -632,10 +642,20 @@ impl Settings {
             );
         }
         if raw.whatsapp_timeout_secs > 60 {
-            // Well under the 120 s lease on an outbox row: no second instance resends
-            // a message whose first send is still waiting for an answer.
             problems.push(
                 "whatsapp_timeout_secs / BUZON_WHATSAPP_TIMEOUT_SECS must be at most 60".into(),
+            );
+        }
+        if raw.lease_secs > 3600 {
+            problems.push("lease_secs / BUZON_LEASE_SECS must be at most 3600".into());
+        }
+        if raw.lease_secs <= raw.whatsapp_timeout_secs {
+            // A claim outlives the longest Graph API call: no second instance resends a
+            // message whose first send is still waiting for an answer.
+            problems.push(
+                "lease_secs / BUZON_LEASE_SECS must be longer than whatsapp_timeout_secs / \
+                 BUZON_WHATSAPP_TIMEOUT_SECS"
+                    .into(),
             );
         }
         if raw.outbox_retry_base_ms > 600_000 {
@@ -692,6 +712,7 @@ impl Settings {
             outbox: OutboxSettings {
                 max_attempts: raw.outbox_max_attempts,
                 retry_base: std::time::Duration::from_millis(raw.outbox_retry_base_ms),
+                lease: std::time::Duration::from_secs(raw.lease_secs),
             },
             whatsapp,
             webhook_limit: Limit {

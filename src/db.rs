@@ -36,11 +36,27 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Database
         .context("cannot connect to the database")
 }
 
-/// Applies pending migrations.
+/// Applies pending migrations. On PostgreSQL, instances that start together (several
+/// behind a load balancer) take turns: the migrations run in one transaction that
+/// first takes an advisory lock, so each runs once and the others, waiting for the
+/// lock, then find nothing pending. Without it the second instance's `CREATE TABLE`
+/// fails and it stops.
 pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
-    Migrator::up(db, None)
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Migrator::up(db, None)
+            .await
+            .context("database migration failed");
+    }
+    let txn = db.begin().await.context("cannot begin transaction")?;
+    // Any fixed number, the same in every instance: "buzon-migrate".
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7021853011452657511)")
         .await
-        .context("database migration failed")
+        .context("cannot take the migration lock")?;
+    Migrator::up(&txn, None)
+        .await
+        .context("database migration failed")?;
+    txn.commit().await.context("cannot commit the migrations")
 }
 
 /// The authority directory: built-in entries for codes the database lacks are
@@ -130,26 +146,38 @@ pub async fn recorded_key_check(db: &DatabaseConnection) -> anyhow::Result<Optio
 /// new data would be unreadable together with the old. Records the check value on
 /// the first start.
 pub async fn check_keys(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<()> {
+    use sea_orm::sea_query::OnConflict;
     let expected = keys.check_value();
-    match recorded_key_check(db).await? {
-        Some(value) if value == expected => Ok(()),
-        Some(_) => anyhow::bail!(
-            "the key file does not belong to this database: its blind-index key differs from \
-             the one this database was created with. Restore the key file from your backup \
-             (or point BUZON_KEYS_FILE at the right one); starting would write data that can \
-             never be read together with the existing data"
-        ),
+    let recorded = match recorded_key_check(db).await? {
+        Some(value) => value,
         None => {
+            // Instances starting together on a new database all get here: the first
+            // records its value, the others compare theirs with it.
             setting::Entity::insert(setting::ActiveModel {
                 name: ActiveValue::Set(KEY_CHECK.to_owned()),
-                value: ActiveValue::Set(expected),
+                value: ActiveValue::Set(expected.clone()),
             })
-            .exec(db)
+            .on_conflict(
+                OnConflict::column(setting::Column::Name)
+                    .do_nothing()
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
             .await
             .context("cannot record the key check")?;
-            Ok(())
+            recorded_key_check(db)
+                .await?
+                .context("the key check was not recorded")?
         }
-    }
+    };
+    anyhow::ensure!(
+        recorded == expected,
+        "the key file does not belong to this database: its blind-index key differs from \
+         the one this database was created with. Restore the key file from your backup \
+         (or point BUZON_KEYS_FILE at the right one); starting would write data that can \
+         never be read together with the existing data"
+    );
+    Ok(())
 }
 
 /// Runs one statement with `$1`-style placeholders (both back ends read them).

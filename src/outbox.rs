@@ -26,9 +26,6 @@ pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const DEAD: &str = "dead";
 
-/// How long a claimed row stays reserved for the worker that claimed it.
-pub const LEASE: Duration = Duration::from_secs(120);
-
 /// Longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(600);
 
@@ -181,11 +178,14 @@ pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
     })
 }
 
-/// Reserves a row for this worker until the returned lease; `None` when another
-/// worker got it first. A worker that must not act twice finishes the row only
-/// where its lease is still the row's (see `Lost`).
+/// Reserves a row for this worker for `lease` (`BUZON_LEASE_SECS`), until the
+/// returned moment; `None` when another worker got it first. A row whose worker died
+/// (its instance killed mid-claim) is free again once the lease ran out. A worker
+/// that must not act twice finishes the row only where its lease is still the row's
+/// (see `Lost`).
 pub async fn claim<E>(
     db: &DatabaseConnection,
+    lease: Duration,
     id: Uuid,
     id_column: E::Column,
     state_column: E::Column,
@@ -195,7 +195,7 @@ where
     E: EntityTrait,
 {
     let now = Utc::now();
-    let until = now + LEASE;
+    let until = now + lease;
     let result = E::update_many()
         .col_expr(lock_column, Expr::value(until))
         .filter(id_column.eq(id))
@@ -367,6 +367,7 @@ impl<S: Sender> Worker<S> {
         for row in &heads {
             if claim::<outbox::Entity>(
                 &self.db,
+                self.settings.lease,
                 row.id,
                 outbox::Column::Id,
                 outbox::Column::State,

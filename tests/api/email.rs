@@ -4,6 +4,7 @@
 //! lettre's MIME builder, or written byte by byte where lettre would refuse to make
 //! them (other charsets, broken MIME, 8-bit headers).
 
+use crate::helpers::mail::{self, INTAKE};
 use crate::helpers::*;
 use crate::on_both_backends;
 use crate::smtp_sink::{Received, SmtpSink, read_reply};
@@ -15,7 +16,6 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use std::time::Duration;
 use tokio::io::{AsyncWriteExt, BufReader};
 
-const INTAKE: &str = "quejas@buzon.test";
 const ADVOCATE: &str = "ximena.quintanar@sindicato-ejemplo.mx";
 const ADVOCATE_NAME: &str = "Ximena Quintanar Olvera";
 const SUBJECT: &str = "Despidos en la planta Arneses Tlacuache";
@@ -35,12 +35,8 @@ async fn start(backend: Backend, extra: &[(&str, &str)]) -> Mail {
     buzon::install_crypto_provider();
     let sink = SmtpSink::start().await;
     let token = format!("mailtoken-{}", uuid::Uuid::new_v4().simple());
-    let mut options = Options::default()
-        .env("BUZON_SMTP_ADDR", "127.0.0.1:0")
-        .env("BUZON_EMAIL_INTAKE_ADDRESSES", INTAKE)
+    let mut options = mail::options(Options::default(), &sink)
         .env("BUZON_EMAIL_WEBHOOK_TOKEN", &token)
-        .env("BUZON_SMTP_RELAY_URL", &sink.url())
-        .env("BUZON_EMAIL_FROM", &format!("Buzón <{INTAKE}>"))
         .env("BUZON_OUTBOX_RETRY_BASE_MS", "50");
     for (k, v) in extra {
         options = options.env(k, v);

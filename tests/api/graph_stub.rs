@@ -39,6 +39,8 @@ struct Inner {
     media_failures: HashMap<String, u32>,
     downloads: HashMap<String, u32>,
     counter: u64,
+    /// Ids given to accepted messages: `wamid.{prefix}{counter:08}`.
+    prefix: String,
 }
 
 #[derive(Clone)]
@@ -59,9 +61,16 @@ fn graph_error(status: u16, message: &str) -> Response {
 
 impl GraphStub {
     pub async fn start() -> Self {
+        Self::start_with_prefix("OUT").await
+    }
+
+    /// A stand-in whose message ids start `wamid.{prefix}` (stand-ins of several
+    /// instances must not give the same ids).
+    pub async fn start_with_prefix(prefix: &str) -> Self {
         let token = format!("EAAG{}", uuid::Uuid::new_v4().simple());
         let inner = Arc::new(Mutex::new(Inner {
             token: token.clone(),
+            prefix: prefix.to_owned(),
             ..Inner::default()
         }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -95,6 +104,22 @@ impl GraphStub {
         buzon::crypto::hex(&Sha256::digest(bytes))
     }
 
+    /// Forgets the failures [`GraphStub::fail_next`] queued that were not used yet.
+    pub fn clear_failures(&self) {
+        self.inner.lock().unwrap().failures.clear();
+    }
+
+    /// Every message accepted, in the order accepted, with the id it was given.
+    pub fn accepted(&self) -> Vec<(String, Value)> {
+        let inner = self.inner.lock().unwrap();
+        inner
+            .sent
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (format!("wamid.{}{:08}", inner.prefix, i + 1), m.clone()))
+            .collect()
+    }
+
     pub fn downloads(&self, id: &str) -> u32 {
         self.inner
             .lock()
@@ -111,7 +136,8 @@ impl GraphStub {
 
     /// The id the next accepted message will get.
     pub fn next_wamid(&self) -> String {
-        format!("wamid.OUT{:08}", self.inner.lock().unwrap().counter + 1)
+        let inner = self.inner.lock().unwrap();
+        format!("wamid.{}{:08}", inner.prefix, inner.counter + 1)
     }
 
     pub fn attempts(&self) -> usize {
@@ -338,7 +364,7 @@ async fn messages(
         return graph_error(400, &problem);
     }
     s.counter += 1;
-    let wamid = format!("wamid.OUT{:08}", s.counter);
+    let wamid = format!("wamid.{}{:08}", s.prefix, s.counter);
     let to = m["to"].clone();
     s.sent.push(m);
     axum::Json(json!({

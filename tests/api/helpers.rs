@@ -112,6 +112,14 @@ impl TestServer {
     }
 
     pub async fn spawn_with(backend: Backend, options: Options) -> Self {
+        let mut server = Self::prepare(backend).await;
+        server.start(&options);
+        server
+    }
+
+    /// A fresh data directory and database, the process not started yet (see
+    /// [`TestServer::start`]).
+    pub async fn prepare(backend: Backend) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let data_dir = dir.path().join("data");
         let (database_url, pg_database) = match backend {
@@ -137,7 +145,7 @@ impl TestServer {
                 (url, Some(name))
             }
         };
-        let mut server = Self {
+        Self {
             base: String::new(),
             smtp: None,
             data_dir,
@@ -147,9 +155,25 @@ impl TestServer {
             logs: Arc::new(Mutex::new(String::new())),
             readers: Vec::new(),
             _dir: dir,
-        };
-        server.start(&options);
-        server
+        }
+    }
+
+    /// Another instance on this one's database (a data directory of its own, the
+    /// database left to this one to drop), not started yet. Give it this one's key
+    /// file (`BUZON_KEYS_FILE`): the database accepts no other.
+    pub fn another_instance(&self) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self {
+            base: String::new(),
+            smtp: None,
+            data_dir: dir.path().join("data"),
+            database_url: self.database_url.clone(),
+            pg_database: None,
+            child: None,
+            logs: Arc::new(Mutex::new(String::new())),
+            readers: Vec::new(),
+            _dir: dir,
+        }
     }
 
     pub fn command(&self, options: &Options) -> Command {
@@ -277,6 +301,19 @@ impl TestServer {
         self.child
             .as_mut()
             .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
+    /// SIGKILL: the process dies wherever it is (no shutdown code runs), as in a
+    /// crash or an OOM kill; waits for it to be gone and its output captured.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // `Child::kill` sends SIGKILL on Unix.
+            child.kill().expect("SIGKILL buzon");
+            child.wait().expect("reap buzon");
+        }
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
     }
 
     /// Sends SIGTERM and returns at once (the process shuts down meanwhile).
@@ -560,4 +597,257 @@ pub fn assert_none_in(places: &[(String, Vec<u8>)], needles: &[&str]) {
 
 pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Polls `check` until it returns `Some`, for at most `secs` seconds; panics with
+/// `what` (and the last state `describe` reports) when it never does. For waiting on
+/// background work without asserting how long it takes.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: not so after {secs} s; last: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
+
+/// The fields a browser would send back from the form posting to `action` on this
+/// page: hidden and text inputs, checked radios and boxes, selected options and
+/// text areas, in page order, entities decoded.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form posting to {action}"));
+    let form = &html[start..];
+    let form = &form[..form.find("</form>").expect("form closes")];
+    let attr = |tag: &str, name: &str| {
+        regex::Regex::new(&format!(r#"\b{name}="([^"]*)""#))
+            .expect("regex")
+            .captures(tag)
+            .map(|c| decode_entities(&c[1]))
+    };
+    let control = regex::Regex::new(
+        r#"(?s)<input\b[^>]*>|<select\b[^>]*>.*?</select>|<textarea\b[^>]*>.*?</textarea>"#,
+    )
+    .expect("regex");
+    let option = regex::Regex::new(r#"<option\b[^>]*>"#).expect("regex");
+    let mut fields = Vec::new();
+    for m in control.find_iter(form) {
+        let tag = m.as_str();
+        let open = &tag[..tag.find('>').expect("tag closes") + 1];
+        let Some(name) = attr(open, "name") else {
+            continue;
+        };
+        if tag.starts_with("<select") {
+            for o in option.find_iter(tag) {
+                if o.as_str().contains(" selected") {
+                    fields.push((name.clone(), attr(o.as_str(), "value").unwrap_or_default()));
+                }
+            }
+        } else if tag.starts_with("<textarea") {
+            let text = &tag[open.len()..tag.len() - "</textarea>".len()];
+            fields.push((name, decode_entities(text)));
+        } else {
+            let kind = attr(open, "type").unwrap_or_default();
+            if (kind == "radio" || kind == "checkbox") && !open.contains(" checked") {
+                continue;
+            }
+            fields.push((name, attr(open, "value").unwrap_or_default()));
+        }
+    }
+    fields
+}
+
+fn decode_entities(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The WhatsApp channel as Meta drives it: settings pointing the server at a Graph
+/// API stand-in, signed webhook deliveries in the documented envelope.
+pub mod wa {
+    use super::Options;
+    use crate::graph_stub::{self, GraphStub};
+    use hmac::{KeyInit, Mac};
+    use serde_json::{Value, json};
+
+    /// An anonymous complaint in Spanish, message by message: whether it is a tap (on
+    /// a button or list row) or text, what is sent, and a text the answer contains.
+    /// The last message files the complaint.
+    pub const CONVERSATION: &[(bool, &str, &str)] = &[
+        (false, "Hola", "[consent:yes]"),
+        (true, "consent:yes", "[anon:yes]"),
+        (true, "anon:yes", "¿En qué estado"),
+        (false, "Chihuahua", "¿Cómo se llama la empresa"),
+        (false, "Maquila del Desierto", "[city:skip]"),
+        (true, "city:skip", "[sector:automotive]"),
+        (true, "sector:electronics", "[viol:union_interference]"),
+        (true, "viol:excessive_hours", "[viol:done]"),
+        (true, "viol:done", "[trade:yes]"),
+        (true, "trade:no", "Cuéntenos qué pasó"),
+        (false, "Turnos de doce horas.", "[evidence:done]"),
+        (true, "evidence:done", "[confirm:send]"),
+        (true, "confirm:send", "Recibimos su queja"),
+    ];
+
+    /// The channel's settings, replies going to `stub`.
+    pub fn options(
+        options: Options,
+        stub: &GraphStub,
+        secret: &str,
+        verify_token: &str,
+    ) -> Options {
+        options
+            .env("BUZON_WHATSAPP_APP_SECRET", secret)
+            .env("BUZON_WHATSAPP_VERIFY_TOKEN", verify_token)
+            .env("BUZON_WHATSAPP_ACCESS_TOKEN", &stub.token)
+            .env(
+                "BUZON_WHATSAPP_PHONE_NUMBER_ID",
+                graph_stub::PHONE_NUMBER_ID,
+            )
+            .env("BUZON_WHATSAPP_API_BASE", &stub.base)
+            .env("BUZON_WHATSAPP_API_VERSION", graph_stub::VERSION)
+    }
+
+    /// Meta's envelope around messages (and statuses) of one delivery.
+    pub fn envelope(messages: Vec<Value>, statuses: Vec<Value>) -> Value {
+        let mut value = json!({
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550001111", "phone_number_id": graph_stub::PHONE_NUMBER_ID},
+        });
+        if let Some(from) = messages.first().and_then(|m| m["from"].as_str()) {
+            value["contacts"] = json!([{"profile": {"name": "Perfil De WhatsApp"}, "wa_id": from}]);
+        }
+        if !messages.is_empty() {
+            value["messages"] = Value::Array(messages);
+        }
+        if !statuses.is_empty() {
+            value["statuses"] = Value::Array(statuses);
+        }
+        json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]
+        })
+    }
+
+    /// `X-Hub-Signature-256` of a body.
+    pub fn sign(secret: &str, body: &[u8]) -> String {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+        mac.update(body);
+        format!(
+            "sha256={}",
+            buzon::crypto::hex(&mac.finalize().into_bytes())
+        )
+    }
+
+    /// A message with its id (WhatsApp's ids embed the sender's number).
+    pub fn message(from: &str, id: &str, kind: &str) -> Value {
+        json!({"from": from, "id": id, "timestamp": "1764300000", "type": kind})
+    }
+
+    pub fn text(from: &str, id: &str, body: &str) -> Value {
+        let mut m = message(from, id, "text");
+        m["text"] = json!({"body": body});
+        m
+    }
+
+    /// A tap on a button or on a list row (lists carry sectors and violations).
+    pub fn tap(from: &str, id: &str, choice: &str) -> Value {
+        let mut m = message(from, id, "interactive");
+        m["interactive"] = if choice.starts_with("sector:") || choice.starts_with("viol:") {
+            json!({"type": "list_reply", "list_reply": {"id": choice, "title": "x"}})
+        } else {
+            json!({"type": "button_reply", "button_reply": {"id": choice, "title": "x"}})
+        };
+        m
+    }
+
+    /// One delivery of one message, signed; the status, or the error when no answer
+    /// came (the server is down).
+    pub async fn deliver(
+        http: &reqwest::Client,
+        base: &str,
+        secret: &str,
+        message: &Value,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let body = envelope(vec![message.clone()], vec![])
+            .to_string()
+            .into_bytes();
+        let res = http
+            .post(format!("{base}/webhooks/whatsapp"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", sign(secret, &body))
+            .body(body)
+            .send()
+            .await?;
+        let status = res.status().as_u16();
+        Ok((status, res.json().await.unwrap_or(Value::Null)))
+    }
+
+    /// The case number in a reply.
+    pub fn case_ref_in(text: &str) -> String {
+        text.split_whitespace()
+            .find(|w| w.starts_with("BZ-"))
+            .unwrap_or_else(|| panic!("no case number in {text}"))
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_owned()
+    }
+}
+
+/// The e-mail channel: an SMTP listener taking complaints for [`mail::INTAKE`],
+/// acknowledgements relayed to an SMTP stand-in.
+pub mod mail {
+    use super::Options;
+    use crate::smtp_sink::SmtpSink;
+    use std::time::Duration;
+
+    pub const INTAKE: &str = "quejas@buzon.test";
+
+    /// The channel's settings: SMTP on a random port, acknowledgements to `sink`.
+    pub fn options(options: Options, sink: &SmtpSink) -> Options {
+        options
+            .env("BUZON_SMTP_ADDR", "127.0.0.1:0")
+            .env("BUZON_EMAIL_INTAKE_ADDRESSES", INTAKE)
+            .env("BUZON_SMTP_RELAY_URL", &sink.url())
+            .env("BUZON_EMAIL_FROM", &format!("Buzón <{INTAKE}>"))
+    }
+
+    /// A plain complaint from `from` with this Message-ID.
+    pub fn complaint(from: &str, message_id: &str, body: &str) -> lettre::Message {
+        lettre::Message::builder()
+            .from(from.parse().expect("sender address"))
+            .to(INTAKE.parse().expect("intake address"))
+            .subject("Despidos en la planta")
+            .message_id(Some(format!("<{message_id}>")))
+            .body(body.to_owned())
+            .expect("message")
+    }
+
+    /// Submits a message over SMTP (a connection of its own); Ok only for a 250.
+    pub async fn submit(
+        smtp: std::net::SocketAddr,
+        message: lettre::Message,
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        use lettre::AsyncTransport;
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::builder_dangerous(
+            smtp.ip().to_string(),
+        )
+        .port(smtp.port())
+        .timeout(Some(Duration::from_secs(20)))
+        .build();
+        transport.send(message).await.map(|_| ())
+    }
 }

@@ -3,7 +3,8 @@
 //! (`graph_stub.rs`) that checks every request. Conversations are driven exactly as a
 //! phone would: text, taps on buttons and list rows, files.
 
-use crate::graph_stub::{self, Failure, GraphStub, render};
+use crate::graph_stub::{Failure, GraphStub, render};
+use crate::helpers::wa::{self, case_ref_in, envelope};
 use crate::helpers::*;
 use crate::on_both_backends;
 use buzon::crypto::{Aad, KeyRing};
@@ -35,16 +36,7 @@ async fn start(backend: Backend, extra: &[(&str, &str)]) -> Wa {
     let stub = GraphStub::start().await;
     let secret = format!("appsecret-{}", uuid::Uuid::new_v4().simple());
     let verify_token = format!("verify-{}", uuid::Uuid::new_v4().simple());
-    let mut options = Options::default()
-        .env("BUZON_WHATSAPP_APP_SECRET", &secret)
-        .env("BUZON_WHATSAPP_VERIFY_TOKEN", &verify_token)
-        .env("BUZON_WHATSAPP_ACCESS_TOKEN", &stub.token)
-        .env(
-            "BUZON_WHATSAPP_PHONE_NUMBER_ID",
-            graph_stub::PHONE_NUMBER_ID,
-        )
-        .env("BUZON_WHATSAPP_API_BASE", &stub.base)
-        .env("BUZON_WHATSAPP_API_VERSION", graph_stub::VERSION)
+    let mut options = wa::options(Options::default(), &stub, &secret, &verify_token)
         .env("BUZON_OUTBOX_RETRY_BASE_MS", "50");
     for (k, v) in extra {
         options = options.env(k, v);
@@ -60,27 +52,6 @@ async fn start(backend: Backend, extra: &[(&str, &str)]) -> Wa {
     }
 }
 
-/// Meta's envelope around messages (and statuses) of one delivery.
-fn envelope(messages: Vec<Value>, statuses: Vec<Value>) -> Value {
-    let mut value = json!({
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": graph_stub::PHONE_NUMBER_ID},
-    });
-    if let Some(from) = messages.first().and_then(|m| m["from"].as_str()) {
-        value["contacts"] = json!([{"profile": {"name": "Perfil De WhatsApp"}, "wa_id": from}]);
-    }
-    if !messages.is_empty() {
-        value["messages"] = Value::Array(messages);
-    }
-    if !statuses.is_empty() {
-        value["statuses"] = Value::Array(statuses);
-    }
-    json!({
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}]
-    })
-}
-
 impl Wa {
     /// A message id like WhatsApp's, which embeds the sender's number.
     fn wamid(&self, from: &str) -> String {
@@ -89,24 +60,16 @@ impl Wa {
     }
 
     fn base(&self, from: &str, kind: &str) -> Value {
-        json!({"from": from, "id": self.wamid(from), "timestamp": "1764300000", "type": kind})
+        wa::message(from, &self.wamid(from), kind)
     }
 
     fn text(&self, from: &str, body: &str) -> Value {
-        let mut m = self.base(from, "text");
-        m["text"] = json!({"body": body});
-        m
+        wa::text(from, &self.wamid(from), body)
     }
 
     /// A tap on a button or on a list row (lists carry sectors and violations).
     fn tap(&self, from: &str, id: &str) -> Value {
-        let mut m = self.base(from, "interactive");
-        m["interactive"] = if id.starts_with("sector:") || id.starts_with("viol:") {
-            json!({"type": "list_reply", "list_reply": {"id": id, "title": "x"}})
-        } else {
-            json!({"type": "button_reply", "button_reply": {"id": id, "title": "x"}})
-        };
-        m
+        wa::tap(from, &self.wamid(from), id)
     }
 
     fn file(
@@ -131,12 +94,7 @@ impl Wa {
     }
 
     fn sign(&self, body: &[u8]) -> String {
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.secret.as_bytes()).unwrap();
-        mac.update(body);
-        format!(
-            "sha256={}",
-            buzon::crypto::hex(&mac.finalize().into_bytes())
-        )
+        wa::sign(&self.secret, body)
     }
 
     async fn post_raw(&self, body: Vec<u8>, signature: Option<String>) -> (u16, Value) {
@@ -210,24 +168,19 @@ impl Wa {
 
     /// From the first message up to the summary, anonymous, in Spanish.
     async fn until_summary(&self, from: &str) {
-        self.script(vec![
-            (self.text(from, "Hola"), "[consent:yes]"),
-            (self.tap(from, "consent:yes"), "[anon:yes]"),
-            (self.tap(from, "anon:yes"), "¿En qué estado"),
-            (self.text(from, "Chihuahua"), "¿Cómo se llama la empresa"),
-            (self.text(from, "Maquila del Desierto"), "[city:skip]"),
-            (self.tap(from, "city:skip"), "[sector:automotive]"),
-            (
-                self.tap(from, "sector:electronics"),
-                "[viol:union_interference]",
-            ),
-            (self.tap(from, "viol:excessive_hours"), "[viol:done]"),
-            (self.tap(from, "viol:done"), "[trade:yes]"),
-            (self.tap(from, "trade:no"), "Cuéntenos qué pasó"),
-            (self.text(from, "Turnos de doce horas."), "[evidence:done]"),
-            (self.tap(from, "evidence:done"), "[confirm:send]"),
-        ])
-        .await;
+        let (_, until_summary) = wa::CONVERSATION.split_last().unwrap();
+        let steps = until_summary
+            .iter()
+            .map(|&(tap, sent, expect)| {
+                let message = if tap {
+                    self.tap(from, sent)
+                } else {
+                    self.text(from, sent)
+                };
+                (message, expect)
+            })
+            .collect();
+        self.script(steps).await;
     }
 }
 
@@ -236,14 +189,6 @@ fn receipt_in(text: &str, label: &str) -> String {
         .find_map(|l| l.strip_prefix(&format!("{label}: ")))
         .unwrap_or_else(|| panic!("no {label} in {text}"))
         .trim()
-        .to_owned()
-}
-
-fn case_ref_in(text: &str) -> String {
-    text.split_whitespace()
-        .find(|w| w.starts_with("BZ-"))
-        .unwrap_or_else(|| panic!("no case number in {text}"))
-        .trim_end_matches(|c: char| !c.is_alphanumeric())
         .to_owned()
 }
 

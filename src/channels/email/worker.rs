@@ -224,6 +224,7 @@ impl Inbox {
         for id in heads {
             let Some(lease) = outbox::claim::<email_inbox::Entity>(
                 self.db(),
+                self.state.settings.outbox.lease,
                 id,
                 email_inbox::Column::Id,
                 email_inbox::Column::State,

@@ -131,6 +131,7 @@ impl Inbox {
         for row in &heads {
             let Some(lease) = outbox::claim::<wa_inbox::Entity>(
                 self.db(),
+                self.state.settings.outbox.lease,
                 row.id,
                 wa_inbox::Column::Id,
                 wa_inbox::Column::State,
@@ -614,6 +615,7 @@ impl Inbox {
             }
             if outbox::claim::<attachment::Entity>(
                 self.db(),
+                self.state.settings.outbox.lease,
                 row.id,
                 attachment::Column::Id,
                 attachment::Column::State,
