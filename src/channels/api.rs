@@ -735,12 +735,24 @@ impl utoipa::Modify for CommonErrors {
                 );
                 if secured {
                     add("401", "unauthenticated: no valid token or session");
-                    add("403", "forbidden: this account's role or organization may not do this");
+                    add(
+                        "403",
+                        "forbidden: this account's role or organization may not do this",
+                    );
                 }
                 if body {
-                    add("400", "malformed_body: the body is not what the content type says");
-                    add("413", "payload_too_large: the body is over this operation's size limit");
-                    add("415", "unsupported_media_type: send the content type documented here");
+                    add(
+                        "400",
+                        "malformed_body: the body is not what the content type says",
+                    );
+                    add(
+                        "413",
+                        "payload_too_large: the body is over this operation's size limit",
+                    );
+                    add(
+                        "415",
+                        "unsupported_media_type: send the content type documented here",
+                    );
                 }
                 if body || params {
                     add("422", "A field is missing or invalid; `field` names it");

@@ -448,6 +448,7 @@ pub async fn find(
 }
 
 #[derive(Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CaseMessage)]
 pub struct MessageOut {
     /// `complainant` or `staff`.
     pub author: String,
@@ -472,6 +473,7 @@ pub struct AttachmentOut {
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CaseReferral)]
 pub struct ReferralOut {
     pub authority: String,
     pub function: String,
