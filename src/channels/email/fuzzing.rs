@@ -152,3 +152,26 @@ fn acknowledge(ack: &Outgoing) {
     let recipients = sent.to().map_or(0, |to| to.iter().count());
     assert_eq!(recipients, 1, "an acknowledgement goes to one address");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Seeds of the fuzz target reach the end of the pipeline (the acknowledgement)
+    /// or stop where they should.
+    #[test]
+    fn seeds_reach_the_acknowledgement_or_are_held() {
+        let plain = message(include_bytes!(
+            "../../../fuzz/corpus/email_mime/plain_es.eml"
+        ));
+        assert!(plain.acknowledged && plain.held.is_none());
+        let reply = message(include_bytes!(
+            "../../../fuzz/corpus/email_mime/reply_threaded.eml"
+        ));
+        assert_eq!(reply.refs, 1);
+        let bounce = message(include_bytes!(
+            "../../../fuzz/corpus/email_mime/bounce_report.eml"
+        ));
+        assert_eq!(bounce.held, Some("bounce"));
+    }
+}

@@ -120,3 +120,28 @@ pub fn check_reply(reply: &Reply) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{Hmac, KeyInit, Mac};
+
+    /// The seed that walks a conversation to the end files one complaint, so the
+    /// fuzz target starts from inputs that reach every step.
+    #[test]
+    fn the_complete_seed_files_a_complaint() {
+        let body = include_bytes!(
+            "../../../fuzz/corpus/whatsapp_webhook/conversation_complete_anonymous.json"
+        );
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"secret").expect("key");
+        mac.update(body);
+        let signature = format!(
+            "sha256={}",
+            crate::crypto::hex(&mac.finalize().into_bytes())
+        );
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date");
+        let worked = delivery(Some(&signature), body, "secret", today).expect("accepted");
+        assert_eq!((worked.messages, worked.filed), (13, 1));
+        assert!(delivery(None, body, "secret", today).is_err());
+    }
+}
