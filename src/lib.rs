@@ -23,6 +23,18 @@ pub mod routing;
 pub mod telemetry;
 pub mod triage;
 
+/// Entry points for the fuzz targets in `fuzz/` (not an API): each runs the code
+/// the server runs on outside bytes, short of the database, and panics when an
+/// invariant does not hold.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::channels::api::fuzzing::body as api_body;
+    pub use crate::channels::email::fuzzing::message as email_message;
+    pub use crate::channels::web::fuzzing::body as form_body;
+    pub use crate::channels::whatsapp::fuzzing::delivery as whatsapp_delivery;
+    pub use crate::crypto::receipt::Receipt;
+}
+
 /// Selects rustls' process-wide crypto back end (ring) before any TLS is used.
 pub fn install_crypto_provider() {
     // Err means one is installed already, which is fine.

@@ -28,6 +28,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::openapi::{ObjectBuilder, Type};
 use utoipa::{OpenApi, ToSchema};
 
+#[doc(hidden)]
+pub mod fuzzing;
+
 fn code_list(codes: impl Iterator<Item = &'static str>, description: &str) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
@@ -437,8 +440,14 @@ pub(crate) async fn read_json_within<T: DeserializeOwned>(
     let bytes = super::read_body(body, cap)
         .await
         .map_err(|code| ApiError::new(code, lang))?;
+    parse_json(&bytes, lang)
+}
+
+/// A JSON body read as `T`: valid UTF-8, one JSON value, type errors reported with
+/// the path of the offending field.
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Language) -> Result<T, ApiError> {
     let text =
-        std::str::from_utf8(&bytes).map_err(|_| ApiError::new(ErrorCode::InvalidEncoding, lang))?;
+        std::str::from_utf8(bytes).map_err(|_| ApiError::new(ErrorCode::InvalidEncoding, lang))?;
     let mut de = serde_json::Deserializer::from_str(text);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
@@ -511,6 +520,22 @@ pub async fn create_complaint(
     }
     let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
+    let complaint = own_complaint(request, lang)?;
+    let filed = state
+        .intake
+        .file(&complaint)
+        .await
+        .map_err(|e| ApiError::internal(&e, lang))?;
+    let created = ComplaintCreated::new(filed, &state.directory, None);
+    Ok((StatusCode::CREATED, Json(created)).into_response())
+}
+
+/// A worker's own complaint (no token): nothing filed for others, no identity in an
+/// anonymous one, and every field valid.
+fn own_complaint(
+    request: ComplaintRequest,
+    lang: Language,
+) -> Result<crate::domain::NewComplaint, ApiError> {
     if request.consent.is_some() || request.members.is_some() || request.workers_affected.is_some()
     {
         // Filing for others is an advocate's act: it needs their token.
@@ -525,17 +550,10 @@ pub async fn create_complaint(
             lang,
         ));
     }
-    let complaint = request
+    request
         .into_draft()
         .validate(Channel::Api, Utc::now().date_naive())
-        .map_err(|errors| ApiError::validation(errors, lang))?;
-    let filed = state
-        .intake
-        .file(&complaint)
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?;
-    let created = ComplaintCreated::new(filed, &state.directory, None);
-    Ok((StatusCode::CREATED, Json(created)).into_response())
+        .map_err(|errors| ApiError::validation(errors, lang))
 }
 
 /// Read a case's status and messages with its receipt.
@@ -622,20 +640,28 @@ pub async fn dry_run(
     body: Body,
 ) -> Result<Response, ApiError> {
     let lang = header_language(&headers);
-    let mut request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
+    let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
     let lang = body_language(request.language.as_deref(), lang);
+    let complaint = hypothetical(request, lang)?;
+    let decision = crate::routing::route(&state.rules, &CaseFacts::of(&complaint));
+    Ok(Json(RoutingOut::new(&decision, &state.directory, lang)).into_response())
+}
+
+/// The case a dry run routes: identity dropped, employer and narrative optional.
+fn hypothetical(
+    mut request: ComplaintRequest,
+    lang: Language,
+) -> Result<crate::domain::NewComplaint, ApiError> {
     request.complainant = None;
     request.anonymous = Some(true);
     request.narrative.get_or_insert_with(|| "-".into());
     if let Some(w) = request.workplace.as_mut() {
         w.employer.get_or_insert_with(|| "-".into());
     }
-    let complaint = request
+    request
         .into_draft()
         .validate(Channel::Api, Utc::now().date_naive())
-        .map_err(|errors| ApiError::validation(errors, lang))?;
-    let decision = crate::routing::route(&state.rules, &CaseFacts::of(&complaint));
-    Ok(Json(RoutingOut::new(&decision, &state.directory, lang)).into_response())
+        .map_err(|errors| ApiError::validation(errors, lang))
 }
 
 #[derive(OpenApi)]

@@ -14,6 +14,8 @@
 //! Privacy: addresses, subjects and bodies are only stored encrypted; senders and
 //! Message-IDs only as blind indexes. Logs carry ids and outcomes, never content.
 
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod parse;
 pub mod smtp;
 pub mod suggest;

@@ -44,7 +44,7 @@ const EMAIL_ONLY_TYPES: &[&str] = &[
     "audio/wav",
 ];
 
-fn accepted_type(mime: &str) -> bool {
+pub(super) fn accepted_type(mime: &str) -> bool {
     crate::channels::whatsapp::conversation::accepted_media_type(mime).is_some()
         || EMAIL_ONLY_TYPES.contains(&mime)
 }
@@ -66,33 +66,41 @@ impl SmtpSender {
     }
 
     fn message(&self, p: &Outgoing) -> anyhow::Result<lettre::Message> {
-        let raw = |name: &'static str, value: String| {
-            HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
-        };
-        let mut builder = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(p.to.parse().context("recipient is not an address")?)
-            .subject(p.subject.clone())
-            .message_id(Some(format!("<{}>", p.message_id)))
-            // RFC 3834: an automatic reply; well-behaved systems answer it with nothing.
-            .raw_header(raw("Auto-Submitted", "auto-replied".into()))
-            .raw_header(raw("X-Auto-Response-Suppress", "All".into()))
-            .raw_header(raw("Content-Language", p.language.clone()));
-        if let Some(reply_to) = &p.reply_to {
-            builder = builder.reply_to(reply_to.parse().context("reply-to is not an address")?);
-        }
-        if let Some(in_reply_to) = &p.in_reply_to {
-            builder = builder.in_reply_to(format!("<{in_reply_to}>"));
-        }
-        if !p.references.is_empty() {
-            let refs: Vec<String> = p.references.iter().map(|r| format!("<{r}>")).collect();
-            builder = builder.references(refs.join(" "));
-        }
-        builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(p.body.clone())
-            .context("cannot build message")
+        compose(&self.from, p)
     }
+}
+
+/// The e-mail an outbox row describes, from our address.
+pub(super) fn compose(
+    from: &lettre::message::Mailbox,
+    p: &Outgoing,
+) -> anyhow::Result<lettre::Message> {
+    let raw = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    let mut builder = lettre::Message::builder()
+        .from(from.clone())
+        .to(p.to.parse().context("recipient is not an address")?)
+        .subject(p.subject.clone())
+        .message_id(Some(format!("<{}>", p.message_id)))
+        // RFC 3834: an automatic reply; well-behaved systems answer it with nothing.
+        .raw_header(raw("Auto-Submitted", "auto-replied".into()))
+        .raw_header(raw("X-Auto-Response-Suppress", "All".into()))
+        .raw_header(raw("Content-Language", p.language.clone()));
+    if let Some(reply_to) = &p.reply_to {
+        builder = builder.reply_to(reply_to.parse().context("reply-to is not an address")?);
+    }
+    if let Some(in_reply_to) = &p.in_reply_to {
+        builder = builder.in_reply_to(format!("<{in_reply_to}>"));
+    }
+    if !p.references.is_empty() {
+        let refs: Vec<String> = p.references.iter().map(|r| format!("<{r}>")).collect();
+        builder = builder.references(refs.join(" "));
+    }
+    builder
+        .header(ContentType::TEXT_PLAIN)
+        .body(p.body.clone())
+        .context("cannot build message")
 }
 
 /// An e-mail in the outbox (encrypted there).
@@ -185,7 +193,7 @@ enum Outcome {
 }
 
 /// Why a message is held for a person instead.
-struct Hold(&'static str);
+pub(super) struct Hold(pub(super) &'static str);
 
 impl Inbox {
     fn db(&self) -> &sea_orm::DatabaseConnection {
@@ -405,15 +413,9 @@ impl Inbox {
         mail: &Mail,
         envelope: Option<&Envelope>,
     ) -> anyhow::Result<Result<Outcome, Hold>> {
-        if let Some(kind) = mail.automatic {
-            return Ok(Err(Hold(kind.code())));
-        }
-        let Some(from) = mail
-            .from
-            .as_deref()
-            .and_then(|f| crate::domain::Email::parse(f).ok())
-        else {
-            return Ok(Err(Hold("no_sender")));
+        let from = match screen(mail) {
+            Ok(from) => from,
+            Err(hold) => return Ok(Err(hold)),
         };
         // A From the envelope contradicts is not trusted to name a case by reference.
         let vouched = envelope.is_none_or(|e| e.mail_from.eq_ignore_ascii_case(from.as_str()));
@@ -422,21 +424,9 @@ impl Inbox {
         {
             return Ok(Ok(Outcome::FollowUp(Box::new(case))));
         }
-        let (text, cut) = narrative(mail);
-        let Ok(narrative) = Text::parse(&text, limits::NARRATIVE) else {
-            return Ok(Err(Hold("empty")));
-        };
-        let stated = suggest::stated(&mail.body);
-        let complaint = MailComplaint {
-            language: mail.language,
-            email: from,
-            narrative,
-            employer: stated
-                .employer
-                .and_then(|e| Text::parse(&e, limits::EMPLOYER).ok()),
-            city: stated.city.and_then(|c| Text::parse(&c, limits::CITY).ok()),
-            state: stated.state,
-            suggested: suggest::violations(&text),
+        let (complaint, cut) = match mail_complaint(mail, from) {
+            Ok(complaint) => complaint,
+            Err(hold) => return Ok(Err(hold)),
         };
         Ok(Ok(Outcome::Case(
             Box::new(self.state.intake.prepare_mail(&complaint).await?),
@@ -549,84 +539,99 @@ impl Inbox {
         case_ref: &str,
         filed: Option<&crate::intake::Filed>,
     ) -> Option<Outgoing> {
-        let to = mail.from.clone()?;
-        let settings = &self.email.settings;
-        let lang = mail.language;
-        let tr = |es: &str, en: &str| crate::channels::whatsapp::conversation::tr(lang, es, en);
-        let reply_to = super::case_address(settings, case_ref);
-        let (subject, body) = match filed {
-            Some(filed) => (
-                tr("Recibimos su queja", "We received your complaint"),
-                format!(
-                    "{}\n\n{}: {}\n{}: {}\n\n{}\n\n{}\n\n{}\n\n{}\n",
-                    tr(
-                        "Recibimos su queja y la guardamos de forma segura.",
-                        "We received your complaint and stored it safely."
-                    ),
-                    tr("Número de queja", "Complaint number"),
-                    case_ref,
-                    tr("Su código secreto", "Your secret code"),
-                    filed.receipt.as_str(),
-                    tr(
-                        "Guarde este código y no lo comparta: con él puede ver cómo va su queja en la página de Buzón (\"Consultar mi queja\"). No podemos recuperarlo si lo pierde.",
-                        "Keep this code and do not share it: with it you can see how your complaint is going on the Buzón page (\"Check my complaint\"). We cannot recover it if you lose it."
-                    ),
-                    tr(
-                        "Qué sigue: una persona de nuestro equipo leerá su mensaje, confirmará el estado, la empresa y lo que pasó, y le dirá a qué autoridad puede ir su caso. Si necesitamos más datos, le escribiremos a este correo.",
-                        "What happens next: a person on our team will read your message, confirm the state, the company and what happened, and tell you which authority can take your case. If we need more details, we will write to this address."
-                    ),
-                    tr(
-                        "Para agregar algo (más datos, fotos, documentos), responda a este correo sin cambiar el asunto.",
-                        "To add something (more details, photos, documents), reply to this e-mail without changing the subject."
-                    ),
-                    tr(
-                        "Si usted no nos escribió, ignore este mensaje.",
-                        "If you did not write to us, ignore this message."
-                    ),
-                ),
-            ),
-            None => (
-                tr(
-                    "Agregamos su mensaje a su queja",
-                    "We added your message to your complaint",
-                ),
-                format!(
-                    "{} {}.\n\n{}\n",
-                    tr(
-                        "Recibimos su mensaje y lo agregamos a la queja",
-                        "We received your message and added it to complaint"
-                    ),
-                    case_ref,
-                    tr(
-                        "Si usted no nos escribió, ignore este mensaje.",
-                        "If you did not write to us, ignore this message."
-                    ),
-                ),
-            ),
-        };
-        let mut references: Vec<String> = mail
-            .thread_ids
-            .iter()
-            .rev()
-            .take(9)
-            .rev()
-            .cloned()
-            .collect();
-        if let Some(id) = &mail.message_id {
-            references.retain(|r| r != id);
-            references.push(id.clone());
-        }
-        Some(Outgoing {
-            to,
-            subject: super::case_subject(case_ref, &subject),
-            body,
-            message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
-            in_reply_to: mail.message_id.clone(),
-            references,
-            reply_to,
-            language: lang.code().to_owned(),
-        })
+        acknowledgement(
+            &self.email.settings,
+            mail,
+            case_ref,
+            filed.map(|f| f.receipt.as_str()),
+        )
     }
+}
+
+/// The acknowledgement of a new case (with its receipt) or of a follow-up; `None`
+/// when the message has no sender to answer.
+pub(super) fn acknowledgement(
+    settings: &crate::config::EmailSettings,
+    mail: &Mail,
+    case_ref: &str,
+    receipt: Option<&str>,
+) -> Option<Outgoing> {
+    let to = mail.from.clone()?;
+    let lang = mail.language;
+    let tr = |es: &str, en: &str| crate::channels::whatsapp::conversation::tr(lang, es, en);
+    let reply_to = super::case_address(settings, case_ref);
+    let (subject, body) = match receipt {
+        Some(receipt) => (
+            tr("Recibimos su queja", "We received your complaint"),
+            format!(
+                "{}\n\n{}: {}\n{}: {}\n\n{}\n\n{}\n\n{}\n\n{}\n",
+                tr(
+                    "Recibimos su queja y la guardamos de forma segura.",
+                    "We received your complaint and stored it safely."
+                ),
+                tr("Número de queja", "Complaint number"),
+                case_ref,
+                tr("Su código secreto", "Your secret code"),
+                receipt,
+                tr(
+                    "Guarde este código y no lo comparta: con él puede ver cómo va su queja en la página de Buzón (\"Consultar mi queja\"). No podemos recuperarlo si lo pierde.",
+                    "Keep this code and do not share it: with it you can see how your complaint is going on the Buzón page (\"Check my complaint\"). We cannot recover it if you lose it."
+                ),
+                tr(
+                    "Qué sigue: una persona de nuestro equipo leerá su mensaje, confirmará el estado, la empresa y lo que pasó, y le dirá a qué autoridad puede ir su caso. Si necesitamos más datos, le escribiremos a este correo.",
+                    "What happens next: a person on our team will read your message, confirm the state, the company and what happened, and tell you which authority can take your case. If we need more details, we will write to this address."
+                ),
+                tr(
+                    "Para agregar algo (más datos, fotos, documentos), responda a este correo sin cambiar el asunto.",
+                    "To add something (more details, photos, documents), reply to this e-mail without changing the subject."
+                ),
+                tr(
+                    "Si usted no nos escribió, ignore este mensaje.",
+                    "If you did not write to us, ignore this message."
+                ),
+            ),
+        ),
+        None => (
+            tr(
+                "Agregamos su mensaje a su queja",
+                "We added your message to your complaint",
+            ),
+            format!(
+                "{} {}.\n\n{}\n",
+                tr(
+                    "Recibimos su mensaje y lo agregamos a la queja",
+                    "We received your message and added it to complaint"
+                ),
+                case_ref,
+                tr(
+                    "Si usted no nos escribió, ignore este mensaje.",
+                    "If you did not write to us, ignore this message."
+                ),
+            ),
+        ),
+    };
+    let mut references: Vec<String> = mail
+        .thread_ids
+        .iter()
+        .rev()
+        .take(9)
+        .rev()
+        .cloned()
+        .collect();
+    if let Some(id) = &mail.message_id {
+        references.retain(|r| r != id);
+        references.push(id.clone());
+    }
+    Some(Outgoing {
+        to,
+        subject: super::case_subject(case_ref, &subject),
+        body,
+        message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
+        in_reply_to: mail.message_id.clone(),
+        references,
+        reply_to,
+        language: lang.code().to_owned(),
+    })
 }
 
 const CASE: &str = "case";
@@ -675,6 +680,41 @@ async fn mark(
     Ok(())
 }
 
+/// The sender to answer, or why the message is held for a person: mail a machine
+/// sent, or no usable sender address.
+pub(super) fn screen(mail: &Mail) -> Result<crate::domain::Email, Hold> {
+    if let Some(kind) = mail.automatic {
+        return Err(Hold(kind.code()));
+    }
+    mail.from
+        .as_deref()
+        .and_then(|f| crate::domain::Email::parse(f).ok())
+        .ok_or(Hold("no_sender"))
+}
+
+/// A message that starts no thread as a complaint (true when its text was cut), or
+/// held when it says nothing.
+pub(super) fn mail_complaint(
+    mail: &Mail,
+    from: crate::domain::Email,
+) -> Result<(MailComplaint, bool), Hold> {
+    let (text, cut) = narrative(mail);
+    let narrative = Text::parse(&text, limits::NARRATIVE).map_err(|_| Hold("empty"))?;
+    let stated = suggest::stated(&mail.body);
+    let complaint = MailComplaint {
+        language: mail.language,
+        email: from,
+        narrative,
+        employer: stated
+            .employer
+            .and_then(|e| Text::parse(&e, limits::EMPLOYER).ok()),
+        city: stated.city.and_then(|c| Text::parse(&c, limits::CITY).ok()),
+        state: stated.state,
+        suggested: suggest::violations(&text),
+    };
+    Ok((complaint, cut))
+}
+
 /// The complaint's text: subject, then body, cut to the narrative limit (the original
 /// message is then kept with the case); true when it was cut.
 fn narrative(mail: &Mail) -> (String, bool) {
@@ -699,7 +739,7 @@ const TEXT_CUT: usize = limits::NARRATIVE - 1_000;
 
 /// A reply's own words (quoted text and what is over the limit cut), or a marker
 /// when it has none (only files); true when something was cut.
-fn follow_up_text(mail: &Mail) -> anyhow::Result<(Text, bool)> {
+pub(super) fn follow_up_text(mail: &Mail) -> anyhow::Result<(Text, bool)> {
     let own = parse::strip_quoted(&mail.body);
     let quoted_cut = own.len() != mail.body.trim().len();
     let (text, over) = cut(&own);

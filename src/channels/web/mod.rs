@@ -5,6 +5,8 @@
 
 pub mod csrf;
 pub(crate) mod form;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod texts;
 
 use crate::app::AppState;
@@ -332,7 +334,12 @@ pub(crate) async fn read_fields(
     let bytes = super::read_body(body, state.settings.max_body_bytes)
         .await
         .map_err(|code| error_page(code, lang, None))?;
-    let fields = FormFields::parse(&bytes).map_err(|code| error_page(code, lang, None))?;
+    parse_fields(&bytes, lang).map_err(|code| error_page(code, lang, None))
+}
+
+/// The fields of a form body and the page language (the form's `lang`, else `lang`).
+fn parse_fields(bytes: &[u8], lang: Language) -> Result<(FormFields, Language), ErrorCode> {
+    let fields = FormFields::parse(bytes)?;
     let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
     Ok((fields, lang))
 }
@@ -361,22 +368,7 @@ pub async fn submit(
     body: Body,
 ) -> Result<Response, Response> {
     let (fields, lang, issued, csrf_ok) = read_form(&state, &headers, body).await?;
-    let values = FormValues {
-        employer: fields.owned("employer").unwrap_or_default(),
-        city: fields.owned("city").unwrap_or_default(),
-        state: fields.owned("state").unwrap_or_default(),
-        sector: fields.owned("sector").unwrap_or_default(),
-        trade_with_us: fields.owned("trade_with_us").unwrap_or_default(),
-        workers: fields.owned("workers").unwrap_or_default(),
-        violations: fields.all("violations"),
-        narrative: fields.owned("narrative").unwrap_or_default(),
-        occurred_on: fields.owned("occurred_on").unwrap_or_default(),
-        identity: fields.owned("identity").unwrap_or_default(),
-        name: fields.owned("name").unwrap_or_default(),
-        phone: fields.owned("phone").unwrap_or_default(),
-        email: fields.owned("email").unwrap_or_default(),
-        worker_id: fields.owned("worker_id").unwrap_or_default(),
-    };
+    let values = form_values(&fields);
     if !csrf_ok {
         let page = form_page(
             lang,
@@ -390,46 +382,10 @@ pub async fn submit(
             &issued,
         ));
     }
-    let identity_chosen = matches!(values.identity.as_str(), "anonymous" | "contact");
-    let draft = IntakeDraft {
-        language: Some(lang.code().to_owned()),
-        anonymous: values.identity != "contact",
-        name: Some(values.name.clone()),
-        phone: Some(values.phone.clone()),
-        email: Some(values.email.clone()),
-        worker_id: Some(values.worker_id.clone()),
-        employer: Some(values.employer.clone()),
-        city: Some(values.city.clone()),
-        state: Some(values.state.clone()),
-        sector: Some(values.sector.clone()),
-        trade_with_us: Some(values.trade_with_us.clone()),
-        workers: Some(values.workers.clone()),
-        violations: values.violations.clone(),
-        narrative: Some(values.narrative.clone()),
-        occurred_on: Some(values.occurred_on.clone()),
-    };
-    let today = chrono::Utc::now().date_naive();
-    let result = draft.validate(Channel::Web, today);
-    let mut errors = result.as_ref().err().cloned().unwrap_or_default();
-    if !identity_chosen {
-        errors.push(FieldError {
-            field: "complainant",
-            code: ErrorCode::MissingField,
-        });
-    }
-    let complaint = match result {
-        Ok(complaint) if errors.is_empty() => complaint,
-        _ => {
-            let page = form_page(
-                lang,
-                issued.token.clone(),
-                values,
-                FormErrors::from_fields(&errors, lang),
-                errors.first().map(|e| Notice {
-                    code: e.code.code(),
-                    text: texts(lang).errors_above,
-                }),
-            );
+    let complaint = match check_form(&values, lang, chrono::Utc::now().date_naive()) {
+        Ok(complaint) => complaint,
+        Err(errors) => {
+            let page = refill(lang, issued.token.clone(), values, &errors);
             return Ok(csrf::with_cookie(
                 render(StatusCode::UNPROCESSABLE_ENTITY, &page),
                 &issued,
@@ -462,6 +418,77 @@ pub async fn submit(
         }
     };
     Ok(csrf::with_cookie(response, &issued))
+}
+
+/// What the worker typed into the complaint form.
+fn form_values(fields: &FormFields) -> FormValues {
+    FormValues {
+        employer: fields.owned("employer").unwrap_or_default(),
+        city: fields.owned("city").unwrap_or_default(),
+        state: fields.owned("state").unwrap_or_default(),
+        sector: fields.owned("sector").unwrap_or_default(),
+        trade_with_us: fields.owned("trade_with_us").unwrap_or_default(),
+        workers: fields.owned("workers").unwrap_or_default(),
+        violations: fields.all("violations"),
+        narrative: fields.owned("narrative").unwrap_or_default(),
+        occurred_on: fields.owned("occurred_on").unwrap_or_default(),
+        identity: fields.owned("identity").unwrap_or_default(),
+        name: fields.owned("name").unwrap_or_default(),
+        phone: fields.owned("phone").unwrap_or_default(),
+        email: fields.owned("email").unwrap_or_default(),
+        worker_id: fields.owned("worker_id").unwrap_or_default(),
+    }
+}
+
+/// The form's answers validated like any complaint, plus the form's own rule (the
+/// worker must choose anonymous or contact). Every error is listed, for the page.
+fn check_form(
+    values: &FormValues,
+    lang: Language,
+    today: chrono::NaiveDate,
+) -> Result<crate::domain::NewComplaint, Vec<FieldError>> {
+    let identity_chosen = matches!(values.identity.as_str(), "anonymous" | "contact");
+    let draft = IntakeDraft {
+        language: Some(lang.code().to_owned()),
+        anonymous: values.identity != "contact",
+        name: Some(values.name.clone()),
+        phone: Some(values.phone.clone()),
+        email: Some(values.email.clone()),
+        worker_id: Some(values.worker_id.clone()),
+        employer: Some(values.employer.clone()),
+        city: Some(values.city.clone()),
+        state: Some(values.state.clone()),
+        sector: Some(values.sector.clone()),
+        trade_with_us: Some(values.trade_with_us.clone()),
+        workers: Some(values.workers.clone()),
+        violations: values.violations.clone(),
+        narrative: Some(values.narrative.clone()),
+        occurred_on: Some(values.occurred_on.clone()),
+    };
+    let result = draft.validate(Channel::Web, today);
+    if identity_chosen {
+        return result;
+    }
+    let mut errors = result.err().unwrap_or_default();
+    errors.push(FieldError {
+        field: "complainant",
+        code: ErrorCode::MissingField,
+    });
+    Err(errors)
+}
+
+/// The form again, filled in, each error next to its field.
+fn refill(lang: Language, csrf: String, values: FormValues, errors: &[FieldError]) -> FormPage {
+    form_page(
+        lang,
+        csrf,
+        values,
+        FormErrors::from_fields(errors, lang),
+        errors.first().map(|e| Notice {
+            code: e.code.code(),
+            text: texts(lang).errors_above,
+        }),
+    )
 }
 
 #[derive(Template)]

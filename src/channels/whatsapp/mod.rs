@@ -15,6 +15,8 @@
 //! only as blind indexes too. The profile name Meta sends is never stored.
 
 pub mod conversation;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod worker;
 
@@ -261,6 +263,30 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>
     (messages, statuses, skipped)
 }
 
+/// What a delivery holds, once its signature is checked: the messages, the statuses
+/// and how many items were skipped as malformed.
+type Delivery = (Vec<Incoming>, Vec<(String, String)>, usize);
+
+/// The signature first, then the JSON: everything the webhook does with the bytes
+/// before storing them (pure, so the fuzz targets run it too).
+fn accept(signature: Option<&str>, bytes: &[u8], app_secret: &str) -> Result<Delivery, ErrorCode> {
+    if !signature_valid(signature, bytes, app_secret) {
+        tracing::warn!(
+            signed = signature.is_some(),
+            "WhatsApp webhook refused: bad signature"
+        );
+        return Err(ErrorCode::InvalidSignature);
+    }
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        tracing::warn!("WhatsApp webhook refused: body is not JSON");
+        return Err(ErrorCode::InvalidJson);
+    };
+    if !payload.is_object() {
+        return Err(ErrorCode::InvalidJson);
+    }
+    Ok(extract(&payload))
+}
+
 /// `POST /webhooks/whatsapp`: signature first, then store, then 200.
 pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let Some(wa) = state.whatsapp.as_ref() else {
@@ -274,21 +300,11 @@ pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bo
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    if !signature_valid(signature, &bytes, wa.settings.app_secret.expose()) {
-        tracing::warn!(
-            signed = signature.is_some(),
-            "WhatsApp webhook refused: bad signature"
-        );
-        return crate::channels::webhook_refusal(ErrorCode::InvalidSignature);
-    }
-    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-        tracing::warn!("WhatsApp webhook refused: body is not JSON");
-        return crate::channels::webhook_refusal(ErrorCode::InvalidJson);
-    };
-    if !payload.is_object() {
-        return crate::channels::webhook_refusal(ErrorCode::InvalidJson);
-    }
-    let (messages, statuses, skipped) = extract(&payload);
+    let (messages, statuses, skipped) =
+        match accept(signature, &bytes, wa.settings.app_secret.expose()) {
+            Ok(delivery) => delivery,
+            Err(code) => return crate::channels::webhook_refusal(code),
+        };
     match store(state.intake.db(), &state.keys, messages, statuses).await {
         Ok(stored) => {
             tracing::info!(stored, skipped, "WhatsApp delivery accepted");
