@@ -1,7 +1,12 @@
 //! Intake throughput, measured against a bare axum handler in the same run.
 //!
-//! `cargo bench --bench intake` starts, in this process and on loopback:
-//! - a bare axum server whose handler parses the same JSON and answers 201;
+//! `cargo bench --bench intake` (or `tools/bench`, which also runs the queue bench
+//! and writes BENCHMARKS.md) starts, in this process and on loopback:
+//! - a bare axum server whose handlers parse the same JSON (answering 201), the same
+//!   web form (answering 200 with a small page) and the same webhook delivery;
+//! - a bare insert server per back end: a bare axum handler that parses the same
+//!   JSON and inserts one comparable row through `buzon::db::connect` (the same pool
+//!   size, WAL and `synchronous=FULL` on SQLite), the floor for storing a complaint;
 //! - Buzón on SQLite (a temp file), with production settings but rate limits lifted;
 //! - Buzón on PostgreSQL (a fresh database on 127.0.0.1:5432, dropped after), when
 //!   reachable;
@@ -17,8 +22,10 @@
 //! answers 250)
 //! from `BENCH_CONCURRENCY` clients
 //! for `BENCH_SECONDS`. It prints a Markdown table for BENCHMARKS.md: throughput,
-//! latency percentiles and the ratio to the bare handler. Absolute numbers depend
-//! on the machine; the ratios are what to compare between runs.
+//! latency percentiles, the ratios to the bare handler and to the bare insert on the
+//! same back end, and the process's peak RSS during each row (`VmHWM`, reset through
+//! `/proc/self/clear_refs` as each row starts) and its growth over the row's start.
+//! Absolute numbers depend on the machine; the ratios are what to compare between runs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::Router;
@@ -68,6 +75,8 @@ async fn reply(read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) 
 /// Nagle on, and its 40 ms stalls on loopback would be all that is measured.
 async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency: u64) -> Result {
     use tokio::io::AsyncWriteExt;
+    eprintln!("row: {name}");
+    let rss_start = reset_peak_rss();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -112,12 +121,13 @@ async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency: u64) -> Re
             (latencies, errors)
         }));
     }
-    collect(name, start, tasks).await
+    collect(name, start, rss_start, tasks).await
 }
 
 async fn collect(
     name: &str,
     start: Instant,
+    rss_start: u64,
     tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, u64)>>,
 ) -> Result {
     let mut all = Vec::new();
@@ -141,6 +151,8 @@ async fn collect(
         per_second: all.len() as f64 / elapsed,
         p50: pct(0.50),
         p99: pct(0.99),
+        rss_start,
+        rss_peak: proc_status_kib("VmHWM:"),
     }
 }
 
@@ -168,6 +180,77 @@ fn complaint(i: u64) -> serde_json::Value {
 
 fn body(i: u64) -> String {
     complaint(i).to_string()
+}
+
+/// The same complaint as the web form posts it (`application/x-www-form-urlencoded`,
+/// the CSRF token appended by the row).
+fn form_body(i: u64) -> String {
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    let narrative = "Me despidieron dos días después de la asamblea. ".repeat(8);
+    let (name, email, worker_id) = (
+        format!("Trabajadora {i}"),
+        format!("t{i}@example.org"),
+        format!("E{i}"),
+    );
+    let fields: [(&str, &str); 16] = [
+        ("lang", "es"),
+        ("employer", "Arneses del Bajío"),
+        ("state", "MX-GUA"),
+        ("city", "León"),
+        ("sector", "auto_parts"),
+        ("trade_with_us", "yes"),
+        ("workers", "800"),
+        ("violations", "union_retaliation"),
+        ("violations", "unjust_dismissal"),
+        ("narrative", &narrative),
+        ("occurred_on", "2025-03-14"),
+        ("identity", "contact"),
+        ("name", &name),
+        ("phone", "+52 1 477 123 4567"),
+        ("email", &email),
+        ("worker_id", &worker_id),
+    ];
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A browser session on the web form: its CSRF cookie (`name=value`) and the token
+/// the form carries, as `GET /` hands them out.
+async fn form_session(url: &str) -> (String, String) {
+    let res = reqwest::get(format!("{url}/")).await.unwrap();
+    let cookie = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.contains("csrf="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let html = res.text().await.unwrap();
+    let token = html
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned();
+    (cookie, format!("&csrf={token}"))
+}
+
+/// How the web form rows post: form-encoded, the session's cookie and token; only
+/// the receipt page (200) counts.
+async fn form_as(url: &str) -> As {
+    let (cookie, suffix) = form_session(url).await;
+    As {
+        expect: Some(200),
+        content_type: Some("application/x-www-form-urlencoded"),
+        cookie: Some(cookie),
+        suffix: Some(suffix),
+        ..As::default()
+    }
 }
 
 /// A member's consent as the advocate rows record it.
@@ -281,6 +364,46 @@ fn time_routing() -> Duration {
     start.elapsed() / n
 }
 
+/// The receipt hash alone at the production cost, single-threaded, median of 15 after
+/// 3 warm-ups: `buzon`'s hasher (working memory reused between hashes) against the
+/// `argon2` crate's own `hash_password_with_salt` (a fresh, zeroed allocation per
+/// hash: what the hasher did before), in the same process. Milliseconds per hash.
+fn time_receipt_hash(cost: HashCost) -> (f64, f64) {
+    use argon2::PasswordHasher;
+    let ours = buzon::crypto::receipt::ReceiptHasher::new(cost).unwrap();
+    let params =
+        argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).unwrap();
+    let library = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let median = |f: &dyn Fn()| {
+        for _ in 0..3 {
+            f();
+        }
+        let mut times: Vec<f64> = (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e3
+            })
+            .collect();
+        times.sort_by(f64::total_cmp);
+        times[times.len() / 2]
+    };
+    let secret = "ABCDEFGHJKMNPQRSTVWXYZ234";
+    let reused = median(&|| {
+        std::hint::black_box(ours.hash(secret).unwrap());
+    });
+    let fresh = median(&|| {
+        let salt: [u8; 16] = buzon::crypto::random_bytes();
+        std::hint::black_box(
+            library
+                .hash_password_with_salt(secret.as_bytes(), &salt)
+                .unwrap()
+                .to_string(),
+        );
+    });
+    (reused, fresh)
+}
+
 struct Result {
     name: String,
     requests: u64,
@@ -288,6 +411,32 @@ struct Result {
     per_second: f64,
     p50: Duration,
     p99: Duration,
+    /// Resident set size when the row started, KiB.
+    rss_start: u64,
+    /// The process's RSS high-water mark during the row (reset when it started), KiB.
+    rss_peak: u64,
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); 0 where there is none.
+fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+/// Resets the process's RSS high-water mark to its current RSS (Linux 4.0+:
+/// `echo 5 > /proc/self/clear_refs`), so `VmHWM` afterwards is this row's peak.
+/// Returns the RSS at the start.
+fn reset_peak_rss() -> u64 {
+    if std::fs::write("/proc/self/clear_refs", "5").is_err() {
+        eprintln!("cannot reset the RSS high-water mark: peaks are since process start");
+    }
+    proc_status_kib("VmRSS:")
 }
 
 /// How a row's requests are sent and which answers count as done.
@@ -297,6 +446,12 @@ struct As {
     bearer: Option<String>,
     /// The one status that counts (any other is an error); without it, any 2xx.
     expect: Option<u16>,
+    /// The body's type; without it, `application/json`.
+    content_type: Option<&'static str>,
+    /// A `Cookie` header (the web form's CSRF cookie).
+    cookie: Option<String>,
+    /// Appended to every body (the web form's CSRF token field).
+    suffix: Option<String>,
 }
 
 async fn drive(
@@ -323,6 +478,8 @@ async fn drive_as(
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
+    eprintln!("row: {name}");
+    let rss_start = reset_peak_rss();
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -336,9 +493,18 @@ async fn drive_as(
             let mut i = worker * 1_000_000;
             while Instant::now() < deadline {
                 i += 1;
-                let body = make(i);
+                let mut body = make(i);
+                if let Some(suffix) = &with.suffix {
+                    body.push_str(suffix);
+                }
                 let t = Instant::now();
-                let mut req = http.post(&url).header("content-type", "application/json");
+                let mut req = http.post(&url).header(
+                    "content-type",
+                    with.content_type.unwrap_or("application/json"),
+                );
+                if let Some(cookie) = &with.cookie {
+                    req = req.header("cookie", cookie);
+                }
                 if url.ends_with("/webhooks/whatsapp") {
                     req = req.header("x-hub-signature-256", signature(&body));
                 }
@@ -361,7 +527,7 @@ async fn drive_as(
             (latencies, errors)
         }));
     }
-    collect(name, start, tasks).await
+    collect(name, start, rss_start, tasks).await
 }
 
 async fn bare_axum() -> SocketAddr {
@@ -386,11 +552,83 @@ async fn bare_axum() -> SocketAddr {
             Err(_) => StatusCode::BAD_REQUEST,
         }
     }
+    /// The web form's bare twin: parse the form, answer 200 with a small page.
+    async fn form(
+        axum::Form(fields): axum::Form<Vec<(String, String)>>,
+    ) -> (StatusCode, axum::response::Html<String>) {
+        let ok = fields.iter().any(|(k, _)| k == "narrative");
+        (
+            if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            },
+            axum::response::Html(format!(
+                "<!doctype html><p>Recibo: 0000-0000-0000-0000-0000-0000 ({} campos)</p>",
+                fields.len()
+            )),
+        )
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Router::new()
         .route("/api/v1/complaints", post(handler))
+        .route("/complaints", post(form))
         .route("/webhooks/whatsapp", post(webhook));
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    addr
+}
+
+/// The storage baseline: a bare axum handler that parses the same JSON and inserts
+/// one comparable row (a random id and reference, the narrative as bytes, the body
+/// as text, a timestamp; primary key plus one unique index) in its own implicit
+/// transaction, through `buzon::db::connect` (so the same pool size and, on SQLite,
+/// WAL and `synchronous=FULL`), then answers 201. No encryption, no hashing, no
+/// routing: what storing a complaint durably costs at the least.
+async fn bare_insert(database_url: &str, pool: u32) -> SocketAddr {
+    use axum::extract::State;
+    use sea_orm::DatabaseConnection;
+    async fn insert(State(db): State<DatabaseConnection>, body: axum::body::Bytes) -> StatusCode {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+            return StatusCode::BAD_REQUEST;
+        };
+        let Some(narrative) = value.get("narrative").and_then(|n| n.as_str()) else {
+            return StatusCode::UNPROCESSABLE_ENTITY;
+        };
+        let result = buzon::db::exec(
+            &db,
+            "INSERT INTO bare_complaints (id, case_ref, narrative, payload, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+            vec![
+                uuid::Uuid::now_v7().to_string().into(),
+                format!("BZ-{}", uuid::Uuid::new_v4().simple()).into(),
+                narrative.as_bytes().to_vec().into(),
+                String::from_utf8_lossy(&body).into_owned().into(),
+                chrono::Utc::now().into(),
+            ],
+        )
+        .await;
+        match result {
+            Ok(1) => StatusCode::CREATED,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    let db = buzon::db::connect(database_url, pool).await.unwrap();
+    let blob = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "BYTEA",
+        _ => "BLOB",
+    };
+    db.execute_unprepared(&format!(
+        "CREATE TABLE bare_complaints (id TEXT PRIMARY KEY, case_ref TEXT NOT NULL UNIQUE, \
+         narrative {blob} NOT NULL, payload TEXT NOT NULL, created_at TIMESTAMPTZ NOT NULL)"
+    ))
+    .await
+    .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/api/v1/complaints", post(insert))
+        .with_state(db);
     tokio::spawn(async move { axum::serve(listener, app).await.ok() });
     addr
 }
@@ -558,6 +796,7 @@ async fn advocate_rows(
     let with = As {
         bearer: Some(token),
         expect: Some(201),
+        ..As::default()
     };
     vec![
         drive_as(
@@ -611,7 +850,10 @@ fn machine() -> String {
             })
         })
         .unwrap_or(0);
-    format!("{cores} cores ({cpu}), {mem} GiB RAM")
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|k| format!(", Linux {}", k.trim()))
+        .unwrap_or_default();
+    format!("{cores} cores ({cpu}), {mem} GiB RAM{kernel}")
 }
 
 fn main() {
@@ -622,10 +864,11 @@ fn main() {
     runtime.block_on(async move {
         let mut results = Vec::new();
         let bare = bare_axum().await;
+        let bare_url = format!("http://{bare}");
         results.push(
             drive(
                 "bare axum handler (parse JSON, answer 201)",
-                &format!("http://{bare}"),
+                &bare_url,
                 seconds,
                 concurrency,
                 "/api/v1/complaints",
@@ -633,11 +876,26 @@ fn main() {
             )
             .await,
         );
-
+        results.push(
+            drive_as(
+                "bare axum form handler (parse the form, answer 200 with a page)",
+                &bare_url,
+                seconds,
+                concurrency,
+                "/complaints",
+                form_body,
+                As {
+                    expect: Some(200),
+                    content_type: Some("application/x-www-form-urlencoded"),
+                    ..As::default()
+                },
+            )
+            .await,
+        );
         results.push(
             drive(
                 "bare axum webhook handler (parse JSON, answer 200)",
-                &format!("http://{bare}"),
+                &bare_url,
                 seconds,
                 concurrency,
                 "/webhooks/whatsapp",
@@ -646,12 +904,18 @@ fn main() {
             .await,
         );
 
-        let dir = tempfile::tempdir().unwrap();
-        let (addr, settings, _stop_sqlite, _) = buzon(None, dir.path(), None).await;
+        // The storage baselines: one comparable row per request, same pool settings.
+        let pool = Settings::load(None).unwrap().db_max_connections;
+        let bare_dir = tempfile::tempdir().unwrap();
+        let bare_sqlite = bare_insert(
+            &format!("sqlite://{}?mode=rwc", bare_dir.path().join("bare.db").display()),
+            pool,
+        )
+        .await;
         results.push(
             drive(
-                "Buzón intake, SQLite",
-                &format!("http://{addr}"),
+                "bare SQLite insert (parse JSON, insert one row, answer 201)",
+                &format!("http://{bare_sqlite}"),
                 seconds,
                 concurrency,
                 "/api/v1/complaints",
@@ -659,11 +923,76 @@ fn main() {
             )
             .await,
         );
+        let pg_admin = "postgres://postgres@127.0.0.1:5432/postgres";
+        let name = format!("buzon_bench_{}", std::process::id());
+        let bare_name = format!("buzon_bench_bare_{}", std::process::id());
+        let admin = match Database::connect(pg_admin).await {
+            Ok(admin) => Some(admin),
+            Err(e) => {
+                eprintln!("PostgreSQL not reachable ({e}): its rows are left out");
+                None
+            }
+        };
+        if let Some(admin) = &admin {
+            for db in [&name, &bare_name] {
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db}"))
+                    .await
+                    .ok();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {db}"))
+                    .await
+                    .unwrap();
+            }
+            let bare_pg = bare_insert(
+                &format!("postgres://postgres@127.0.0.1:5432/{bare_name}"),
+                pool,
+            )
+            .await;
+            results.push(
+                drive(
+                    "bare PostgreSQL insert (parse JSON, insert one row, answer 201)",
+                    &format!("http://{bare_pg}"),
+                    seconds,
+                    concurrency,
+                    "/api/v1/complaints",
+                    body,
+                )
+                .await,
+            );
+        }
+
+        let dir = tempfile::tempdir().unwrap();
+        let (addr, settings, _stop_sqlite, _) = buzon(None, dir.path(), None).await;
+        let url = format!("http://{addr}");
+        results.push(
+            drive(
+                "Buzón JSON API intake, SQLite",
+                &url,
+                seconds,
+                concurrency,
+                "/api/v1/complaints",
+                body,
+            )
+            .await,
+        );
+        results.push(
+            drive_as(
+                "Buzón web form intake, SQLite (CSRF checked, receipt page)",
+                &url,
+                seconds,
+                concurrency,
+                "/complaints",
+                form_body,
+                form_as(&url).await,
+            )
+            .await,
+        );
         let cost = settings.hash_cost;
         results.push(
             drive(
                 "Buzón routing dry run (POST /api/v1/route), no storage",
-                &format!("http://{addr}"),
+                &url,
                 seconds,
                 concurrency,
                 "/api/v1/route",
@@ -671,16 +1000,7 @@ fn main() {
             )
             .await,
         );
-        results.extend(
-            advocate_rows(
-                "SQLite",
-                &format!("http://{addr}"),
-                &settings,
-                seconds,
-                concurrency,
-            )
-            .await,
-        );
+        results.extend(advocate_rows("SQLite", &url, &settings, seconds, concurrency).await);
 
         // The same with a token Argon2 cost, to show how much of the time is the hash.
         let cheap = HashCost {
@@ -692,7 +1012,7 @@ fn main() {
         let (addr, _, _stop_cheap, _) = buzon(None, cheap_dir.path(), Some(cheap)).await;
         results.push(
             drive(
-                &format!("Buzón intake, SQLite, {cheap} (for comparison only)"),
+                &format!("Buzón JSON API intake, SQLite, {cheap} (for comparison only)"),
                 &format!("http://{addr}"),
                 seconds,
                 concurrency,
@@ -702,107 +1022,99 @@ fn main() {
             .await,
         );
 
-        let pg_admin = "postgres://postgres@127.0.0.1:5432/postgres";
-        let name = format!("buzon_bench_{}", std::process::id());
-        match Database::connect(pg_admin).await {
-            Ok(admin) => {
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
-                    .await
-                    .ok();
-                admin
-                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                    .await
-                    .unwrap();
-                let pg_dir = tempfile::tempdir().unwrap();
-                let (addr, pg_settings, stop, smtp) = buzon(
-                    Some(format!("postgres://postgres@127.0.0.1:5432/{name}")),
+        if let Some(admin) = &admin {
+            let pg_dir = tempfile::tempdir().unwrap();
+            let pg_url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+            let (addr, pg_settings, stop, smtp) =
+                buzon(Some(pg_url.clone()), pg_dir.path(), None).await;
+            let url = format!("http://{addr}");
+            results.push(
+                drive(
+                    "Buzón JSON API intake, PostgreSQL",
+                    &url,
+                    seconds,
+                    concurrency,
+                    "/api/v1/complaints",
+                    body,
+                )
+                .await,
+            );
+            results.push(
+                drive_as(
+                    "Buzón web form intake, PostgreSQL (CSRF checked, receipt page)",
+                    &url,
+                    seconds,
+                    concurrency,
+                    "/complaints",
+                    form_body,
+                    form_as(&url).await,
+                )
+                .await,
+            );
+            results.extend(
+                advocate_rows("PostgreSQL", &url, &pg_settings, seconds, concurrency).await,
+            );
+            // SMTP before the webhook: the webhook's backlog (worked meanwhile)
+            // would otherwise slow the listener's row.
+            results.push(
+                drive_smtp(
+                    "Buzón SMTP listener, PostgreSQL (20 KB message, stored before the 250)",
+                    smtp,
+                    seconds,
+                    concurrency,
+                )
+                .await,
+            );
+            eprintln!(
+                "PostgreSQL SMTP row: {} e-mails still to work when it ended",
+                pending_inbox(&pg_url, "email_inbox").await
+            );
+            results.push(
+                drive(
+                    "Buzón WhatsApp webhook, PostgreSQL (signature checked, stored before the 200)",
+                    &url,
+                    seconds,
+                    concurrency,
+                    "/webhooks/whatsapp",
+                    webhook_body,
+                )
+                .await,
+            );
+            eprintln!(
+                "PostgreSQL webhook row: {} messages still to work when it ended",
+                pending_inbox(&pg_url, "wa_inbox").await
+            );
+            let _ = stop.send(());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            // The same over the Unix socket: sqlx leaves Nagle on for TCP, so a
+            // row larger than a segment waits for the server's delayed ACK.
+            let socket = "/var/run/postgresql";
+            if std::path::Path::new(socket).join(".s.PGSQL.5432").exists() {
+                // Same data directory: the database knows its key file.
+                let (_, _, stop, smtp) = buzon(
+                    Some(format!("postgres://postgres@localhost/{name}?host={socket}")),
                     pg_dir.path(),
                     None,
                 )
                 .await;
                 results.push(
-                    drive(
-                        "Buzón intake, PostgreSQL",
-                        &format!("http://{addr}"),
-                        seconds,
-                        concurrency,
-                        "/api/v1/complaints",
-                        body,
-                    )
-                    .await,
-                );
-                results.extend(
-                    advocate_rows(
-                        "PostgreSQL",
-                        &format!("http://{addr}"),
-                        &pg_settings,
-                        seconds,
-                        concurrency,
-                    )
-                    .await,
-                );
-                // SMTP before the webhook: the webhook's backlog (worked meanwhile)
-                // would otherwise slow the listener's row.
-                results.push(
                     drive_smtp(
-                        "Buzón SMTP listener, PostgreSQL (20 KB message, stored before the 250)",
+                        "Buzón SMTP listener, PostgreSQL over its Unix socket (20 KB message, stored before the 250)",
                         smtp,
                         seconds,
                         concurrency,
                     )
                     .await,
                 );
-                eprintln!(
-                    "PostgreSQL SMTP row: {} e-mails still to work when it ended",
-                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}"), "email_inbox").await
-                );
-                results.push(
-                    drive(
-                        "Buzón WhatsApp webhook, PostgreSQL (signature checked, stored before the 200)",
-                        &format!("http://{addr}"),
-                        seconds,
-                        concurrency,
-                        "/webhooks/whatsapp",
-                        webhook_body,
-                    )
-                    .await,
-                );
-                eprintln!(
-                    "PostgreSQL webhook row: {} messages still to work when it ended",
-                    pending_inbox(&format!("postgres://postgres@127.0.0.1:5432/{name}"), "wa_inbox").await
-                );
                 let _ = stop.send(());
                 tokio::time::sleep(Duration::from_secs(1)).await;
-                // The same over the Unix socket: sqlx leaves Nagle on for TCP, so a
-                // row larger than a segment waits for the server's delayed ACK.
-                let socket = "/var/run/postgresql";
-                if std::path::Path::new(socket).join(".s.PGSQL.5432").exists() {
-                    // Same data directory: the database knows its key file.
-                    let (_, _, stop, smtp) = buzon(
-                        Some(format!("postgres://postgres@localhost/{name}?host={socket}")),
-                        pg_dir.path(),
-                        None,
-                    )
-                    .await;
-                    results.push(
-                        drive_smtp(
-                            "Buzón SMTP listener, PostgreSQL over its Unix socket (20 KB message, stored before the 250)",
-                            smtp,
-                            seconds,
-                            concurrency,
-                        )
-                        .await,
-                    );
-                    let _ = stop.send(());
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
+            }
+            for db in [&name, &bare_name] {
                 admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
                     .await
                     .ok();
             }
-            Err(e) => eprintln!("PostgreSQL not reachable ({e}): its row is left out"),
         }
 
         // The WhatsApp rows last: their backlog is worked in the background.
@@ -820,7 +1132,10 @@ fn main() {
             .await,
         );
         let url = format!("sqlite://{}?mode=rw", wa_dir.path().join("buzon.db").display());
-        eprintln!("SQLite webhook row: {} messages still to work when it ended", pending_inbox(&url, "wa_inbox").await);
+        eprintln!(
+            "SQLite webhook row: {} messages still to work when it ended",
+            pending_inbox(&url, "wa_inbox").await
+        );
         let _ = stop.send(());
 
         // SMTP: the bare server first, then Buzón's listener on its own instance.
@@ -846,84 +1161,139 @@ fn main() {
             .await,
         );
         let url = format!("sqlite://{}?mode=rw", mail_dir.path().join("buzon.db").display());
-        eprintln!("SQLite SMTP row: {} e-mails still to work when it ended", pending_inbox(&url, "email_inbox").await);
+        eprintln!(
+            "SQLite SMTP row: {} e-mails still to work when it ended",
+            pending_inbox(&url, "email_inbox").await
+        );
         let _ = stop.send(());
 
         let per_case = time_routing();
-        let base = results[0].per_second;
-        println!("Machine: {}", machine());
+        let (reused, fresh) = time_receipt_hash(cost);
+        print_results(&results, seconds, concurrency, &cost.to_string(), per_case);
         println!(
-            "Run: {concurrency} concurrent clients, {seconds} s per row, loopback, release build."
+            "\nReceipt hash alone ({cost}, one thread, median of 15): {reused:.1} ms with the \
+             hasher's reused working memory, {fresh:.1} ms allocating it per hash (the argon2 \
+             crate's `hash_password_with_salt`, as before): {:+.1} % time.",
+            (reused / fresh - 1.0) * 100.0
         );
-        println!(
-            "Receipt hash: {cost} (production default), one hash per complaint \
-             (a collective complaint: one more per listed member)."
-        );
-        println!(
-            "Routing decision alone (pure function, 200 000 cases): {:.2} µs per case.\n",
-            per_case.as_secs_f64() * 1e6
-        );
-        println!("| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-        let bare_webhook = results[1].per_second;
-        let bare_smtp = results
-            .iter()
-            .find(|r| r.name.starts_with("bare SMTP"))
-            .map_or(1.0, |r| r.per_second);
-        for r in &results {
-            let base = if r.name.contains("webhook") {
-                bare_webhook
-            } else if r.name.contains("SMTP") {
-                bare_smtp
+    });
+}
+
+/// The rate of the first row whose name starts with `prefix`.
+fn rate(results: &[Result], prefix: &str) -> Option<f64> {
+    results
+        .iter()
+        .find(|r| r.name.starts_with(prefix))
+        .map(|r| r.per_second)
+}
+
+/// A ratio with three decimals, or in scientific notation when that would read 0.000.
+fn ratio(ours: f64, base: Option<f64>) -> String {
+    match base {
+        Some(base) if base > 0.0 => {
+            let r = ours / base;
+            if r < 0.001 {
+                format!("{r:.1e}")
             } else {
-                base
-            };
-            // Slow rows (a group's filing) keep their digits instead of rounding to 0.
-            let per_second = if r.per_second < 10.0 {
-                format!("{:.2}", r.per_second)
-            } else {
-                format!("{:.0}", r.per_second)
-            };
-            let ratio = r.per_second / base;
-            let ratio = if ratio < 0.001 {
-                format!("{ratio:.1e}")
-            } else {
-                format!("{ratio:.3}")
-            };
-            println!(
-                "| {} | {} | {} | {per_second} | {:.1} ms | {:.1} ms | {ratio} |",
-                r.name,
-                r.requests,
-                r.errors,
-                r.p50.as_secs_f64() * 1e3,
-                r.p99.as_secs_f64() * 1e3,
-            );
-        }
-        // Advocates' filings against a worker's own on the same back end.
-        for r in results.iter().filter(|r| r.name.contains("advocate")) {
-            let backend = if r.name.contains("PostgreSQL") {
-                "PostgreSQL"
-            } else {
-                "SQLite"
-            };
-            if let Some(intake) = results
-                .iter()
-                .find(|i| i.name == format!("Buzón intake, {backend}"))
-            {
-                println!(
-                    "\n{}: {:.3}× Buzón intake on {backend}.",
-                    r.name,
-                    r.per_second / intake.per_second
-                );
+                format!("{r:.3}")
             }
         }
-        for r in results.iter().filter(|r| r.name.contains("collective")) {
+        _ => "–".into(),
+    }
+}
+
+fn print_results(
+    results: &[Result],
+    seconds: u64,
+    concurrency: u64,
+    cost: &str,
+    per_case: Duration,
+) {
+    println!("Machine: {}", machine());
+    println!(
+        "Run: {concurrency} concurrent clients, {seconds} s per row, loopback, release build; \
+         clients and servers in one process."
+    );
+    println!(
+        "Receipt hash: {cost} (production default), one hash per complaint \
+         (a collective complaint: one more per listed member)."
+    );
+    println!(
+        "Routing decision alone (pure function, 200 000 cases): {:.2} µs per case.\n",
+        per_case.as_secs_f64() * 1e6
+    );
+    println!(
+        "| endpoint | requests | errors | req/s | p50 | p99 | vs bare axum | vs bare insert | peak RSS | RSS growth |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let bare_json = rate(results, "bare axum handler");
+    let bare_form = rate(results, "bare axum form handler");
+    let bare_webhook = rate(results, "bare axum webhook handler");
+    let bare_smtp = rate(results, "bare SMTP");
+    let bare_sqlite = rate(results, "bare SQLite insert");
+    let bare_pg = rate(results, "bare PostgreSQL insert");
+    for r in results {
+        let axum_base = if r.name.contains("webhook") {
+            bare_webhook
+        } else if r.name.contains("SMTP") {
+            bare_smtp
+        } else if r.name.contains("form") {
+            bare_form
+        } else {
+            bare_json
+        };
+        let insert_base = if r.name.starts_with("bare axum")
+            || r.name.starts_with("bare SMTP")
+            || r.name.contains("no storage")
+        {
+            None
+        } else if r.name.contains("PostgreSQL") {
+            bare_pg
+        } else if r.name.contains("SQLite") {
+            bare_sqlite
+        } else {
+            None
+        };
+        // Slow rows (a group's filing) keep their digits instead of rounding to 0.
+        let per_second = if r.per_second < 10.0 {
+            format!("{:.2}", r.per_second)
+        } else {
+            format!("{:.0}", r.per_second)
+        };
+        println!(
+            "| {} | {} | {} | {per_second} | {:.1} ms | {:.1} ms | {} | {} | {:.0} MiB | +{:.0} MiB |",
+            r.name,
+            r.requests,
+            r.errors,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            ratio(r.per_second, axum_base),
+            ratio(r.per_second, insert_base),
+            r.rss_peak as f64 / 1024.0,
+            r.rss_peak.saturating_sub(r.rss_start) as f64 / 1024.0,
+        );
+    }
+    // Advocates' filings against a worker's own on the same back end.
+    for r in results.iter().filter(|r| r.name.contains("advocate")) {
+        let backend = if r.name.contains("PostgreSQL") {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        };
+        if let Some(intake) = rate(results, &format!("Buzón JSON API intake, {backend}")) {
             println!(
-                "\n{}: {:.0} members/s ({:.1} complaints/s × {COLLECTIVE_MEMBERS} members).",
+                "\n{}: {:.3}× Buzón intake on {backend}.",
                 r.name,
-                r.per_second * COLLECTIVE_MEMBERS as f64,
-                r.per_second
+                r.per_second / intake
             );
         }
-    });
+    }
+    for r in results.iter().filter(|r| r.name.contains("collective")) {
+        println!(
+            "\n{}: {:.0} members/s ({:.1} complaints/s × {COLLECTIVE_MEMBERS} members).",
+            r.name,
+            r.per_second * COLLECTIVE_MEMBERS as f64,
+            r.per_second
+        );
+    }
 }

@@ -459,6 +459,50 @@ async fn measure(
     }
 }
 
+/// The floor beside the queue: a bare page of the same size read straight off the
+/// primary key (`SELECT id, case_ref, priority, created_at FROM cases ORDER BY id
+/// DESC LIMIT 50`), no scope, no filter, no join; median and p95 like [`measure`].
+async fn measure_bare(db: &DatabaseConnection, runs: usize) -> Stats {
+    let sql = format!(
+        "SELECT id, case_ref, priority, created_at FROM cases ORDER BY id DESC LIMIT {PAGE}"
+    );
+    let page = || {
+        db.query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql.clone(),
+        ))
+    };
+    for _ in 0..WARMUP {
+        page().await.unwrap();
+    }
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let rows = page().await.unwrap();
+        times.push(start.elapsed());
+        assert!(!rows.is_empty());
+        std::hint::black_box(rows);
+    }
+    times.sort();
+    let p95 = (times.len() * 95).div_ceil(100).clamp(1, times.len()) - 1;
+    Stats {
+        median: times[times.len() / 2],
+        p95: times[p95],
+    }
+}
+
+/// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); 0 where there is none.
+fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
 /// The cursor after page `page - 1`, following `next` from the first page.
 async fn cursor_before(db: &DatabaseConnection, case: &Case, page: usize) -> Option<Cursor> {
     let mut after = None;
@@ -558,6 +602,10 @@ async fn explain(db: &DatabaseConnection, case: &Case, after: Option<&Cursor>, p
 struct Backend {
     generation: Duration,
     size: u64,
+    /// The bare page off the primary key, for scale.
+    bare: Stats,
+    /// The process's peak RSS while the queries ran (KiB; reset as they start).
+    query_peak_kib: u64,
     /// Per case: the first page and the deep page (None: fewer pages).
     rows: Vec<(Stats, Option<Stats>)>,
 }
@@ -571,6 +619,9 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
     check_generated(&db, n).await;
     let size = size(&db).await;
     let every = std::env::var("BENCH_EXPLAIN").is_ok_and(|v| v == "1");
+    // The queries' own peak: the high-water mark is reset to the current RSS here.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let bare = measure_bare(&db, runs).await;
     let mut rows = Vec::new();
     for case in cases() {
         let first = measure(&db, &case, None, runs).await;
@@ -600,10 +651,13 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
         }
         rows.push((first, deep));
     }
+    let query_peak_kib = proc_status_kib("VmHWM:");
     db.close().await.ok();
     Backend {
         generation,
         size,
+        bare,
+        query_peak_kib,
         rows,
     }
 }
@@ -731,6 +785,16 @@ fn main() {
             "| Query | Page | SQLite median | SQLite p95 | PostgreSQL median | PostgreSQL p95 |"
         );
         println!("|---|---:|---:|---:|---:|---:|");
+        let bare = |b: Option<&Backend>| -> (String, String) {
+            b.map_or(("skipped".into(), "skipped".into()), |b| {
+                (ms(b.bare.median), ms(b.bare.p95))
+            })
+        };
+        let ((sm, sp), (pm, pp)) = (bare(Some(&sqlite)), bare(postgres.as_ref()));
+        println!(
+            "| Bare page for scale: `SELECT id, case_ref, priority, created_at FROM cases \
+             ORDER BY id DESC LIMIT {PAGE}` | 1 | {sm} | {sp} | {pm} | {pp} |"
+        );
         for (k, case) in cases().iter().enumerate() {
             for (page, deep) in [(1, false), (DEEP_PAGE, true)] {
                 let (sm, sp) = cell(Some(&sqlite), k, deep);
@@ -754,6 +818,13 @@ fn main() {
             "| Database size | {} | {} |",
             mib(sqlite.size),
             postgres.as_ref().map_or("skipped".into(), |p| mib(p.size))
+        );
+        println!(
+            "| Peak RSS of the bench process while the queries ran | {} | {} |",
+            mib(sqlite.query_peak_kib * 1024),
+            postgres
+                .as_ref()
+                .map_or("skipped".into(), |p| mib(p.query_peak_kib * 1024))
         );
         println!();
         println!("Machine: {}", machine());
