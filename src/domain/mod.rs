@@ -3,13 +3,14 @@
 //! into a [`NewComplaint`] whose fields are types that cannot hold invalid values, or
 //! into the list of [`FieldError`]s to show next to each field.
 
+mod codes;
 mod status;
 mod vocab;
 
+pub use codes::ErrorCode;
 pub use status::CaseStatus;
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
 
-use crate::error::ErrorCode;
 use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeSet;
 use unicode_normalization::UnicodeNormalization;

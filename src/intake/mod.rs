@@ -86,11 +86,7 @@ pub enum ReceiptError {
     Unexpected(#[from] anyhow::Error),
 }
 
-/// Every Argon2 slot stayed taken for [`HASH_WAIT`]: the server is saturated.
-/// Answered as 503 `unavailable`, so senders retry, instead of queueing without end.
-#[derive(Debug, thiserror::Error)]
-#[error("too many receipt hashes in progress")]
-pub struct Busy;
+pub use crate::error::Busy;
 
 /// How long a request waits for an Argon2 slot before giving up with [`Busy`].
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
