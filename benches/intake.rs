@@ -731,11 +731,11 @@ async fn graph_stand_in() -> SocketAddr {
 /// as `buzon org add` and `buzon staff add` / `buzon staff token` do, and returns
 /// the advocate's personal API token.
 async fn advocate(settings: &Settings) -> String {
-    use buzon::triage::staff::{self, NewMember, Role};
+    use buzon::staff::{self, NewMember, Role};
     let keys = buzon::crypto::KeyRing::load(&settings.keys_file).unwrap();
     let hasher = buzon::crypto::receipt::ReceiptHasher::new(settings.hash_cost).unwrap();
     let db = buzon::db::connect(&settings.database_url, 1).await.unwrap();
-    buzon::advocacy::add_org(&db, "Bench Org").await.unwrap();
+    buzon::staff::add_org(&db, "Bench Org").await.unwrap();
     let id = staff::add(
         &db,
         &keys,

@@ -1,4 +1,4 @@
-//! The triage queue (`buzon::triage::cases::queue`) on a large database.
+//! The triage queue (`buzon::cases::queue`) on a large database.
 //!
 //! `cargo bench --bench queue` builds, for each back end:
 //! - SQLite (a temp file) and
@@ -25,8 +25,8 @@
 //! to try indexes on.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use buzon::cases::{Cursor, Filters, Scope, StatusFilter, queue};
 use buzon::domain::{CaseStatus, Channel, Sector, StateCode};
-use buzon::triage::cases::{Cursor, Filters, Scope, StatusFilter, queue};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, EntityTrait,

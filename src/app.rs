@@ -1,46 +1,25 @@
-//! Application assembly: start-up checks, the router and its middleware, serving
-//! with graceful shutdown.
+//! Start-up, the composition root: checks the data directory, keys and database,
+//! builds the services and channels, hands them to the HTTP layer's router and the
+//! channels' workers, and serves with graceful shutdown.
 
-use crate::advocacy as adv;
 use crate::channels::email::{self, Email};
 use crate::channels::whatsapp::{self, WhatsApp};
-use crate::channels::{api, web};
 use crate::config::Settings;
 use crate::crypto::KeyRing;
 use crate::crypto::keyring::KeySource;
 use crate::crypto::receipt::ReceiptHasher;
-use crate::error::ErrorCode;
+use crate::http::{AppState, router};
 use crate::intake::Intake;
-use crate::ratelimit::{self, Limiters};
-use crate::routing::{Directory, Rules};
-use crate::triage::{api as tapi, console};
+use crate::notify::{NoticeChannel, Notifier};
+use crate::ratelimit::Limiters;
+use crate::routing::Rules;
 use anyhow::Context;
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use sea_orm::DatabaseConnection;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub intake: Intake,
-    pub rules: Arc<Rules>,
-    pub directory: Arc<Directory>,
-    pub keys: Arc<KeyRing>,
-    pub settings: Arc<Settings>,
-    pub limiters: Arc<Limiters>,
-    /// `None` while the WhatsApp channel is not configured.
-    pub whatsapp: Option<Arc<WhatsApp>>,
-    /// `None` while the e-mail channel is not configured.
-    pub email: Option<Arc<Email>>,
-}
 
 /// A built application: keys loaded, database migrated, socket bound.
 pub struct Application {
@@ -85,7 +64,7 @@ impl Application {
         let rules = Rules::load(settings.routing_rules.as_deref())?;
         tracing::info!(version = %rules.version, "routing rules loaded");
         let directory = crate::db::load_directory(&db).await?;
-        let backfilled = crate::triage::cases::backfill(&db).await?;
+        let backfilled = crate::triage::stats::backfill(&db).await?;
         if backfilled > 0 {
             tracing::info!(
                 cases = backfilled,
@@ -128,6 +107,13 @@ impl Application {
             }
             _ => None,
         };
+        let mut notices: Vec<Arc<dyn NoticeChannel>> = Vec::new();
+        if let Some(wa) = &whatsapp {
+            notices.push(Arc::clone(wa) as Arc<dyn NoticeChannel>);
+        }
+        if let Some(mail) = &email {
+            notices.push(Arc::clone(mail) as Arc<dyn NoticeChannel>);
+        }
         let state = AppState {
             intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher), Arc::clone(&rules)),
             rules,
@@ -137,6 +123,7 @@ impl Application {
             settings: Arc::new(settings),
             whatsapp,
             email,
+            notifier: Notifier::new(notices),
         };
         Ok(Self {
             listener,
@@ -186,7 +173,7 @@ impl Application {
                 tick.tick().await;
                 limiters.forget_idle();
                 // Abandoned console sessions would otherwise stay until used again.
-                if let Err(e) = crate::triage::session::sweep(&sweep_state).await {
+                if let Err(e) = crate::http::session::sweep(&sweep_state).await {
                     tracing::warn!(error = %format!("{e:#}"), "cannot sweep staff sessions");
                 }
             }
@@ -194,7 +181,7 @@ impl Application {
         // Background work resumes from the database: whatever was stored before a
         // restart is picked up here.
         let mut workers = match &self.state.whatsapp {
-            Some(wa) => whatsapp::worker::spawn(&self.state, wa),
+            Some(wa) => whatsapp::worker::spawn(&self.state.channels(), wa),
             None => Vec::new(),
         };
         if let Some(retention) = self.state.settings.retention {
@@ -206,7 +193,7 @@ impl Application {
             )));
         }
         if let Some(mail) = &self.state.email {
-            workers.extend(email::worker::spawn(&self.state, mail)?);
+            workers.extend(email::worker::spawn(&self.state.channels(), mail)?);
         }
         let (stop_smtp, smtp_stopped) = tokio::sync::watch::channel(false);
         let smtp = self
@@ -246,281 +233,4 @@ pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)
-}
-
-/// Every route and its middleware.
-pub fn router(state: AppState) -> Router {
-    let max_body = BodyCaps {
-        people: state.settings.max_body_bytes,
-        webhook: state.settings.webhook_max_body_bytes,
-        email: state.settings.email.as_ref().map_or(0, |e| e.max_bytes),
-    };
-    // Evidence uploads stream through multer, which keeps to this cap too.
-    let evidence_limit = axum::extract::DefaultBodyLimit::max(
-        crate::advocacy::rrm::evidence_body_cap(state.settings.max_body_bytes),
-    );
-    Router::new()
-        .route("/", get(web::show_form))
-        .route("/complaints", post(web::submit).get(web::show_form))
-        .route("/status", get(web::show_status).post(web::lookup_status))
-        .route("/status/messages", post(web::add_message).get(web::show_status))
-        .route("/receipt", post(web::show_receipt).get(web::show_status))
-        .route("/static/buzon.css", get(web::stylesheet))
-        .route("/api/v1/complaints", post(api::create_complaint))
-        .route("/api/v1/status", post(api::case_status))
-        .route("/api/v1/status/messages", post(api::add_message))
-        .route("/api/v1/route", post(api::dry_run))
-        .route("/api/v1/openapi.json", get(api::openapi))
-        .route("/api/v1/cases", get(tapi::list))
-        .route("/api/v1/cases/{case_ref}", get(tapi::show))
-        .route("/api/v1/cases/{case_ref}/reveal", post(tapi::reveal))
-        .route("/api/v1/cases/{case_ref}/status", post(tapi::status))
-        .route("/api/v1/cases/{case_ref}/notes", post(tapi::note))
-        .route("/api/v1/cases/{case_ref}/questions", post(tapi::question))
-        .route("/api/v1/cases/{case_ref}/assign", post(tapi::assign))
-        .route("/api/v1/cases/{case_ref}/referrals", post(tapi::refer))
-        .route("/api/v1/cases/{case_ref}/duplicate", post(tapi::duplicate))
-        .route("/api/v1/cases/{case_ref}/facts", post(tapi::facts))
-        .route("/api/v1/cases/{case_ref}/attachments/{id}", post(tapi::attachment))
-        .route("/api/v1/cases/{case_ref}/messages", post(adv::api::message))
-        .route(
-            "/api/v1/cases/{case_ref}/rrm",
-            get(adv::api::show_rrm).put(adv::api::save_rrm),
-        )
-        .route(
-            "/api/v1/cases/{case_ref}/rrm/evidence",
-            post(adv::api::add_evidence).layer(evidence_limit),
-        )
-        .route(
-            "/api/v1/cases/{case_ref}/rrm/evidence/{id}",
-            get(adv::api::evidence_file),
-        )
-        .route("/api/v1/cases/{case_ref}/rrm/petition", post(adv::api::petition))
-        .route("/api/v1/cases/{case_ref}/rrm/filed", post(adv::api::filed))
-        .route("/org", get(adv::console::cases_page))
-        .route("/org/file", get(adv::console::show_file).post(adv::console::file))
-        .route("/org/cases/{case_ref}", get(adv::console::show_case))
-        .route("/org/cases/{case_ref}/messages", post(adv::console::message))
-        .route("/org/cases/{case_ref}/reveal", post(adv::console::reveal))
-        .route(
-            "/org/cases/{case_ref}/rrm",
-            get(adv::console::show_rrm).post(adv::console::save_rrm),
-        )
-        .route(
-            "/org/cases/{case_ref}/rrm/evidence",
-            post(adv::console::evidence).layer(evidence_limit),
-        )
-        .route(
-            "/org/cases/{case_ref}/rrm/evidence/{id}",
-            get(adv::console::evidence_file),
-        )
-        .route("/org/cases/{case_ref}/rrm/petition", post(adv::console::petition))
-        .route("/org/cases/{case_ref}/rrm/filed", post(adv::console::filed))
-        .route("/api/v1/audit", get(tapi::audit_log))
-        .route("/api/v1/stats", get(tapi::stats))
-        .route("/triage", get(console::queue))
-        .route("/triage/login", get(console::show_login).post(console::login))
-        .route("/triage/totp", get(console::show_totp).post(console::totp))
-        .route("/triage/enroll", get(console::show_enroll).post(console::enroll))
-        .route("/triage/logout", post(console::logout))
-        .route("/triage/logout-everywhere", post(console::logout_everywhere))
-        .route("/triage/cases/{case_ref}", get(console::show_case))
-        .route("/triage/cases/{case_ref}/reveal", post(console::reveal))
-        .route("/triage/cases/{case_ref}/status", post(console::set_status))
-        .route("/triage/cases/{case_ref}/notes", post(console::add_note))
-        .route("/triage/cases/{case_ref}/questions", post(console::ask))
-        .route("/triage/cases/{case_ref}/assign", post(console::assign))
-        .route("/triage/cases/{case_ref}/referrals", post(console::refer))
-        .route("/triage/cases/{case_ref}/duplicate", post(console::duplicate))
-        .route("/triage/cases/{case_ref}/facts", post(console::facts))
-        .route("/triage/cases/{case_ref}/attachments/{id}", post(console::attachment))
-        .route("/triage/audit", get(console::audit_log))
-        .route("/triage/stats", get(console::stats))
-        .route("/triage/staff", get(console::staff_list))
-        .route("/triage/staff/{id}/{action}", post(console::staff_change))
-        .route(
-            "/webhooks/whatsapp",
-            get(whatsapp::verify).post(whatsapp::receive),
-        )
-        .route("/webhooks/email", post(email::receive))
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(crate::metrics::render))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(max_body, refuse_oversized))
-        // Counted before anything else refuses, so oversized floods are limited too.
-        .layer(middleware::from_fn_with_state(Arc::clone(&state.limiters), ratelimit::limit))
-        .layer(middleware::from_fn_with_state(state.settings.request_timeout, time_limit))
-        .layer(middleware::from_fn(security_headers))
-        .layer(
-            // Method and path only: never the query string, headers or client address.
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
-                })
-                .on_request(())
-                .on_response(|res: &Response, latency: std::time::Duration, _: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), ms = latency.as_millis() as u64, "response");
-                }),
-        )
-        // Outermost: every answer is counted, refusals by the layers above included.
-        .layer(middleware::from_fn(crate::metrics::track))
-        .with_state(state)
-}
-
-/// Headers every response carries unless its handler set them: no script may run,
-/// nothing is framed, referrers and caches keep nothing (the stylesheet alone opts
-/// into caching).
-async fn security_headers(request: Request, next: Next) -> Response {
-    const HEADERS: [(&str, &str); 6] = [
-        (
-            "content-security-policy",
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-        ("x-content-type-options", "nosniff"),
-        ("referrer-policy", "no-referrer"),
-        ("x-frame-options", "DENY"),
-        ("cache-control", "no-store"),
-        (
-            "permissions-policy",
-            "camera=(), microphone=(), geolocation=(), interest-cohort=()",
-        ),
-    ];
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    for (name, value) in HEADERS {
-        if !headers.contains_key(name) {
-            headers.insert(name, HeaderValue::from_static(value));
-        }
-    }
-    response
-}
-
-/// Refuses a body whose declared length is over the cap (webhooks have their own)
-/// before reading any of it. (Bodies without a length are cut off at the cap while
-/// being read.)
-async fn refuse_oversized(State(caps): State<BodyCaps>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    let max =
-        if path == "/api/v1/complaints" && request.headers().contains_key(header::AUTHORIZATION) {
-            // Advocates' filings (a group's members); the token is checked by the handler.
-            caps.people * crate::channels::api::FILING_BODY_FACTOR
-        } else if path.ends_with("/rrm/evidence") {
-            crate::advocacy::rrm::evidence_body_cap(caps.people)
-        } else if path == "/webhooks/email" {
-            caps.email.max(caps.webhook)
-        } else if path.starts_with("/webhooks/") {
-            caps.webhook
-        } else {
-            caps.people
-        };
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > max as u64) {
-        // The body stays unread, so the connection can't carry another request:
-        // say so, or a client may reuse it and lose its next request.
-        let mut response = refuse(&request, ErrorCode::PayloadTooLarge);
-        response
-            .headers_mut()
-            .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
-    }
-    next.run(request).await
-}
-
-fn refuse(request: &Request, code: ErrorCode) -> Response {
-    let lang = web::negotiate_language(request.headers(), request.uri().query());
-    crate::channels::refusal(request.uri().path(), lang, code, None)
-}
-
-/// Body size caps: people's requests, Meta's webhook deliveries, raw e-mail.
-#[derive(Clone, Copy)]
-struct BodyCaps {
-    people: usize,
-    webhook: usize,
-    email: usize,
-}
-
-/// Answers `request_timeout` when a request takes longer than the configured limit.
-async fn time_limit(
-    State(limit): State<std::time::Duration>,
-    request: Request,
-    next: Next,
-) -> Response {
-    // Kept for the refusal: the request itself moves into the handler.
-    let uri = request.uri().clone();
-    let lang = web::negotiate_language(request.headers(), uri.query());
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            tracing::warn!("request timed out");
-            crate::channels::refusal(uri.path(), lang, ErrorCode::RequestTimeout, None)
-        }
-    }
-}
-
-async fn not_found(request: Request) -> Response {
-    refuse(&request, ErrorCode::NotFound)
-}
-
-async fn method_not_allowed(request: Request) -> Response {
-    refuse(&request, ErrorCode::MethodNotAllowed)
-}
-
-/// Ready while the database answers; the body tells what waits in the queues
-/// (dead-lettered outbox messages need an operator).
-async fn readyz(State(state): State<AppState>) -> Response {
-    let db = state.intake.db();
-    if let Err(e) = db.ping().await {
-        tracing::warn!(error = %e, "database not reachable");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
-        )
-            .into_response();
-    }
-    let outbox = crate::outbox::health(db).await.ok();
-    let inbox = whatsapp_inbox_health(db).await.ok();
-    let mail = match &state.email {
-        Some(_) => email::worker::health(db).await.ok(),
-        None => None,
-    };
-    if outbox.as_ref().is_some_and(|o| o.dead > 0) {
-        tracing::warn!(
-            dead = outbox.as_ref().map_or(0, |o| o.dead),
-            "outbox holds dead-lettered messages"
-        );
-    }
-    axum::Json(serde_json::json!({
-        "status": "ready",
-        "outbox": outbox,
-        "whatsapp": state.whatsapp.as_ref().map(|_| inbox),
-        "email": mail,
-    }))
-    .into_response()
-}
-
-async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_json::Value> {
-    use entity::wa_inbox;
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let count = |state: &'static str| {
-        wa_inbox::Entity::find()
-            .filter(wa_inbox::Column::State.eq(state))
-            .count(db)
-    };
-    let attachments_failed = entity::attachment::Entity::find()
-        .filter(entity::attachment::Column::State.is_in([whatsapp::FAILED, "rejected"]))
-        .filter(entity::attachment::Column::Channel.eq(whatsapp::worker::CHANNEL))
-        .count(db)
-        .await?;
-    Ok(serde_json::json!({
-        "inbox_pending": count(whatsapp::PENDING).await?,
-        "inbox_failed": count(whatsapp::FAILED).await?,
-        "attachments_failed": attachments_failed,
-    }))
 }

@@ -7,19 +7,23 @@
 pub mod advocacy;
 pub mod app;
 pub mod audit;
+pub mod cases;
 pub mod channels;
 pub mod config;
 pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod intake;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
 pub mod ratelimit;
 pub mod rekey;
 pub mod retention;
 pub mod routing;
+pub mod staff;
 pub mod telemetry;
 pub mod triage;
 
@@ -30,9 +34,9 @@ pub mod triage;
 pub mod fuzzing {
     pub use crate::channels::api::fuzzing::body as api_body;
     pub use crate::channels::email::fuzzing::message as email_message;
-    pub use crate::channels::web::fuzzing::body as form_body;
     pub use crate::channels::whatsapp::fuzzing::delivery as whatsapp_delivery;
     pub use crate::crypto::receipt::Receipt;
+    pub use crate::http::web::fuzzing::body as form_body;
 }
 
 /// Selects rustls' process-wide crypto back end (ring) before any TLS is used.

@@ -446,7 +446,7 @@ fn read_password() -> anyhow::Result<zeroize::Zeroizing<String>> {
 }
 
 async fn staff(settings: &Settings, action: StaffAction) -> anyhow::Result<()> {
-    use buzon::triage::staff::{self, Change, NewMember, Role};
+    use buzon::staff::{self, Change, NewMember, Role};
     let keys = buzon::crypto::KeyRing::load(&settings.keys_file)?;
     let db = buzon::db::connect(&settings.database_url, 1).await?;
     buzon::db::migrate(&db).await?;
@@ -541,7 +541,7 @@ async fn org(settings: &Settings, action: OrgAction) -> anyhow::Result<()> {
     buzon::db::check_keys(&db, &keys).await?;
     match action {
         OrgAction::Add { name } => {
-            let org = buzon::advocacy::add_org(&db, &name)
+            let org = buzon::staff::add_org(&db, &name)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let id = org.id.to_string();
@@ -554,7 +554,7 @@ async fn org(settings: &Settings, action: OrgAction) -> anyhow::Result<()> {
             eprintln!("added organization {} ({id})", org.name);
         }
         OrgAction::List => {
-            for o in buzon::advocacy::orgs(&db).await? {
+            for o in buzon::staff::orgs(&db).await? {
                 println!("{}\t{}\t{}", o.id, o.name, o.created_at.format("%Y-%m-%d"));
             }
         }

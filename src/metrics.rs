@@ -1,4 +1,4 @@
-//! `/metrics` in the Prometheus text format (`prometheus-client`, the Prometheus
+//! The metrics served at `/metrics` (by [`crate::http::metrics`]) in the Prometheus text format (`prometheus-client`, the Prometheus
 //! project's own Rust client): requests by route and status, complaints filed by
 //! channel, rate-limit rejections by bucket, outbox send failures and dead letters,
 //! and, read from the database at each scrape, the outbox's and inboxes' backlog and
@@ -11,17 +11,13 @@
 //! expects); the backlog comes from the database, so every instance reports the
 //! shared queue.
 
-use crate::app::AppState;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use sea_orm::DatabaseConnection;
 use std::sync::LazyLock;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -53,15 +49,15 @@ pub struct InboxLabels {
 }
 
 pub struct Metrics {
-    registry: Registry,
+    pub registry: Registry,
     pub http: Family<HttpLabels, Counter>,
     pub filed: Family<ChannelLabels, Counter>,
     pub rate_limited: Family<BucketLabels, Counter>,
     pub outbox_failures: Family<ChannelLabels, Counter>,
     pub outbox_dead_letters: Family<ChannelLabels, Counter>,
-    backlog: Family<QueueLabels, Gauge>,
-    lag: Family<InboxLabels, Gauge>,
-    limiter_clients: Family<BucketLabels, Gauge>,
+    pub backlog: Family<QueueLabels, Gauge>,
+    pub lag: Family<InboxLabels, Gauge>,
+    pub limiter_clients: Family<BucketLabels, Gauge>,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -150,41 +146,9 @@ pub fn outbox_failure(channel: &str, dead: bool) {
     family.get_or_create(&ChannelLabels { channel }).inc();
 }
 
-fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::PATCH => "PATCH",
-        _ => "other",
-    }
-}
-
-/// Counts every answered request by its route template (middleware).
-pub async fn track(request: Request, next: Next) -> Response {
-    let method = method_label(request.method());
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let response = next.run(request).await;
-    get()
-        .http
-        .get_or_create(&HttpLabels {
-            method,
-            route,
-            status: response.status().as_u16(),
-        })
-        .inc();
-    response
-}
-
-async fn count(state: &AppState, table: &str, row_state: &str) -> anyhow::Result<i64> {
+async fn count(db: &DatabaseConnection, table: &str, row_state: &str) -> anyhow::Result<i64> {
     let row = crate::db::row(
-        state.intake.db(),
+        db,
         &format!("SELECT COUNT(*) FROM {table} WHERE state = $1"),
         vec![row_state.into()],
     )
@@ -192,9 +156,9 @@ async fn count(state: &AppState, table: &str, row_state: &str) -> anyhow::Result
     Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
 }
 
-async fn oldest(state: &AppState, table: &str) -> anyhow::Result<i64> {
+async fn oldest(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
     let row = crate::db::row(
-        state.intake.db(),
+        db,
         &format!(
             "SELECT received_at FROM {table} WHERE state = 'pending' ORDER BY received_at LIMIT 1"
         ),
@@ -206,7 +170,7 @@ async fn oldest(state: &AppState, table: &str) -> anyhow::Result<i64> {
 }
 
 /// Reads the backlog from the database into the gauges.
-async fn refresh(state: &AppState) -> anyhow::Result<()> {
+pub async fn refresh(db: &DatabaseConnection) -> anyhow::Result<()> {
     let m = get();
     let queues: [(&'static str, &str, &[&'static str]); 3] = [
         ("outbox", "outbox", &["pending", "dead"]),
@@ -215,44 +179,15 @@ async fn refresh(state: &AppState) -> anyhow::Result<()> {
     ];
     for (queue, table, states) in queues {
         for s in states {
-            let n = count(state, table, s).await?;
+            let n = count(db, table, s).await?;
             m.backlog
                 .get_or_create(&QueueLabels { queue, state: s })
                 .set(n);
         }
     }
     for (inbox, table) in [("whatsapp", "wa_inbox"), ("email", "email_inbox")] {
-        let age = oldest(state, table).await?;
+        let age = oldest(db, table).await?;
         m.lag.get_or_create(&InboxLabels { inbox }).set(age);
     }
     Ok(())
-}
-
-/// `GET /metrics`. The backlog gauges need the database; when it is unreachable the
-/// counters are still served (the backlog keeps its last values) and the failure
-/// is logged: `/readyz` is what says the database is down.
-pub async fn render(State(state): State<AppState>) -> Response {
-    for (bucket, n) in state.limiters.clients() {
-        get()
-            .limiter_clients
-            .get_or_create(&BucketLabels { bucket })
-            .set(i64::try_from(n).unwrap_or(i64::MAX));
-    }
-    if let Err(e) = refresh(&state).await {
-        tracing::warn!(error = %format!("{e:#}"), "metrics: cannot read the backlog");
-    }
-    let mut text = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &get().registry) {
-        return crate::error::ApiError::internal(
-            &anyhow::Error::new(e),
-            crate::domain::Language::En,
-        )
-        .into_response();
-    }
-    let mut response = text.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
-    response
 }

@@ -7,17 +7,12 @@
 //! Limits are per instance; behind several instances divide the numbers accordingly.
 
 use crate::config::{Limit, Settings};
-use crate::error::ErrorCode;
-use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method};
-use axum::middleware::Next;
-use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +104,7 @@ impl Limiters {
                         })
                     })
                     .allow_burst(
-                        NonZeroU32::new(super::triage::staff::LOCK_AFTER.unsigned_abs() - 1)
+                        NonZeroU32::new(crate::staff::LOCK_AFTER.unsigned_abs() - 1)
                             .unwrap_or(NonZeroU32::MIN),
                     ),
             ),
@@ -230,44 +225,6 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
     hop.parse::<IpAddr>()
         .ok()
         .or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))
-}
-
-/// Middleware: counts the request against its bucket, or answers 429 with
-/// `Retry-After`. JSON for the API, a page for people.
-pub async fn limit(
-    State(limiters): State<Arc<Limiters>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    // Without connection info (a router driven without a socket) every request
-    // shares one key: the limit still holds rather than silently switching off.
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
-    let client = limiters.client_ip(peer, request.headers());
-    let bucket = Bucket::of(request.method(), request.uri().path());
-    match limiters.check(bucket, client) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let secs = wait.as_secs().max(1);
-            tracing::info!(bucket = ?bucket, retry_after = secs, "rate limited");
-            crate::metrics::get()
-                .rate_limited
-                .get_or_create(&crate::metrics::BucketLabels {
-                    bucket: bucket.code(),
-                })
-                .inc();
-            let lang =
-                crate::channels::web::negotiate_language(request.headers(), request.uri().query());
-            crate::channels::refusal(
-                request.uri().path(),
-                lang,
-                ErrorCode::RateLimited,
-                Some(secs),
-            )
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,10 +9,10 @@
 //! people. Every export and every evidence download is on the audit record.
 
 use crate::audit::{self, Event};
+use crate::cases::Refused;
 use crate::crypto::{Aad, KeyRing};
 use crate::routing::petition::{EvidenceLine, NamedMember, PetitionInput, RrmAnswers};
 use crate::routing::{CaseFacts, Decision, Rules};
-use crate::triage::cases::Refused;
 use anyhow::Context;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
@@ -643,14 +643,21 @@ pub async fn petition_input(
     .map(|r| r.try_get_by_index(0))
     .transpose()?
     .unwrap_or(0);
-    let members = super::member_identities(db, keys, id, super::Reader::Organization).await?;
+    let members = crate::cases::members::member_identities(
+        db,
+        keys,
+        id,
+        crate::cases::members::Reader::Organization,
+    )
+    .await?;
     // Named: consent to a petition, and a name or worker id to name them by (contact
     // details never go into a petition).
     let (named, withheld): (Vec<_>, Vec<_>) = members.into_iter().partition(|m| {
-        m.summary.allows(super::Use::Petition) && (m.name.is_some() || m.worker_id.is_some())
+        m.summary.allows(crate::intake::members::Use::Petition)
+            && (m.name.is_some() || m.worker_id.is_some())
     });
     let organization = match case.org_id {
-        Some(org) => super::org_name(db, org).await?,
+        Some(org) => crate::staff::org_name(db, org).await?,
         None => None,
     };
     let employer_ct: Vec<u8> = w.try_get_by_index(0)?;

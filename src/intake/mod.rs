@@ -5,6 +5,8 @@
 //! Channel-blind: the web form, the JSON API (and later e-mail and WhatsApp) all end
 //! here. A complaint is acknowledged only after its transaction committed.
 
+pub mod members;
+
 use crate::crypto::receipt::{Receipt, ReceiptHasher};
 use crate::crypto::{Aad, BlindIndex, KeyRing};
 use crate::domain::{CaseStatus, Complainant, Language, NewComplaint, Text};
@@ -226,12 +228,12 @@ impl Prepared {
             .context("cannot insert member")?;
         }
         for (authority, function) in &self.referrals {
-            crate::triage::insert_referral(
+            crate::cases::insert_referral(
                 txn,
                 self.case_id,
                 authority,
                 function,
-                crate::triage::SOURCE_RULES,
+                crate::cases::SOURCE_RULES,
                 self.filed.created_at,
             )
             .await?;
@@ -307,7 +309,7 @@ impl Intake {
     pub async fn file_on_behalf(
         &self,
         complaint: &NewComplaint,
-        on_behalf: &crate::advocacy::OnBehalf,
+        on_behalf: &crate::intake::members::OnBehalf,
     ) -> anyhow::Result<Filed> {
         self.file_as(complaint, Some(on_behalf)).await
     }
@@ -315,7 +317,7 @@ impl Intake {
     async fn file_as(
         &self,
         complaint: &NewComplaint,
-        on_behalf: Option<&crate::advocacy::OnBehalf>,
+        on_behalf: Option<&crate::intake::members::OnBehalf>,
     ) -> anyhow::Result<Filed> {
         // A clash of random case references or lookups is astronomically rare, but a
         // unique-constraint failure must never lose a complaint: try again with new ones.
@@ -338,7 +340,7 @@ impl Intake {
     async fn try_file(
         &self,
         c: &NewComplaint,
-        on_behalf: Option<&crate::advocacy::OnBehalf>,
+        on_behalf: Option<&crate::intake::members::OnBehalf>,
     ) -> anyhow::Result<Filed> {
         let prepared = match on_behalf {
             None => self.prepare(c).await?,
@@ -387,8 +389,8 @@ impl Intake {
             routing: Set(Some(routing)),
             created_at: Set(now),
             updated_at: Set(now),
-            priority: Set(Some(crate::triage::priority::score(
-                &crate::triage::priority::Facts {
+            priority: Set(Some(crate::routing::priority::score(
+                &crate::routing::priority::Facts {
                     violations: &c.violations.iter().copied().collect::<Vec<_>>(),
                     rrm: Some(decision.rrm.status),
                     workers: c.workplace.workers,
@@ -555,7 +557,7 @@ impl Intake {
     async fn prepare_on_behalf(
         &self,
         c: &NewComplaint,
-        b: &crate::advocacy::OnBehalf,
+        b: &crate::intake::members::OnBehalf,
     ) -> anyhow::Result<Prepared> {
         let mut p = self.prepare(c).await?;
         p.complainant_row = None;
@@ -939,4 +941,13 @@ pub async fn petition_input(
     Ok(Some(
         crate::advocacy::rrm::petition_input(db, keys, rules, &case).await?,
     ))
+}
+
+/// Associated data of an attachment's encrypted columns (any channel).
+pub fn attachment_aad(id: uuid::Uuid, column: &'static str) -> crate::crypto::Aad<'static> {
+    crate::crypto::Aad {
+        table: "attachments",
+        column,
+        row: id,
+    }
 }

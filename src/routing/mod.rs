@@ -14,6 +14,8 @@
 //!    `likely`; any not met: `unlikely`; otherwise `possible`, with the questions
 //!    that would settle what is missing. Not knowing a fact never makes `unlikely`.
 
+pub mod priority;
+
 mod directory;
 pub mod petition;
 mod rules;

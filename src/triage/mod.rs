@@ -1,17 +1,20 @@
-//! The triage console and staff API: inspectors work a prioritized queue limited to
-//! their jurisdiction, see identities only after an audited reveal, and act on cases.
+//! The inspectors' work on the queue: a prioritized queue limited to their
+//! jurisdiction, and the actions on a case (status, notes, assignment, referrals,
+//! duplicates, confirmed facts), each audited. What inspectors share with advocates
+//! (scope, masked detail, reveal, messages) is [`crate::cases`]; their pages and
+//! JSON are [`crate::http::triage`].
 //!
-//! - [`staff`]: accounts, roles, passwords, TOTP, lockout, API tokens.
-//! - [`session`]: server-side sessions, cookies, CSRF, the request's principal.
-//! - [`priority`]: the queue's order, a pure function of the facts.
-//! - [`cases`]: queue, masked case, reveal and actions; scope-checked.
-//! - [`console`] (HTML under `/triage`) and [`api`] (JSON under `/api/v1/cases`).
+//! - [`actions`]: what an inspector does to a case.
+//! - [`question`]: asking the complainant, through the notification port.
+//! - [`facts`]: confirmed facts, routed again.
+//! - [`stats`]: the counts for coordinators, and the start-up backfill.
 
-pub mod api;
-pub mod cases;
-pub mod console;
-pub mod priority;
-pub mod session;
-pub mod staff;
+pub mod actions;
+pub mod facts;
+pub mod question;
+pub mod stats;
 
-pub use cases::{SOURCE_MANUAL, SOURCE_RULES, insert_referral};
+pub use actions::*;
+pub use facts::*;
+pub use question::ask;
+pub use stats::*;

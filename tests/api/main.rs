@@ -16,6 +16,7 @@ mod crash;
 mod email;
 mod flood;
 mod keys;
+mod layering;
 mod metrics;
 mod outage;
 mod privacy;

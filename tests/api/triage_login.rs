@@ -27,7 +27,7 @@ pub fn code(secret: &str, steps: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_owned())
         .to_bytes()
         .unwrap();
-    let totp = buzon::triage::staff::totp(bytes, "test").unwrap();
+    let totp = buzon::staff::totp(bytes, "test").unwrap();
     let now = chrono::Utc::now().timestamp() + steps * 30;
     totp.generate(u64::try_from(now).unwrap())
 }

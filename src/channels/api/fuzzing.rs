@@ -69,7 +69,7 @@ pub fn body(bytes: &[u8]) {
     if let Ok(request) = complaint(bytes) {
         let lang = body_language(request.language.as_deref(), lang);
         let org = uuid::Uuid::nil();
-        match crate::advocacy::api::validate_filing(request, org, org, Channel::Api, lang) {
+        match super::validate_filing(request, org, org, Channel::Api, lang) {
             Ok((c, _, _)) => check(&c),
             Err(e) => refused(e),
         }

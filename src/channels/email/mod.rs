@@ -16,20 +16,15 @@
 
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod notify;
 pub mod parse;
 pub mod smtp;
 pub mod suggest;
 pub mod worker;
 
-use crate::app::AppState;
 use crate::config::EmailSettings;
 use crate::crypto::{Aad, KeyRing};
-use crate::error::{ApiError, ErrorCode};
 use anyhow::Context;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use entity::email_inbox;
 use governor::DefaultKeyedRateLimiter;
@@ -215,48 +210,4 @@ pub async fn store(
     } else {
         Stored::Duplicate
     })
-}
-
-/// `POST /webhooks/email`: bearer token, `message/rfc822` body, stored, then 200.
-pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let Some(email) = state.email.as_ref() else {
-        return crate::channels::webhook_refusal(ErrorCode::NotFound);
-    };
-    let Some(token) = email.settings.webhook_token.as_ref() else {
-        return crate::channels::webhook_refusal(ErrorCode::NotFound);
-    };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
-        tracing::warn!("e-mail webhook refused: bad or missing token");
-        return crate::channels::webhook_refusal(ErrorCode::InvalidToken);
-    }
-    if crate::channels::media_type(&headers) != "message/rfc822" {
-        return crate::channels::webhook_refusal(ErrorCode::UnsupportedMediaType);
-    }
-    let bytes = match crate::channels::read_body(body, email.settings.max_bytes).await {
-        Ok(bytes) => bytes,
-        Err(code) => return crate::channels::webhook_refusal(code),
-    };
-    if bytes.is_empty() {
-        return crate::channels::webhook_refusal(ErrorCode::EmptyMessage);
-    }
-    match store(state.intake.db(), &state.keys, "webhook", &bytes, None).await {
-        Ok(stored) => {
-            let duplicate = stored == Stored::Duplicate;
-            tracing::info!(bytes = bytes.len(), duplicate, "e-mail received by webhook");
-            email.inbox_notify.notify_one();
-            (
-                StatusCode::OK,
-                axum::Json(serde_json::json!({
-                    "status": if duplicate { "duplicate" } else { "received" }
-                })),
-            )
-                .into_response()
-        }
-        Err(e) => ApiError::internal(&e, crate::domain::Language::En).into_response(),
-    }
 }

@@ -8,7 +8,7 @@
 
 use super::parse::{self, Envelope, Mail};
 use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key, suggest};
-use crate::app::AppState;
+use crate::channels::Shared;
 use crate::domain::{CaseStatus, Text, limits};
 use crate::intake::MailComplaint;
 use crate::outbox::{self, Attempt};
@@ -144,7 +144,7 @@ impl outbox::Sender for SmtpSender {
 
 /// Starts the channel's tasks; they run until aborted.
 pub fn spawn(
-    state: &AppState,
+    state: &Shared,
     email: &Arc<Email>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
@@ -181,7 +181,7 @@ pub fn spawn(
 
 #[derive(Clone)]
 struct Inbox {
-    state: AppState,
+    state: Shared,
     email: Arc<Email>,
 }
 
@@ -811,7 +811,7 @@ async fn insert_part(
     let content_ct = accepted
         .then(|| {
             keys.cipher
-                .encrypt(crate::channels::attachment_aad(id, "content_ct"), bytes)
+                .encrypt(crate::intake::attachment_aad(id, "content_ct"), bytes)
         })
         .transpose()
         .context("cannot encrypt attachment")?;
@@ -819,7 +819,7 @@ async fn insert_part(
         .map(|n| crate::domain::truncate(n, 255))
         .map(|n| {
             keys.cipher
-                .encrypt_str(crate::channels::attachment_aad(id, "filename_ct"), &n)
+                .encrypt_str(crate::intake::attachment_aad(id, "filename_ct"), &n)
         })
         .transpose()
         .context("cannot encrypt file name")?;

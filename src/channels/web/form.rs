@@ -1,7 +1,7 @@
 //! Strict `application/x-www-form-urlencoded` decoding: invalid UTF-8 is refused
 //! (`invalid_encoding`) instead of being replaced, and the number of fields is capped.
 
-use crate::error::ErrorCode;
+use crate::domain::{ErrorCode, Language};
 
 const MAX_FIELDS: usize = 100;
 
@@ -92,4 +92,11 @@ mod tests {
             Some(ErrorCode::TooManyValues)
         );
     }
+}
+
+/// The fields of a form body and the page language (the form's `lang`, else `lang`).
+pub fn parse_fields(bytes: &[u8], lang: Language) -> Result<(FormFields, Language), ErrorCode> {
+    let fields = FormFields::parse(bytes)?;
+    let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
+    Ok((fields, lang))
 }

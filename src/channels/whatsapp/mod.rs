@@ -18,18 +18,14 @@ pub mod conversation;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod graph;
+pub mod notify;
 pub mod worker;
 
-use crate::app::AppState;
 use crate::config::WhatsAppSettings;
 use crate::crypto::{Aad, KeyRing};
 use crate::domain::PhoneNumber;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ErrorCode;
 use anyhow::Context;
-use axum::body::Body;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use entity::wa_inbox;
 use governor::DefaultKeyedRateLimiter;
@@ -149,53 +145,15 @@ pub fn signature_valid(header: Option<&str>, body: &[u8], app_secret: &str) -> b
 #[derive(serde::Deserialize)]
 pub struct Handshake {
     #[serde(rename = "hub.mode")]
-    mode: Option<String>,
+    pub mode: Option<String>,
     #[serde(rename = "hub.verify_token")]
-    verify_token: Option<String>,
+    pub verify_token: Option<String>,
     #[serde(rename = "hub.challenge")]
-    challenge: Option<String>,
-}
-
-/// `GET /webhooks/whatsapp`: Meta's subscription handshake. Echoes the challenge
-/// (plain text, digits and letters only) when the verify token matches.
-pub async fn verify(
-    State(state): State<AppState>,
-    query: Result<Query<Handshake>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Some(wa) = state.whatsapp.as_ref() else {
-        return crate::channels::webhook_refusal(ErrorCode::NotFound);
-    };
-    let Ok(Query(h)) = query else {
-        return crate::channels::webhook_refusal(ErrorCode::VerificationFailed);
-    };
-    let token_ok = h.verify_token.as_deref().is_some_and(|t| {
-        crate::crypto::ct_eq(t.as_bytes(), wa.settings.verify_token.expose().as_bytes())
-    });
-    match (h.mode.as_deref(), h.challenge) {
-        (Some("subscribe"), Some(challenge))
-            if token_ok
-                && !challenge.is_empty()
-                && challenge.len() <= 128
-                && challenge
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
-        {
-            tracing::info!("WhatsApp webhook verified");
-            (
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                challenge,
-            )
-                .into_response()
-        }
-        _ => {
-            tracing::warn!("WhatsApp webhook verification refused");
-            crate::channels::webhook_refusal(ErrorCode::VerificationFailed)
-        }
-    }
+    pub challenge: Option<String>,
 }
 
 /// One message of a delivery, as stored.
-struct Incoming {
+pub struct Incoming {
     wa_id: String,
     wamid: String,
     message: serde_json::Value,
@@ -265,11 +223,15 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>
 
 /// What a delivery holds, once its signature is checked: the messages, the statuses
 /// and how many items were skipped as malformed.
-type Delivery = (Vec<Incoming>, Vec<(String, String)>, usize);
+pub type Delivery = (Vec<Incoming>, Vec<(String, String)>, usize);
 
 /// The signature first, then the JSON: everything the webhook does with the bytes
 /// before storing them (pure, so the fuzz targets run it too).
-fn accept(signature: Option<&str>, bytes: &[u8], app_secret: &str) -> Result<Delivery, ErrorCode> {
+pub fn accept(
+    signature: Option<&str>,
+    bytes: &[u8],
+    app_secret: &str,
+) -> Result<Delivery, ErrorCode> {
     if !signature_valid(signature, bytes, app_secret) {
         tracing::warn!(
             signed = signature.is_some(),
@@ -287,41 +249,9 @@ fn accept(signature: Option<&str>, bytes: &[u8], app_secret: &str) -> Result<Del
     Ok(extract(&payload))
 }
 
-/// `POST /webhooks/whatsapp`: signature first, then store, then 200.
-pub async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    let Some(wa) = state.whatsapp.as_ref() else {
-        return crate::channels::webhook_refusal(ErrorCode::NotFound);
-    };
-    let bytes = match crate::channels::read_body(body, state.settings.webhook_max_body_bytes).await
-    {
-        Ok(bytes) => bytes,
-        Err(code) => return crate::channels::webhook_refusal(code),
-    };
-    let signature = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok());
-    let (messages, statuses, skipped) =
-        match accept(signature, &bytes, wa.settings.app_secret.expose()) {
-            Ok(delivery) => delivery,
-            Err(code) => return crate::channels::webhook_refusal(code),
-        };
-    match store(state.intake.db(), &state.keys, messages, statuses).await {
-        Ok(stored) => {
-            tracing::info!(stored, skipped, "WhatsApp delivery accepted");
-            wa.inbox_notify.notify_one();
-            (
-                StatusCode::OK,
-                axum::Json(serde_json::json!({"status": "received"})),
-            )
-                .into_response()
-        }
-        Err(e) => ApiError::internal(&e, crate::domain::Language::En).into_response(),
-    }
-}
-
 /// Commits every message of a delivery (new ones only) and its statuses in one
 /// transaction; the number of new messages.
-async fn store(
+pub async fn store(
     db: &sea_orm::DatabaseConnection,
     keys: &KeyRing,
     messages: Vec<Incoming>,

@@ -10,7 +10,7 @@
 use super::conversation::{self, Conversation, Input, Media, Reply, tr};
 use super::graph::{self, GraphError};
 use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad, message_key};
-use crate::app::AppState;
+use crate::channels::Shared;
 use crate::crypto::Aad;
 use crate::crypto::receipt::Receipt;
 use crate::domain::{Language, Text};
@@ -62,7 +62,7 @@ impl outbox::Sender for GraphSender {
 
 /// Starts every task of the channel; they run until aborted. A task that panics is
 /// logged and started again: the channel never goes quiet while `/readyz` says ready.
-pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn spawn(state: &Shared, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandle<()>> {
     let sender = outbox::Worker {
         db: state.intake.db().clone(),
         keys: Arc::clone(&state.keys),
@@ -89,7 +89,7 @@ pub fn spawn(state: &AppState, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandl
 
 #[derive(Clone)]
 struct Inbox {
-    state: AppState,
+    state: Shared,
     wa: Arc<WhatsApp>,
 }
 
@@ -663,10 +663,7 @@ impl Inbox {
                     .state
                     .keys
                     .cipher
-                    .encrypt(
-                        crate::channels::attachment_aad(row.id, "content_ct"),
-                        &bytes,
-                    )
+                    .encrypt(crate::intake::attachment_aad(row.id, "content_ct"), &bytes)
                     .context("cannot encrypt attachment")?;
                 update.content_ct = Set(Some(ct));
                 update.content_sha256 = Set(Some(crate::crypto::sha256_hex(&bytes)));
@@ -748,10 +745,8 @@ async fn insert_attachment(
         .as_deref()
         .and_then(|c| Text::parse(c, crate::domain::limits::MESSAGE).ok())
         .map(|c| {
-            keys.cipher.encrypt_str(
-                crate::channels::attachment_aad(id, "caption_ct"),
-                c.as_str(),
-            )
+            keys.cipher
+                .encrypt_str(crate::intake::attachment_aad(id, "caption_ct"), c.as_str())
         })
         .transpose()
         .context("cannot encrypt caption")?;

@@ -8,28 +8,24 @@
 //! The OpenAPI document at `/api/v1/openapi.json` is generated from these types and
 //! handlers; the code lists (sectors, violations, states) come from the domain enums.
 
-use crate::app::AppState;
 use crate::crypto::receipt::Receipt;
 use crate::domain::{
-    CaseStatus, Channel, IntakeDraft, Language, Sector, StateCode, Text, TradeNexus, Violation,
-    limits,
+    CaseStatus, Channel, IntakeDraft, Language, Sector, StateCode, TradeNexus, Violation, limits,
 };
-use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::error::{ApiError, ErrorCode};
 use crate::intake::{CaseView, ReceiptError};
-use crate::routing::{CaseFacts, Decision, Directory};
-use axum::Json;
-use axum::body::Body;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use crate::routing::{Decision, Directory};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use utoipa::openapi::{ObjectBuilder, Type};
-use utoipa::{OpenApi, ToSchema};
 
+pub mod filing;
 #[doc(hidden)]
 pub mod fuzzing;
+
+pub use filing::validate_filing;
 
 fn code_list(codes: impl Iterator<Item = &'static str>, description: &str) -> ObjectBuilder {
     ObjectBuilder::new()
@@ -147,11 +143,11 @@ pub struct ComplaintRequest {
     /// Advocates (bearer token) only, and required for them: the member's consent
     /// (one member: `complainant` is the member, optional) or, for a collective
     /// complaint, the group's consent to file.
-    pub consent: Option<crate::advocacy::ConsentIn>,
+    pub consent: Option<crate::intake::members::ConsentIn>,
     /// Advocates only: a collective complaint's listed members (up to 200), each
     /// with their own consent; each gets a receipt of their own. Identities are
     /// optional (anonymous members).
-    pub members: Option<Vec<crate::advocacy::MemberIn>>,
+    pub members: Option<Vec<crate::intake::members::MemberIn>>,
     /// Advocates only: a collective complaint's number of workers affected (2 to
     /// 1,000,000; at least the number of listed members). Sent with or without
     /// `members`, it makes the complaint collective.
@@ -375,7 +371,7 @@ pub struct CaseStatusResponse {
 }
 
 impl CaseStatusResponse {
-    fn new(view: CaseView, directory: &Directory, lang: Language) -> Self {
+    pub fn new(view: CaseView, directory: &Directory, lang: Language) -> Self {
         Self {
             routing: view
                 .routing
@@ -407,63 +403,7 @@ impl CaseStatusResponse {
     }
 }
 
-pub(crate) fn header_language(headers: &HeaderMap) -> Language {
-    crate::channels::web::negotiate_language(headers, None)
-}
-
-/// Reads a JSON body: `application/json` only, size-capped, valid UTF-8, and type
-/// errors reported with the path of the offending field.
-pub(crate) async fn read_json<T: DeserializeOwned>(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    lang: Language,
-) -> Result<T, ApiError> {
-    read_json_within(headers, body, lang, state.settings.max_body_bytes).await
-}
-
-/// How much larger than other bodies a complaint filed with a token may be: a
-/// collective complaint lists up to 200 members, each with a consent object.
-pub const FILING_BODY_FACTOR: usize = 4;
-
-/// [`read_json`] with a size cap of its own.
-pub(crate) async fn read_json_within<T: DeserializeOwned>(
-    headers: &HeaderMap,
-    body: Body,
-    lang: Language,
-    cap: usize,
-) -> Result<T, ApiError> {
-    let media = super::media_type(headers);
-    if media != "application/json" && !media.ends_with("+json") {
-        return Err(ApiError::new(ErrorCode::UnsupportedMediaType, lang));
-    }
-    let bytes = super::read_body(body, cap)
-        .await
-        .map_err(|code| ApiError::new(code, lang))?;
-    parse_json(&bytes, lang)
-}
-
-/// A JSON body read as `T`: valid UTF-8, one JSON value, type errors reported with
-/// the path of the offending field.
-pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Language) -> Result<T, ApiError> {
-    let text =
-        std::str::from_utf8(bytes).map_err(|_| ApiError::new(ErrorCode::InvalidEncoding, lang))?;
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-        let path = e.path().to_string();
-        match e.inner().classify() {
-            serde_json::error::Category::Data if path != "." => {
-                ApiError::field_owned(ErrorCode::InvalidField, path, lang)
-            }
-            _ => ApiError::new(ErrorCode::InvalidJson, lang),
-        }
-    })?;
-    de.end()
-        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, lang))?;
-    Ok(value)
-}
-
-fn receipt_error(e: ReceiptError, lang: Language) -> ApiError {
+pub fn receipt_error(e: ReceiptError, lang: Language) -> ApiError {
     match e {
         ReceiptError::NotFound => ApiError::field(ErrorCode::ReceiptNotFound, "receipt", lang),
         ReceiptError::Closed(_) => ApiError::new(ErrorCode::CaseClosed, lang),
@@ -471,7 +411,7 @@ fn receipt_error(e: ReceiptError, lang: Language) -> ApiError {
     }
 }
 
-fn parse_receipt(raw: Option<&str>, lang: Language) -> Result<Receipt, ApiError> {
+pub fn parse_receipt(raw: Option<&str>, lang: Language) -> Result<Receipt, ApiError> {
     match raw.map(str::trim) {
         None | Some("") => Err(ApiError::field(ErrorCode::MissingField, "receipt", lang)),
         Some(r) if r.chars().count() > limits::RECEIPT_INPUT => {
@@ -482,57 +422,9 @@ fn parse_receipt(raw: Option<&str>, lang: Language) -> Result<Receipt, ApiError>
     }
 }
 
-pub(crate) fn body_language(raw: Option<&str>, fallback: Language) -> Language {
-    raw.and_then(Language::parse).unwrap_or(fallback)
-}
-
-/// File a complaint. Without credentials, a worker files for themself. With an
-/// advocate's bearer token (`buzon staff token`), the organization files for one
-/// member (`consent` required; `complainant` is the member, optional) or for a group
-/// (`workers_affected` and/or `members`, each member with their consent and a
-/// receipt of their own in the response).
-#[utoipa::path(
-    post,
-    path = "/api/v1/complaints",
-    tag = "complaints",
-    request_body = ComplaintRequest,
-    responses(
-        (status = 201, description = "Stored (committed) and routed; show the receipt to the worker", body = ComplaintCreated),
-        (status = 401, description = "unauthorized: a token that is not valid, or `consent`/`members`/`workers_affected` sent without one", body = ErrorBody),
-        (status = 403, description = "forbidden: the token is not an advocate's", body = ErrorBody),
-        (status = 400, description = "invalid_json or invalid_encoding", body = ErrorBody),
-        (status = 413, description = "payload_too_large", body = ErrorBody),
-        (status = 415, description = "unsupported_media_type", body = ErrorBody),
-        (status = 422, description = "A field is missing or invalid; `field` names it (`members[3].consent.date`), `details` lists all; consent_required when consent is missing or does not cover `complaint`", body = ErrorBody),
-        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
-    ),
-    security((), ("bearer" = []))
-)]
-pub async fn create_complaint(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    if headers.contains_key(header::AUTHORIZATION) {
-        // An advocate's filing: the token is checked before the (larger) body is read.
-        return crate::advocacy::api::file(&state, &headers, body, lang).await;
-    }
-    let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
-    let lang = body_language(request.language.as_deref(), lang);
-    let complaint = own_complaint(request, lang)?;
-    let filed = state
-        .intake
-        .file(&complaint)
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?;
-    let created = ComplaintCreated::new(filed, &state.directory, None);
-    Ok((StatusCode::CREATED, Json(created)).into_response())
-}
-
 /// A worker's own complaint (no token): nothing filed for others, no identity in an
 /// anonymous one, and every field valid.
-fn own_complaint(
+pub fn own_complaint(
     request: ComplaintRequest,
     lang: Language,
 ) -> Result<crate::domain::NewComplaint, ApiError> {
@@ -556,99 +448,8 @@ fn own_complaint(
         .map_err(|errors| ApiError::validation(errors, lang))
 }
 
-/// Read a case's status and messages with its receipt.
-#[utoipa::path(
-    post,
-    path = "/api/v1/status",
-    tag = "complaints",
-    request_body = StatusRequest,
-    responses(
-        (status = 200, body = CaseStatusResponse),
-        (status = 404, description = "receipt_not_found: wrong or unknown receipt (indistinguishable)", body = ErrorBody),
-        (status = 422, description = "missing_field or invalid_receipt", body = ErrorBody),
-        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
-    )
-)]
-pub async fn case_status(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let request: StatusRequest = read_json(&state, &headers, body, lang).await?;
-    let lang = body_language(request.language.as_deref(), lang);
-    let receipt = parse_receipt(request.receipt.as_deref(), lang)?;
-    let view = state
-        .intake
-        .status(&receipt)
-        .await
-        .map_err(|e| receipt_error(e, lang))?;
-    Ok(Json(CaseStatusResponse::new(view, &state.directory, lang)).into_response())
-}
-
-/// Add a follow-up message to a case with its receipt.
-#[utoipa::path(
-    post,
-    path = "/api/v1/status/messages",
-    tag = "complaints",
-    request_body = MessageRequest,
-    responses(
-        (status = 201, description = "Stored; the case as it is now", body = CaseStatusResponse),
-        (status = 404, description = "receipt_not_found", body = ErrorBody),
-        (status = 409, description = "case_closed", body = ErrorBody),
-        (status = 422, description = "missing_field, too_long or invalid_receipt", body = ErrorBody),
-        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
-    )
-)]
-pub async fn add_message(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let request: MessageRequest = read_json(&state, &headers, body, lang).await?;
-    let lang = body_language(request.language.as_deref(), lang);
-    let receipt = parse_receipt(request.receipt.as_deref(), lang)?;
-    let text = Text::parse(request.message.as_deref().unwrap_or(""), limits::MESSAGE)
-        .map_err(|code| ApiError::field(code, "message", lang))?;
-    let view = state
-        .intake
-        .add_message(&receipt, &text)
-        .await
-        .map_err(|e| receipt_error(e, lang))?;
-    let body = CaseStatusResponse::new(view, &state.directory, lang);
-    Ok((StatusCode::CREATED, Json(body)).into_response())
-}
-
-/// Route a hypothetical case without storing anything: the intake body, minus
-/// identity (`complainant` and `anonymous` are ignored; employer and narrative may
-/// be left out). For advocates checking where a complaint belongs, and training.
-#[utoipa::path(
-    post,
-    path = "/api/v1/route",
-    tag = "routing",
-    request_body = ComplaintRequest,
-    responses(
-        (status = 200, description = "The decision, as a stored case would get it", body = RoutingOut),
-        (status = 422, description = "A field is missing or invalid", body = ErrorBody),
-        (status = 429, description = "rate_limited; see Retry-After", body = ErrorBody),
-    )
-)]
-pub async fn dry_run(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let request: ComplaintRequest = read_json(&state, &headers, body, lang).await?;
-    let lang = body_language(request.language.as_deref(), lang);
-    let complaint = hypothetical(request, lang)?;
-    let decision = crate::routing::route(&state.rules, &CaseFacts::of(&complaint));
-    Ok(Json(RoutingOut::new(&decision, &state.directory, lang)).into_response())
-}
-
 /// The case a dry run routes: identity dropped, employer and narrative optional.
-fn hypothetical(
+pub fn hypothetical(
     mut request: ComplaintRequest,
     lang: Language,
 ) -> Result<crate::domain::NewComplaint, ApiError> {
@@ -664,164 +465,26 @@ fn hypothetical(
         .map_err(|errors| ApiError::validation(errors, lang))
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "Buzón API",
-        description = "Secure intake of labor-rights complaints. Receipts travel only in request bodies."
-    ),
-    paths(
-        create_complaint,
-        case_status,
-        add_message,
-        dry_run,
-        crate::triage::api::list,
-        crate::triage::api::show,
-        crate::triage::api::reveal,
-        crate::triage::api::status,
-        crate::triage::api::note,
-        crate::triage::api::question,
-        crate::triage::api::assign,
-        crate::triage::api::refer,
-        crate::triage::api::duplicate,
-        crate::triage::api::facts,
-        crate::triage::api::attachment,
-        crate::triage::api::audit_log,
-        crate::triage::api::stats,
-        crate::advocacy::api::message,
-        crate::advocacy::api::show_rrm,
-        crate::advocacy::api::save_rrm,
-        crate::advocacy::api::add_evidence,
-        crate::advocacy::api::evidence_file,
-        crate::advocacy::api::petition,
-        crate::advocacy::api::filed
-    ),
-    modifiers(&StaffAuth, &CommonErrors),
-    components(schemas(
-        ErrorBody,
-        ComplaintRequest,
-        ComplaintCreated,
-        StatusRequest,
-        MessageRequest,
-        CaseStatusResponse,
-        RoutingOut
-    ))
-)]
-pub struct ApiDoc;
-
-/// The refusals every operation can give, documented once instead of on each handler:
-/// the rate limit and an unavailable database anywhere, authentication and role on the
-/// staff operations, and the body and parameter checks wherever there is a body or a
-/// parameter. Handlers document their own (404, 409...) themselves.
-struct CommonErrors;
-
-impl utoipa::Modify for CommonErrors {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
-        let error = |description: &str| {
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description(description)
-                    .content(
-                        "application/json",
-                        ContentBuilder::new()
-                            .schema(Some(Ref::from_schema_name("ErrorBody")))
-                            .build(),
-                    )
-                    .build(),
-            )
-        };
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-                let body = op.request_body.is_some();
-                let params = op.parameters.as_ref().is_some_and(|p| !p.is_empty());
-                let mut add = |code: &str, description: &str| {
-                    op.responses
-                        .responses
-                        .entry(code.to_owned())
-                        .or_insert_with(|| error(description));
-                };
-                add(
-                    "429",
-                    "rate_limited: too many requests from this client; wait Retry-After seconds",
-                );
-                add(
-                    "503",
-                    "unavailable: the service cannot store or read right now; try again",
-                );
-                if secured {
-                    add("401", "unauthenticated: no valid token or session");
-                    add(
-                        "403",
-                        "forbidden: this account's role or organization may not do this",
-                    );
-                }
-                if body {
-                    add(
-                        "400",
-                        "malformed_body: the body is not what the content type says",
-                    );
-                    add(
-                        "413",
-                        "payload_too_large: the body is over this operation's size limit",
-                    );
-                    add(
-                        "415",
-                        "unsupported_media_type: send the content type documented here",
-                    );
-                }
-                if body || params {
-                    add("422", "A field is missing or invalid; `field` names it");
-                }
+/// A JSON body read as `T`: valid UTF-8, one JSON value, type errors reported with
+/// the path of the offending field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], lang: Language) -> Result<T, ApiError> {
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| ApiError::new(ErrorCode::InvalidEncoding, lang))?;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        match e.inner().classify() {
+            serde_json::error::Category::Data if path != "." => {
+                ApiError::field_owned(ErrorCode::InvalidField, path, lang)
             }
+            _ => ApiError::new(ErrorCode::InvalidJson, lang),
         }
-    }
+    })?;
+    de.end()
+        .map_err(|_| ApiError::new(ErrorCode::InvalidJson, lang))?;
+    Ok(value)
 }
 
-/// The staff API's two ways in: a personal token, or the console's session cookie.
-struct StaffAuth;
-
-impl utoipa::Modify for StaffAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "Personal API token from `buzon staff token --email E`",
-                    ))
-                    .build(),
-            ),
-        );
-        components.add_security_scheme(
-            "session",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
-                "__Host-buzon_staff",
-                "Console session; state changes also need the X-CSRF-Token header",
-            ))),
-        );
-    }
-}
-
-/// `GET /api/v1/openapi.json`.
-pub async fn openapi() -> Response {
-    match ApiDoc::openapi().to_json() {
-        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
-        Err(e) => ApiError::internal(&anyhow::Error::new(e), Language::En).into_response(),
-    }
+pub fn body_language(raw: Option<&str>, fallback: Language) -> Language {
+    raw.and_then(Language::parse).unwrap_or(fallback)
 }

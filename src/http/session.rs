@@ -14,9 +14,9 @@
 //!   header, and must not be marked cross-site by `Sec-Fetch-Site`. Requests with a
 //!   bearer API token carry no cookie and need none.
 
-use super::staff::{self, Member, token_hash};
-use crate::app::AppState;
-use crate::channels::web::csrf;
+use crate::http::AppState;
+use crate::http::csrf;
+use crate::staff::{self, Member, token_hash};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use chrono::{DateTime, Utc};

@@ -9,20 +9,21 @@
 //! each of them; the JSON API takes a consent per member.
 
 use super::api::{RrmView, Upload, answer, petition_response, read_upload, rrm_view};
-use super::{ConsentIn, MemberIdentity, MemberIn, Use};
-use crate::app::AppState;
+use crate::cases::members::MemberIdentity;
+use crate::cases::{self, CaseOut, QueueItem, Refused, Scope};
 use crate::channels::api::{ComplainantIn, ComplaintRequest, CountOrUnknown, WorkplaceIn};
 use crate::channels::web::form::FormFields;
-use crate::channels::web::{error_page, render};
 use crate::domain::{Language, Sector, StateCode, Text, TradeNexus, Violation, limits};
 use crate::error::{ApiError, ErrorCode};
-use crate::routing::petition::{Block, Document, RrmAnswers};
-use crate::triage::cases::{self, CaseOut, QueueItem, Refused, Scope};
-use crate::triage::console::{
+use crate::http::AppState;
+use crate::http::session::Principal;
+use crate::http::triage::console::{
     L, Me, Opt, internal, lang_of, options, read_form, see_other, signed_in,
 };
-use crate::triage::session::Principal;
-use crate::triage::staff::Role;
+use crate::http::web::{error_page, render};
+use crate::intake::members::{ConsentIn, MemberIn, Use};
+use crate::routing::petition::{Block, Document, RrmAnswers};
+use crate::staff::Role;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, RawQuery, State};
@@ -129,7 +130,7 @@ pub async fn cases_page(
             Err(e) => return internal(&e, l),
         };
     let next = next.map(|c| format!("/org?lang={}&cursor={}", l.code(), c.encode()));
-    let org = match super::org_name(db, org).await {
+    let org = match crate::staff::org_name(db, org).await {
         Ok(n) => n.unwrap_or_default(),
         Err(e) => return internal(&e, l),
     };
@@ -379,7 +380,7 @@ pub async fn file(State(state): State<AppState>, headers: HeaderMap, body: Body)
             None
         },
     };
-    let validated = super::api::validate_filing(
+    let validated = crate::channels::api::validate_filing(
         request,
         org,
         p.member.id,
@@ -393,7 +394,14 @@ pub async fn file(State(state): State<AppState>, headers: HeaderMap, body: Body)
             return file_page(&p, l, f, Some(text));
         }
     };
-    let filed = match super::api::file_complaint(&state, &p, &complaint, on_behalf, &consent).await
+    let filed = match crate::advocacy::filing::file_complaint(
+        &state.intake,
+        &state.keys,
+        &complaint,
+        on_behalf,
+        &consent,
+    )
+    .await
     {
         Ok(filed) => filed,
         Err(e) => return internal(&e, l),
@@ -485,7 +493,7 @@ async fn case_page(
         &CasePage {
             l,
             me: Me::of(p),
-            flagged: super::rrm::flagged(case).is_ok(),
+            flagged: crate::advocacy::rrm::flagged(case).is_ok(),
             authority_names: out
                 .routing
                 .iter()
@@ -719,8 +727,14 @@ pub async fn save_rrm(
         remedies_tried: f.owned("remedies_tried"),
         remedy_sought: f.owned("remedy_sought"),
     };
-    match super::rrm::save_answers(state.intake.db(), &state.keys, p.member.id, &case, answers)
-        .await
+    match crate::advocacy::rrm::save_answers(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        answers,
+    )
+    .await
     {
         Ok(_) => rrm_back(&case, l),
         Err(e) => match refusal_text(&e, l) {
@@ -759,7 +773,7 @@ pub async fn evidence(
         let text = ErrorCode::CsrfFailed.message(l.lang).to_owned();
         return rrm_page(&state, &p, &case, l, Some(text), false).await;
     }
-    match super::rrm::add_evidence(
+    match crate::advocacy::rrm::add_evidence(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -791,7 +805,15 @@ pub async fn evidence_file(
     let Ok(id) = Uuid::parse_str(&id) else {
         return error_page(ErrorCode::NotFound, l.lang, None);
     };
-    match super::rrm::evidence_file(state.intake.db(), &state.keys, p.member.id, &case, id).await {
+    match crate::advocacy::rrm::evidence_file(
+        state.intake.db(),
+        &state.keys,
+        p.member.id,
+        &case,
+        id,
+    )
+    .await
+    {
         Ok(Some((mime, name, bytes))) => super::api::download(&mime, &name, bytes),
         Ok(None) => error_page(ErrorCode::NotFound, l.lang, None),
         Err(e) => internal(&e, l),
@@ -833,7 +855,7 @@ pub async fn filed(
         Ok(v) => v,
         Err(r) => return r,
     };
-    match super::rrm::mark_filed(
+    match crate::advocacy::rrm::mark_filed(
         state.intake.db(),
         &state.keys,
         p.member.id,

@@ -3,13 +3,14 @@
 //! API token (`Authorization: Bearer`, from `buzon staff token`) or the console's
 //! session cookie plus `X-CSRF-Token` on state changes.
 
-use super::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope, Stats};
-use super::session::{self, AuthFailure, Principal};
-use super::staff::Role;
-use crate::app::AppState;
-use crate::channels::api::{header_language, read_json};
+use crate::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope};
 use crate::domain::Language;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::http::AppState;
+use crate::http::extract::{header_language, read_json};
+use crate::http::session::{self, AuthFailure, Principal};
+use crate::staff::Role;
+use crate::triage;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
@@ -343,7 +344,7 @@ pub async fn status(
     let Change {
         p, case, req, lang, ..
     } = Change::<StatusChange>::read(&state, &headers, &case_ref, body).await?;
-    let to = cases::set_status(
+    let to = triage::set_status(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -385,7 +386,7 @@ pub async fn note(
     let Change {
         p, case, req, lang, ..
     } = Change::<TextRequest>::read(&state, &headers, &case_ref, body).await?;
-    cases::add_note(
+    triage::add_note(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -432,9 +433,16 @@ pub async fn question(
     let Change {
         p, case, req, lang, ..
     } = Change::<TextRequest>::read(&state, &headers, &case_ref, body).await?;
-    let delivered_via = cases::ask(&state, p.member.id, &case, req.body.as_deref())
-        .await
-        .map_err(|e| refused(e, lang))?;
+    let delivered_via = triage::ask(
+        state.intake.db(),
+        &state.keys,
+        &state.notifier,
+        p.member.id,
+        &case,
+        req.body.as_deref(),
+    )
+    .await
+    .map_err(|e| refused(e, lang))?;
     Ok((StatusCode::CREATED, Json(QuestionSent { delivered_via })).into_response())
 }
 
@@ -474,7 +482,7 @@ pub async fn assign(
         Some(id) => Uuid::parse_str(id)
             .map_err(|_| ApiError::field(ErrorCode::UnknownStaff, "staff_id", lang))?,
     };
-    cases::assign(state.intake.db(), &state.keys, &p.member, &case, assignee)
+    triage::assign(state.intake.db(), &state.keys, &p.member, &case, assignee)
         .await
         .map_err(|e| refused(e, lang))?;
     Ok(Json(serde_json::json!({"assigned_to": assignee})).into_response())
@@ -511,7 +519,7 @@ pub async fn refer(
     let Change {
         p, case, req, lang, ..
     } = Change::<ReferRequest>::read(&state, &headers, &case_ref, body).await?;
-    cases::refer(
+    triage::refer(
         state.intake.db(),
         &state.keys,
         &p.member,
@@ -561,7 +569,7 @@ pub async fn duplicate(
         req,
         lang,
     } = Change::<DuplicateRequest>::read(&state, &headers, &case_ref, body).await?;
-    let of = cases::mark_duplicate(
+    let of = triage::mark_duplicate(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -580,7 +588,7 @@ pub async fn duplicate(
     path = "/api/v1/cases/{case_ref}/facts",
     tag = "triage",
     params(("case_ref" = String, Path)),
-    request_body = cases::FactsIn,
+    request_body = triage::FactsIn,
     responses(
         (status = 200, description = "The new routing decision", body = crate::channels::api::RoutingOut),
         (status = 404, description = "case_not_found", body = ErrorBody),
@@ -596,8 +604,8 @@ pub async fn facts(
 ) -> Result<Response, ApiError> {
     let Change {
         p, case, req, lang, ..
-    } = Change::<cases::FactsIn>::read(&state, &headers, &case_ref, body).await?;
-    let decision = cases::confirm_facts(
+    } = Change::<triage::FactsIn>::read(&state, &headers, &case_ref, body).await?;
+    let decision = triage::confirm_facts(
         state.intake.db(),
         &state.keys,
         &state.rules,
@@ -657,7 +665,7 @@ pub async fn audit_log(
     path = "/api/v1/stats",
     tag = "triage",
     responses(
-        (status = 200, body = Stats),
+        (status = 200, body = triage::Stats),
         (status = 403, description = "forbidden", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = []))
@@ -671,7 +679,7 @@ pub async fn stats(
     if !matches!(p.member.role, Role::Admin | Role::Coordinator) {
         return Err(ApiError::new(ErrorCode::Forbidden, lang));
     }
-    let s = cases::stats(state.intake.db())
+    let s = triage::stats(state.intake.db())
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(s).into_response())

@@ -4,33 +4,26 @@
 //! organization), answer questions, and the RRM workflow under
 //! `/api/v1/cases/{ref}/rrm`.
 
-use super::rrm::{self, EvidenceOut, PetitionStatus, Question};
-use super::{MAX_MEMBERS, NewMember, OnBehalf};
-use crate::app::AppState;
+use crate::advocacy::rrm::{self, EvidenceOut, PetitionStatus, Question};
 use crate::audit::{self, Event};
-use crate::channels::api::{
-    ComplaintCreated, ComplaintRequest, RrmOut, header_language, read_json,
-};
+use crate::cases::{self, Scope};
+use crate::channels::api::{ComplaintCreated, ComplaintRequest, RrmOut};
 use crate::domain::{CaseStatus, Channel, Language, Text, limits};
 use crate::error::{ApiError, ErrorBody, ErrorCode};
+use crate::http::AppState;
+use crate::http::extract::{header_language, read_json};
+use crate::http::session::Principal;
+use crate::http::triage::api::{principal, refused};
 use crate::routing::petition::RrmAnswers;
-use crate::triage::api::{principal, refused};
-use crate::triage::cases::{self, Scope};
-use crate::triage::session::Principal;
-use crate::triage::staff::Role;
+use crate::staff::Role;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-fn field(e: super::FieldRefusal, lang: Language) -> ApiError {
-    ApiError::field_owned(e.0, e.1, lang)
-}
 
 /// The caller's organization: 403 unless they are an advocate with one.
 pub fn org_of(p: &Principal, lang: Language) -> Result<Uuid, ApiError> {
@@ -53,7 +46,8 @@ async fn org_case(
     if write && !p.csrf_ok(headers, None) {
         return Err(ApiError::new(ErrorCode::CsrfFailed, lang));
     }
-    let case = crate::triage::api::case_in_scope(state, &Scope::Org(org), case_ref, lang).await?;
+    let case =
+        crate::http::triage::api::case_in_scope(state, &Scope::Org(org), case_ref, lang).await?;
     Ok((p, case))
 }
 
@@ -80,136 +74,26 @@ pub async fn file(
 ) -> Result<Response, ApiError> {
     let p = principal(state, headers, lang).await?;
     let org = org_of(&p, lang)?;
-    let cap = state.settings.max_body_bytes * crate::channels::api::FILING_BODY_FACTOR;
+    let cap = state.settings.max_body_bytes * crate::http::extract::FILING_BODY_FACTOR;
     let request: ComplaintRequest =
-        crate::channels::api::read_json_within(headers, body, lang, cap).await?;
+        crate::http::extract::read_json_within(headers, body, lang, cap).await?;
     let lang = crate::channels::api::body_language(request.language.as_deref(), lang);
     let (complaint, on_behalf, consent) =
-        validate_filing(request, org, p.member.id, Channel::Api, lang)?;
-    let filed = file_complaint(state, &p, &complaint, on_behalf, &consent)
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?;
-    let organization = super::org_name(state.intake.db(), org)
+        crate::channels::api::validate_filing(request, org, p.member.id, Channel::Api, lang)?;
+    let filed = crate::advocacy::filing::file_complaint(
+        &state.intake,
+        &state.keys,
+        &complaint,
+        on_behalf,
+        &consent,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e, lang))?;
+    let organization = crate::staff::org_name(state.intake.db(), org)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     let created = ComplaintCreated::new(filed, &state.directory, organization);
     Ok((StatusCode::CREATED, Json(created)).into_response())
-}
-
-/// Checks a filing on behalf of members (API and pages): the consent, one member
-/// (the `complainant`, optional) or a group (`workers_affected`, `members`), and the
-/// complaint itself. The first problem is reported with its field's path.
-pub fn validate_filing(
-    mut request: ComplaintRequest,
-    org: Uuid,
-    advocate: Uuid,
-    channel: Channel,
-    lang: Language,
-) -> Result<(crate::domain::NewComplaint, OnBehalf, super::Consent), ApiError> {
-    let today = Utc::now().date_naive();
-    let consent = request
-        .consent
-        .take()
-        .ok_or_else(|| ApiError::field(ErrorCode::ConsentRequired, "consent", lang))?
-        .validate("consent", today)
-        .map_err(|e| field(e, lang))?;
-    let listed = request.members.take();
-    let count = request.workers_affected.take();
-    let (members, workers_affected) = if listed.is_some() || count.is_some() {
-        if request.complainant.as_ref().is_some_and(|c| !c.is_empty()) {
-            // A group's identities are its members'.
-            return Err(ApiError::field(
-                ErrorCode::InvalidField,
-                "complainant",
-                lang,
-            ));
-        }
-        let listed = listed.unwrap_or_default();
-        if listed.len() > MAX_MEMBERS {
-            return Err(ApiError::field(ErrorCode::TooManyValues, "members", lang));
-        }
-        let n = count.unwrap_or(i64::try_from(listed.len()).unwrap_or(i64::MAX));
-        if !(2..=limits::MAX_WORKERS).contains(&n)
-            || usize::try_from(n).is_ok_and(|n| n < listed.len())
-        {
-            return Err(ApiError::field(
-                ErrorCode::InvalidNumber,
-                "workers_affected",
-                lang,
-            ));
-        }
-        let members = listed
-            .iter()
-            .enumerate()
-            .map(|(i, m)| m.validate(i, today))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| field(e, lang))?;
-        (members, u32::try_from(n).ok())
-    } else {
-        let who = request.complainant.take().unwrap_or_default();
-        let identity = super::parse_identity(
-            "complainant.",
-            who.name.as_deref(),
-            who.phone.as_deref(),
-            who.email.as_deref(),
-            who.worker_id.as_deref(),
-        )
-        .map_err(|e| field(e, lang))?;
-        (
-            vec![NewMember {
-                identity,
-                consent: consent.clone(),
-                own_receipt: false,
-            }],
-            None,
-        )
-    };
-    request.complainant = None;
-    request.anonymous = Some(true);
-    let complaint = request
-        .into_draft()
-        .validate(channel, today)
-        .map_err(|errors| ApiError::validation(errors, lang))?;
-    Ok((
-        complaint,
-        OnBehalf {
-            org,
-            advocate,
-            workers_affected,
-            members,
-        },
-        consent,
-    ))
-}
-
-/// Files and puts the filing on the record, with the consent it rests on (how,
-/// when, for what: nothing identifying).
-pub async fn file_complaint(
-    state: &AppState,
-    p: &Principal,
-    complaint: &crate::domain::NewComplaint,
-    on_behalf: OnBehalf,
-    consent: &super::Consent,
-) -> anyhow::Result<crate::intake::Filed> {
-    let filed = state.intake.file_on_behalf(complaint, &on_behalf).await?;
-    let detail = format!(
-        "members={} workers_affected={} consent_given_by={} consent_method={} consent_date={} consent_uses={}",
-        on_behalf.members.len(),
-        on_behalf.workers_affected.unwrap_or(1),
-        consent.given_by,
-        consent.method,
-        consent.date,
-        consent.uses_codes()
-    );
-    audit::record(
-        state.intake.db(),
-        &state.keys,
-        Event::new(Some(p.member.id), "file_on_behalf")
-            .case(filed.case_id)
-            .detail(&detail),
-    )
-    .await?;
-    Ok(filed)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -504,7 +388,7 @@ pub fn download(mime: &str, filename: &str, bytes: Vec<u8>) -> Response {
     let encoded =
         percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("attachment; filename=\"{safe}\"; filename*=UTF-8''{encoded}");
-    let mut response = crate::triage::api::file_response(mime, bytes);
+    let mut response = crate::http::triage::api::file_response(mime, bytes);
     if let Ok(v) = header::HeaderValue::from_str(&disposition) {
         response
             .headers_mut()

@@ -3,16 +3,20 @@
 //! queue, the masked case with its actions, and for admins the audit log and staff.
 //! Spanish by default, English with `?lang=en` (or the browser's language).
 
-use super::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope};
-use super::session::{self, AuthFailure, Principal, STAGE_ENROLL, STAGE_FULL, STAGE_PASSWORD};
-use super::staff::{self, Role};
-use crate::app::AppState;
 use crate::audit::{self, Event};
-use crate::channels::web::csrf::{Csrf, with_cookie};
+use crate::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope};
 use crate::channels::web::form::FormFields;
-use crate::channels::web::{error_page, negotiate_language, render};
 use crate::domain::{CaseStatus, Channel, Language, Sector, StateCode};
 use crate::error::ErrorCode;
+use crate::http::AppState;
+use crate::http::csrf::{Csrf, with_cookie};
+use crate::http::extract::negotiate_language;
+use crate::http::session::{
+    self, AuthFailure, Principal, STAGE_ENROLL, STAGE_FULL, STAGE_PASSWORD,
+};
+use crate::http::web::{error_page, render};
+use crate::staff::{self, Role};
+use crate::triage;
 use askama::Template;
 use axum::body::Body;
 use axum::extract::{Path, Query, RawQuery, State};
@@ -181,7 +185,7 @@ pub(crate) async fn read_form(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(FormFields, L), Response> {
-    let (fields, lang) = crate::channels::web::read_fields(state, headers, body).await?;
+    let (fields, lang) = crate::http::extract::read_fields(state, headers, body).await?;
     Ok((fields, L { lang }))
 }
 
@@ -1177,7 +1181,7 @@ macro_rules! case_action_handler {
 }
 
 case_action_handler!(set_status, |state, p, scope, case, fields| async {
-    cases::set_status(
+    triage::set_status(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -1190,7 +1194,7 @@ case_action_handler!(set_status, |state, p, scope, case, fields| async {
 });
 
 case_action_handler!(add_note, |state, p, scope, case, fields| async {
-    cases::add_note(
+    triage::add_note(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -1201,9 +1205,16 @@ case_action_handler!(add_note, |state, p, scope, case, fields| async {
 });
 
 case_action_handler!(ask, |state, p, scope, case, fields| async {
-    cases::ask(&state, p.member.id, &case, fields.get("body"))
-        .await
-        .map(|_| ())
+    triage::ask(
+        state.intake.db(),
+        &state.keys,
+        &state.notifier,
+        p.member.id,
+        &case,
+        fields.get("body"),
+    )
+    .await
+    .map(|_| ())
 });
 
 case_action_handler!(assign, |state, p, scope, case, fields| async {
@@ -1212,13 +1223,13 @@ case_action_handler!(assign, |state, p, scope, case, fields| async {
         Some(id) => Uuid::parse_str(id).map_err(|_| Refused::Staff),
     };
     match assignee {
-        Ok(id) => cases::assign(state.intake.db(), &state.keys, &p.member, &case, id).await,
+        Ok(id) => triage::assign(state.intake.db(), &state.keys, &p.member, &case, id).await,
         Err(e) => Err(e),
     }
 });
 
 case_action_handler!(refer, |state, p, scope, case, fields| async {
-    cases::refer(
+    triage::refer(
         state.intake.db(),
         &state.keys,
         &p.member,
@@ -1230,7 +1241,7 @@ case_action_handler!(refer, |state, p, scope, case, fields| async {
 });
 
 case_action_handler!(duplicate, |state, p, scope, case, fields| async {
-    cases::mark_duplicate(
+    triage::mark_duplicate(
         state.intake.db(),
         &state.keys,
         p.member.id,
@@ -1256,14 +1267,14 @@ case_action_handler!(facts, |state, p, scope, case, fields| async {
     };
     match workers {
         Ok(workers) => {
-            let input = cases::FactsIn {
+            let input = triage::FactsIn {
                 state: fields.owned("state"),
                 sector: fields.owned("sector"),
                 trade_with_us: fields.owned("trade_with_us"),
                 workers,
                 violations: Some(fields.all("violations")),
             };
-            cases::confirm_facts(
+            triage::confirm_facts(
                 state.intake.db(),
                 &state.keys,
                 &state.rules,
@@ -1327,7 +1338,7 @@ pub async fn audit_log(
 struct StatsPage {
     l: L,
     me: Me,
-    stats: cases::Stats,
+    stats: triage::Stats,
 }
 
 pub async fn stats(
@@ -1340,7 +1351,7 @@ pub async fn stats(
         Ok(p) => p,
         Err(r) => return r,
     };
-    match cases::stats(state.intake.db()).await {
+    match triage::stats(state.intake.db()).await {
         Ok(stats) => render(
             StatusCode::OK,
             &StatsPage {

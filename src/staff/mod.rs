@@ -4,6 +4,10 @@
 //! The command line (`buzon staff ...`) and the console share these functions; every
 //! change to an account is written to the audit log.
 
+pub mod orgs;
+
+pub use orgs::{OrgError, Organization, add_org, org_by_name, org_name, orgs};
+
 use crate::audit::{self, Event};
 use crate::crypto::receipt::ReceiptHasher;
 use crate::crypto::{Aad, KeyRing, hex, random_bytes};
@@ -189,7 +193,7 @@ pub async fn add(
     check_new(m)?;
     let org = match m.org {
         Some(name) => Some(
-            crate::advocacy::org_by_name(db, name)
+            crate::staff::org_by_name(db, name)
                 .await?
                 .ok_or_else(|| {
                     AccountError::Invalid(format!(
@@ -557,7 +561,7 @@ pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec
     for row in &rows {
         let c = member_from(db, row).await?;
         let org = match c.member.org_id() {
-            Some(id) => crate::advocacy::org_name(db, id).await?,
+            Some(id) => crate::staff::org_name(db, id).await?,
             None => None,
         };
         let email_ct: Vec<u8> = row.try_get_by_index(7)?;

@@ -1,0 +1,309 @@
+//! The scoped list of cases: filters, priority order, keyset pages, and the
+//! facility tag that groups complaints about one workplace without naming it.
+
+use super::*;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Everything not closed (the default).
+    Open,
+    All,
+    Is(CaseStatus),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub status: Option<StatusFilter>,
+    /// A state code, or `unknown`.
+    pub state: Option<String>,
+    pub sector: Option<Sector>,
+    pub channel: Option<Channel>,
+    /// `likely`, `possible`, `unlikely`, or `none` (not screened).
+    pub rrm: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only cases assigned to this member.
+    pub assigned_to: Option<Uuid>,
+}
+
+/// Query-string form of [`Filters`] and the page cursor (console and API).
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    /// `open` (default: all but closed), `all`, or one status code.
+    pub status: Option<String>,
+    /// ISO 3166-2:MX code, or `unknown`.
+    pub state: Option<String>,
+    pub sector: Option<String>,
+    pub channel: Option<String>,
+    /// `likely`, `possible`, `unlikely` or `none`.
+    pub rrm: Option<String>,
+    /// Received on or after (YYYY-MM-DD).
+    pub from: Option<String>,
+    /// Received on or before (YYYY-MM-DD).
+    pub to: Option<String>,
+    /// `me`: only cases assigned to the caller.
+    pub assigned: Option<String>,
+    /// The `next` value of the previous page.
+    pub cursor: Option<String>,
+    /// Cases per page, 1 to 200 [50].
+    pub limit: Option<u64>,
+}
+
+impl QueueQuery {
+    /// The filters, or the name of the first parameter that is not valid.
+    pub fn filters(&self, me: Uuid) -> Result<(Filters, Option<Cursor>), &'static str> {
+        let blank = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let status = match blank(&self.status).as_deref() {
+            None | Some("open") => Some(StatusFilter::Open),
+            Some("all") => Some(StatusFilter::All),
+            Some(code) => Some(StatusFilter::Is(CaseStatus::parse(code).ok_or("status")?)),
+        };
+        let state = match blank(&self.state) {
+            None => None,
+            Some(s) if s == "unknown" => Some(s),
+            Some(s) => Some(StateCode::parse(&s).ok_or("state")?.code().to_owned()),
+        };
+        let sector = blank(&self.sector)
+            .map(|s| Sector::parse(&s).ok_or("sector"))
+            .transpose()?;
+        let channel = blank(&self.channel)
+            .map(|s| Channel::parse(&s).ok_or("channel"))
+            .transpose()?;
+        let rrm = match blank(&self.rrm) {
+            None => None,
+            Some(r) if ["likely", "possible", "unlikely", "none"].contains(&r.as_str()) => Some(r),
+            Some(_) => return Err("rrm"),
+        };
+        let date = |v: &Option<String>, name| {
+            blank(v)
+                .map(|d| {
+                    NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                        .ok()
+                        .filter(|d| (1900..=9999).contains(&chrono::Datelike::year(d)))
+                        .ok_or(name)
+                })
+                .transpose()
+        };
+        let assigned_to = match blank(&self.assigned).as_deref() {
+            None | Some("any") => None,
+            Some("me") => Some(me),
+            Some(_) => return Err("assigned"),
+        };
+        let cursor = blank(&self.cursor)
+            .map(|c| Cursor::decode(&c).ok_or("cursor"))
+            .transpose()?;
+        Ok((
+            Filters {
+                status,
+                state,
+                sector,
+                channel,
+                rrm,
+                from: date(&self.from, "from")?,
+                to: date(&self.to, "to")?,
+                assigned_to,
+            },
+            cursor,
+        ))
+    }
+}
+
+/// Where a page ends: the last row's sort key, to the nanosecond (SQLite keeps
+/// what the clock gave). Opaque to clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub priority: i32,
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        B64.encode(format!(
+            "{}|{}|{}",
+            self.priority,
+            self.created_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
+            self.id
+        ))
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        if s.len() > 200 {
+            return None;
+        }
+        let raw = String::from_utf8(B64.decode(s).ok()?).ok()?;
+        let mut parts = raw.split('|');
+        let priority = parts.next()?.parse().ok()?;
+        let nanos: i64 = parts.next()?.parse().ok()?;
+        let id = Uuid::parse_str(parts.next()?).ok()?;
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(Self {
+            priority,
+            created_at: DateTime::from_timestamp_nanos(nanos),
+            id,
+        })
+    }
+}
+
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct QueueItem {
+    pub case_ref: String,
+    pub status: String,
+    pub channel: String,
+    pub state: String,
+    pub sector: String,
+    pub rrm_status: Option<String>,
+    pub priority: i32,
+    pub retaliation_risk: bool,
+    pub created_at: DateTime<Utc>,
+    pub assigned_to: Option<Uuid>,
+    /// Cases with the same tag come from the same facility (normalized employer name
+    /// and state); the tag reveals neither.
+    pub facility: String,
+    /// Collective complaints: the workers it is for.
+    pub workers_affected: Option<i32>,
+    /// The last change: a message, an answer, a status.
+    pub updated_at: DateTime<Utc>,
+    #[serde(skip)]
+    pub id: Uuid,
+}
+
+/// A short tag for a facility, derived from its blind index: equal for equal
+/// facilities, meaningless otherwise.
+pub fn facility_tag(employer_bidx: &[u8], state: &str) -> String {
+    let digest = crate::crypto::sha256_hex(&[employer_bidx, state.as_bytes()].concat());
+    format!("F-{}", digest[..6].to_ascii_uppercase())
+}
+
+/// One page of the queue, in priority order, and the cursor of the next page.
+pub async fn queue(
+    db: &DatabaseConnection,
+    scope: &Scope,
+    filters: &Filters,
+    after: Option<&Cursor>,
+    limit: u64,
+) -> anyhow::Result<(Vec<QueueItem>, Option<Cursor>)> {
+    let mut values: Vec<Value> = Vec::new();
+    let mut sql = String::from(
+        "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, c.rrm_status, \
+         c.priority, c.created_at, c.assigned_to, w.employer_bidx, c.workers_affected, c.updated_at \
+         FROM cases c JOIN workplaces w ON w.case_id = c.id WHERE c.priority IS NOT NULL",
+    );
+    sql.push_str(&scope.sql(&mut values));
+    let bind = |v: Value, values: &mut Vec<Value>| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    match filters.status.unwrap_or(StatusFilter::Open) {
+        StatusFilter::Open => {
+            let m = bind(CaseStatus::Closed.code().into(), &mut values);
+            sql.push_str(&format!(" AND c.status <> {m}"));
+        }
+        StatusFilter::All => {}
+        StatusFilter::Is(s) => {
+            let m = bind(s.code().into(), &mut values);
+            sql.push_str(&format!(" AND c.status = {m}"));
+        }
+    }
+    if let Some(state) = &filters.state {
+        let m = bind(state.as_str().into(), &mut values);
+        sql.push_str(&format!(" AND w.state = {m}"));
+    }
+    if let Some(sector) = filters.sector {
+        let m = bind(sector.code().into(), &mut values);
+        sql.push_str(&format!(" AND w.sector = {m}"));
+    }
+    if let Some(channel) = filters.channel {
+        let m = bind(channel.code().into(), &mut values);
+        sql.push_str(&format!(" AND c.channel = {m}"));
+    }
+    match filters.rrm.as_deref() {
+        None => {}
+        Some("none") => sql.push_str(" AND c.rrm_status IS NULL"),
+        Some(r) => {
+            let m = bind(r.into(), &mut values);
+            sql.push_str(&format!(" AND c.rrm_status = {m}"));
+        }
+    }
+    if let Some(from) = filters.from {
+        let m = bind(
+            from.and_time(chrono::NaiveTime::MIN).and_utc().into(),
+            &mut values,
+        );
+        sql.push_str(&format!(" AND c.created_at >= {m}"));
+    }
+    if let Some(to) = filters.to.and_then(|d| d.succ_opt()) {
+        let m = bind(
+            to.and_time(chrono::NaiveTime::MIN).and_utc().into(),
+            &mut values,
+        );
+        sql.push_str(&format!(" AND c.created_at < {m}"));
+    }
+    if let Some(me) = filters.assigned_to {
+        let m = bind(me.into(), &mut values);
+        sql.push_str(&format!(" AND c.assigned_to = {m}"));
+    }
+    if let Some(c) = after {
+        let p = bind(c.priority.into(), &mut values);
+        let t = bind(c.created_at.into(), &mut values);
+        let i = bind(c.id.into(), &mut values);
+        // `c.priority <= p` is implied, but said: PostgreSQL then starts the index scan
+        // at the cursor instead of filtering from the top (BENCHMARKS.md).
+        sql.push_str(&format!(
+            " AND c.priority <= {p} AND (c.priority < {p} OR (c.priority = {p} AND (c.created_at > {t} OR (c.created_at = {t} AND c.id > {i}))))"
+        ));
+    }
+    let limit = limit.clamp(1, 200);
+    sql.push_str(&format!(
+        " ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT {}",
+        limit + 1
+    ));
+    let rows = crate::db::rows(db, &sql, values)
+        .await
+        .context("cannot read the queue")?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let priority: i32 = row.try_get_by_index(7)?;
+        let state: String = row.try_get_by_index(4)?;
+        let bidx: Vec<u8> = row.try_get_by_index(10)?;
+        items.push(QueueItem {
+            id: row.try_get_by_index(0)?,
+            case_ref: row.try_get_by_index(1)?,
+            status: row.try_get_by_index(2)?,
+            channel: row.try_get_by_index(3)?,
+            facility: facility_tag(&bidx, &state),
+            state,
+            sector: row.try_get_by_index(5)?,
+            rrm_status: row.try_get_by_index(6)?,
+            priority,
+            retaliation_risk: Breakdown::of_score(priority).retaliation,
+            created_at: row.try_get_by_index(8)?,
+            assigned_to: row
+                .try_get_by_index::<Option<Uuid>>(9)?
+                .filter(|_| !scope.is_org()),
+            workers_affected: row.try_get_by_index(11)?,
+            updated_at: row.try_get_by_index(12)?,
+        });
+    }
+    let next = if items.len() as u64 > limit {
+        items.truncate(usize::try_from(limit).unwrap_or(50));
+        items.last().map(|i| Cursor {
+            priority: i.priority,
+            created_at: i.created_at,
+            id: i.id,
+        })
+    } else {
+        None
+    };
+    Ok((items, next))
+}
+
+// ---- one case ----

@@ -1,0 +1,31 @@
+//! The complainant-notification port over WhatsApp: a text message to the phone
+//! the case came from, sent by the outbox's Graph API sender.
+
+use super::conversation::Reply;
+use super::{WhatsApp, graph, sender_key, worker::CHANNEL};
+use crate::crypto::KeyRing;
+use crate::domain::Channel;
+use crate::notify::{Notice, NoticeChannel, Outgoing, Recipient};
+
+impl NoticeChannel for WhatsApp {
+    fn serves(&self) -> Channel {
+        Channel::WhatsApp
+    }
+
+    fn compose(
+        &self,
+        keys: &KeyRing,
+        to: &Recipient<'_>,
+        notice: &Notice<'_>,
+    ) -> anyhow::Result<Option<Outgoing>> {
+        let Some(phone) = to.phone else {
+            return Ok(None);
+        };
+        let wa_id = phone.trim_start_matches('+');
+        Ok(Some(Outgoing {
+            sender: CHANNEL,
+            recipient_bidx: sender_key(keys, wa_id),
+            payload: graph::message_body(wa_id, &Reply::Text(notice.text.to_owned())),
+        }))
+    }
+}

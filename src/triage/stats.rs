@@ -1,0 +1,119 @@
+//! Counts for coordinators, and the start-up backfill of priority and referrals.
+
+use crate::cases::*;
+use crate::routing::Decision;
+use crate::routing::priority::{self};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use sea_orm::{DatabaseConnection, TransactionTrait};
+use uuid::Uuid;
+
+/// Counts for coordinators: cases by status, state and authority, never a case.
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Stats {
+    pub total: i64,
+    pub by_status: Vec<Count>,
+    pub by_state: Vec<Count>,
+    pub by_authority: Vec<Count>,
+    pub rrm: Vec<Count>,
+}
+
+#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+pub async fn stats(db: &DatabaseConnection) -> anyhow::Result<Stats> {
+    let pairs = |sql: &'static str| {
+        crate::db::all(db, sql, vec![], |r| {
+            Ok(Count {
+                key: r
+                    .try_get_by_index::<Option<String>>(0)?
+                    .unwrap_or_else(|| "none".into()),
+                count: r.try_get_by_index::<i64>(1)?,
+            })
+        })
+    };
+    let total: i64 = crate::db::row(db, "SELECT COUNT(*) FROM cases", vec![])
+        .await?
+        .context("no count")?
+        .try_get_by_index(0)?;
+    Ok(Stats {
+        total,
+        by_status: pairs("SELECT status, COUNT(*) FROM cases GROUP BY status ORDER BY status").await?,
+        by_state: pairs("SELECT state, COUNT(*) FROM workplaces GROUP BY state ORDER BY state").await?,
+        by_authority: pairs(
+            "SELECT authority, COUNT(*) FROM case_referrals WHERE state = 'active' GROUP BY authority ORDER BY authority",
+        )
+        .await?,
+        rrm: pairs("SELECT rrm_status, COUNT(*) FROM cases GROUP BY rrm_status ORDER BY rrm_status").await?,
+    })
+}
+
+/// Gives cases stored before triage existed their priority and referral rows.
+/// Runs at start; a no-op once every case has a priority.
+pub async fn backfill(db: &DatabaseConnection) -> anyhow::Result<u64> {
+    let rows = crate::db::rows(
+        db,
+        "SELECT c.id, c.routing, c.created_at, w.workers FROM cases c JOIN workplaces w ON w.case_id = c.id \
+         WHERE c.priority IS NULL",
+        vec![],
+    )
+    .await?;
+    let mut done = 0;
+    for r in &rows {
+        let id: Uuid = r.try_get_by_index(0)?;
+        let routing: Option<serde_json::Value> = r.try_get_by_index(1)?;
+        let created: DateTime<Utc> = r.try_get_by_index(2)?;
+        let workers: Option<i32> = r.try_get_by_index(3)?;
+        let decision = routing.and_then(|j| serde_json::from_value::<Decision>(j).ok());
+        let violations: Vec<crate::domain::Violation> = crate::db::rows(
+            db,
+            "SELECT violation FROM case_violations WHERE case_id = $1",
+            vec![id.into()],
+        )
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+        .filter_map(|v| crate::domain::Violation::parse(&v))
+        .collect();
+        let rrm = decision.as_ref().map(|d| d.rrm.status);
+        let score = priority::score(&priority::Facts {
+            violations: &violations,
+            rrm,
+            workers: workers.and_then(|w| u32::try_from(w).ok()),
+        });
+        let txn = db.begin().await?;
+        crate::db::exec(
+            &txn,
+            "UPDATE cases SET priority = $2, rrm_status = $3 WHERE id = $1 AND priority IS NULL",
+            vec![
+                id.into(),
+                score.into(),
+                rrm.map(|s| s.code().to_owned()).into(),
+            ],
+        )
+        .await?;
+        for referral in decision.iter().flat_map(|d| d.referrals.iter()) {
+            crate::db::exec(
+                &txn,
+                "DELETE FROM case_referrals WHERE case_id = $1 AND authority = $2 AND function = $3",
+                vec![id.into(), referral.authority.as_str().into(), referral.function.code().into()],
+            )
+            .await?;
+            insert_referral(
+                &txn,
+                id,
+                &referral.authority,
+                referral.function.code(),
+                SOURCE_RULES,
+                created,
+            )
+            .await?;
+        }
+        txn.commit().await?;
+        done += 1;
+    }
+    Ok(done)
+}
