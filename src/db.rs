@@ -284,3 +284,13 @@ pub async fn backup_sqlite(
         .len();
     Ok(Backup { cases, bytes })
 }
+
+/// A write refused because a unique key was taken (a concurrent insert won).
+pub fn is_unique_violation(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<sea_orm::DbErr>()
+            .and_then(|e| e.sql_err())
+            .is_some_and(|e| matches!(e, sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    })
+}

@@ -568,7 +568,7 @@ async fn rrm_draft(settings: &Settings, case_ref: &str) -> anyhow::Result<()> {
     buzon::db::migrate(&db).await?;
     buzon::db::check_keys(&db, &keys).await?;
     let rules = buzon::routing::Rules::load(settings.routing_rules.as_deref())?;
-    let input = buzon::intake::petition_input(&db, &keys, &rules, case_ref.trim())
+    let input = buzon::advocacy::rrm::petition_input_by_ref(&db, &keys, &rules, case_ref.trim())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no case with reference {case_ref}"))?;
     let draft = buzon::routing::petition::draft(&input)?;

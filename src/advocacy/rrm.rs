@@ -14,13 +14,13 @@ use crate::crypto::{Aad, KeyRing};
 use crate::routing::petition::{EvidenceLine, NamedMember, PetitionInput, RrmAnswers};
 use crate::routing::{CaseFacts, Decision, Rules};
 use anyhow::Context;
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
 use uuid::Uuid;
 
 /// The ILC decides within 30 days of a petition (DOMAIN.md §1.3 step 2).
-pub const REVIEW_DAYS: u64 = 30;
+pub use crate::cases::petition::{PetitionStatus, REVIEW_DAYS, status};
 pub const MAX_ANSWER_CHARS: usize = 4000;
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 
@@ -46,53 +46,6 @@ fn evidence_aad(id: Uuid, column: &'static str) -> Aad<'static> {
         column,
         row: id,
     }
-}
-
-/// Where a case's petition stands.
-#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
-pub struct PetitionStatus {
-    /// When the answers were last saved.
-    pub answers_updated_at: Option<DateTime<Utc>>,
-    /// When a draft was first exported.
-    pub prepared_at: Option<DateTime<Utc>>,
-    /// When the organization filed the petition with the U.S. (as it reported).
-    pub filed_on: Option<NaiveDate>,
-    /// The end of the ILC's 30-day review.
-    pub review_due: Option<NaiveDate>,
-    /// Days left in the review window (negative once it has passed).
-    pub review_days_left: Option<i64>,
-}
-
-impl PetitionStatus {
-    pub fn review_open(&self) -> bool {
-        self.review_days_left.is_some_and(|d| d >= 0)
-    }
-}
-
-pub async fn status(db: &impl ConnectionTrait, case_id: Uuid) -> anyhow::Result<PetitionStatus> {
-    let Some(r) = crate::db::row(
-        db,
-        "SELECT updated_at, prepared_at, filed_on, answers_ct IS NOT NULL FROM rrm_petitions WHERE case_id = $1",
-        vec![case_id.into()],
-    )
-    .await?
-    else {
-        return Ok(PetitionStatus::default());
-    };
-    let filed_on: Option<NaiveDate> = r.try_get_by_index(2)?;
-    let has_answers: bool = r.try_get_by_index(3)?;
-    let review_due = filed_on.and_then(|d| d.checked_add_days(Days::new(REVIEW_DAYS)));
-    Ok(PetitionStatus {
-        answers_updated_at: if has_answers {
-            r.try_get_by_index(0)?
-        } else {
-            None
-        },
-        prepared_at: r.try_get_by_index(1)?,
-        filed_on,
-        review_due,
-        review_days_left: review_due.map(|d| (d - Utc::now().date_naive()).num_days()),
-    })
 }
 
 pub async fn answers(
@@ -738,6 +691,27 @@ pub async fn export(
     .await?;
     txn.commit().await.context("cannot commit export")?;
     Ok(docs)
+}
+
+/// Everything an RRM petition draft needs about a case, decrypted. For the
+/// `buzon rrm-draft` command (staff only); `None` when no case has that reference.
+pub async fn petition_input_by_ref(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    rules: &Rules,
+    case_ref: &str,
+) -> anyhow::Result<Option<crate::routing::petition::PetitionInput>> {
+    use entity::case;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let Some(case) = case::Entity::find()
+        .filter(case::Column::CaseRef.eq(case_ref))
+        .one(db)
+        .await
+        .context("cannot look up case")?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(petition_input(db, keys, rules, &case).await?))
 }
 
 #[cfg(test)]

@@ -95,7 +95,7 @@ pub struct CaseOut {
     pub members: Vec<crate::cases::members::MemberSummary>,
     /// The filing organization's RRM petition, once a draft was prepared: when, when
     /// it was filed with the U.S., and the committee's 30-day review window.
-    pub petition: Option<crate::advocacy::rrm::PetitionStatus>,
+    pub petition: Option<super::petition::PetitionStatus>,
 }
 
 pub(crate) fn ct_aad(table: &'static str, column: &'static str, row: Uuid) -> Aad<'static> {
@@ -244,7 +244,7 @@ pub async fn detail(
         None => None,
     };
     let members = crate::cases::members::member_summaries(db, id).await?;
-    let petition = Some(crate::advocacy::rrm::status(db, id).await?)
+    let petition = Some(super::petition::status(db, id).await?)
         .filter(|p| p.prepared_at.is_some() || p.filed_on.is_some());
     let filed_by_org = match case.org_id {
         Some(org) => crate::staff::org_name(db, org).await?,

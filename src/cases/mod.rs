@@ -7,10 +7,12 @@
 
 pub mod detail;
 pub mod members;
+pub mod petition;
 pub mod queue;
 pub mod reveal;
 pub mod scope;
 
+pub use crate::intake::referrals::{SOURCE_MANUAL, SOURCE_RULES, insert_referral};
 pub use detail::*;
 pub use queue::*;
 pub use reveal::*;
@@ -30,38 +32,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Value};
 use uuid::Uuid;
 
-pub const SOURCE_RULES: &str = "rules";
-pub const SOURCE_MANUAL: &str = "manual";
 pub const AUTHOR_STAFF: &str = "staff";
 pub const PAGE: u64 = 50;
 pub const MAX_NOTE_CHARS: usize = 4000;
 pub const MAX_QUESTION_CHARS: usize = 1000;
 pub const MAX_REASON_CHARS: usize = 500;
-
-pub async fn insert_referral(
-    conn: &impl ConnectionTrait,
-    case_id: Uuid,
-    authority: &str,
-    function: &str,
-    source: &str,
-    at: DateTime<Utc>,
-) -> anyhow::Result<()> {
-    crate::db::exec(
-        conn,
-        "INSERT INTO case_referrals (case_id, authority, function, source, state, created_at) \
-         VALUES ($1, $2, $3, $4, 'active', $5)",
-        vec![
-            case_id.into(),
-            authority.into(),
-            function.into(),
-            source.into(),
-            at.into(),
-        ],
-    )
-    .await
-    .context("cannot insert referral")?;
-    Ok(())
-}
 
 // ---- the queue ----
 

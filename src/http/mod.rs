@@ -11,7 +11,10 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod org;
+pub mod pages;
 pub mod session;
+pub mod signin;
+pub mod staff_api;
 pub mod state;
 pub mod triage;
 pub mod web;
@@ -129,11 +132,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/audit", get(tapi::audit_log))
         .route("/api/v1/stats", get(tapi::stats))
         .route("/triage", get(console::queue))
-        .route("/triage/login", get(console::show_login).post(console::login))
-        .route("/triage/totp", get(console::show_totp).post(console::totp))
-        .route("/triage/enroll", get(console::show_enroll).post(console::enroll))
-        .route("/triage/logout", post(console::logout))
-        .route("/triage/logout-everywhere", post(console::logout_everywhere))
+        .route("/triage/login", get(signin::show_login).post(signin::login))
+        .route("/triage/totp", get(signin::show_totp).post(signin::totp))
+        .route("/triage/enroll", get(signin::show_enroll).post(signin::enroll))
+        .route("/triage/logout", post(signin::logout))
+        .route("/triage/logout-everywhere", post(signin::logout_everywhere))
         .route("/triage/cases/{case_ref}", get(console::show_case))
         .route("/triage/cases/{case_ref}/reveal", post(console::reveal))
         .route("/triage/cases/{case_ref}/status", post(console::set_status))

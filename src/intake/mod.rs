@@ -6,6 +6,7 @@
 //! here. A complaint is acknowledged only after its transaction committed.
 
 pub mod members;
+pub mod referrals;
 
 use crate::crypto::receipt::{Receipt, ReceiptHasher};
 use crate::crypto::{Aad, BlindIndex, KeyRing};
@@ -16,7 +17,7 @@ use chrono::{DateTime, Utc};
 use entity::{case, case_message, case_violation, complainant, workplace};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, SqlErr, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
 use std::sync::Arc;
 use uuid::Uuid;
@@ -228,12 +229,12 @@ impl Prepared {
             .context("cannot insert member")?;
         }
         for (authority, function) in &self.referrals {
-            crate::cases::insert_referral(
+            referrals::insert_referral(
                 txn,
                 self.case_id,
                 authority,
                 function,
-                crate::cases::SOURCE_RULES,
+                referrals::SOURCE_RULES,
                 self.filed.created_at,
             )
             .await?;
@@ -325,7 +326,7 @@ impl Intake {
         loop {
             attempt += 1;
             match self.try_file(complaint, on_behalf).await {
-                Err(e) if attempt < 3 && is_unique_violation(&e) => continue,
+                Err(e) if attempt < 3 && crate::db::is_unique_violation(&e) => continue,
                 result => {
                     if let Ok(filed) = &result {
                         tracing::Span::current().record("case_ref", filed.case_ref.as_str());
@@ -901,15 +902,6 @@ pub fn message_aad(id: Uuid) -> Aad<'static> {
     }
 }
 
-pub fn is_unique_violation(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<sea_orm::DbErr>()
-            .and_then(|e| e.sql_err())
-            .is_some_and(|e| matches!(e, SqlErr::UniqueConstraintViolation(_)))
-    })
-}
-
 /// Runs CPU-heavy work (Argon2) off the async workers, inside the caller's span.
 async fn spawn_blocking_in_span<F, R>(f: F) -> anyhow::Result<R>
 where
@@ -920,27 +912,6 @@ where
     tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .context("blocking task failed")
-}
-
-/// Everything an RRM petition draft needs about a case, decrypted. For the
-/// `buzon rrm-draft` command (staff only); `None` when no case has that reference.
-pub async fn petition_input(
-    db: &DatabaseConnection,
-    keys: &KeyRing,
-    rules: &Rules,
-    case_ref: &str,
-) -> anyhow::Result<Option<crate::routing::petition::PetitionInput>> {
-    let Some(case) = case::Entity::find()
-        .filter(case::Column::CaseRef.eq(case_ref))
-        .one(db)
-        .await
-        .context("cannot look up case")?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(
-        crate::advocacy::rrm::petition_input(db, keys, rules, &case).await?,
-    ))
 }
 
 /// Associated data of an attachment's encrypted columns (any channel).

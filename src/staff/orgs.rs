@@ -51,7 +51,7 @@ pub async fn add_org(db: &DatabaseConnection, name: &str) -> Result<Organization
     )
     .await
     .map_err(|e| {
-        if crate::intake::is_unique_violation(&e) {
+        if crate::db::is_unique_violation(&e) {
             OrgError::Exists
         } else {
             OrgError::Other(e)

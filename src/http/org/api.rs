@@ -13,7 +13,7 @@ use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::http::AppState;
 use crate::http::extract::{header_language, read_json};
 use crate::http::session::Principal;
-use crate::http::triage::api::{principal, refused};
+use crate::http::staff_api::{principal, refused};
 use crate::routing::petition::RrmAnswers;
 use crate::staff::Role;
 use axum::Json;
@@ -47,7 +47,7 @@ async fn org_case(
         return Err(ApiError::new(ErrorCode::CsrfFailed, lang));
     }
     let case =
-        crate::http::triage::api::case_in_scope(state, &Scope::Org(org), case_ref, lang).await?;
+        crate::http::staff_api::case_in_scope(state, &Scope::Org(org), case_ref, lang).await?;
     Ok((p, case))
 }
 
@@ -388,7 +388,7 @@ pub fn download(mime: &str, filename: &str, bytes: Vec<u8>) -> Response {
     let encoded =
         percent_encoding::utf8_percent_encode(filename, percent_encoding::NON_ALPHANUMERIC);
     let disposition = format!("attachment; filename=\"{safe}\"; filename*=UTF-8''{encoded}");
-    let mut response = crate::http::triage::api::file_response(mime, bytes);
+    let mut response = crate::http::staff_api::file_response(mime, bytes);
     if let Ok(v) = header::HeaderValue::from_str(&disposition) {
         response
             .headers_mut()

@@ -16,10 +16,8 @@ use crate::channels::web::form::FormFields;
 use crate::domain::{Language, Sector, StateCode, Text, TradeNexus, Violation, limits};
 use crate::error::{ApiError, ErrorCode};
 use crate::http::AppState;
+use crate::http::pages::{L, Me, Opt, internal, lang_of, options, read_form, see_other, signed_in};
 use crate::http::session::Principal;
-use crate::http::triage::console::{
-    L, Me, Opt, internal, lang_of, options, read_form, see_other, signed_in,
-};
 use crate::http::web::{error_page, render};
 use crate::intake::members::{ConsentIn, MemberIn, Use};
 use crate::routing::petition::{Block, Document, RrmAnswers};

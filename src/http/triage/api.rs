@@ -3,35 +3,24 @@
 //! API token (`Authorization: Bearer`, from `buzon staff token`) or the console's
 //! session cookie plus `X-CSRF-Token` on state changes.
 
-use crate::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Refused, Scope};
+use crate::cases::{self, CaseOut, Identity, QueueItem, QueueQuery, Scope};
 use crate::domain::Language;
 use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::http::AppState;
 use crate::http::extract::{header_language, read_json};
-use crate::http::session::{self, AuthFailure, Principal};
+use crate::http::session::Principal;
+use crate::http::staff_api::{case_in_scope, file_response, principal, refused};
 use crate::staff::Role;
 use crate::triage;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-pub(crate) async fn principal(
-    state: &AppState,
-    headers: &HeaderMap,
-    lang: Language,
-) -> Result<Principal, ApiError> {
-    match session::authenticate(state, headers).await {
-        Ok(p) => Ok(p),
-        Err(AuthFailure::Unauthenticated) => Err(ApiError::new(ErrorCode::Unauthorized, lang)),
-        Err(AuthFailure::Internal(e)) => Err(ApiError::internal(&e, lang)),
-    }
-}
 
 /// The caller and their case scope; 403 for roles that don't work cases.
 async fn case_worker(
@@ -70,18 +59,6 @@ async fn case_writer(
     Ok((p, scope))
 }
 
-pub(crate) async fn case_in_scope(
-    state: &AppState,
-    scope: &Scope,
-    case_ref: &str,
-    lang: Language,
-) -> Result<entity::case::Model, ApiError> {
-    cases::find(state.intake.db(), scope, case_ref)
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?
-        .ok_or_else(|| ApiError::new(ErrorCode::CaseNotFound, lang))
-}
-
 /// A state change on one case: the caller (CSRF checked), the case in their scope
 /// (404 otherwise, the same as no case) and the JSON body.
 struct Change<T> {
@@ -110,13 +87,6 @@ impl<T: serde::de::DeserializeOwned> Change<T> {
             req,
             lang,
         })
-    }
-}
-
-pub fn refused(e: Refused, lang: Language) -> ApiError {
-    match (e.code(), e) {
-        (Some((code, field)), _) => ApiError::field(code, field, lang),
-        (None, e) => ApiError::internal(&anyhow::Error::new(e), lang),
     }
 }
 
@@ -288,23 +258,6 @@ pub async fn attachment(
         Some((mime, bytes)) => Ok(file_response(&mime, bytes)),
         None => Err(ApiError::new(ErrorCode::NotFound, lang)),
     }
-}
-
-/// An attachment as a download (never rendered inline: it could be anything).
-pub fn file_response(mime: &str, bytes: Vec<u8>) -> Response {
-    let mime = if mime.parse::<axum::http::HeaderValue>().is_ok() && !mime.is_empty() {
-        mime.to_owned()
-    } else {
-        "application/octet-stream".to_owned()
-    };
-    (
-        [
-            (header::CONTENT_TYPE, mime),
-            (header::CONTENT_DISPOSITION, "attachment".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response()
 }
 
 #[derive(Deserialize, ToSchema)]
