@@ -56,6 +56,13 @@ fn decode(raw: &[u8]) -> Result<String, ErrorCode> {
         .map_err(|_| ErrorCode::InvalidEncoding)
 }
 
+/// The fields of a form body and the page language (the form's `lang`, else `lang`).
+pub fn parse_fields(bytes: &[u8], lang: Language) -> Result<(FormFields, Language), ErrorCode> {
+    let fields = FormFields::parse(bytes)?;
+    let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
+    Ok((fields, lang))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,11 +99,4 @@ mod tests {
             Some(ErrorCode::TooManyValues)
         );
     }
-}
-
-/// The fields of a form body and the page language (the form's `lang`, else `lang`).
-pub fn parse_fields(bytes: &[u8], lang: Language) -> Result<(FormFields, Language), ErrorCode> {
-    let fields = FormFields::parse(bytes)?;
-    let lang = fields.get("lang").and_then(Language::parse).unwrap_or(lang);
-    Ok((fields, lang))
 }

@@ -7,6 +7,11 @@
 //! row marked done), so a crash at any point either redoes the whole step or nothing.
 //! Messages of one sender are processed in the order they arrived.
 
+mod input;
+#[cfg(test)]
+mod tests;
+pub use input::*;
+
 use super::conversation::{self, Conversation, Input, Media, Reply, tr};
 use super::graph::{self, GraphError};
 use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad, message_key};
@@ -773,82 +778,4 @@ async fn insert_attachment(
     .await
     .context("cannot store attachment")?;
     Ok(())
-}
-
-/// Reads a stored webhook message with the `whatsapp` crate's model; anything it
-/// cannot read, or a type we don't take, is `Unsupported` (answered politely).
-pub fn to_input(message: &serde_json::Value) -> Input {
-    use whatsapp::models::webhooks::{NotificationMessage, NotificationMessageType as T};
-    let media = |kind: &str| {
-        let part = message.get(kind)?;
-        let id = part.get("id")?.as_str()?.to_owned();
-        if id.is_empty() || id.len() > 128 {
-            return None;
-        }
-        let text = |key: &str| {
-            part.get(key)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-                .filter(|s| s.len() <= 4096)
-        };
-        Some(Input::Media(Media {
-            id,
-            mime_type: text("mime_type").unwrap_or_default(),
-            sha256: text("sha256").filter(|s| s.len() <= 128),
-            caption: text("caption"),
-        }))
-    };
-    let Ok(m) = serde_json::from_value::<NotificationMessage>(message.clone()) else {
-        // The model insists on fields WhatsApp leaves out at times (a document's file
-        // name, an audio's hash): files are read from the raw message instead.
-        let kind = message.get("type").and_then(|t| t.as_str()).unwrap_or("");
-        return match kind {
-            "image" | "document" | "audio" | "video" => media(kind),
-            _ => None,
-        }
-        .unwrap_or(Input::Unsupported);
-    };
-    let input = match m.message_type {
-        T::Text => m.text.map(|t| Input::Text(t.body)),
-        T::Interactive => m.interactive.and_then(|i| {
-            i.button_reply
-                .map(|b| b.id)
-                .or_else(|| i.list_reply.map(|l| l.id))
-                .map(Input::Choice)
-        }),
-        T::Button => m.button.map(|b| Input::Choice(b.payload)),
-        T::Image => media("image"),
-        T::Document => media("document"),
-        T::Audio => media("audio"),
-        T::Video => media("video"),
-        _ => None,
-    };
-    input.unwrap_or(Input::Unsupported)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stored_messages_become_inputs() {
-        let text = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": "hola"}});
-        assert_eq!(to_input(&text), Input::Text("hola".into()));
-        let tap = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "interactive",
-            "interactive": {"type": "list_reply", "list_reply": {"id": "sector:mining", "title": "Mina"}}});
-        assert_eq!(to_input(&tap), Input::Choice("sector:mining".into()));
-        let voice = serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "audio",
-            "audio": {"id": "123", "mime_type": "audio/ogg; codecs=opus", "sha256": "ab", "voice": true}});
-        assert!(
-            matches!(to_input(&voice), Input::Media(m) if m.id == "123" && m.sha256.as_deref() == Some("ab"))
-        );
-        for odd in [
-            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "sticker", "sticker": {"id": "1", "mime_type": "image/webp", "sha256": "x"}}),
-            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "hologram"}),
-            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": 5}}),
-            serde_json::json!({"from": "1", "id": "w", "timestamp": "1", "type": "text"}),
-        ] {
-            assert_eq!(to_input(&odd), Input::Unsupported);
-        }
-    }
 }

@@ -1,0 +1,164 @@
+//! Reading what a worker typed: accents and case folded, the keywords in both
+//! languages, what looks like a receipt, a greeting in English, a state's name.
+
+use super::*;
+
+/// Upper case, accents off, outer punctuation and spaces trimmed: "¡Ayúdame!" → "AYUDAME".
+pub fn fold(text: &str) -> String {
+    let folded: String = crate::domain::strip_accents(text)
+        .flat_map(char::to_uppercase)
+        .collect();
+    folded
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(super) enum Keyword {
+    Help,
+    Cancel,
+    Delete,
+    Status(Option<String>),
+    Language(Language),
+}
+
+pub(super) fn keyword(text: &str) -> Option<(Keyword, Language)> {
+    let folded = fold(text);
+    let mut words = folded.splitn(2, ' ');
+    let first = words.next().unwrap_or("");
+    let rest = words.next();
+    let receipt = || {
+        // The receipt exactly as typed after the keyword (Receipt::parse forgives spacing).
+        let trimmed = text.trim();
+        trimmed
+            .split_once(char::is_whitespace)
+            .map(|(_, r)| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+    };
+    let kw = match (first, rest) {
+        ("AYUDA", None) => (Keyword::Help, Language::Es),
+        ("HELP", None) => (Keyword::Help, Language::En),
+        ("CANCELAR", None) => (Keyword::Cancel, Language::Es),
+        ("CANCEL", None) => (Keyword::Cancel, Language::En),
+        ("BORRAR", None) => (Keyword::Delete, Language::Es),
+        ("DELETE", None) => (Keyword::Delete, Language::En),
+        // "Estado de México" or a description that starts with "Estado..." is not a
+        // status request: only the bare keyword, or the keyword and a receipt, is.
+        ("ESTADO", None) => (Keyword::Status(None), Language::Es),
+        ("STATUS", None) => (Keyword::Status(None), Language::En),
+        ("ESTADO", Some(_)) if receipt().is_some_and(|r| looks_like_receipt(&r)) => {
+            (Keyword::Status(receipt()), Language::Es)
+        }
+        ("STATUS", Some(_)) if receipt().is_some_and(|r| looks_like_receipt(&r)) => {
+            (Keyword::Status(receipt()), Language::En)
+        }
+        ("ENGLISH" | "INGLES", None) => (Keyword::Language(Language::En), Language::En),
+        ("ESPANOL" | "SPANISH", None) => (Keyword::Language(Language::Es), Language::Es),
+        _ => return None,
+    };
+    Some(kw)
+}
+
+/// A receipt, or something typed as one (a code with a digit in it, perhaps mistyped,
+/// which then gets "check your code" rather than the start of a new complaint).
+pub(super) fn looks_like_receipt(text: &str) -> bool {
+    if Receipt::parse(text).is_some() {
+        return true;
+    }
+    let compact: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    (8..=40).contains(&compact.len())
+        && compact.chars().all(|c| c.is_ascii_alphanumeric())
+        && compact.chars().any(|c| c.is_ascii_digit())
+}
+
+pub(super) fn is_english_greeting(text: &str) -> bool {
+    matches!(
+        fold(text).as_str(),
+        "HI" | "HELLO" | "HEY" | "GOOD MORNING" | "GOOD AFTERNOON" | "GOOD EVENING"
+    )
+}
+
+/// Matches a typed state name forgivingly: case, accents, "Estado de", common
+/// abbreviations and small typos don't matter. `None` when it is not clearly one state.
+pub fn match_state(typed: &str) -> Option<StateCode> {
+    const ALIASES: &[(&str, StateCode)] = &[
+        ("AGS", StateCode::Agu),
+        ("BC", StateCode::Bcn),
+        ("BAJA", StateCode::Bcn),
+        ("BCS", StateCode::Bcs),
+        ("CDMX", StateCode::Cmx),
+        ("DF", StateCode::Cmx),
+        ("DISTRITO FEDERAL", StateCode::Cmx),
+        ("CIUDAD DE MEXICO", StateCode::Cmx),
+        ("MEXICO CITY", StateCode::Cmx),
+        ("COAHUILA DE ZARAGOZA", StateCode::Coa),
+        ("CHIS", StateCode::Chp),
+        ("CHIH", StateCode::Chh),
+        ("EDOMEX", StateCode::Mex),
+        ("EDO MEX", StateCode::Mex),
+        ("EDO DE MEXICO", StateCode::Mex),
+        ("ESTADO DE MEXICO", StateCode::Mex),
+        ("STATE OF MEXICO", StateCode::Mex),
+        ("MEXICO", StateCode::Mex),
+        ("GTO", StateCode::Gua),
+        ("GRO", StateCode::Gro),
+        ("HGO", StateCode::Hid),
+        ("JAL", StateCode::Jal),
+        ("MICH", StateCode::Mic),
+        ("MICHOACAN DE OCAMPO", StateCode::Mic),
+        ("NL", StateCode::Nle),
+        ("N L", StateCode::Nle),
+        ("OAX", StateCode::Oax),
+        ("QRO", StateCode::Que),
+        ("QROO", StateCode::Roo),
+        ("Q ROO", StateCode::Roo),
+        ("SLP", StateCode::Slp),
+        ("SIN", StateCode::Sin),
+        ("SON", StateCode::Son),
+        ("TAMPS", StateCode::Tam),
+        ("TLAX", StateCode::Tla),
+        ("VER", StateCode::Ver),
+        ("VERACRUZ DE IGNACIO DE LA LLAVE", StateCode::Ver),
+        ("YUC", StateCode::Yuc),
+        ("ZAC", StateCode::Zac),
+    ];
+    if let Some(code) = StateCode::parse(&typed.trim().to_ascii_uppercase()) {
+        return Some(code);
+    }
+    let folded = fold(&typed.replace(['.', ',', '-'], " "));
+    if folded.is_empty() || folded.chars().count() > 60 {
+        return None;
+    }
+    if let Some(code) =
+        StateCode::parse(&format!("MX-{folded}")).or_else(|| StateCode::parse(&folded))
+    {
+        return Some(code);
+    }
+    if let Some((_, code)) = ALIASES.iter().find(|(alias, _)| *alias == folded) {
+        return Some(*code);
+    }
+    let stripped = folded
+        .strip_prefix("ESTADO DE ")
+        .or_else(|| folded.strip_prefix("EDO DE "))
+        .or_else(|| folded.strip_prefix("EDO "))
+        .unwrap_or(&folded);
+    let names: Vec<(String, StateCode)> = StateCode::ALL
+        .iter()
+        .map(|s| (fold(s.label(Language::Es)), *s))
+        .collect();
+    if let Some((_, code)) = names.iter().find(|(name, _)| name == stripped) {
+        return Some(*code);
+    }
+    // Small typos: the one name within edit distance 2 (1 for short names), if unique.
+    let allowed = if stripped.chars().count() >= 6 { 2 } else { 1 };
+    let close: Vec<StateCode> = names
+        .iter()
+        .filter(|(name, _)| strsim::levenshtein(name, stripped) <= allowed)
+        .map(|(_, code)| *code)
+        .collect();
+    match close.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
