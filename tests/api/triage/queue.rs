@@ -1,0 +1,252 @@
+//! The queue's order, filters and keyset pages, and the status transitions.
+
+use super::*;
+
+async fn queue_order_filters_and_pages(backend: Backend) {
+    let server = TestServer::spawn_with(backend, options()).await;
+    let http = client();
+    let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
+    // Filed oldest first; expected order by priority, then age.
+    let plain_old = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "A", &["unpaid_wages"], None),
+    )
+    .await;
+    let big = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "B", &["unpaid_wages"], Some(6000)),
+    )
+    .await;
+    let retaliation = file(
+        &server,
+        &http,
+        &local_case("MX-JAL", "C", &["union_retaliation"], Some(10)),
+    )
+    .await;
+    let mut federal = local_case(
+        "MX-GUA",
+        "D",
+        &["unpaid_wages", "union_interference"],
+        Some(300),
+    );
+    federal["workplace"]["sector"] = json!("auto_parts");
+    federal["workplace"]["trade_with_us"] = json!("yes");
+    let rrm = file(&server, &http, &federal).await;
+    let plain_new = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "E", &["unpaid_wages"], None),
+    )
+    .await;
+    let url = |q: &str| server.url(&format!("/api/v1/cases?{q}"));
+    let refs = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
+    assert_eq!(
+        refs(&q),
+        vec![
+            retaliation.clone(),
+            rrm.clone(),
+            big.clone(),
+            plain_old.clone(),
+            plain_new.clone()
+        ],
+        "{q}"
+    );
+    assert!(q["order"].as_str().unwrap().contains("retaliation"));
+    // Filters.
+    let (_, q) = call(&http, "GET", &url("state=MX-JAL"), Some(&admin), None).await;
+    assert_eq!(refs(&q), vec![retaliation.clone()]);
+    let (_, q) = call(&http, "GET", &url("sector=auto_parts"), Some(&admin), None).await;
+    assert_eq!(refs(&q), vec![rrm.clone()]);
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url("rrm=unlikely&state=MX-GUA"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        refs(&q),
+        vec![big.clone(), plain_old.clone(), plain_new.clone()]
+    );
+    let (_, q) = call(&http, "GET", &url("channel=web"), Some(&admin), None).await;
+    assert!(refs(&q).is_empty());
+    let today = chrono::Utc::now().date_naive();
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url(&format!("from={today}&to={today}&channel=api")),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(refs(&q).len(), 5);
+    let (_, q) = call(
+        &http,
+        "GET",
+        &url(&format!("to={}", today.pred_opt().unwrap())),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert!(refs(&q).is_empty());
+    // Status: closed cases leave the default (open) queue.
+    call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{plain_old}/status")),
+        Some(&admin),
+        Some(&json!({"status": "closed"})),
+    )
+    .await;
+    let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
+    assert!(!refs(&q).contains(&plain_old));
+    let (_, q) = call(&http, "GET", &url("status=closed"), Some(&admin), None).await;
+    assert_eq!(refs(&q), vec![plain_old.clone()]);
+    // Assigned to me.
+    call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{big}/assign")),
+        Some(&admin),
+        Some(&json!({"staff_id": "me"})),
+    )
+    .await;
+    let (_, q) = call(&http, "GET", &url("assigned=me"), Some(&admin), None).await;
+    assert_eq!(refs(&q), vec![big.clone()]);
+    // Keyset pages of two: the same order, nothing twice, nothing skipped.
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let q = match &next {
+            Some(c) => format!("status=all&limit=2&cursor={c}"),
+            None => "status=all&limit=2".into(),
+        };
+        let (st, page) = call(&http, "GET", &url(&q), Some(&admin), None).await;
+        assert_eq!(st, 200, "{page}");
+        seen.extend(refs(&page));
+        match page["next"].as_str() {
+            Some(c) => next = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![retaliation, rrm, big, plain_old, plain_new.clone()]
+    );
+    // Corrected facts route the case again and move it in the queue (the JSON
+    // routing column written on both back ends).
+    let (st, routing) = call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{plain_new}/facts")),
+        Some(&admin),
+        Some(
+            &json!({"state": "MX-GUA", "sector": "auto_parts", "trade_with_us": "yes",
+                     "workers": 2000, "violations": ["union_retaliation"]}),
+        ),
+    )
+    .await;
+    assert_eq!(st, 200, "{routing}");
+    assert_eq!(routing["jurisdiction"]["status"], "federal");
+    let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
+    assert_eq!(refs(&q)[0], plain_new, "{q}");
+    let (_, case) = call(
+        &http,
+        "GET",
+        &server.url(&format!("/api/v1/cases/{plain_new}")),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(
+        case["routing"]["rrm"]["status"], "possible",
+        "no date yet: {case}"
+    );
+    assert!(
+        !case["referrals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["authority"] == "state_ccl:MX-GUA" && r["state"] == "active"),
+        "{case}"
+    );
+    // Bad filters are named.
+    for (q, field) in [
+        ("status=lost", "status"),
+        ("from=-5000-01-01", "from"),
+        ("limit=abc", "query"),
+        ("state=MX-XXX", "state"),
+        ("from=yesterday", "from"),
+        ("cursor=%%%", "cursor"),
+        ("limit=0", "limit"),
+        ("rrm=maybe", "rrm"),
+    ] {
+        let (st, body) = call(&http, "GET", &url(q), Some(&admin), None).await;
+        assert_eq!(
+            (st, body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{q}: {body}"
+        );
+    }
+}
+
+async fn status_moves_only_along_allowed_transitions(backend: Backend) {
+    let f = fixture(backend).await;
+    let s = &f.server;
+    let st = |to: &str| json!({"status": to});
+    let post = |to: &'static str| {
+        let url = s.url(&format!("/api/v1/cases/{}/status", f.gua_case));
+        let http = f.http.clone();
+        let token = f.gua.clone();
+        async move { call(&http, "POST", &url, Some(&token), Some(&st(to))).await }
+    };
+    assert_eq!(
+        post("referred").await.1["error"]["code"],
+        "invalid_transition"
+    );
+    assert_eq!(post("nonsense").await.1["error"]["field"], "status");
+    assert_eq!(post("in_review").await.0, 200);
+    assert_eq!(post("referred").await.0, 200);
+    assert_eq!(post("closed").await.0, 200);
+    assert_eq!(post("referred").await.0, 409);
+    // Each move is on the record, in order.
+    let (_, log) = call(
+        &f.http,
+        "GET",
+        &s.url("/api/v1/audit"),
+        Some(&f.admin),
+        None,
+    )
+    .await;
+    let details: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "status")
+        .map(|r| r["detail"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        details,
+        vec![
+            "referred -> closed",
+            "in_review -> referred",
+            "received -> in_review"
+        ]
+    );
+}
+
+crate::on_both_backends!(
+    queue_order_filters_and_pages,
+    status_moves_only_along_allowed_transitions
+);
