@@ -1,5 +1,5 @@
-//! The metrics served at `/metrics` (by [`crate::http::metrics`]) in the Prometheus text format (`prometheus-client`, the Prometheus
-//! project's own Rust client): requests by route and status, complaints filed by
+//! The metrics served at `/metrics` (by [`crate::http::metrics`]) in the Prometheus
+//! text format (`prometheus-client`, the Prometheus project's own Rust client): requests by route and status, complaints filed by
 //! channel, rate-limit rejections by bucket, outbox send failures and dead letters,
 //! and, read from the database at each scrape, the outbox's and inboxes' backlog and
 //! how long the oldest pending inbox row has waited.

@@ -68,7 +68,7 @@ pub struct Limiters {
     /// Sign-in attempts per account (keyed by the e-mail's blind index, known or
     /// not), whatever address they come from: 20 per minute, checked before any
     /// Argon2 work. Known accounts also lock after 5 failures in a row
-    /// (`triage::staff::LOCK_AFTER`).
+    /// (`staff::LOCK_AFTER`).
     accounts: DefaultKeyedRateLimiter<Vec<u8>>,
     /// Failed sign-ins per unknown e-mail: five, then one more every three minutes,
     /// like the lockout of a real account (so answers don't tell them apart).

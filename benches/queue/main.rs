@@ -264,7 +264,7 @@ async fn cursor_before(db: &DatabaseConnection, case: &Case, page: usize) -> Opt
 }
 
 /// The statement `queue()` builds for these filters (mirrors its builder in
-/// src/triage/cases.rs; only the filters used here).
+/// src/cases/queue.rs; only the filters used here).
 fn queue_sql(case: &Case, after: Option<&Cursor>) -> (String, Vec<Value>) {
     let mut values: Vec<Value> = Vec::new();
     let mut sql = String::from(

@@ -20,7 +20,7 @@ pub struct Model {
     pub routing: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
-    /// Queue order (higher first); see `buzon::triage::priority`.
+    /// Queue order (higher first); see `buzon::routing::priority`.
     pub priority: Option<i32>,
     /// `likely`, `possible`, `unlikely`; `None` while not routed.
     pub rrm_status: Option<String>,

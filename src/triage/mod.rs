@@ -1,8 +1,8 @@
-//! The inspectors' work on the queue: a prioritized queue limited to their
-//! jurisdiction, and the actions on a case (status, notes, assignment, referrals,
-//! duplicates, confirmed facts), each audited. What inspectors share with advocates
-//! (scope, masked detail, reveal, messages) is [`crate::cases`]; their pages and
-//! JSON are [`crate::http::triage`].
+//! The inspectors' work on their queue: the actions on a case (status, notes,
+//! assignment, referrals, duplicates, confirmed facts, questions to the
+//! complainant), each audited. What inspectors share with advocates (scope, the
+//! scoped and prioritized list, masked detail, reveal, members) is [`crate::cases`];
+//! their pages and JSON are [`crate::http::triage`].
 //!
 //! - [`actions`]: what an inspector does to a case.
 //! - [`question`]: asking the complainant, through the notification port.

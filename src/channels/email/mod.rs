@@ -5,7 +5,7 @@
 //!
 //! Both commit the raw message, encrypted, to `email_inbox` before saying yes (the
 //! final `250` of DATA, the webhook's `200`); the same message delivered twice (same
-//! sender and Message-ID) is stored once. A worker (`worker.rs`) then turns each
+//! sender and Message-ID) is stored once. A worker (`worker/`) then turns each
 //! stored message into a new case, a follow-up on an existing case (threaded by our
 //! Message-IDs, the `[Buzón BZ-…]` subject tag or a `+BZ-…` plus-address from the
 //! case's own contact), or an item held for a human (unparseable, bounces,

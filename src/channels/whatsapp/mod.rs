@@ -1,6 +1,6 @@
 //! The WhatsApp channel (Business Cloud API): a signed webhook feeds a durable inbox,
 //! a worker turns each stored message into the next step of a guided conversation
-//! (`conversation.rs`), replies leave through the outbox, evidence files are fetched
+//! (`conversation/`), replies leave through the outbox, evidence files are fetched
 //! from the Graph API (`graph.rs`) by a media worker.
 //!
 //! Webhook rules: the signature (`X-Hub-Signature-256`, HMAC-SHA256 of the raw body

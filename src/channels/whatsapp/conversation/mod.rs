@@ -1,6 +1,6 @@
 //! The guided WhatsApp intake as a pure state machine: a stored [`Conversation`] and
 //! one incoming [`Input`] give the replies to send and what to do next. No I/O here,
-//! so every path is unit-tested; the worker (`worker.rs`) stores, files and sends.
+//! so every path is unit-tested; the worker (`../worker/`) stores, files and sends.
 //!
 //! Order of questions: privacy notice and consent, anonymity (name if not anonymous),
 //! state, workplace, city, sector, what happened, trade with the US, description,
