@@ -64,7 +64,7 @@ impl Application {
         let rules = Rules::load(settings.routing_rules.as_deref())?;
         tracing::info!(version = %rules.version, "routing rules loaded");
         let directory = crate::db::load_directory(&db).await?;
-        let backfilled = crate::triage::stats::backfill(&db).await?;
+        let backfilled = crate::triage::backfill(&db).await?;
         if backfilled > 0 {
             tracing::info!(
                 cases = backfilled,

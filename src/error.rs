@@ -165,6 +165,13 @@ mod tests {
         for code in ErrorCode::ALL {
             assert!(seen.insert(code.code()), "duplicate {}", code.code());
             assert!(code.status().is_client_error() || code.status().is_server_error());
+            // The table's number is the status sent, not the fallback for a bad one.
+            assert_eq!(
+                code.status().as_u16(),
+                code.http_status(),
+                "{}",
+                code.code()
+            );
             assert_ne!(code.message(Language::Es), code.message(Language::En));
         }
     }

@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// The ILC decides within 30 days of a petition (DOMAIN.md §1.3 step 2).
-pub use crate::cases::petition::{PetitionStatus, REVIEW_DAYS, status};
+use crate::cases::petition::{PetitionStatus, status};
 pub const MAX_ANSWER_CHARS: usize = 4000;
 pub const MAX_EVIDENCE_BYTES: usize = 10 * 1024 * 1024;
 

@@ -5,14 +5,13 @@
 //! is indistinguishable from one that does not exist. The inspectors' own actions
 //! are [`crate::triage`]; the advocates' RRM workflow is [`crate::advocacy`].
 
-pub mod detail;
+mod detail;
 pub mod members;
 pub mod petition;
-pub mod queue;
-pub mod reveal;
-pub mod scope;
+mod queue;
+mod reveal;
+mod scope;
 
-pub use crate::intake::referrals::{SOURCE_MANUAL, SOURCE_RULES, insert_referral};
 pub use detail::*;
 pub use queue::*;
 pub use reveal::*;
@@ -37,8 +36,6 @@ pub const PAGE: u64 = 50;
 pub const MAX_NOTE_CHARS: usize = 4000;
 pub const MAX_QUESTION_CHARS: usize = 1000;
 pub const MAX_REASON_CHARS: usize = 500;
-
-// ---- the queue ----
 
 /// Why an action was refused (beyond "no such case", which callers answer first).
 #[derive(Debug, thiserror::Error)]

@@ -305,5 +305,3 @@ pub async fn queue(
     };
     Ok((items, next))
 }
-
-// ---- one case ----

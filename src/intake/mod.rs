@@ -92,7 +92,7 @@ pub enum ReceiptError {
     Unexpected(#[from] anyhow::Error),
 }
 
-pub use crate::error::Busy;
+use crate::error::Busy;
 
 /// How long a request waits for an Argon2 slot before giving up with [`Busy`].
 const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);

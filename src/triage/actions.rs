@@ -5,6 +5,7 @@ use crate::audit::{self, Event};
 use crate::cases::*;
 use crate::crypto::KeyRing;
 use crate::domain::CaseStatus;
+use crate::intake::referrals::{SOURCE_MANUAL, insert_referral};
 use crate::staff::{Member, Role};
 use anyhow::Context;
 use chrono::Utc;

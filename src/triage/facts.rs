@@ -4,6 +4,7 @@ use crate::audit::{self, Event};
 use crate::cases::*;
 use crate::crypto::KeyRing;
 use crate::domain::{Sector, StateCode};
+use crate::intake::referrals::{SOURCE_RULES, insert_referral};
 use crate::routing::Decision;
 use crate::routing::priority::{self};
 use anyhow::Context;

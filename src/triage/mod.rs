@@ -4,15 +4,15 @@
 //! scoped and prioritized list, masked detail, reveal, members) is [`crate::cases`];
 //! their pages and JSON are [`crate::http::triage`].
 //!
-//! - [`actions`]: what an inspector does to a case.
-//! - [`question`]: asking the complainant, through the notification port.
-//! - [`facts`]: confirmed facts, routed again.
-//! - [`stats`]: the counts for coordinators, and the start-up backfill.
+//! - `actions`: what an inspector does to a case.
+//! - `question`: asking the complainant, through the notification port.
+//! - `facts`: confirmed facts, routed again.
+//! - `stats`: the counts for coordinators, and the start-up backfill.
 
-pub mod actions;
-pub mod facts;
-pub mod question;
-pub mod stats;
+mod actions;
+mod facts;
+mod question;
+mod stats;
 
 pub use actions::*;
 pub use facts::*;

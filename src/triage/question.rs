@@ -72,8 +72,7 @@ pub async fn ask(
             "Reply to this message, or on the Buzón page with your secret code."
         )
     );
-    let channel = Channel::parse(&case.channel);
-    if let Some(channel) = channel {
+    if let Some(channel) = Channel::parse(&case.channel) {
         let to = Recipient {
             case_ref: &case.case_ref,
             channel,

@@ -1,6 +1,6 @@
 //! Counts for coordinators, and the start-up backfill of priority and referrals.
 
-use crate::cases::*;
+use crate::intake::referrals::{SOURCE_RULES, insert_referral};
 use crate::routing::Decision;
 use crate::routing::priority::{self};
 use anyhow::Context;

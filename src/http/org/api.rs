@@ -4,8 +4,9 @@
 //! organization), answer questions, and the RRM workflow under
 //! `/api/v1/cases/{ref}/rrm`.
 
-use crate::advocacy::rrm::{self, EvidenceOut, PetitionStatus, Question};
+use crate::advocacy::rrm::{self, EvidenceOut, Question};
 use crate::audit::{self, Event};
+use crate::cases::petition::{self, PetitionStatus};
 use crate::cases::{self, Scope};
 use crate::channels::api::{ComplaintCreated, ComplaintRequest, RrmOut};
 use crate::domain::{CaseStatus, Channel, Language, Text, limits};
@@ -205,7 +206,7 @@ pub async fn rrm_view(
         screening: routing.rrm,
         questions: rrm::questions(&s.asked, &s.answers, lang),
         evidence: rrm::evidence(db, &state.keys, case.id).await?,
-        petition: rrm::status(db, case.id).await?,
+        petition: petition::status(db, case.id).await?,
         answers: s.answers,
     })
 }

@@ -151,8 +151,6 @@ pub async fn cases_page(
     )
 }
 
-// ---- filing ----
-
 // ---- one case ----
 
 #[derive(Template)]
@@ -312,7 +310,3 @@ pub async fn reveal(
         },
     }
 }
-
-// ---- the RRM workflow ----
-
-// ---- the printable petition ----
