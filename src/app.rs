@@ -33,6 +33,12 @@ impl Application {
     /// Everything that can fail at start fails here, with a message that says what
     /// to do: data directory, key file, database, migrations, key check, socket.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if crate::clock::is_test_clock() {
+            tracing::warn!(
+                "{} is set: deferred filing and the indicators follow a clock a file moves; for tests only",
+                crate::clock::TEST_CLOCK_FILE
+            );
+        }
         create_private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {} (set BUZON_DATA_DIR)",
@@ -124,6 +130,7 @@ impl Application {
             whatsapp,
             email,
             notifier: Notifier::new(notices),
+            indicators: Arc::default(),
         };
         Ok(Self {
             listener,

@@ -74,6 +74,41 @@ enum Command {
         #[command(subcommand)]
         action: AuditAction,
     },
+    /// Program indicators (the same protected figures as /triage/indicators).
+    Indicators {
+        #[command(subcommand)]
+        action: IndicatorsAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum IndicatorsAction {
+    /// Write the indicators for a period as a document for a progress report, with
+    /// each indicator's definition, to standard output. Small cells are protected as
+    /// on the page (`indicator_min_cell`); deferred cases are counted only.
+    Report {
+        /// First month, YYYY-MM [eleven months before --to].
+        #[arg(long)]
+        from: Option<String>,
+        /// Last month, YYYY-MM [this month].
+        #[arg(long)]
+        to: Option<String>,
+        /// md (Markdown), csv or html.
+        #[arg(long, default_value = "md", value_parser = ["md", "csv", "html"])]
+        format: String,
+        /// es or en.
+        #[arg(long, default_value = "es", value_parser = ["es", "en"])]
+        lang: String,
+        /// Only this state (ISO 3166-2:MX code, e.g. MX-GUA).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this sector code.
+        #[arg(long)]
+        sector: Option<String>,
+        /// Only this channel (web, api, whatsapp, email).
+        #[arg(long)]
+        channel: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -238,6 +273,50 @@ fn main() -> ExitCode {
             }
             Command::Authorities { action } => authorities(&settings, action).await,
             Command::RrmDraft { case_ref } => rrm_draft(&settings, &case_ref).await,
+            Command::Indicators {
+                action:
+                    IndicatorsAction::Report {
+                        from,
+                        to,
+                        format,
+                        lang,
+                        state,
+                        sector,
+                        channel,
+                    },
+            } => {
+                let get = |k: &str| match k {
+                    "from" => from.clone(),
+                    "to" => to.clone(),
+                    "state" => state.clone(),
+                    "sector" => sector.clone(),
+                    "channel" => channel.clone(),
+                    _ => None,
+                };
+                let filters = buzon::indicators::Filters::parse(get, buzon::clock::now())
+                    .map_err(|f| anyhow::anyhow!("--{} is not valid (see --help)", f.0))?;
+                let db = buzon::db::connect(&settings.database_url, 2).await?;
+                buzon::db::migrate(&db).await?;
+                let lang = buzon::domain::Language::parse(&lang).unwrap_or_default();
+                let cache = buzon::indicators::Cache::default();
+                let report = buzon::indicators::report(
+                    &cache,
+                    &db,
+                    &filters,
+                    settings.indicator_min_cell,
+                    lang,
+                    true,
+                )
+                .await?;
+                use buzon::indicators::render;
+                let out = match format.as_str() {
+                    "csv" => render::csv(&report),
+                    "html" => render::html_document(&report),
+                    _ => render::markdown(&report),
+                };
+                print!("{out}");
+                Ok(())
+            }
             Command::Outbox {
                 action: OutboxAction::Requeue,
             } => {

@@ -32,6 +32,20 @@ pub struct Model {
     pub filed_by: Option<Uuid>,
     /// Collective complaints: how many workers it is for.
     pub workers_affected: Option<i32>,
+    /// When the identifying data was erased (retention).
+    pub purged_at: Option<DateTimeUtc>,
+    /// Deferred filing: in no queue, indicator or outgoing message before this.
+    pub hold_until: Option<DateTimeUtc>,
+    /// How the case ended (`buzon::domain::Outcome`), recorded when closing.
+    pub outcome: Option<String>,
+    /// When staff first acted on it (not read: acted).
+    pub first_action_at: Option<DateTimeUtc>,
+    /// When it was first referred.
+    pub referred_at: Option<DateTimeUtc>,
+    /// When it was last closed; `None` while open.
+    pub closed_at: Option<DateTimeUtc>,
+    /// A bit per status it has ever had (`buzon::domain::CaseStatus::bit`).
+    pub reached: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

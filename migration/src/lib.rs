@@ -12,6 +12,7 @@ mod m20261128_000004_create_email;
 mod m20261128_000005_create_triage;
 mod m20261128_000006_create_advocates;
 mod m20261128_000007_add_retention;
+mod m20261203_000008_add_indicators;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_create_triage::Migration),
             Box::new(m20261128_000006_create_advocates::Migration),
             Box::new(m20261128_000007_add_retention::Migration),
+            Box::new(m20261203_000008_add_indicators::Migration),
         ]
     }
 }

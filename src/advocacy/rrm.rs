@@ -186,6 +186,7 @@ pub async fn mark_filed(
     if updated == 0 {
         return Err(Refused::NotPrepared);
     }
+    crate::cases::changed(&txn, case.id).await?;
     let detail = format!("filed_on={date}");
     audit::append(
         &txn,
@@ -681,6 +682,7 @@ pub async fn export(
             vec![case.id.into(), now.into(), actor.into()],
         )
         .await?;
+        crate::cases::changed(&txn, case.id).await?;
     }
     let target = format!("rrm_draft_{format}");
     audit::append(

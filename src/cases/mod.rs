@@ -114,14 +114,67 @@ pub(crate) fn text(
     Ok(v)
 }
 
-pub(crate) async fn touch(txn: &impl ConnectionTrait, case_id: Uuid) -> anyhow::Result<()> {
+/// Marks the case changed (its `updated_at`) in the caller's transaction, for what
+/// reads cases by when they changed (the indicators' cache), without counting it as
+/// a staff action.
+pub(crate) async fn changed(txn: &impl ConnectionTrait, case_id: Uuid) -> anyhow::Result<()> {
     crate::db::exec(
         txn,
         "UPDATE cases SET updated_at = $2 WHERE id = $1",
-        vec![case_id.into(), Utc::now().into()],
+        vec![case_id.into(), crate::clock::now().into()],
     )
     .await?;
     Ok(())
+}
+
+/// Records, in the caller's transaction, that staff acted on the case: its
+/// `updated_at`, and `first_action_at` the first time (an indicator).
+pub(crate) async fn touch(txn: &impl ConnectionTrait, case_id: Uuid) -> anyhow::Result<()> {
+    crate::db::exec(
+        txn,
+        "UPDATE cases SET updated_at = $2, first_action_at = COALESCE(first_action_at, $2) WHERE id = $1",
+        vec![case_id.into(), crate::clock::now().into()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records, in the caller's transaction, the facts the indicators keep about a
+/// status the case just moved to: the status's bit in `reached`, when it was first
+/// referred, when it was closed and how (cleared again when it is reopened), and
+/// that staff acted ([`touch`]).
+pub(crate) async fn record_status(
+    txn: &impl ConnectionTrait,
+    case_id: Uuid,
+    to: CaseStatus,
+    outcome: Option<crate::domain::Outcome>,
+) -> anyhow::Result<()> {
+    let now = crate::clock::now();
+    let mut values: Vec<Value> = vec![case_id.into(), to.bit().into()];
+    let set = match to {
+        CaseStatus::Referred => {
+            values.push(now.into());
+            "reached = (reached | $2), referred_at = COALESCE(referred_at, $3)"
+        }
+        CaseStatus::Closed => {
+            values.push(now.into());
+            values.push(
+                outcome
+                    .unwrap_or(crate::domain::Outcome::Other)
+                    .code()
+                    .into(),
+            );
+            "reached = (reached | $2), closed_at = $3, outcome = $4"
+        }
+        _ => "reached = (reached | $2), closed_at = NULL, outcome = NULL",
+    };
+    crate::db::exec(
+        txn,
+        &format!("UPDATE cases SET {set} WHERE id = $1"),
+        values,
+    )
+    .await?;
+    touch(txn, case_id).await
 }
 
 #[cfg(test)]
@@ -149,10 +202,14 @@ mod tests {
     #[test]
     fn a_scope_without_authorities_sees_nothing() {
         let mut v = Vec::new();
-        assert_eq!(Scope::Authorities(vec![]).sql(&mut v), " AND 1 = 0");
-        assert!(Scope::All.sql(&mut v).is_empty() && v.is_empty());
-        let sql = Scope::Authorities(vec!["cfcrl".into(), "state_labor:MX-GUA".into()]).sql(&mut v);
+        assert_eq!(Scope::Authorities(vec![]).scope_sql(&mut v), " AND 1 = 0");
+        assert!(Scope::All.scope_sql(&mut v).is_empty() && v.is_empty());
+        let sql =
+            Scope::Authorities(vec!["cfcrl".into(), "state_labor:MX-GUA".into()]).scope_sql(&mut v);
         assert!(sql.contains("IN ($1, $2)") && v.len() == 2, "{sql}");
+        // Every scope, admins' too, leaves deferred cases out until their day.
+        let mut v = Vec::new();
+        assert!(Scope::All.sql(&mut v).contains("c.hold_until <= $1") && v.len() == 1);
     }
 
     #[test]

@@ -36,8 +36,15 @@ impl Scope {
         matches!(self, Self::Org(_))
     }
 
-    /// ` AND EXISTS (...)` restricting alias `c` to the scope; binds after `values`.
+    /// ` AND ...` restricting alias `c` to the scope; binds after `values`. Every
+    /// scope leaves out deferred cases whose day has not come (nobody, admins
+    /// included, opens or acts on one before; see [`not_held`]).
     pub(crate) fn sql(&self, values: &mut Vec<Value>) -> String {
+        let held = not_held(values);
+        held + &self.scope_sql(values)
+    }
+
+    pub(super) fn scope_sql(&self, values: &mut Vec<Value>) -> String {
         match self {
             Self::All => String::new(),
             Self::Authorities(list) => {
@@ -61,6 +68,17 @@ impl Scope {
             }
         }
     }
+}
+
+/// ` AND ...` leaving out, from alias `c`, the cases deferred past the clock's now
+/// (deferred filing: stored and receipted, but out of every queue, indicator and
+/// outgoing message until the worker's date).
+pub(crate) fn not_held(values: &mut Vec<Value>) -> String {
+    values.push(crate::clock::now().into());
+    format!(
+        " AND (c.hold_until IS NULL OR c.hold_until <= ${})",
+        values.len()
+    )
 }
 
 /// The case's row, if it exists and is in scope. References are matched exactly

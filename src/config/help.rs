@@ -42,6 +42,8 @@ Settings (TOML file keys; environment variables override the file):
                                                   is erased (facts stay for statistics); 0: never
                                                   [730]
   BUZON_PURGE_INTERVAL_SECS  purge_interval_secs  How often the server runs that purge [3600]
+  BUZON_INDICATOR_MIN_CELL   indicator_min_cell   Indicators show counts under this as < n, and
+                                                  hide others that would reveal them [5]
   BUZON_RATELIMIT_SWEEP_SECS ratelimit_sweep_secs How often rate limiters forget recovered
                                                   clients (bounds their memory) [60]
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
@@ -112,6 +114,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "staff_idle_minutes",
     "staff_session_hours",
     "retention_days",
+    "indicator_min_cell",
     "purge_interval_secs",
     "ratelimit_sweep_secs",
     "login_per_minute",

@@ -40,6 +40,7 @@ struct RawSettings {
     staff_idle_minutes: u32,
     staff_session_hours: u32,
     retention_days: u32,
+    indicator_min_cell: u64,
     purge_interval_secs: u64,
     ratelimit_sweep_secs: u64,
     login_per_minute: u32,
@@ -133,6 +134,7 @@ impl Default for RawSettings {
             staff_idle_minutes: 30,
             staff_session_hours: 12,
             retention_days: 730,
+            indicator_min_cell: crate::indicators::DEFAULT_MIN_CELL,
             purge_interval_secs: 3600,
             ratelimit_sweep_secs: 60,
             login_per_minute: 10,
@@ -222,6 +224,8 @@ pub struct Settings {
     pub retention: Option<chrono::Duration>,
     /// How often the server runs the retention purge.
     pub purge_interval: std::time::Duration,
+    /// Indicators show a count under this as "< n" (small-cell protection).
+    pub indicator_min_cell: u64,
     /// How often rate limiters forget clients whose limits have recovered.
     pub ratelimit_sweep: std::time::Duration,
     pub db_max_connections: u32,
@@ -487,6 +491,10 @@ impl Settings {
                 ));
             }
         }
+        if !(2..=100).contains(&raw.indicator_min_cell) {
+            problems
+                .push("indicator_min_cell / BUZON_INDICATOR_MIN_CELL must be from 2 to 100".into());
+        }
         if raw.retention_days > 36_500 {
             problems.push(
                 "retention_days / BUZON_RETENTION_DAYS must be at most 36500 (0 keeps cases forever)"
@@ -562,6 +570,7 @@ impl Settings {
             hash_cost,
             retention: (raw.retention_days > 0)
                 .then(|| chrono::Duration::days(i64::from(raw.retention_days))),
+            indicator_min_cell: raw.indicator_min_cell,
             purge_interval: std::time::Duration::from_secs(raw.purge_interval_secs),
             ratelimit_sweep: std::time::Duration::from_secs(raw.ratelimit_sweep_secs),
             db_max_connections: raw.db_max_connections,

@@ -67,6 +67,9 @@ error_codes! {
     InvalidDate = "invalid_date", 422,
         "Escriba una fecha que ya pasó, como 2025-03-14, o déjela vacía.",
         "Use a date in the past as YYYY-MM-DD, or leave it out.";
+    InvalidHoldDate = "invalid_hold_until", 422,
+        "Elija una fecha después de hoy y antes de 90 días, o déjela vacía.",
+        "Choose a date after today and no more than 90 days ahead (YYYY-MM-DD), or leave it out.";
     InvalidField = "invalid_field", 422,
         "Este dato no tiene la forma correcta.", "This field has the wrong type.";
     InvalidReceipt = "invalid_receipt", 422,

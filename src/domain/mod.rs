@@ -8,7 +8,7 @@ mod status;
 mod vocab;
 
 pub use codes::ErrorCode;
-pub use status::CaseStatus;
+pub use status::{CaseStatus, Outcome, held_notice};
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
 
 use chrono::{Datelike, NaiveDate};
@@ -26,6 +26,9 @@ pub mod limits {
     pub const NARRATIVE: usize = 10_000;
     pub const MESSAGE: usize = 5_000;
     pub const MAX_WORKERS: i64 = 1_000_000;
+    /// Deferred filing: the latest date a worker may ask us to wait for, in days
+    /// from today.
+    pub const MAX_HOLD_DAYS: i64 = 90;
     /// The receipt field accepts a little more than a code so that spaces and dashes
     /// typed by hand still fit.
     pub const RECEIPT_INPUT: usize = 64;
@@ -271,6 +274,8 @@ pub struct NewComplaint {
     pub violations: BTreeSet<Violation>,
     pub narrative: Text,
     pub occurred_on: Option<NaiveDate>,
+    /// Deferred filing: not to be acted on before this date (in Mexico City).
+    pub hold_until: Option<NaiveDate>,
 }
 
 /// What a channel adapter hands to the intake core: the sender's input as text, in
@@ -292,6 +297,8 @@ pub struct IntakeDraft {
     pub violations: Vec<String>,
     pub narrative: Option<String>,
     pub occurred_on: Option<String>,
+    /// Deferred filing: `YYYY-MM-DD`, after today and at most 90 days ahead.
+    pub hold_until: Option<String>,
 }
 
 impl IntakeDraft {
@@ -413,6 +420,17 @@ impl IntakeDraft {
             },
         };
 
+        let hold_until = match self.hold_until.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+                Ok(d) if d > today && (d - today).num_days() <= limits::MAX_HOLD_DAYS => Some(d),
+                _ => {
+                    errors.push(FieldError::new("hold_until", ErrorCode::InvalidHoldDate));
+                    None
+                }
+            },
+        };
+
         let complainant = if self.anonymous {
             Complainant::Anonymous
         } else {
@@ -463,6 +481,7 @@ impl IntakeDraft {
                     violations,
                     narrative,
                     occurred_on,
+                    hold_until,
                 })
             }
             _ => Err(errors),

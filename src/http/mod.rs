@@ -26,14 +26,14 @@ use middleware::{
     BodyCaps, method_not_allowed, not_found, refuse_oversized, security_headers, time_limit,
 };
 use org::{api as org_api, console as org_pages};
-use triage::{api as tapi, console};
+use triage::{api as tapi, console, indicators};
 
 use crate::domain::Language;
 use crate::error::ErrorCode;
 use axum::Router;
 use axum::extract::Request;
 use axum::middleware as layer;
-use axum::response::Response;
+use axum::response::{Redirect, Response};
 use axum::routing::{get, post};
 use std::sync::Arc;
 use tower_http::trace::TraceLayer;
@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
     );
     Router::new()
         .route("/", get(web::show_form))
+        .route("/derechos", get(web::show_rights))
         .route("/complaints", post(web::submit).get(web::show_form))
         .route("/status", get(web::show_status).post(web::lookup_status))
         .route("/status/messages", post(web::add_message).get(web::show_status))
@@ -130,7 +131,10 @@ pub fn router(state: AppState) -> Router {
         .route("/org/cases/{case_ref}/rrm/petition", post(org_pages::petition))
         .route("/org/cases/{case_ref}/rrm/filed", post(org_pages::filed))
         .route("/api/v1/audit", get(tapi::audit_log))
-        .route("/api/v1/stats", get(tapi::stats))
+        .route("/api/v1/indicators", get(indicators::json))
+        .route("/api/v1/indicators.csv", get(indicators::csv))
+        // The unprotected counts that came before the indicators: gone, pointing at them.
+        .route("/api/v1/stats", get(|| async { Redirect::permanent("/api/v1/indicators") }))
         .route("/triage", get(console::queue))
         .route("/triage/login", get(signin::show_login).post(signin::login))
         .route("/triage/totp", get(signin::show_totp).post(signin::totp))
@@ -148,7 +152,8 @@ pub fn router(state: AppState) -> Router {
         .route("/triage/cases/{case_ref}/facts", post(console::facts))
         .route("/triage/cases/{case_ref}/attachments/{id}", post(console::attachment))
         .route("/triage/audit", get(console::audit_log))
-        .route("/triage/stats", get(console::stats))
+        .route("/triage/indicators", get(indicators::page))
+        .route("/triage/stats", get(|| async { Redirect::permanent("/triage/indicators") }))
         .route("/triage/staff", get(console::staff_list))
         .route("/triage/staff/{id}/{action}", post(console::staff_change))
         .route(

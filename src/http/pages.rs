@@ -58,6 +58,21 @@ impl L {
         Channel::parse(code).map_or("?", |c| c.label(self.lang))
     }
 
+    /// The closing outcomes a person can choose (a duplicate is marked as such).
+    pub fn outcomes(&self) -> Vec<(&'static str, &'static str)> {
+        crate::domain::Outcome::ALL
+            .iter()
+            .filter(|o| **o != crate::domain::Outcome::Duplicate)
+            .map(|o| (o.code(), o.label(self.lang)))
+            .collect()
+    }
+
+    pub fn outcome(&self, code: &Option<String>) -> &'static str {
+        code.as_deref()
+            .and_then(crate::domain::Outcome::parse)
+            .map_or("", |o| o.label(self.lang))
+    }
+
     pub fn rrm(&self, code: &Option<String>) -> &'static str {
         match code.as_deref() {
             Some("likely") => self.t("probable", "likely"),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub email: Option<Arc<Email>>,
     /// The configured channels that can reach a complainant.
     pub notifier: Notifier,
+    /// The program indicators' facts, shared by the page and the exports.
+    pub indicators: Arc<crate::indicators::Cache>,
 }
 
 impl AppState {

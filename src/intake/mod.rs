@@ -41,6 +41,8 @@ pub struct Filed {
     /// Members of a collective complaint, each with a receipt of their own (shown
     /// once, like the case's).
     pub members: Vec<MemberReceipt>,
+    /// Deferred filing: the day the worker chose (nobody acts on it before).
+    pub held_until: Option<chrono::NaiveDate>,
 }
 
 pub struct MemberReceipt {
@@ -59,6 +61,9 @@ pub struct CaseView {
     pub messages: Vec<MessageView>,
     /// `None` only for cases stored before routing existed.
     pub routing: Option<Decision>,
+    /// Deferred filing: nobody acts on it before this day (in Mexico City); `None`
+    /// once the day has come, or when the worker did not ask.
+    pub held_until: Option<chrono::NaiveDate>,
 }
 
 impl std::fmt::Debug for CaseView {
@@ -274,6 +279,11 @@ impl Intake {
         }
     }
 
+    /// The routing rules every case is routed by (loaded once at start).
+    pub fn rules(&self) -> &Rules {
+        &self.rules
+    }
+
     /// The Argon2id hasher (receipts and staff passwords share its cost settings).
     pub fn hasher(&self) -> Arc<ReceiptHasher> {
         Arc::clone(&self.hasher)
@@ -406,6 +416,8 @@ impl Intake {
             org_id: Set(None),
             filed_by: Set(None),
             workers_affected: Set(None),
+            hold_until: Set(c.hold_until.map(crate::clock::start_of)),
+            ..Default::default()
         };
         let w = &c.workplace;
         let workplace_row = workplace::ActiveModel {
@@ -470,6 +482,7 @@ impl Intake {
                 language: c.language,
                 created_at: now,
                 members: Vec::new(),
+                held_until: c.hold_until,
             },
         })
     }
@@ -513,6 +526,7 @@ impl Intake {
                 org_id: Set(None),
                 filed_by: Set(None),
                 workers_affected: Set(None),
+                ..Default::default()
             },
             workplace_row: workplace::ActiveModel {
                 case_id: Set(id),
@@ -554,6 +568,7 @@ impl Intake {
                 language: c.language,
                 created_at: now,
                 members: Vec::new(),
+                held_until: None,
             },
         })
     }
@@ -647,7 +662,7 @@ impl Intake {
             case_ref: format!("BZ-{}", crate::crypto::receipt::random_code(8)),
             receipt,
             receipt_hash,
-            now: Utc::now(),
+            now: crate::clock::now(),
         })
     }
 

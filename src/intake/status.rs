@@ -96,6 +96,10 @@ impl Intake {
             routing: case
                 .routing
                 .and_then(|json| serde_json::from_value::<Decision>(json).ok()),
+            held_until: case
+                .hold_until
+                .filter(|t| *t > crate::clock::now())
+                .map(|t| t.with_timezone(&crate::clock::mexico_city()).date_naive()),
             case_ref: case.case_ref,
             created_at: case.created_at,
             updated_at: case.updated_at,

@@ -4,7 +4,7 @@
 use crate::audit::{self, Event};
 use crate::cases::*;
 use crate::crypto::KeyRing;
-use crate::domain::CaseStatus;
+use crate::domain::{CaseStatus, Outcome};
 use crate::intake::referrals::{SOURCE_MANUAL, insert_referral};
 use crate::staff::{Member, Role};
 use anyhow::Context;
@@ -12,7 +12,9 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
-/// Moves a case along an allowed transition.
+/// Moves a case along an allowed transition. Closing needs an `outcome`
+/// ([`Outcome`]: how the case ended, counted by the indicators); any other move
+/// refuses one.
 pub async fn set_status(
     db: &DatabaseConnection,
     keys: &KeyRing,
@@ -20,6 +22,7 @@ pub async fn set_status(
     case: &entity::case::Model,
     to: Option<&str>,
     reason: Option<&str>,
+    outcome: Option<&str>,
 ) -> Result<CaseStatus, Refused> {
     let to =
         CaseStatus::parse(to.map(str::trim).unwrap_or("")).ok_or(Refused::Invalid("status"))?;
@@ -27,6 +30,14 @@ pub async fn set_status(
     if !from.can_move_to(to) {
         return Err(Refused::Transition);
     }
+    let outcome = match (to, outcome.map(str::trim).filter(|o| !o.is_empty())) {
+        (CaseStatus::Closed, None) => return Err(Refused::Missing("outcome")),
+        (CaseStatus::Closed, Some(code)) => {
+            Some(Outcome::parse(code).ok_or(Refused::Invalid("outcome"))?)
+        }
+        (_, None) => None,
+        (_, Some(_)) => return Err(Refused::Invalid("outcome")),
+    };
     let reason = reason.and_then(crate::domain::clean_text);
     if reason
         .as_ref()
@@ -50,13 +61,18 @@ pub async fn set_status(
     if moved != 1 {
         return Err(Refused::Transition);
     }
+    record_status(&txn, case.id, to, outcome).await?;
+    let detail = match outcome {
+        Some(o) => format!("{} -> {} ({})", from.code(), to.code(), o.code()),
+        None => format!("{} -> {}", from.code(), to.code()),
+    };
     audit::append(
         &txn,
         keys,
         Event::new(Some(actor), "status")
             .case(case.id)
             .reason_opt(reason.as_deref())
-            .detail(&format!("{} -> {}", from.code(), to.code())),
+            .detail(&detail),
     )
     .await?;
     txn.commit().await?;
@@ -138,6 +154,7 @@ pub async fn assign(
             .target(&assignee.to_string()),
     )
     .await?;
+    touch(&txn, case.id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -206,6 +223,7 @@ pub async fn refer(
             .reason(&reason),
     )
     .await?;
+    touch(&txn, case.id).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -259,6 +277,7 @@ pub async fn mark_duplicate(
     if moved != 1 {
         return Err(Refused::Transition);
     }
+    record_status(&txn, case.id, CaseStatus::Closed, Some(Outcome::Duplicate)).await?;
     audit::append(
         &txn,
         keys,

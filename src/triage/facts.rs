@@ -178,6 +178,7 @@ pub async fn confirm_facts(
             .detail(&detail),
     )
     .await?;
+    touch(&txn, case.id).await?;
     txn.commit().await?;
     Ok(decision)
 }

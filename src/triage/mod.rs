@@ -7,7 +7,8 @@
 //! - `actions`: what an inspector does to a case.
 //! - `question`: asking the complainant, through the notification port.
 //! - `facts`: confirmed facts, routed again.
-//! - `stats`: the counts for coordinators, and the start-up backfill.
+//! - `stats`: the start-up backfill (the coordinators' counts are
+//!   [`crate::indicators`]).
 
 mod actions;
 mod facts;

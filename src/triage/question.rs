@@ -59,6 +59,7 @@ pub async fn ask(
     if moved != 1 {
         return Err(Refused::Transition);
     }
+    crate::cases::record_status(&txn, case.id, CaseStatus::InfoRequested, None).await?;
     let mut delivered = vec!["status_page"];
     let tr = |es: &'static str, en: &'static str| lang.pick(es, en);
     let heading = tr("Pregunta sobre su queja", "A question about your complaint");

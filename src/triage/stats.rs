@@ -1,55 +1,12 @@
-//! Counts for coordinators, and the start-up backfill of priority and referrals.
+//! The start-up backfill of priority and referrals (the counts for coordinators
+//! are [`crate::indicators`]).
 
 use crate::intake::referrals::{SOURCE_RULES, insert_referral};
 use crate::routing::Decision;
 use crate::routing::priority::{self};
-use anyhow::Context;
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
-
-/// Counts for coordinators: cases by status, state and authority, never a case.
-#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
-pub struct Stats {
-    pub total: i64,
-    pub by_status: Vec<Count>,
-    pub by_state: Vec<Count>,
-    pub by_authority: Vec<Count>,
-    pub rrm: Vec<Count>,
-}
-
-#[derive(Clone, Debug, Default, serde::Serialize, utoipa::ToSchema)]
-pub struct Count {
-    pub key: String,
-    pub count: i64,
-}
-
-pub async fn stats(db: &DatabaseConnection) -> anyhow::Result<Stats> {
-    let pairs = |sql: &'static str| {
-        crate::db::all(db, sql, vec![], |r| {
-            Ok(Count {
-                key: r
-                    .try_get_by_index::<Option<String>>(0)?
-                    .unwrap_or_else(|| "none".into()),
-                count: r.try_get_by_index::<i64>(1)?,
-            })
-        })
-    };
-    let total: i64 = crate::db::row(db, "SELECT COUNT(*) FROM cases", vec![])
-        .await?
-        .context("no count")?
-        .try_get_by_index(0)?;
-    Ok(Stats {
-        total,
-        by_status: pairs("SELECT status, COUNT(*) FROM cases GROUP BY status ORDER BY status").await?,
-        by_state: pairs("SELECT state, COUNT(*) FROM workplaces GROUP BY state ORDER BY state").await?,
-        by_authority: pairs(
-            "SELECT authority, COUNT(*) FROM case_referrals WHERE state = 'active' GROUP BY authority ORDER BY authority",
-        )
-        .await?,
-        rrm: pairs("SELECT rrm_status, COUNT(*) FROM cases GROUP BY rrm_status ORDER BY rrm_status").await?,
-    })
-}
 
 /// Gives cases stored before triage existed their priority and referral rows.
 /// Runs at start; a no-op once every case has a priority.

@@ -7,8 +7,9 @@
 //!
 //! 1. Channel adapters (`channels`) know no console (`triage`, `advocacy`), no `http`
 //!    and no `app`.
-//! 2. `domain`, `crypto` and `routing` are pure: they import only each other, and no
-//!    database or HTTP crate (`sea_orm`, `sqlx`, `entity`, `axum`, `tower`, `hyper`…).
+//! 2. `domain`, `crypto`, `routing` and `rights` are pure: they import only each
+//!    other, and no database or HTTP crate (`sea_orm`, `sqlx`, `entity`, `axum`,
+//!    `tower`, `hyper`…).
 //! 3. Only `app` (start-up, the composition root) and `http` itself use `http`;
 //!    nothing imports `app`.
 //! 4. `triage` and `advocacy` never import each other.
@@ -46,7 +47,7 @@ struct Rule {
     reason: &'static str,
 }
 
-const PURE: &[&str] = &["domain", "crypto", "routing"];
+const PURE: &[&str] = &["domain", "crypto", "routing", "rights"];
 const DB_AND_HTTP_CRATES: &[&str] = &[
     "sea_orm",
     "sqlx",
@@ -71,13 +72,13 @@ const RULES: &[Rule] = &[
         test: "pure_modules_touch_no_database_or_http",
         from: Modules(PURE),
         to: AllBut(PURE),
-        reason: "domain, crypto and routing import only each other (no database, channel or HTTP)",
+        reason: "domain, crypto, routing and rights import only each other (no database, channel or HTTP)",
     },
     Rule {
         test: "pure_modules_touch_no_database_or_http",
         from: Modules(PURE),
         to: Crates(DB_AND_HTTP_CRATES),
-        reason: "domain, crypto and routing are pure: no database or HTTP crate",
+        reason: "domain, crypto, routing and rights are pure: no database or HTTP crate",
     },
     Rule {
         test: "only_the_composition_root_imports_http",

@@ -39,7 +39,10 @@ async fn file(o: &crate::advocates::Orgs, name: &str) -> (String, String) {
 async fn close(o: &crate::advocates::Orgs, case_ref: &str, days_ago: i64) {
     for (path, body) in [
         ("notes", json!({"body": "Nota de cierre con datos"})),
-        ("status", json!({"status": "closed"})),
+        (
+            "status",
+            json!({"status": "closed", "outcome": "no_response"}),
+        ),
     ] {
         let (status, body) = o
             .call(

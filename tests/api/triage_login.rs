@@ -593,7 +593,7 @@ async fn the_console_by_role_and_session_lifetime() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 404);
     assert_eq!(error_code(&res.text().await.unwrap()), "case_not_found");
-    for path in ["/triage/stats", "/triage/audit", "/triage/staff"] {
+    for path in ["/triage/indicators", "/triage/audit", "/triage/staff"] {
         let res = adv.get(server.url(path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 403, "{path}");
         assert_eq!(error_code(&res.text().await.unwrap()), "forbidden");
@@ -604,12 +604,12 @@ async fn the_console_by_role_and_session_lifetime() {
     password_step(&server, &coord, "coord@buzon.test", PASSWORD).await;
     assert_eq!(
         queue_status(&server, &coord).await,
-        (303, "/triage/stats?lang=es".into())
+        (303, "/triage/indicators?lang=es".into())
     );
-    let stats = get_text(&coord, &server.url("/triage/stats?lang=en")).await;
+    let stats = get_text(&coord, &server.url("/triage/indicators?lang=en")).await;
     assert!(
-        stats.contains("Cases in total") && stats.contains("<strong>2</strong>"),
-        "{stats}"
+        stats.contains("Program indicators") && stats.contains("< 5"),
+        "two cases are fewer than five: {stats}"
     );
     assert!(!stats.contains(&gua) && !stats.contains(&jal));
     assert_eq!(

@@ -140,6 +140,11 @@ pub struct ComplaintRequest {
     /// When it happened (YYYY-MM-DD, not in the future), or "unknown".
     #[schema(example = "2025-03-14")]
     pub occurred_on: Option<String>,
+    /// Deferred filing (YYYY-MM-DD, after today and at most 90 days ahead): the case
+    /// is stored and receipted now, but nobody reviews it, counts it or writes to the
+    /// worker before this day (00:00 in Mexico City), e.g. after they have left the job.
+    #[schema(example = "2027-02-15")]
+    pub hold_until: Option<String>,
     /// Advocates (bearer token) only, and required for them: the member's consent
     /// (one member: `complainant` is the member, optional) or, for a collective
     /// complaint, the group's consent to file.
@@ -177,6 +182,7 @@ impl ComplaintRequest {
             violations: self.violations.unwrap_or_default(),
             narrative: self.narrative,
             occurred_on: self.occurred_on,
+            hold_until: self.hold_until,
         }
     }
 }
@@ -206,6 +212,9 @@ pub struct ComplaintCreated {
     /// paper or by message (shown once).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberReceiptOut>,
+    /// Deferred filing: nobody acts on the case before this day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<chrono::NaiveDate>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -224,6 +233,7 @@ impl ComplaintCreated {
         organization: Option<String>,
     ) -> Self {
         Self {
+            held_until: filed.held_until,
             status: filed.status.code(),
             status_label: filed.status.label(filed.language),
             created_at: filed.created_at,
@@ -368,6 +378,12 @@ pub struct CaseStatusResponse {
     pub messages: Vec<MessageOut>,
     /// Where the case goes (absent only for cases stored before routing existed).
     pub routing: Option<RoutingOut>,
+    /// Deferred filing: nobody acts on the case before this day (absent once it
+    /// has come); `held_explanation` says so in the worker's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_until: Option<chrono::NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_explanation: Option<String>,
 }
 
 impl CaseStatusResponse {
@@ -377,6 +393,8 @@ impl CaseStatusResponse {
                 .routing
                 .as_ref()
                 .map(|d| RoutingOut::new(d, directory, lang)),
+            held_until: view.held_until,
+            held_explanation: view.held_until.map(|d| crate::domain::held_notice(d, lang)),
             case_ref: view.case_ref,
             status: view.status.code(),
             status_label: view.status.label(lang),

@@ -17,6 +17,8 @@ pub struct FormValues {
     pub violations: Vec<String>,
     pub narrative: String,
     pub occurred_on: String,
+    /// Deferred filing: the day before which nobody acts on it (empty: at once).
+    pub hold_until: String,
     pub identity: String,
     pub name: String,
     pub phone: String,
@@ -36,6 +38,7 @@ pub fn form_values(fields: &FormFields) -> FormValues {
         violations: fields.all("violations"),
         narrative: fields.owned("narrative").unwrap_or_default(),
         occurred_on: fields.owned("occurred_on").unwrap_or_default(),
+        hold_until: fields.owned("hold_until").unwrap_or_default(),
         identity: fields.owned("identity").unwrap_or_default(),
         name: fields.owned("name").unwrap_or_default(),
         phone: fields.owned("phone").unwrap_or_default(),
@@ -68,6 +71,7 @@ pub fn check_form(
         violations: values.violations.clone(),
         narrative: Some(values.narrative.clone()),
         occurred_on: Some(values.occurred_on.clone()),
+        hold_until: Some(values.hold_until.clone()),
     };
     let result = draft.validate(Channel::Web, today);
     if identity_chosen {

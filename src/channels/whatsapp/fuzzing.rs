@@ -1,13 +1,33 @@
 //! What the fuzz targets (`fuzz/`) run on a WhatsApp delivery: the webhook's own
 //! checks ([`super::accept`]), then, for each message, what the inbox worker does
 //! with it short of the database (the stored JSON read back, [`to_input`],
-//! [`conversation::advance`], the complaint when the conversation files one, the
-//! Cloud API bodies of the replies). Panics when an invariant does not hold.
+//! [`conversation::advance`] and [`conversation::send_rights`], the complaint when
+//! the conversation files one, the Cloud API bodies of the replies). Panics when an
+//! invariant does not hold.
 
 use super::conversation::{self, Conversation, Reply, wa_limits};
 use super::worker::to_input;
 use crate::error::ErrorCode;
+use crate::routing::{Directory, Rules};
 use std::collections::HashMap;
+use std::sync::OnceLock;
+
+/// The rules and directory the server starts with (the rights guide is built from them).
+fn rules() -> &'static Rules {
+    static RULES: OnceLock<Rules> = OnceLock::new();
+    RULES.get_or_init(|| match Rules::load(None) {
+        Ok(rules) => rules,
+        Err(e) => panic!("the built-in routing rules do not load: {e}"),
+    })
+}
+
+fn directory() -> &'static Directory {
+    static DIRECTORY: OnceLock<Directory> = OnceLock::new();
+    DIRECTORY.get_or_init(|| match Directory::builtin() {
+        Ok(directory) => directory,
+        Err(e) => panic!("the built-in directory does not load: {e}"),
+    })
+}
 
 /// What one delivery came to.
 #[derive(Debug, Default)]
@@ -53,7 +73,8 @@ pub fn delivery(
         let current = conversations
             .get(wa_id)
             .and_then(|json| serde_json::from_slice::<Conversation>(json).ok());
-        let outcome = conversation::advance(current, wa_id, input);
+        let mut outcome = conversation::advance(current, wa_id, input);
+        conversation::send_rights(&mut outcome, rules(), directory());
         for reply in &outcome.replies {
             check_reply(reply);
             let body = super::graph::message_body(wa_id, reply);

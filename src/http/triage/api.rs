@@ -266,6 +266,9 @@ pub struct StatusChange {
     /// received, in_review, info_requested, referred, closed
     pub status: Option<String>,
     pub reason: Option<String>,
+    /// Required when closing, refused otherwise: remedied, conciliated,
+    /// referred_elsewhere, unfounded, withdrawn, no_response, duplicate, other.
+    pub outcome: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -284,7 +287,7 @@ pub struct StatusChanged {
         (status = 200, body = StatusChanged),
         (status = 404, description = "case_not_found", body = ErrorBody),
         (status = 409, description = "invalid_transition", body = ErrorBody),
-        (status = 422, description = "invalid_field (status) or too_long (reason)", body = ErrorBody),
+        (status = 422, description = "invalid_field (status, outcome), missing_field (outcome, when closing) or too_long (reason)", body = ErrorBody),
     ),
     security(("bearer" = []), ("session" = []))
 )]
@@ -304,6 +307,7 @@ pub async fn status(
         &case,
         req.status.as_deref(),
         req.reason.as_deref(),
+        req.outcome.as_deref(),
     )
     .await
     .map_err(|e| refused(e, lang))?;
@@ -610,30 +614,4 @@ pub async fn audit_log(
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(records).into_response())
-}
-
-/// Case counts by status, state, authority and RRM screening (admins, coordinators).
-#[utoipa::path(
-    get,
-    path = "/api/v1/stats",
-    tag = "triage",
-    responses(
-        (status = 200, body = triage::Stats),
-        (status = 403, description = "forbidden", body = ErrorBody),
-    ),
-    security(("bearer" = []), ("session" = []))
-)]
-pub async fn stats(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let lang = header_language(&headers);
-    let p = principal(&state, &headers, lang).await?;
-    if !matches!(p.member.role, Role::Admin | Role::Coordinator) {
-        return Err(ApiError::new(ErrorCode::Forbidden, lang));
-    }
-    let s = triage::stats(state.intake.db())
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?;
-    Ok(Json(s).into_response())
 }

@@ -29,7 +29,7 @@ async fn case_worker(
 ) -> Result<(Principal, Scope), Response> {
     let p = signed_in(state, headers, l).await?;
     if p.member.role == Role::Coordinator {
-        return Err(see_other(&format!("/triage/stats?lang={}", l.code())));
+        return Err(see_other(&format!("/triage/indicators?lang={}", l.code())));
     }
     if p.member.role == Role::Advocate {
         return Err(see_other(&format!("/org?lang={}", l.code())));
@@ -516,6 +516,10 @@ case_action_handler!(set_status, |state, p, scope, case, fields| async {
         &case,
         fields.get("status"),
         fields.get("reason"),
+        fields
+            .get("status")
+            .filter(|s| *s == "closed")
+            .and(fields.get("outcome")),
     )
     .await
     .map(|_| ())
@@ -657,37 +661,6 @@ pub async fn audit_log(
                 },
             )
         }
-        Err(e) => internal(&e, l),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "triage/stats.html")]
-struct StatsPage {
-    l: L,
-    me: Me,
-    stats: triage::Stats,
-}
-
-pub async fn stats(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let l = lang_of(&headers, q.as_deref());
-    let p = match signed_in_as(&state, &headers, l, &[Role::Admin, Role::Coordinator]).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    match triage::stats(state.intake.db()).await {
-        Ok(stats) => render(
-            StatusCode::OK,
-            &StatsPage {
-                l,
-                me: Me::of(&p),
-                stats,
-            },
-        ),
         Err(e) => internal(&e, l),
     }
 }

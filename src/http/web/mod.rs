@@ -5,6 +5,8 @@
 
 #[doc(hidden)]
 pub mod fuzzing;
+mod rights;
+pub use rights::show_rights;
 
 use crate::channels::web::draft::{
     FormValues, check_form, form_receipt, form_values, typed_receipt,
@@ -131,6 +133,7 @@ struct FormErrors {
     violations: Option<Notice>,
     narrative: Option<Notice>,
     occurred_on: Option<Notice>,
+    hold_until: Option<Notice>,
     identity: Option<Notice>,
     name: Option<Notice>,
     phone: Option<Notice>,
@@ -152,6 +155,7 @@ impl FormErrors {
                 "violations" => &mut out.violations,
                 "narrative" => &mut out.narrative,
                 "occurred_on" => &mut out.occurred_on,
+                "hold_until" => &mut out.hold_until,
                 "complainant.name" => &mut out.name,
                 "complainant.phone" => &mut out.phone,
                 "complainant.email" => &mut out.email,
@@ -178,6 +182,9 @@ struct FormPage {
     trades: Vec<Opt>,
     violations: Vec<Opt>,
     today: String,
+    /// The deferred filing's date picker: tomorrow to 90 days ahead.
+    hold_min: String,
+    hold_max: String,
     max: FieldMax,
 }
 
@@ -257,7 +264,10 @@ fn form_page(
         sectors,
         trades,
         violations,
-        today: chrono::Utc::now().date_naive().to_string(),
+        today: crate::clock::today().to_string(),
+        hold_min: (crate::clock::today() + chrono::Days::new(1)).to_string(),
+        hold_max: (crate::clock::today() + chrono::Days::new(limits::MAX_HOLD_DAYS as u64))
+            .to_string(),
         max: MAX,
     }
 }
@@ -325,7 +335,7 @@ pub async fn submit(
             &issued,
         ));
     }
-    let complaint = match check_form(&values, lang, chrono::Utc::now().date_naive()) {
+    let complaint = match check_form(&values, lang, crate::clock::today()) {
         Ok(complaint) => complaint,
         Err(errors) => {
             let page = refill(lang, issued.token.clone(), values, &errors);
@@ -344,7 +354,8 @@ pub async fn submit(
                 filed.case_ref,
                 issued.token.clone(),
                 referral_lines(filed.routing.as_ref(), &state.directory, lang),
-            ),
+            )
+            .held(filed.held_until),
         ),
         Err(e) => {
             // Nothing was stored: show the form again, filled in, so the worker can
@@ -385,9 +396,18 @@ struct ReceiptPage {
     receipt: String,
     case_ref: String,
     referrals: Vec<ReferralLine>,
+    /// Deferred filing: what the worker reads about the wait.
+    held: Option<String>,
 }
 
 impl ReceiptPage {
+    fn held(mut self, until: Option<chrono::NaiveDate>) -> Self {
+        self.held = until.map(|d| {
+            crate::domain::held_notice(d, Language::parse(self.t.lang).unwrap_or_default())
+        });
+        self
+    }
+
     fn new(
         lang: Language,
         receipt: String,
@@ -405,6 +425,7 @@ impl ReceiptPage {
             },
             receipt,
             case_ref,
+            held: None,
         }
     }
 }
@@ -428,7 +449,8 @@ pub async fn show_receipt(
                 view.case_ref.clone(),
                 issued.token.clone(),
                 referral_lines(view.routing.as_ref(), &state.directory, lang),
-            ),
+            )
+            .held(view.held_until),
         ),
         Err(e) => {
             let code = receipt_failure(e, lang);
@@ -459,6 +481,7 @@ struct StatusView {
     filed_on: String,
     messages: Vec<MessageLine>,
     accepts_messages: bool,
+    held: Option<String>,
 }
 
 #[derive(Template)]
@@ -509,6 +532,7 @@ impl StatusPage {
             referrals: referral_lines(view.routing.as_ref(), directory, lang),
             status_label: view.status.label(lang),
             status_explanation: view.status.explanation(lang),
+            held: view.held_until.map(|d| crate::domain::held_notice(d, lang)),
             filed_on: view.created_at.format("%Y-%m-%d").to_string(),
             messages: view
                 .messages
@@ -646,7 +670,10 @@ pub async fn stylesheet() -> Response {
             (header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
-        include_str!("../../../static/buzon.css"),
+        concat!(
+            include_str!("../../../static/buzon.css"),
+            include_str!("../../../static/indicators.css")
+        ),
     )
         .into_response()
 }

@@ -313,24 +313,30 @@ async fn authorization_matrix(backend: Backend) {
         (200, Some(0)),
         "{list}"
     );
-    // Coordinators read aggregates only; inspectors and advocates don't.
+    // Coordinators read aggregates only; inspectors and advocates don't. Three
+    // cases are fewer than five: the total itself is hidden.
     let (st, stats) = call(
         http,
         "GET",
-        &s.url("/api/v1/stats"),
+        &s.url("/api/v1/indicators"),
         Some(&f.coordinator),
         None,
     )
     .await;
     assert_eq!(st, 200);
-    assert_eq!(stats["total"], 3, "{stats}");
+    let intake = stats["tables"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["id"] == "intake_channel"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(intake["totals"]["total"], "< 5", "{stats}");
     assert!(
         !stats.to_string().contains("BZ-"),
         "aggregates name no case: {stats}"
     );
     for t in [&f.gua, &f.advocate] {
         assert_eq!(
-            call(http, "GET", &s.url("/api/v1/stats"), Some(t), None)
+            call(http, "GET", &s.url("/api/v1/indicators"), Some(t), None)
                 .await
                 .0,
             403

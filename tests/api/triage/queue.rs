@@ -106,7 +106,7 @@ async fn queue_order_filters_and_pages(backend: Backend) {
         "POST",
         &server.url(&format!("/api/v1/cases/{plain_old}/status")),
         Some(&admin),
-        Some(&json!({"status": "closed"})),
+        Some(&json!({"status": "closed", "outcome": "unfounded"})),
     )
     .await;
     let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
@@ -204,7 +204,13 @@ async fn queue_order_filters_and_pages(backend: Backend) {
 async fn status_moves_only_along_allowed_transitions(backend: Backend) {
     let f = fixture(backend).await;
     let s = &f.server;
-    let st = |to: &str| json!({"status": to});
+    let st = |to: &str| {
+        if to == "closed" {
+            json!({"status": to, "outcome": "remedied"})
+        } else {
+            json!({"status": to})
+        }
+    };
     let post = |to: &'static str| {
         let url = s.url(&format!("/api/v1/cases/{}/status", f.gua_case));
         let http = f.http.clone();
@@ -218,6 +224,35 @@ async fn status_moves_only_along_allowed_transitions(backend: Backend) {
     assert_eq!(post("nonsense").await.1["error"]["field"], "status");
     assert_eq!(post("in_review").await.0, 200);
     assert_eq!(post("referred").await.0, 200);
+    // Closing needs how the case ended; another move refuses one.
+    let close_without = call(
+        &f.http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/status", f.gua_case)),
+        Some(&f.gua),
+        Some(&json!({"status": "closed"})),
+    )
+    .await;
+    assert_eq!(
+        (
+            close_without.0,
+            close_without.1["error"]["code"].as_str(),
+            close_without.1["error"]["field"].as_str()
+        ),
+        (422, Some("missing_field"), Some("outcome"))
+    );
+    let bad = call(
+        &f.http,
+        "POST",
+        &s.url(&format!("/api/v1/cases/{}/status", f.gua_case)),
+        Some(&f.gua),
+        Some(&json!({"status": "closed", "outcome": "solved-ish"})),
+    )
+    .await;
+    assert_eq!(
+        (bad.0, bad.1["error"]["field"].as_str()),
+        (422, Some("outcome"))
+    );
     assert_eq!(post("closed").await.0, 200);
     assert_eq!(post("referred").await.0, 409);
     // Each move is on the record, in order.

@@ -4,6 +4,7 @@
 //! phone would: text, taps on buttons and list rows, files.
 
 mod resilience;
+mod rights;
 
 use crate::graph_stub::{Failure, GraphStub, render};
 use crate::helpers::wa::{self, case_ref_in, envelope};

@@ -5,7 +5,8 @@
 //! Order of questions: privacy notice and consent, anonymity (name if not anonymous),
 //! state, workplace, city, sector, what happened, trade with the US, description,
 //! evidence, summary to confirm. Keywords work at any point: AYUDA/HELP,
-//! CANCELAR/CANCEL, BORRAR/DELETE, ESTADO/STATUS <receipt>, ENGLISH/ESPAÑOL.
+//! CANCELAR/CANCEL, BORRAR/DELETE, ESTADO/STATUS <receipt>, ENGLISH/ESPAÑOL,
+//! DERECHOS/RIGHTS (the rights guide, [`crate::rights`], added by [`send_rights`]).
 
 mod prompts;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use crate::domain::{
     Channel, IntakeDraft, Language, NewComplaint, PhoneNumber, Sector, StateCode, Text, TradeNexus,
     Violation, limits,
 };
+use crate::routing::{Directory, Rules};
 use serde::{Deserialize, Serialize};
 
 /// Files a worker may send as evidence; anything else is politely refused.
@@ -214,6 +216,30 @@ pub struct Outcome {
     pub status_language: Language,
     /// Store this file as evidence of the conversation.
     pub media: Option<Media>,
+    /// Send the rights guide before the replies ([`send_rights`] does).
+    pub rights: Option<RightsAsk>,
+}
+
+/// Which part of the rights guide a worker asked for, and in which language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RightsAsk {
+    pub lang: Language,
+    /// A topic's id, or `None` for the short guide of every topic.
+    pub topic: Option<&'static str>,
+}
+
+/// Puts the rights guide the outcome asks for before its replies, generated from the
+/// routing rules the server routes by ([`crate::rights::whatsapp_messages`]).
+pub fn send_rights(outcome: &mut Outcome, rules: &Rules, directory: &Directory) {
+    let Some(ask) = outcome.rights.take() else {
+        return;
+    };
+    let messages = ask
+        .topic
+        .and_then(|id| crate::rights::whatsapp_topic(rules, directory, ask.lang, id))
+        .unwrap_or_else(|| crate::rights::whatsapp_messages(rules, directory, ask.lang));
+    let guide = messages.into_iter().map(Reply::Text);
+    outcome.replies.splice(0..0, guide);
 }
 
 /// The text in the reader's language.
@@ -335,6 +361,31 @@ fn on_keyword(
             conversation: current,
             ..Outcome::default()
         },
+        // The guide goes first (send_rights); an intake in progress stays, and its
+        // question is asked again.
+        Keyword::Rights(topic) => {
+            let rights = Some(RightsAsk { lang, topic });
+            match current {
+                Some(conv) => {
+                    let replies = vec![
+                        Reply::Text(tr(
+                            lang,
+                            "Su queja sigue guardada. Siga con la pregunta:",
+                            "Your complaint is still saved. Please go on with the question:",
+                        )),
+                        prompt(&conv),
+                    ];
+                    Outcome {
+                        rights,
+                        ..keep(conv, replies)
+                    }
+                }
+                None => Outcome {
+                    rights,
+                    ..Outcome::default()
+                },
+            }
+        }
         Keyword::Language(new) => {
             let mut conv = current.unwrap_or_else(|| Conversation::new(wa_id, new));
             conv.language = new.code().to_owned();

@@ -11,12 +11,14 @@ pub(super) fn help_text(lang: Language) -> String {
          • CANCELAR: dejar la queja sin enviar (se borra lo que escribió)\n\
          • BORRAR: borrar ahora todo lo que escribió en esta conversación\n\
          • ESTADO y su código: ver cómo va una queja ya enviada\n\
+         • DERECHOS: conocer sus derechos y adónde va su queja\n\
          • ENGLISH: cambiar a inglés",
         "Buzón takes workplace complaints safely. You can write at any time:\n\
          • HELP: see this message\n\
          • CANCEL: stop without sending (what you wrote is erased)\n\
          • DELETE: erase now everything you wrote in this conversation\n\
          • STATUS and your code: see how a complaint you sent is going\n\
+         • RIGHTS: learn your rights and where your complaint goes\n\
          • ESPAÑOL: switch to Spanish",
     )
 }

@@ -363,3 +363,121 @@ mod properties {
         }
     }
 }
+
+fn shipped() -> (Rules, Directory) {
+    (
+        Rules::default_rules().expect("rules"),
+        Directory::builtin().expect("directory"),
+    )
+}
+
+fn texts_of(replies: &[Reply]) -> Vec<String> {
+    replies
+        .iter()
+        .map(|r| match r {
+            Reply::Text(t) => t.clone(),
+            other => panic!("not a text: {other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn derechos_and_rights_send_the_guide_in_their_language() {
+    let (rules, dir) = shipped();
+    for (typed, lang) in [
+        ("DERECHOS", Language::Es),
+        ("¡derechos!", Language::Es),
+        ("Derechos", Language::Es),
+        ("RIGHTS", Language::En),
+        ("rights", Language::En),
+    ] {
+        let mut out = advance(None, WA, text(typed));
+        assert_eq!(out.rights, Some(RightsAsk { lang, topic: None }), "{typed}");
+        assert!(out.conversation.is_none(), "no intake is started: {typed}");
+        assert!(!out.file && out.status_lookup.is_none());
+        send_rights(&mut out, &rules, &dir);
+        assert!(out.rights.is_none());
+        assert_eq!(
+            texts_of(&out.replies),
+            crate::rights::whatsapp_messages(&rules, &dir, lang),
+            "{typed}"
+        );
+    }
+}
+
+#[test]
+fn derechos_with_a_topic_word_sends_that_topic() {
+    let (rules, dir) = shipped();
+    for (typed, lang, id) in [
+        ("DERECHOS SINDICATO", Language::Es, "sindicato"),
+        ("derechos t-mec", Language::Es, "tmec"),
+        ("Rights wages", Language::En, "salario"),
+        ("DERECHOS 5", Language::Es, "seguridad"),
+    ] {
+        let mut out = advance(None, WA, text(typed));
+        assert_eq!(
+            out.rights,
+            Some(RightsAsk {
+                lang,
+                topic: Some(id)
+            }),
+            "{typed}"
+        );
+        send_rights(&mut out, &rules, &dir);
+        assert_eq!(
+            Some(texts_of(&out.replies)),
+            crate::rights::whatsapp_topic(&rules, &dir, lang, id),
+            "{typed}"
+        );
+    }
+    // Anything else after the word is not the keyword: it starts an intake.
+    let out = advance(None, WA, text("Derechos humanos"));
+    assert!(out.rights.is_none());
+    assert_eq!(out.conversation.map(|c| c.step), Some(Step::Consent));
+}
+
+#[test]
+fn derechos_in_the_middle_of_an_intake_keeps_it() {
+    let (rules, dir) = shipped();
+    let (conv, _, _) = run(&[
+        text("Hola"),
+        choice("consent:yes"),
+        choice("anon:yes"),
+        text("Jalisco"),
+    ]);
+    let conv = conv.expect("in progress");
+    assert_eq!(conv.step, Step::Employer);
+    let mut out = advance(Some(conv.clone()), WA, text("derechos"));
+    let kept = out.conversation.clone().expect("the intake is kept");
+    assert_eq!(kept.step, Step::Employer);
+    assert_eq!(kept.state.as_deref(), Some("MX-JAL"));
+    assert!(!out.file);
+    send_rights(&mut out, &rules, &dir);
+    let guide = crate::rights::whatsapp_messages(&rules, &dir, Language::Es);
+    assert_eq!(texts_of(&out.replies[..guide.len()]), guide);
+    // Then the question it was at, asked again.
+    assert_eq!(out.replies.last(), Some(&prompt(&kept)));
+    assert!(matches!(&out.replies[guide.len()], Reply::Text(t) if t.contains("sigue guardada")));
+    // And the intake goes on where it was.
+    let out = advance(Some(kept), WA, text("Arneses del Bajío"));
+    let conv = out.conversation.expect("kept");
+    assert_eq!(conv.employer.as_deref(), Some("Arneses del Bajío"));
+    assert_eq!(conv.step, Step::City);
+    // In English too; the conversation's language wins, like the other keywords.
+    let (conv, _, _) = run(&[text("hi"), choice("consent:yes")]);
+    let out = advance(conv, WA, text("RIGHTS"));
+    assert_eq!(
+        out.rights,
+        Some(RightsAsk {
+            lang: Language::En,
+            topic: None
+        })
+    );
+    assert_eq!(out.conversation.map(|c| c.step), Some(Step::Anonymity));
+}
+
+#[test]
+fn the_help_text_names_the_rights_keyword() {
+    assert!(help_text(Language::Es).contains("DERECHOS"));
+    assert!(help_text(Language::En).contains("RIGHTS"));
+}

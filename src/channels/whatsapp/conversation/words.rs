@@ -1,5 +1,6 @@
 //! Reading what a worker typed: accents and case folded, the keywords in both
-//! languages, what looks like a receipt, a greeting in English, a state's name.
+//! languages (DERECHOS / RIGHTS alone or with a topic's word), what looks like a
+//! receipt, a greeting in English, a state's name.
 
 use super::*;
 
@@ -21,6 +22,8 @@ pub(super) enum Keyword {
     Delete,
     Status(Option<String>),
     Language(Language),
+    /// The rights guide: all of it, or one topic (its id).
+    Rights(Option<&'static str>),
 }
 
 pub(super) fn keyword(text: &str) -> Option<(Keyword, Language)> {
@@ -53,6 +56,17 @@ pub(super) fn keyword(text: &str) -> Option<(Keyword, Language)> {
         ("STATUS", Some(_)) if receipt().is_some_and(|r| looks_like_receipt(&r)) => {
             (Keyword::Status(receipt()), Language::En)
         }
+        ("DERECHOS", None) => (Keyword::Rights(None), Language::Es),
+        ("RIGHTS", None) => (Keyword::Rights(None), Language::En),
+        // "DERECHOS SINDICATO": one topic; anything else after it is not the keyword.
+        ("DERECHOS", Some(word)) if crate::rights::topic_for_word(word).is_some() => (
+            Keyword::Rights(crate::rights::topic_for_word(word)),
+            Language::Es,
+        ),
+        ("RIGHTS", Some(word)) if crate::rights::topic_for_word(word).is_some() => (
+            Keyword::Rights(crate::rights::topic_for_word(word)),
+            Language::En,
+        ),
         ("ENGLISH" | "INGLES", None) => (Keyword::Language(Language::En), Language::En),
         ("ESPANOL" | "SPANISH", None) => (Keyword::Language(Language::Es), Language::Es),
         _ => return None,

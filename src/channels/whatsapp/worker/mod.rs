@@ -273,6 +273,11 @@ impl Inbox {
             _ => (None, None),
         };
         let mut outcome = conversation::advance(current, &wa_id, input);
+        conversation::send_rights(
+            &mut outcome,
+            self.state.intake.rules(),
+            &self.state.directory,
+        );
 
         if let Some(receipt) = outcome.status_lookup.take() {
             let lang = outcome.status_language;

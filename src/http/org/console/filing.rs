@@ -227,6 +227,7 @@ pub async fn file(State(state): State<AppState>, headers: HeaderMap, body: Body)
         violations: Some(f.all("violations")),
         narrative: f.owned("narrative"),
         occurred_on: f.owned("occurred_on"),
+        hold_until: f.owned("hold_until"),
         consent: Some(consent),
         members: collective.then_some(listed),
         workers_affected: if collective {

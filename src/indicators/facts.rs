@@ -1,0 +1,415 @@
+//! The indicators' facts: one compact, de-identified row per case, kept in memory
+//! and brought up to date from the database before each computation.
+//!
+//! Why in memory: every indicator is a count over all cases in a period, and a
+//! dozen `GROUP BY`s over a million rows (joined to workplaces, violations,
+//! referrals, messages and petitions) take seconds on SQLite; one pass over a
+//! million 72-byte rows takes milliseconds. The first computation loads every case
+//! (in pages of [`PAGE`] by id); after that each computation reads only the cases
+//! whose `updated_at` moved since the last look (every write that changes a fact
+//! here sets it: intake, status changes, actions, referrals, facts, questions,
+//! answers, petitions), with an overlap of [`OVERLAP`] so that a transaction that
+//! committed late is not missed, and reloads everything every [`FULL_RELOAD`].
+//!
+//! Nothing identifying is held: no reference, no narrative, no employer (a facility
+//! is a 64-bit digest of the employer's blind index and the state).
+
+use crate::domain::{CaseStatus, Channel, Outcome, Sector, StateCode, Violation};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use sea_orm::{DatabaseConnection, QueryResult, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+/// Cases read per query when loading everything.
+pub const PAGE: u64 = 20_000;
+/// How far back each refresh looks before the newest change it saw.
+pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(120);
+/// Everything is read again this often (a case deleted outright, a clock change).
+pub const FULL_RELOAD: Duration = Duration::from_secs(15 * 60);
+
+/// Kinds of authority a referral goes to (the part of the code before `:`).
+pub const AUTHORITY_KINDS: [&str; 7] = [
+    "cfcrl",
+    "stps_inspection",
+    "profedet",
+    "state_ccl",
+    "state_labor",
+    "state_prodet",
+    "us_ilc_rrm",
+];
+
+pub const RRM: [&str; 3] = ["likely", "possible", "unlikely"];
+
+/// One case, as the indicators see it. Times are Unix seconds; `0` means none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fact {
+    pub created: i64,
+    /// Deferred filing: out of every indicator before this instant.
+    pub hold_until: i64,
+    pub closed: i64,
+    /// Seconds from receipt to the first staff action / first referral; `u32::MAX`: none.
+    pub first_action: u32,
+    pub referred: u32,
+    /// Facility: the first 8 bytes of SHA-256(employer blind index ‖ state).
+    pub facility: u64,
+    /// A bit per `Violation::ALL` index.
+    pub violations: u32,
+    /// A bit per [`AUTHORITY_KINDS`] index: active referrals.
+    pub authorities: u16,
+    pub questions: u16,
+    pub answered: u16,
+    /// Collective complaints: workers affected (0: not collective).
+    pub workers: u32,
+    /// Index in `Channel::ALL`, `StateCode::ALL`, `Sector::ALL`, `CaseStatus::ALL`.
+    pub channel: u8,
+    pub state: u8,
+    pub sector: u8,
+    pub status: u8,
+    /// `CaseStatus::bit`s of every status the case has had.
+    pub reached: u8,
+    /// 1 + index in `Outcome::ALL`; 0: none.
+    pub outcome: u8,
+    /// 1 + index in [`RRM`]; 0: not screened.
+    pub rrm: u8,
+    pub by_org: bool,
+    pub anonymous: bool,
+    pub petition_prepared: bool,
+    /// RRM petition filed on (days since 1970-01-01); 0: not filed.
+    pub petition_filed: i32,
+}
+
+pub const NONE: u32 = u32::MAX;
+
+impl Fact {
+    pub fn month(&self) -> i32 {
+        month_of(self.created)
+    }
+
+    pub fn visible_at(&self, now: i64) -> bool {
+        self.hold_until == 0 || self.hold_until <= now
+    }
+}
+
+/// Months as `year * 12 + month - 1`, in UTC.
+pub fn month_of(secs: i64) -> i32 {
+    DateTime::<Utc>::from_timestamp(secs, 0).map_or(0, |t| t.year() * 12 + t.month0() as i32)
+}
+
+fn index<T: PartialEq>(all: &[T], item: Option<T>) -> u8 {
+    item.and_then(|i| all.iter().position(|a| *a == i))
+        .and_then(|p| u8::try_from(p).ok())
+        .unwrap_or(u8::MAX)
+}
+
+/// The facility key of an employer blind index in a state.
+pub fn facility_key(employer_bidx: &[u8], state: &str) -> u64 {
+    let hex = crate::crypto::sha256_hex(&[employer_bidx, state.as_bytes()].concat());
+    u64::from_str_radix(hex.get(..16).unwrap_or("0"), 16).unwrap_or(0)
+}
+
+/// The facility's tag as the queue shows it (`cases::facility_tag`).
+pub fn facility_tag(key: u64) -> String {
+    format!("F-{:06X}", key >> 40)
+}
+
+/// Which cases a load reads.
+enum Selection {
+    /// Ids after this one (the first page: none), [`PAGE`] of them.
+    After(Option<Uuid>),
+    ChangedSince(DateTime<Utc>),
+}
+
+impl Selection {
+    /// The condition on `cases` alias `c`, and its values.
+    fn cases(&self) -> (String, Vec<Value>) {
+        match self {
+            Self::After(None) => (format!("ORDER BY c.id LIMIT {PAGE}"), vec![]),
+            Self::After(Some(id)) => (
+                format!("WHERE c.id > $1 ORDER BY c.id LIMIT {PAGE}"),
+                vec![(*id).into()],
+            ),
+            Self::ChangedSince(t) => ("WHERE c.updated_at >= $1".into(), vec![(*t).into()]),
+        }
+    }
+}
+
+fn ts(r: &QueryResult, i: usize) -> Result<i64, sea_orm::DbErr> {
+    Ok(r.try_get_by_index::<Option<DateTime<Utc>>>(i)?
+        .map_or(0, |t| t.timestamp()))
+}
+
+fn since(created: i64, at: i64) -> u32 {
+    if at == 0 {
+        NONE
+    } else {
+        u32::try_from((at - created).max(0)).unwrap_or(NONE - 1)
+    }
+}
+
+/// Reads the cases a selection names, with their violations, referrals,
+/// questions and petitions. Returns them by id, and the newest `updated_at` seen.
+async fn load(
+    db: &DatabaseConnection,
+    selection: &Selection,
+) -> anyhow::Result<(Vec<(Uuid, Fact)>, Option<DateTime<Utc>>)> {
+    let (cond, values) = selection.cases();
+    let sql = format!(
+        "SELECT c.id, c.created_at, c.hold_until, c.closed_at, c.first_action_at, c.referred_at, \
+         c.channel, w.state, w.sector, c.status, c.reached, c.outcome, c.rrm_status, c.org_id, \
+         c.anonymous, c.workers_affected, w.employer_bidx, c.updated_at \
+         FROM cases c LEFT JOIN workplaces w ON w.case_id = c.id {cond}"
+    );
+    let rows = crate::db::rows(db, &sql, values).await?;
+    let mut newest: Option<DateTime<Utc>> = None;
+    let mut facts = Vec::with_capacity(rows.len());
+    let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let id: Uuid = r.try_get_by_index(0)?;
+        let created = ts(r, 1)?;
+        let state: Option<String> = r.try_get_by_index(7)?;
+        let bidx: Option<Vec<u8>> = r.try_get_by_index(16)?;
+        let updated: DateTime<Utc> = r.try_get_by_index(17)?;
+        newest = newest.max(Some(updated));
+        let rrm: Option<String> = r.try_get_by_index(12)?;
+        let outcome: Option<String> = r.try_get_by_index(11)?;
+        let fact = Fact {
+            created,
+            hold_until: ts(r, 2)?,
+            closed: ts(r, 3)?,
+            first_action: since(created, ts(r, 4)?),
+            referred: since(created, ts(r, 5)?),
+            channel: index(
+                Channel::ALL,
+                Channel::parse(&r.try_get_by_index::<String>(6)?),
+            ),
+            state: index(StateCode::ALL, state.as_deref().and_then(StateCode::parse)),
+            sector: index(
+                Sector::ALL,
+                r.try_get_by_index::<Option<String>>(8)?
+                    .as_deref()
+                    .and_then(Sector::parse),
+            ),
+            status: index(
+                CaseStatus::ALL,
+                CaseStatus::parse(&r.try_get_by_index::<String>(9)?),
+            ),
+            reached: u8::try_from(r.try_get_by_index::<i32>(10)?).unwrap_or(1),
+            outcome: outcome
+                .as_deref()
+                .and_then(Outcome::parse)
+                .map_or(0, |o| index(Outcome::ALL, Some(o)).saturating_add(1)),
+            rrm: rrm
+                .as_deref()
+                .and_then(|r| RRM.iter().position(|c| *c == r))
+                .map_or(0, |p| p as u8 + 1),
+            by_org: r.try_get_by_index::<Option<Uuid>>(13)?.is_some(),
+            anonymous: r.try_get_by_index(14)?,
+            workers: r
+                .try_get_by_index::<Option<i32>>(15)?
+                .and_then(|w| u32::try_from(w).ok())
+                .unwrap_or(0),
+            facility: bidx
+                .as_deref()
+                .map_or(0, |b| facility_key(b, state.as_deref().unwrap_or(""))),
+            ..Fact::default()
+        };
+        at.insert(id, facts.len());
+        facts.push((id, fact));
+    }
+    if facts.is_empty() {
+        return Ok((facts, newest));
+    }
+    // The other tables, for exactly these cases.
+    let (sub, values) = match selection {
+        Selection::ChangedSince(t) => (
+            "case_id IN (SELECT id FROM cases WHERE updated_at >= $1)".to_owned(),
+            vec![Value::from(*t)],
+        ),
+        Selection::After(after) => {
+            let last = facts.last().map(|(id, _)| *id).unwrap_or_default();
+            match after {
+                None => ("case_id <= $1".to_owned(), vec![Value::from(last)]),
+                Some(a) => (
+                    "case_id > $1 AND case_id <= $2".to_owned(),
+                    vec![Value::from(*a), Value::from(last)],
+                ),
+            }
+        }
+    };
+    let mut each =
+        async |sql: String,
+               f: &mut (dyn FnMut(&mut Fact, &QueryResult) -> anyhow::Result<()> + Send)|
+               -> anyhow::Result<()> {
+            for r in crate::db::rows(db, &sql, values.clone()).await? {
+                let id: Uuid = r.try_get_by_index(0)?;
+                if let Some(i) = at.get(&id) {
+                    f(&mut facts[*i].1, &r)?;
+                }
+            }
+            Ok(())
+        };
+    each(
+        format!("SELECT case_id, violation FROM case_violations WHERE {sub}"),
+        &mut |fact, r| {
+            let v = r.try_get_by_index::<String>(1)?;
+            if let Some(p) =
+                Violation::parse(&v).and_then(|v| Violation::ALL.iter().position(|a| *a == v))
+            {
+                fact.violations |= 1 << p;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    each(
+        format!("SELECT case_id, authority FROM case_referrals WHERE state = 'active' AND {sub}"),
+        &mut |fact, r| {
+            let code = r.try_get_by_index::<String>(1)?;
+            let kind = code.split(':').next().unwrap_or("");
+            if let Some(p) = AUTHORITY_KINDS.iter().position(|k| *k == kind) {
+                fact.authorities |= 1 << p;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    // A question is a staff message; it is answered when the complainant writes
+    // after it. Read in order, so "pending" counts questions not answered yet.
+    let mut pending: HashMap<Uuid, u16> = HashMap::new();
+    each(
+        format!(
+            "SELECT case_id, author FROM case_messages WHERE {sub} ORDER BY case_id, created_at"
+        ),
+        &mut |fact, r| {
+            let id: Uuid = r.try_get_by_index(0)?;
+            let author = r.try_get_by_index::<String>(1)?;
+            let open = pending.entry(id).or_default();
+            if author == crate::cases::AUTHOR_STAFF {
+                fact.questions = fact.questions.saturating_add(1);
+                *open = open.saturating_add(1);
+            } else if author == crate::intake::AUTHOR_COMPLAINANT && *open > 0 {
+                fact.answered = fact.answered.saturating_add(*open);
+                *open = 0;
+            }
+            Ok(())
+        },
+    )
+    .await?;
+    each(
+        format!("SELECT case_id, prepared_at, filed_on FROM rrm_petitions WHERE {sub}"),
+        &mut |fact, r| {
+            fact.petition_prepared = ts(r, 1)? != 0;
+            fact.petition_filed = r
+                .try_get_by_index::<Option<NaiveDate>>(2)?
+                .map_or(0, |d| (d - NaiveDate::default()).num_days() as i32);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok((facts, newest))
+}
+
+#[derive(Default)]
+struct Held {
+    facts: Vec<Fact>,
+    at: HashMap<Uuid, usize>,
+    /// The newest `updated_at` read so far; `None` before the first load.
+    seen: Option<DateTime<Utc>>,
+    loaded_at: Option<Instant>,
+}
+
+impl Held {
+    fn put(&mut self, id: Uuid, fact: Fact) {
+        match self.at.get(&id) {
+            Some(i) => self.facts[*i] = fact,
+            None => {
+                self.at.insert(id, self.facts.len());
+                self.facts.push(fact);
+            }
+        }
+    }
+}
+
+/// The facts of every case, shared by the page, the JSON, the CSV and the report.
+#[derive(Default)]
+pub struct Cache {
+    held: RwLock<Held>,
+}
+
+impl Cache {
+    /// Brings the facts up to date and runs `f` over them.
+    pub async fn with<T>(
+        &self,
+        db: &DatabaseConnection,
+        f: impl FnOnce(&[Fact]) -> T,
+    ) -> anyhow::Result<T> {
+        self.refresh(db).await?;
+        let held = self.held.read().await;
+        Ok(f(&held.facts))
+    }
+
+    async fn refresh(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
+        let mut held = self.held.write().await;
+        let stale = held.loaded_at.is_none_or(|t| t.elapsed() >= FULL_RELOAD);
+        if stale {
+            let mut fresh = Held::default();
+            let mut after = None;
+            loop {
+                let (page, newest) = load(db, &Selection::After(after)).await?;
+                fresh.seen = fresh.seen.max(newest);
+                let Some((last, _)) = page.last() else { break };
+                after = Some(*last);
+                let full = page.len() as u64 == PAGE;
+                for (id, fact) in page {
+                    fresh.put(id, fact);
+                }
+                if !full {
+                    break;
+                }
+            }
+            fresh.loaded_at = Some(Instant::now());
+            *held = fresh;
+            return Ok(());
+        }
+        if let Some(seen) = held.seen {
+            let (changed, newest) = load(db, &Selection::ChangedSince(seen - OVERLAP)).await?;
+            held.seen = held.seen.max(newest);
+            for (id, fact) in changed {
+                held.put(id, fact);
+            }
+        } else {
+            // An empty database at the last load: read from the start.
+            held.loaded_at = None;
+            drop(held);
+            return Box::pin(self.refresh(db)).await;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facility_tags_match_the_queue() {
+        let key = facility_key(b"employer-index", "MX-GUA");
+        assert_eq!(
+            facility_tag(key),
+            crate::cases::facility_tag(b"employer-index", "MX-GUA")
+        );
+    }
+
+    #[test]
+    fn months_are_utc_calendar_months() {
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 3, 31)
+            .unwrap()
+            .and_hms_opt(23, 59, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp();
+        assert_eq!(month_of(t), 2026 * 12 + 2);
+    }
+}
