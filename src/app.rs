@@ -191,6 +191,16 @@ impl Application {
             Some(wa) => whatsapp::worker::spawn(&self.state.channels(), wa),
             None => Vec::new(),
         };
+        // The indicators' facts load now, not on the first coordinator's request (a
+        // million cases take seconds; the page waits for the load if it comes first).
+        let warm = self.state.clone();
+        workers.push(tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match warm.indicators.with(warm.intake.db(), |f| f.len()).await {
+                Ok(n) => tracing::info!(cases = n, ms = started.elapsed().as_millis() as u64, "indicators loaded"),
+                Err(e) => tracing::warn!(error = %format!("{e:#}"), "indicators: first load failed; the first request retries"),
+            }
+        }));
         if let Some(retention) = self.state.settings.retention {
             workers.push(tokio::spawn(crate::retention::run_schedule(
                 self.state.intake.db().clone(),

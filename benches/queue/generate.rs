@@ -119,6 +119,12 @@ impl Gen {
         pick(&draw(M_CHANNEL, codes.len() as u64), &codes)
     }
 
+    /// One violation per case, cycling through them all.
+    fn violation(&self) -> String {
+        let codes: Vec<&str> = Violation::ALL.iter().map(|v| v.code()).collect();
+        pick(&draw(M_ID_C, codes.len() as u64), &codes)
+    }
+
     /// likely, possible, unlikely or not screened.
     fn rrm(&self) -> String {
         pick(&draw(M_RRM, 4), &["likely", "possible", "unlikely"])
@@ -160,15 +166,19 @@ impl Gen {
                 lo,
                 hi,
                 "INSERT INTO cases (id, case_ref, receipt_lookup, receipt_hash, channel, status, \
-                 language, anonymous, narrative_ct, created_at, updated_at, priority, rrm_status)",
+                 language, anonymous, narrative_ct, created_at, updated_at, priority, rrm_status, \
+                 first_action_at, closed_at, outcome, reached)",
                 &format!(
                     "{id}, 'BZ-' || i, 'L' || i, '$argon2id$bench', {}, {}, 'es', false, {}, \
-                     {created}, {created}, {}, {}",
+                     {created}, {created}, {}, {}, \
+                     CASE WHEN i % 5 <> 0 THEN {created} END, CASE WHEN i % 5 = 4 THEN {created} END, \
+                     CASE WHEN i % 5 = 4 THEN {} END, CASE WHEN i % 5 = 4 THEN 17 ELSE 1 END",
                     self.channel(),
                     self.status(),
                     self.bytes(192, "n"),
                     self.priority(),
-                    self.rrm()
+                    self.rrm(),
+                    pick(&draw(M_TENS, 7), &["remedied", "conciliated", "referred_elsewhere", "unfounded", "withdrawn", "no_response", "other"])
                 ),
                 "",
             ),
@@ -197,6 +207,13 @@ impl Gen {
                 "INSERT INTO case_referrals (case_id, authority, function, source, state, created_at)",
                 &format!("{id}, 'cfcrl', 'registration', 'rules', 'active', {created}"),
                 "i % 7 = 0",
+            ),
+            self.insert(
+                lo,
+                hi,
+                "INSERT INTO case_violations (case_id, violation)",
+                &format!("{id}, {}", self.violation()),
+                "",
             ),
         ]
     }

@@ -27,10 +27,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod generate;
+mod indicators;
 use generate::*;
+use indicators::{Indicators, measure_indicators};
 
 use buzon::cases::{Cursor, Filters, Scope, StatusFilter, queue};
-use buzon::domain::{CaseStatus, Channel, Sector, StateCode};
+use buzon::domain::{CaseStatus, Channel, Sector, StateCode, Violation};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, EntityTrait,
@@ -356,6 +358,7 @@ struct Backend {
     query_peak_kib: u64,
     /// Per case: the first page and the deep page (None: fewer pages).
     rows: Vec<(Stats, Option<Stats>)>,
+    indicators: Indicators,
 }
 
 async fn run(url: &str, n: u64, runs: usize) -> Backend {
@@ -400,6 +403,7 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
         rows.push((first, deep));
     }
     let query_peak_kib = proc_status_kib("VmHWM:");
+    let indicators = measure_indicators(&db, runs).await;
     db.close().await.ok();
     Backend {
         generation,
@@ -407,6 +411,7 @@ async fn run(url: &str, n: u64, runs: usize) -> Backend {
         bare,
         query_peak_kib,
         rows,
+        indicators,
     }
 }
 
@@ -549,6 +554,35 @@ fn main() {
                 let (pm, pp) = cell(postgres.as_ref(), k, deep);
                 println!("| {} | {page} | {sm} | {sp} | {pm} | {pp} |", case.label);
             }
+        }
+        println!();
+        println!(
+            "Program indicators page (`buzon::indicators::report` + its HTML with charts), \
+             {} cases, median and p95 of {runs} runs (ms):",
+            thousands(n)
+        );
+        println!();
+        println!("| Page | SQLite median | SQLite p95 | PostgreSQL median | PostgreSQL p95 |");
+        println!("|---|---:|---:|---:|---:|");
+        let first = |b: Option<&Backend>| {
+            b.map_or("skipped".into(), |b| {
+                format!(
+                    "{:.1} s, +{} MiB",
+                    b.indicators.cold.as_secs_f64(),
+                    b.indicators.cache_kib / 1024
+                )
+            })
+        };
+        println!(
+            "| First computation after start (loads every case's facts into the cache; time, memory) | {} | | {} | |",
+            first(Some(&sqlite)),
+            first(postgres.as_ref())
+        );
+        for (k, (label, s)) in sqlite.indicators.rows.iter().enumerate() {
+            let (pm, pp) = postgres.as_ref().map_or(("skipped".into(), "skipped".into()), |p| {
+                (ms(p.indicators.rows[k].1.median), ms(p.indicators.rows[k].1.p95))
+            });
+            println!("| {label} | {} | {} | {pm} | {pp} |", ms(s.median), ms(s.p95));
         }
         println!();
         println!("| Data set | SQLite | PostgreSQL |");

@@ -35,7 +35,7 @@ impl MigrationTrait for Migration {
         // SQLite adds one column per ALTER.
         for column in [
             timestamp_with_time_zone_null("hold_until"),
-            string_len_null("outcome", 16),
+            string_len_null("outcome", 24),
             timestamp_with_time_zone_null("first_action_at"),
             timestamp_with_time_zone_null("referred_at"),
             timestamp_with_time_zone_null("closed_at"),

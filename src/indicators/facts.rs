@@ -5,7 +5,7 @@
 //! dozen `GROUP BY`s over a million rows (joined to workplaces, violations,
 //! referrals, messages and petitions) take seconds on SQLite; one pass over a
 //! million 72-byte rows takes milliseconds. The first computation loads every case
-//! (in pages of [`PAGE`] by id); after that each computation reads only the cases
+//! (each table read once as a stream, no join); after that each computation reads only the cases
 //! whose `updated_at` moved since the last look (every write that changes a fact
 //! here sets it: intake, status changes, actions, referrals, facts, questions,
 //! answers, petitions), with an overlap of [`OVERLAP`] so that a transaction that
@@ -22,8 +22,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::RwLock;
 use uuid::Uuid;
 
-/// Cases read per query when loading everything.
-pub const PAGE: u64 = 20_000;
 /// How far back each refresh looks before the newest change it saw.
 pub const OVERLAP: chrono::Duration = chrono::Duration::seconds(120);
 /// Everything is read again this often (a case deleted outright, a clock change).
@@ -116,21 +114,24 @@ pub fn facility_tag(key: u64) -> String {
 
 /// Which cases a load reads.
 enum Selection {
-    /// Ids after this one (the first page: none), [`PAGE`] of them.
-    After(Option<Uuid>),
+    /// Every case: each table read once, in its own order, as a stream.
+    All,
+    /// The cases whose `updated_at` is at or after this.
     ChangedSince(DateTime<Utc>),
 }
 
 impl Selection {
-    /// The condition on `cases` alias `c`, and its values.
-    fn cases(&self) -> (String, Vec<Value>) {
+    /// The condition on a table's case id column, and its values.
+    fn on(&self, column: &str) -> (String, Vec<Value>) {
         match self {
-            Self::After(None) => (format!("ORDER BY c.id LIMIT {PAGE}"), vec![]),
-            Self::After(Some(id)) => (
-                format!("WHERE c.id > $1 ORDER BY c.id LIMIT {PAGE}"),
-                vec![(*id).into()],
+            Self::All => (String::new(), vec![]),
+            Self::ChangedSince(t) if column == "c.id" => {
+                ("WHERE c.updated_at >= $1".into(), vec![(*t).into()])
+            }
+            Self::ChangedSince(t) => (
+                format!("WHERE {column} IN (SELECT id FROM cases WHERE updated_at >= $1)"),
+                vec![(*t).into()],
             ),
-            Self::ChangedSince(t) => ("WHERE c.updated_at >= $1".into(), vec![(*t).into()]),
         }
     }
 }
@@ -148,110 +149,132 @@ fn since(created: i64, at: i64) -> u32 {
     }
 }
 
-/// Reads the cases a selection names, with their violations, referrals,
-/// questions and petitions. Returns them by id, and the newest `updated_at` seen.
+/// Runs `sql` (its condition from `selection` on `column`) and hands each row to
+/// `f` as it arrives, never holding the whole result.
+async fn each_row(
+    db: &DatabaseConnection,
+    selection: &Selection,
+    column: &str,
+    sql: impl Fn(&str) -> String,
+    mut f: impl FnMut(&QueryResult) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    use sea_orm::StreamTrait;
+    let (cond, values) = selection.on(column);
+    let stmt =
+        sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql(&cond), values);
+    let mut rows = db.stream_raw(stmt).await?;
+    while let Some(r) = rows.next().await {
+        f(&r?)?;
+    }
+    Ok(())
+}
+
+/// Reads the cases a selection names, with their workplaces, violations,
+/// referrals, questions and petitions: each table once, as a stream (no join, so
+/// every read is a scan in the table's own order). Returns the facts by id, and
+/// the newest `updated_at` seen.
 async fn load(
     db: &DatabaseConnection,
     selection: &Selection,
 ) -> anyhow::Result<(Vec<(Uuid, Fact)>, Option<DateTime<Utc>>)> {
-    let (cond, values) = selection.cases();
-    let sql = format!(
-        "SELECT c.id, c.created_at, c.hold_until, c.closed_at, c.first_action_at, c.referred_at, \
-         c.channel, w.state, w.sector, c.status, c.reached, c.outcome, c.rrm_status, c.org_id, \
-         c.anonymous, c.workers_affected, w.employer_bidx, c.updated_at \
-         FROM cases c LEFT JOIN workplaces w ON w.case_id = c.id {cond}"
-    );
-    let rows = crate::db::rows(db, &sql, values).await?;
     let mut newest: Option<DateTime<Utc>> = None;
-    let mut facts = Vec::with_capacity(rows.len());
-    let mut at: HashMap<Uuid, usize> = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let id: Uuid = r.try_get_by_index(0)?;
-        let created = ts(r, 1)?;
-        let state: Option<String> = r.try_get_by_index(7)?;
-        let bidx: Option<Vec<u8>> = r.try_get_by_index(16)?;
-        let updated: DateTime<Utc> = r.try_get_by_index(17)?;
-        newest = newest.max(Some(updated));
-        let rrm: Option<String> = r.try_get_by_index(12)?;
-        let outcome: Option<String> = r.try_get_by_index(11)?;
-        let fact = Fact {
-            created,
-            hold_until: ts(r, 2)?,
-            closed: ts(r, 3)?,
-            first_action: since(created, ts(r, 4)?),
-            referred: since(created, ts(r, 5)?),
-            channel: index(
-                Channel::ALL,
-                Channel::parse(&r.try_get_by_index::<String>(6)?),
-            ),
-            state: index(StateCode::ALL, state.as_deref().and_then(StateCode::parse)),
-            sector: index(
-                Sector::ALL,
-                r.try_get_by_index::<Option<String>>(8)?
+    let mut facts: Vec<(Uuid, Fact)> = Vec::new();
+    let mut at: HashMap<Uuid, usize> = HashMap::new();
+    each_row(
+        db,
+        selection,
+        "c.id",
+        |cond| {
+            format!(
+                "SELECT c.id, c.created_at, c.hold_until, c.closed_at, c.first_action_at, \
+                 c.referred_at, c.channel, c.status, c.reached, c.outcome, c.rrm_status, \
+                 c.org_id, c.anonymous, c.workers_affected, c.updated_at FROM cases c {cond}"
+            )
+        },
+        |r| {
+            let id: Uuid = r.try_get_by_index(0)?;
+            let created = ts(r, 1)?;
+            let updated: DateTime<Utc> = r.try_get_by_index(14)?;
+            newest = newest.max(Some(updated));
+            let rrm: Option<String> = r.try_get_by_index(10)?;
+            let outcome: Option<String> = r.try_get_by_index(9)?;
+            let fact = Fact {
+                created,
+                hold_until: ts(r, 2)?,
+                closed: ts(r, 3)?,
+                first_action: since(created, ts(r, 4)?),
+                referred: since(created, ts(r, 5)?),
+                channel: index(
+                    Channel::ALL,
+                    Channel::parse(&r.try_get_by_index::<String>(6)?),
+                ),
+                state: u8::MAX,
+                sector: u8::MAX,
+                status: index(
+                    CaseStatus::ALL,
+                    CaseStatus::parse(&r.try_get_by_index::<String>(7)?),
+                ),
+                reached: u8::try_from(r.try_get_by_index::<i32>(8)?).unwrap_or(1),
+                outcome: outcome
                     .as_deref()
-                    .and_then(Sector::parse),
-            ),
-            status: index(
-                CaseStatus::ALL,
-                CaseStatus::parse(&r.try_get_by_index::<String>(9)?),
-            ),
-            reached: u8::try_from(r.try_get_by_index::<i32>(10)?).unwrap_or(1),
-            outcome: outcome
-                .as_deref()
-                .and_then(Outcome::parse)
-                .map_or(0, |o| index(Outcome::ALL, Some(o)).saturating_add(1)),
-            rrm: rrm
-                .as_deref()
-                .and_then(|r| RRM.iter().position(|c| *c == r))
-                .map_or(0, |p| p as u8 + 1),
-            by_org: r.try_get_by_index::<Option<Uuid>>(13)?.is_some(),
-            anonymous: r.try_get_by_index(14)?,
-            workers: r
-                .try_get_by_index::<Option<i32>>(15)?
-                .and_then(|w| u32::try_from(w).ok())
-                .unwrap_or(0),
-            facility: bidx
-                .as_deref()
-                .map_or(0, |b| facility_key(b, state.as_deref().unwrap_or(""))),
-            ..Fact::default()
-        };
-        at.insert(id, facts.len());
-        facts.push((id, fact));
-    }
+                    .and_then(Outcome::parse)
+                    .map_or(0, |o| index(Outcome::ALL, Some(o)).saturating_add(1)),
+                rrm: rrm
+                    .as_deref()
+                    .and_then(|r| RRM.iter().position(|c| *c == r))
+                    .map_or(0, |p| p as u8 + 1),
+                by_org: r.try_get_by_index::<Option<Uuid>>(11)?.is_some(),
+                anonymous: r.try_get_by_index(12)?,
+                workers: r
+                    .try_get_by_index::<Option<i32>>(13)?
+                    .and_then(|w| u32::try_from(w).ok())
+                    .unwrap_or(0),
+                ..Fact::default()
+            };
+            at.insert(id, facts.len());
+            facts.push((id, fact));
+            Ok(())
+        },
+    )
+    .await?;
     if facts.is_empty() {
         return Ok((facts, newest));
     }
-    // The other tables, for exactly these cases.
-    let (sub, values) = match selection {
-        Selection::ChangedSince(t) => (
-            "case_id IN (SELECT id FROM cases WHERE updated_at >= $1)".to_owned(),
-            vec![Value::from(*t)],
-        ),
-        Selection::After(after) => {
-            let last = facts.last().map(|(id, _)| *id).unwrap_or_default();
-            match after {
-                None => ("case_id <= $1".to_owned(), vec![Value::from(last)]),
-                Some(a) => (
-                    "case_id > $1 AND case_id <= $2".to_owned(),
-                    vec![Value::from(*a), Value::from(last)],
-                ),
-            }
-        }
-    };
-    let mut each =
-        async |sql: String,
+    // The other tables, for the same cases, attached by id.
+    let mut attach =
+        async |column: &str,
+               sql: &(dyn Fn(&str) -> String + Sync),
                f: &mut (dyn FnMut(&mut Fact, &QueryResult) -> anyhow::Result<()> + Send)|
                -> anyhow::Result<()> {
-            for r in crate::db::rows(db, &sql, values.clone()).await? {
+            each_row(db, selection, column, sql, |r| {
                 let id: Uuid = r.try_get_by_index(0)?;
                 if let Some(i) = at.get(&id) {
-                    f(&mut facts[*i].1, &r)?;
+                    f(&mut facts[*i].1, r)?;
                 }
-            }
-            Ok(())
+                Ok(())
+            })
+            .await
         };
-    each(
-        format!("SELECT case_id, violation FROM case_violations WHERE {sub}"),
+    attach(
+        "case_id",
+        &|cond| format!("SELECT case_id, state, sector, employer_bidx FROM workplaces {cond}"),
+        &mut |fact, r| {
+            let state: String = r.try_get_by_index(1)?;
+            let bidx: Vec<u8> = r.try_get_by_index(3)?;
+            fact.state = index(StateCode::ALL, StateCode::parse(&state));
+            fact.sector = index(
+                Sector::ALL,
+                Sector::parse(&r.try_get_by_index::<String>(2)?),
+            );
+            fact.facility = facility_key(&bidx, &state);
+            Ok(())
+        },
+    )
+    .await?;
+    attach(
+        "case_id",
+        &|cond| format!("SELECT case_id, violation FROM case_violations {cond}"),
         &mut |fact, r| {
             let v = r.try_get_by_index::<String>(1)?;
             if let Some(p) =
@@ -263,8 +286,16 @@ async fn load(
         },
     )
     .await?;
-    each(
-        format!("SELECT case_id, authority FROM case_referrals WHERE state = 'active' AND {sub}"),
+    attach(
+        "case_id",
+        &|cond| {
+            let and = if cond.is_empty() {
+                "WHERE".to_owned()
+            } else {
+                format!("{cond} AND")
+            };
+            format!("SELECT case_id, authority FROM case_referrals {and} state = 'active'")
+        },
         &mut |fact, r| {
             let code = r.try_get_by_index::<String>(1)?;
             let kind = code.split(':').next().unwrap_or("");
@@ -278,10 +309,11 @@ async fn load(
     // A question is a staff message; it is answered when the complainant writes
     // after it. Read in order, so "pending" counts questions not answered yet.
     let mut pending: HashMap<Uuid, u16> = HashMap::new();
-    each(
-        format!(
-            "SELECT case_id, author FROM case_messages WHERE {sub} ORDER BY case_id, created_at"
-        ),
+    attach(
+        "case_id",
+        &|cond| {
+            format!("SELECT case_id, author FROM case_messages {cond} ORDER BY case_id, created_at")
+        },
         &mut |fact, r| {
             let id: Uuid = r.try_get_by_index(0)?;
             let author = r.try_get_by_index::<String>(1)?;
@@ -297,8 +329,9 @@ async fn load(
         },
     )
     .await?;
-    each(
-        format!("SELECT case_id, prepared_at, filed_on FROM rrm_petitions WHERE {sub}"),
+    attach(
+        "case_id",
+        &|cond| format!("SELECT case_id, prepared_at, filed_on FROM rrm_petitions {cond}"),
         &mut |fact, r| {
             fact.petition_prepared = ts(r, 1)? != 0;
             fact.petition_filed = r
@@ -355,19 +388,11 @@ impl Cache {
         let stale = held.loaded_at.is_none_or(|t| t.elapsed() >= FULL_RELOAD);
         if stale {
             let mut fresh = Held::default();
-            let mut after = None;
-            loop {
-                let (page, newest) = load(db, &Selection::After(after)).await?;
-                fresh.seen = fresh.seen.max(newest);
-                let Some((last, _)) = page.last() else { break };
-                after = Some(*last);
-                let full = page.len() as u64 == PAGE;
-                for (id, fact) in page {
-                    fresh.put(id, fact);
-                }
-                if !full {
-                    break;
-                }
+            let (all, newest) = load(db, &Selection::All).await?;
+            fresh.seen = newest;
+            fresh.facts.reserve(all.len());
+            for (id, fact) in all {
+                fresh.put(id, fact);
             }
             fresh.loaded_at = Some(Instant::now());
             *held = fresh;

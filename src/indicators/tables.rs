@@ -150,29 +150,35 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-fn matches(f: &Fact, filters: &Filters) -> bool {
-    let at = |all_len: usize, idx: u8, want: Option<usize>| {
-        want.is_none_or(|w| usize::from(idx) == w && w < all_len)
-    };
-    at(
-        StateCode::ALL.len(),
-        f.state,
-        filters
-            .state
-            .and_then(|s| StateCode::ALL.iter().position(|a| *a == s)),
-    ) && at(
-        Sector::ALL.len(),
-        f.sector,
-        filters
-            .sector
-            .and_then(|s| Sector::ALL.iter().position(|a| *a == s)),
-    ) && at(
-        Channel::ALL.len(),
-        f.channel,
-        filters
-            .channel
-            .and_then(|s| Channel::ALL.iter().position(|a| *a == s)),
-    )
+/// The filters as the facts' indexes (`None`: any).
+struct Wanted {
+    state: Option<u8>,
+    sector: Option<u8>,
+    channel: Option<u8>,
+}
+
+impl Wanted {
+    fn of(filters: &Filters) -> Self {
+        fn idx<T: PartialEq + Copy>(all: &[T], want: Option<T>) -> Option<u8> {
+            want.map(|w| {
+                all.iter()
+                    .position(|a| *a == w)
+                    .and_then(|p| u8::try_from(p).ok())
+                    .unwrap_or(u8::MAX)
+            })
+        }
+        Self {
+            state: idx(StateCode::ALL, filters.state),
+            sector: idx(Sector::ALL, filters.sector),
+            channel: idx(Channel::ALL, filters.channel),
+        }
+    }
+
+    fn matches(&self, f: &Fact) -> bool {
+        self.state.is_none_or(|w| f.state == w)
+            && self.sector.is_none_or(|w| f.sector == w)
+            && self.channel.is_none_or(|w| f.channel == w)
+    }
 }
 
 /// Every indicator table for the period and filters, protected with `min`.
@@ -260,22 +266,38 @@ pub fn compute(
     let mut outcome = Grid::new(rows_of(Outcome::ALL, |c| c.code(), |c| c.label(lang)), n);
     let mut waits: [Vec<f64>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     let mut petitions = [0u64; 4];
-    // Facilities: cases in the period, and the first closure of a case about them.
-    let mut facility_cases: HashMap<u64, (u64, Vec<i64>)> = HashMap::new();
+    // Facilities: cases in the period and how many came after the first closure
+    // of a case about the same facility (any case, any time: a closure is a closure).
+    let mut facility_cases: HashMap<u64, (u64, u64)> = HashMap::new();
     let mut first_closure: HashMap<u64, i64> = HashMap::new();
     let mut held = 0u64;
+    let wanted = Wanted::of(filters);
+    // The period's bounds in Unix seconds, so that most facts skip the calendar.
+    let bound = |m: i32| {
+        chrono::NaiveDate::from_ymd_opt(m.div_euclid(12), m.rem_euclid(12) as u32 + 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map_or(0, |t| t.and_utc().timestamp())
+    };
+    let (start, end) = (bound(first), bound(filters.to.0 + 1));
+    for f in facts {
+        if f.closed != 0 && f.facility != 0 && f.visible_at(now_s) {
+            first_closure
+                .entry(f.facility)
+                .and_modify(|c| *c = (*c).min(f.closed))
+                .or_insert(f.closed);
+        }
+    }
 
     for f in facts {
         if !f.visible_at(now_s) {
             held += 1;
             continue;
         }
-        if f.closed != 0 && f.facility != 0 {
-            let e = first_closure.entry(f.facility).or_insert(f.closed);
-            *e = (*e).min(f.closed);
+        if f.created < start || f.created >= end || !wanted.matches(f) {
+            continue;
         }
         let month = f.month() - first;
-        if month < 0 || month as usize >= n || !matches(f, filters) {
+        if month < 0 || month as usize >= n {
             continue;
         }
         let m = month as usize;
@@ -344,9 +366,12 @@ pub fn compute(
             }
         }
         if f.facility != 0 {
+            let after = first_closure
+                .get(&f.facility)
+                .is_some_and(|c| f.created > *c);
             let e = facility_cases.entry(f.facility).or_default();
             e.0 += 1;
-            e.1.push(f.created);
+            e.1 += u64::from(after);
         }
     }
 
@@ -497,16 +522,13 @@ pub fn compute(
     let mut repeat = 0u64;
     let mut after_closure = 0u64;
     let mut listed: Vec<(u64, u64, u64)> = Vec::new();
-    for (key, (count, created)) in &facility_cases {
+    for (key, (count, after)) in &facility_cases {
         if *count >= 2 {
             repeat += 1;
         }
-        let after = first_closure
-            .get(key)
-            .map_or(0, |c| created.iter().filter(|t| **t > *c).count() as u64);
         after_closure += after;
         if *count >= min {
-            listed.push((*key, *count, after));
+            listed.push((*key, *count, *after));
         }
     }
     let mut facilities = Table {
@@ -655,5 +677,115 @@ pub fn compute(
             protect(&mut t, min);
             t.rows[0].cells[0].clone()
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indicators::Month;
+
+    fn at(y: i32, m: u32, d: u32) -> i64 {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap()
+            .and_utc()
+            .timestamp()
+    }
+
+    fn fact(created: i64, state: u8) -> Fact {
+        Fact {
+            created,
+            state,
+            first_action: NONE,
+            referred: NONE,
+            reached: 1,
+            ..Fact::default()
+        }
+    }
+
+    #[test]
+    fn counts_by_month_leave_out_held_cases_and_other_periods() {
+        let now = DateTime::from_timestamp(at(2026, 3, 20), 0).unwrap();
+        let mut facts: Vec<Fact> = (0..7).map(|_| fact(at(2026, 1, 10), 0)).collect();
+        facts.extend((0..6).map(|_| fact(at(2026, 3, 1), 1)));
+        facts.push(fact(at(2025, 12, 31), 0)); // before the period
+        let mut held = fact(at(2026, 3, 2), 1);
+        held.hold_until = at(2026, 4, 1);
+        facts.push(held);
+        let filters = Filters {
+            from: Month::parse("2026-01").unwrap(),
+            to: Month::parse("2026-03").unwrap(),
+            state: None,
+            sector: None,
+            channel: None,
+        };
+        let r = compute(&facts, &filters, 5, Language::En, now, true);
+        let state = r.table("intake_state").unwrap();
+        assert_eq!(state.rows.len(), 2, "only states with cases");
+        assert_eq!(
+            state.rows[0].cells,
+            vec![Cell::Count(7), Cell::Count(0), Cell::Count(0)]
+        );
+        assert_eq!(
+            state.rows[1].cells,
+            vec![Cell::Count(0), Cell::Count(0), Cell::Count(6)]
+        );
+        assert_eq!(state.totals.as_ref().unwrap().total, Some(Cell::Count(13)));
+        assert_eq!(
+            r.held,
+            Some(Cell::Suppressed),
+            "one held case, counted as < 5"
+        );
+        // Its day comes: counted, no longer held.
+        let later = DateTime::from_timestamp(at(2026, 4, 2), 0).unwrap();
+        let r = compute(&facts, &filters, 5, Language::En, later, true);
+        let total = &r
+            .table("intake_state")
+            .unwrap()
+            .totals
+            .as_ref()
+            .unwrap()
+            .total;
+        assert_eq!(total, &Some(Cell::Count(14)));
+        assert_eq!(r.held, Some(Cell::Count(0)));
+        // A state filter keeps that state only.
+        let only = Filters {
+            state: Some(StateCode::ALL[1]),
+            ..filters
+        };
+        let r = compute(&facts, &only, 5, Language::En, now, false);
+        assert_eq!(r.table("intake_state").unwrap().rows.len(), 1);
+        assert_eq!(r.held, None, "not asked for");
+    }
+
+    #[test]
+    fn waiting_times_are_nearest_rank_and_hidden_under_the_minimum() {
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.0);
+        assert_eq!(
+            percentile(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0], 0.9),
+            9.0
+        );
+        let now = DateTime::from_timestamp(at(2026, 3, 20), 0).unwrap();
+        let facts: Vec<Fact> = (0..4)
+            .map(|i| Fact {
+                first_action: 86_400 * (i + 1),
+                ..fact(at(2026, 3, 1), 0)
+            })
+            .collect();
+        let filters = Filters::parse(|_| None, now).unwrap();
+        let r = compute(&facts, &filters, 5, Language::Es, now, false);
+        let wait = r.table("time_to_action").unwrap();
+        assert_eq!(
+            wait.rows[0].cells,
+            vec![Cell::Suppressed, Cell::Empty, Cell::Empty]
+        );
+        let r = compute(&facts, &filters, 2, Language::Es, now, false);
+        let wait = r.table("time_to_action").unwrap();
+        assert_eq!(
+            wait.rows[0].cells,
+            vec![Cell::Count(4), Cell::Value(2.0), Cell::Value(4.0)]
+        );
     }
 }

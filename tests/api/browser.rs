@@ -609,3 +609,131 @@ async fn an_advocate_files_for_a_member_and_exports_the_petition_in_a_browser() 
         .await;
     assert_eq!(exports, 1);
 }
+
+/// A coordinator reads the program indicators, and a worker the rights guide, in
+/// Chromium with JavaScript off on a phone: tables, charts and "< 5" cells render,
+/// the filters are a plain form; screenshots kept.
+#[tokio::test]
+async fn indicators_and_the_rights_guide_render_on_a_phone_without_javascript() {
+    use crate::triage::{PASSWORD, add_staff, file, local_case, options};
+    buzon::install_crypto_provider();
+    let server = TestServer::spawn_with(Backend::Sqlite, options()).await;
+    let http = client();
+    for (state, n) in [("MX-GUA", 6), ("MX-JAL", 3)] {
+        for _ in 0..n {
+            file(
+                &server,
+                &http,
+                &local_case(state, "Irma Solís", &["unpaid_wages"], None),
+            )
+            .await;
+        }
+    }
+    add_staff(&server, "coord@buzon.test", "coordinator", &[]).await;
+    let (_driver, driver_url) = start_chromedriver().await;
+    let shots = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let browser = console_browser(&driver_url, profile.path(), true).await;
+    let steps = async {
+        // The rights guide, as a worker opens it from the form.
+        browser.goto(&server.url("/")).await?;
+        let link = wait_for(&browser, "#rights-link")
+            .await?
+            .attr("href")
+            .await?;
+        assert_eq!(link.as_deref(), Some("/derechos?lang=es"));
+        browser.goto(&server.url("/derechos?lang=es")).await?;
+        wait_for(&browser, "#sindicato").await?;
+        let page = browser.source().await?;
+        assert!(
+            page.contains("Presentar una queja"),
+            "a way back to the form"
+        );
+        std::fs::write(
+            shots.join("rights-phone-es.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+        browser.goto(&server.url("/derechos?lang=en")).await?;
+        wait_for(&browser, "#tmec").await?;
+        std::fs::write(
+            shots.join("rights-phone-en.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+
+        // The coordinator: password only (no identities, no second factor).
+        browser.goto(&server.url("/triage/login")).await?;
+        wait_for(&browser, "#email").await?;
+        type_into(&browser, "#email", "coord@buzon.test".into()).await?;
+        type_into(&browser, "#password", format!("{PASSWORD}\u{e007}")).await?;
+        wait_for(&browser, "#indicators").await?;
+        let page = browser.source().await?;
+        assert!(page.contains("Indicadores del programa"));
+        assert!(page.contains("<svg"), "charts are drawn on the server");
+        assert!(page.contains("&lt; 5"), "three Jalisco cases read < 5");
+        assert!(!page.contains("Irma") && !page.contains("BZ-"));
+        let jal = browser
+            .find(Locator::XPath(
+                "//section[@id='intake_state']//tr[th='Jalisco']/td[last()]",
+            ))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(jal, "< 5", "Jalisco's total itself");
+        std::fs::write(
+            shots.join("indicators-phone-es.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+        // Filters are a plain GET form (its fields and their names).
+        assert!(
+            browser
+                .find(Locator::Css(
+                    "form#indicator-filters[method='get'] select#state"
+                ))
+                .await
+                .is_ok()
+        );
+        browser
+            .goto(&server.url("/triage/indicators?state=MX-GUA"))
+            .await?;
+        wait_for(&browser, "#scope").await?;
+        assert!(
+            browser
+                .find(Locator::Id("scope"))
+                .await?
+                .text()
+                .await?
+                .contains("Guanajuato")
+        );
+        browser
+            .goto(&server.url("/triage/indicators?lang=en"))
+            .await?;
+        wait_for(&browser, "#indicators").await?;
+        std::fs::write(
+            shots.join("indicators-phone-en.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+        Ok::<_, fantoccini::error::CmdError>(())
+    };
+    let result = tokio::time::timeout(Duration::from_secs(120), steps).await;
+    browser.close().await.ok();
+    result
+        .expect("took over two minutes")
+        .expect("browser steps");
+    for name in [
+        "rights-phone-es",
+        "rights-phone-en",
+        "indicators-phone-es",
+        "indicators-phone-en",
+    ] {
+        let png = std::fs::read(shots.join(format!("{name}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5_000,
+            "{name} screenshot"
+        );
+    }
+}

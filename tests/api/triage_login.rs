@@ -608,7 +608,7 @@ async fn the_console_by_role_and_session_lifetime() {
     );
     let stats = get_text(&coord, &server.url("/triage/indicators?lang=en")).await;
     assert!(
-        stats.contains("Program indicators") && stats.contains("< 5"),
+        stats.contains("Program indicators") && stats.contains("&lt; 5"),
         "two cases are fewer than five: {stats}"
     );
     assert!(!stats.contains(&gua) && !stats.contains(&jal));

@@ -274,7 +274,7 @@ async fn status_moves_only_along_allowed_transitions(backend: Backend) {
     assert_eq!(
         details,
         vec![
-            "referred -> closed",
+            "referred -> closed (remedied)",
             "in_review -> referred",
             "received -> in_review"
         ]

@@ -3,6 +3,7 @@
 //! (`graph_stub.rs`) that checks every request. Conversations are driven exactly as a
 //! phone would: text, taps on buttons and list rows, files.
 
+mod deferred;
 mod resilience;
 mod rights;
 

@@ -506,6 +506,9 @@ impl Inbox {
             view.status.label(lang),
             view.status.explanation(lang)
         );
+        if let Some(day) = view.held_until {
+            text.push_str(&format!("\n{}", crate::domain::held_notice(day, lang)));
+        }
         if let Some(last) = view.messages.iter().rev().find(|m| m.from_staff) {
             text.push_str(&format!(
                 "\n\n{}\n{}",
