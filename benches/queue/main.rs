@@ -278,6 +278,11 @@ fn queue_sql(case: &Case, after: Option<&Cursor>) -> (String, Vec<Value>) {
         values.push(v);
         format!("${}", values.len())
     };
+    // Every scope leaves out deferred cases whose day has not come (`cases::not_held`).
+    let now = bind(chrono::Utc::now().into());
+    sql.push_str(&format!(
+        " AND (c.hold_until IS NULL OR c.hold_until <= {now})"
+    ));
     if let Scope::Authorities(list) = &case.scope {
         let marks: Vec<String> = list.iter().map(|a| bind(a.as_str().into())).collect();
         sql.push_str(&format!(

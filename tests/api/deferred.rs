@@ -45,6 +45,15 @@ async fn a_deferred_case_waits_for_its_day_everywhere(backend: Backend) {
     let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
     let coordinator = add_staff(&server, "coord@buzon.test", "coordinator", &[]).await;
 
+    let indicators = |token: &String| {
+        let (http, url, token) = (
+            http.clone(),
+            server.url("/api/v1/indicators"),
+            token.clone(),
+        );
+        async move { call(&http, "GET", &url, Some(&token), None).await.1 }
+    };
+
     // Dates the worker cannot choose: today, or more than 90 days ahead.
     for bad in [today_mx(), today_mx() + Duration::days(91)] {
         let (st, body) = post_json(
@@ -138,27 +147,13 @@ async fn a_deferred_case_waits_for_its_day_everywhere(backend: Backend) {
         0,
         "nothing sent about it"
     );
-    let (_, report) = call(
-        &http,
-        "GET",
-        &server.url("/api/v1/indicators"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let report = indicators(&admin).await;
     assert_eq!(intake_total(&report), 6, "{report}");
     assert_eq!(
         report["held"], "< 5",
         "admins see it counted (one is fewer than five)"
     );
-    let (_, coord) = call(
-        &http,
-        "GET",
-        &server.url("/api/v1/indicators"),
-        Some(&coordinator),
-        None,
-    )
-    .await;
+    let coord = indicators(&coordinator).await;
     assert!(coord.get("held").is_none() && intake_total(&coord) == 6);
 
     // Its day comes.
@@ -175,14 +170,7 @@ async fn a_deferred_case_waits_for_its_day_everywhere(backend: Backend) {
     )
     .await;
     assert_eq!(st, 200);
-    let (_, report) = call(
-        &http,
-        "GET",
-        &server.url("/api/v1/indicators"),
-        Some(&admin),
-        None,
-    )
-    .await;
+    let report = indicators(&admin).await;
     assert_eq!(intake_total(&report), 7, "{report}");
     assert_eq!(report["held"], 0);
     let (_, status) = post_json(

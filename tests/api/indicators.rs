@@ -467,60 +467,39 @@ async fn indicators_match_independent_counts_and_protect_small_cells(backend: Ba
         "{csv}"
     );
     let admin_csv = csv_for(admin.clone()).await;
-    let (ok, report_csv) = server.run_with(
-        Options::args(&[
+    let (from, to) = (label(months[0]), label(months[2]));
+    let run_report = |format: &str, lang: &str| {
+        let args = [
             "indicators",
             "report",
             "--from",
-            &label(months[0]),
+            &from,
             "--to",
-            &label(months[2]),
+            &to,
             "--format",
-            "csv",
-        ])
-        .env("BUZON_TEST_CLOCK_FILE", path_of(&clock.file)),
-        "",
-    );
+            format,
+            "--lang",
+            lang,
+        ];
+        server.run_with(
+            Options::args(&args).env("BUZON_TEST_CLOCK_FILE", path_of(&clock.file)),
+            "",
+        )
+    };
+    let (ok, report_csv) = run_report("csv", "es");
     assert!(ok);
     assert_eq!(
         report_csv, admin_csv,
         "the report and the export are the same figures"
     );
-    let (ok, md) = server.run_with(
-        Options::args(&[
-            "indicators",
-            "report",
-            "--from",
-            &label(months[0]),
-            "--to",
-            &label(months[2]),
-            "--format",
-            "md",
-            "--lang",
-            "en",
-        ])
-        .env("BUZON_TEST_CLOCK_FILE", path_of(&clock.file)),
-        "",
-    );
+    let (ok, md) = run_report("md", "en");
     assert!(ok);
     assert!(
         md.contains("## Definitions") && md.contains("| < 5 |"),
         "{md}"
     );
     assert!(md.contains("Complaints per month by state"), "{md}");
-    let (ok, html) = server.run_with(
-        Options::args(&[
-            "indicators",
-            "report",
-            "--from",
-            &label(months[0]),
-            "--to",
-            &label(months[2]),
-            "--format",
-            "html",
-        ]),
-        "",
-    );
+    let (ok, html) = run_report("html", "es");
     assert!(
         ok && html.starts_with("<!doctype html>") && html.contains("&lt; 5"),
         "{html}"
