@@ -142,39 +142,38 @@ pub(crate) async fn touch(txn: &impl ConnectionTrait, case_id: Uuid) -> anyhow::
 /// Records, in the caller's transaction, the facts the indicators keep about a
 /// status the case just moved to: the status's bit in `reached`, when it was first
 /// referred, when it was closed and how (cleared again when it is reopened), and
-/// that staff acted ([`touch`]).
+/// that staff acted (as [`touch`] does, in the same statement).
 pub(crate) async fn record_status(
     txn: &impl ConnectionTrait,
     case_id: Uuid,
     to: CaseStatus,
     outcome: Option<crate::domain::Outcome>,
 ) -> anyhow::Result<()> {
-    let now = crate::clock::now();
-    let mut values: Vec<Value> = vec![case_id.into(), to.bit().into()];
+    // One statement: the status's facts and the staff action together ($3 is now).
+    let mut values: Vec<Value> = vec![case_id.into(), to.bit().into(), crate::clock::now().into()];
     let set = match to {
-        CaseStatus::Referred => {
-            values.push(now.into());
-            "reached = (reached | $2), referred_at = COALESCE(referred_at, $3)"
-        }
+        CaseStatus::Referred => "referred_at = COALESCE(referred_at, $3)",
         CaseStatus::Closed => {
-            values.push(now.into());
             values.push(
                 outcome
                     .unwrap_or(crate::domain::Outcome::Other)
                     .code()
                     .into(),
             );
-            "reached = (reached | $2), closed_at = $3, outcome = $4"
+            "closed_at = $3, outcome = $4"
         }
-        _ => "reached = (reached | $2), closed_at = NULL, outcome = NULL",
+        _ => "closed_at = NULL, outcome = NULL",
     };
     crate::db::exec(
         txn,
-        &format!("UPDATE cases SET {set} WHERE id = $1"),
+        &format!(
+            "UPDATE cases SET reached = (reached | $2), updated_at = $3, \
+             first_action_at = COALESCE(first_action_at, $3), {set} WHERE id = $1"
+        ),
         values,
     )
     .await?;
-    touch(txn, case_id).await
+    Ok(())
 }
 
 #[cfg(test)]

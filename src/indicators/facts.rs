@@ -95,7 +95,8 @@ pub fn month_of(secs: i64) -> i32 {
     DateTime::<Utc>::from_timestamp(secs, 0).map_or(0, |t| t.year() * 12 + t.month0() as i32)
 }
 
-fn index<T: PartialEq>(all: &[T], item: Option<T>) -> u8 {
+/// `item`'s place in `all` as a fact stores it; `u8::MAX`: none or unknown.
+pub(super) fn index<T: PartialEq>(all: &[T], item: Option<T>) -> u8 {
     item.and_then(|i| all.iter().position(|a| *a == i))
         .and_then(|p| u8::try_from(p).ok())
         .unwrap_or(u8::MAX)
@@ -125,9 +126,6 @@ impl Selection {
     fn on(&self, column: &str) -> (String, Vec<Value>) {
         match self {
             Self::All => (String::new(), vec![]),
-            Self::ChangedSince(t) if column == "c.id" => {
-                ("WHERE c.updated_at >= $1".into(), vec![(*t).into()])
-            }
             Self::ChangedSince(t) => (
                 format!("WHERE {column} IN (SELECT id FROM cases WHERE updated_at >= $1)"),
                 vec![(*t).into()],
@@ -385,7 +383,10 @@ impl Cache {
 
     async fn refresh(&self, db: &DatabaseConnection) -> anyhow::Result<()> {
         let mut held = self.held.write().await;
-        let stale = held.loaded_at.is_none_or(|t| t.elapsed() >= FULL_RELOAD);
+        // Everything again: at the first look, every FULL_RELOAD, and while the
+        // database held no case at the last look (nothing to look back from).
+        let stale =
+            held.seen.is_none() || held.loaded_at.is_none_or(|t| t.elapsed() >= FULL_RELOAD);
         if stale {
             let mut fresh = Held::default();
             let (all, newest) = load(db, &Selection::All).await?;
@@ -404,11 +405,6 @@ impl Cache {
             for (id, fact) in changed {
                 held.put(id, fact);
             }
-        } else {
-            // An empty database at the last load: read from the start.
-            held.loaded_at = None;
-            drop(held);
-            return Box::pin(self.refresh(db)).await;
         }
         Ok(())
     }

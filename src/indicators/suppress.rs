@@ -18,14 +18,20 @@
 
 use super::{Cell, Table};
 
+/// A count as shown on its own (step 1): hidden from 1 to `min - 1`.
+pub fn count(n: u64, min: u64) -> Cell {
+    if n > 0 && n < min {
+        Cell::Suppressed
+    } else {
+        Cell::Count(n)
+    }
+}
+
 /// Applies both steps to a table of counts, in place.
 pub fn protect(table: &mut Table, min: u64) {
     let primary = |c: &mut Cell| {
-        if let Cell::Count(n) = *c
-            && n > 0
-            && n < min
-        {
-            *c = Cell::Suppressed;
+        if let Cell::Count(n) = *c {
+            *c = count(n, min);
         }
     };
     for row in &mut table.rows {

@@ -3,7 +3,7 @@
 //! month of receipt, UTC) that match the filters, leaving out deferred cases whose
 //! day has not come; the one-line definitions here are the README's.
 
-use super::facts::{AUTHORITY_KINDS, Fact, NONE};
+use super::facts::{AUTHORITY_KINDS, Fact, NONE, index};
 use super::suppress::protect;
 use super::{Cell, Family, Filters, Report, Row, Table};
 use crate::domain::{CaseStatus, Channel, Language, Outcome, Sector, StateCode, Violation};
@@ -159,18 +159,10 @@ struct Wanted {
 
 impl Wanted {
     fn of(filters: &Filters) -> Self {
-        fn idx<T: PartialEq + Copy>(all: &[T], want: Option<T>) -> Option<u8> {
-            want.map(|w| {
-                all.iter()
-                    .position(|a| *a == w)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .unwrap_or(u8::MAX)
-            })
-        }
         Self {
-            state: idx(StateCode::ALL, filters.state),
-            sector: idx(Sector::ALL, filters.sector),
-            channel: idx(Channel::ALL, filters.channel),
+            state: filters.state.map(|s| index(StateCode::ALL, Some(s))),
+            sector: filters.sector.map(|s| index(Sector::ALL, Some(s))),
+            channel: filters.channel.map(|c| index(Channel::ALL, Some(c))),
         }
     }
 
@@ -191,11 +183,7 @@ pub fn compute(
     with_held: bool,
 ) -> Report {
     let now_s = now.timestamp();
-    let closed = CaseStatus::ALL
-        .iter()
-        .position(|s| *s == CaseStatus::Closed)
-        .and_then(|p| u8::try_from(p).ok())
-        .unwrap_or(u8::MAX);
+    let closed = index(CaseStatus::ALL, Some(CaseStatus::Closed));
     let months: Vec<String> = filters.months().map(|m| m.label()).collect();
     let n = months.len();
     let first = filters.from.0;
@@ -491,10 +479,8 @@ pub fn compute(
     for ((key, label), values) in wait_rows.into_iter().zip(waits.iter_mut()) {
         values.sort_by(f64::total_cmp);
         let count = values.len() as u64;
-        let cells = if count > 0 && count < min {
-            vec![Cell::Suppressed, Cell::Empty, Cell::Empty]
-        } else if count == 0 {
-            vec![Cell::Count(0), Cell::Empty, Cell::Empty]
+        let cells = if count < min {
+            vec![super::suppress::count(count, min), Cell::Empty, Cell::Empty]
         } else {
             vec![
                 Cell::Count(count),
@@ -665,18 +651,7 @@ pub fn compute(
         language: lang,
         generated_at: now,
         tables,
-        held: with_held.then(|| {
-            let mut t = Table {
-                columns: vec![String::new()],
-                rows: vec![Row {
-                    cells: vec![Cell::Count(held)],
-                    ..Row::default()
-                }],
-                ..Table::default()
-            };
-            protect(&mut t, min);
-            t.rows[0].cells[0].clone()
-        }),
+        held: with_held.then(|| super::suppress::count(held, min)),
     }
 }
 

@@ -7,15 +7,15 @@
 //! - `actions`: what an inspector does to a case.
 //! - `question`: asking the complainant, through the notification port.
 //! - `facts`: confirmed facts, routed again.
-//! - `stats`: the start-up backfill (the coordinators' counts are
-//!   [`crate::indicators`]).
+//! - `backfill`: priority and referrals for cases stored before triage existed
+//!   (the coordinators' counts are [`crate::indicators`]).
 
 mod actions;
+mod backfill;
 mod facts;
 mod question;
-mod stats;
 
 pub use actions::*;
+pub use backfill::*;
 pub use facts::*;
 pub use question::ask;
-pub use stats::*;
