@@ -5,7 +5,6 @@
 //! ordinary case. Admins see such cases counted, never opened.
 
 use crate::helpers::*;
-use crate::indicators::TestClock;
 use crate::on_both_backends;
 use crate::triage::{add_staff, call};
 use chrono::{Duration, Utc};
@@ -40,7 +39,7 @@ fn intake_total(report: &Value) -> Value {
 
 async fn a_deferred_case_waits_for_its_day_everywhere(backend: Backend) {
     let clock = TestClock::new();
-    let server = TestServer::spawn_with(backend, clock.options()).await;
+    let server = TestServer::spawn_with(backend, clock.on(crate::triage::options())).await;
     let http = client();
     let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
     let coordinator = add_staff(&server, "coord@buzon.test", "coordinator", &[]).await;

@@ -683,3 +683,7 @@ pub mod wa;
 /// The e-mail channel: an SMTP listener taking complaints for [`mail::INTAKE`],
 /// acknowledgements relayed to an SMTP stand-in.
 pub mod mail;
+
+/// The server's clock, moved by the test.
+pub mod clock;
+pub use clock::TestClock;
