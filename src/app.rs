@@ -45,9 +45,10 @@ impl Application {
                 settings.data_dir.display()
             )
         })?;
-        let db = crate::db::connect(&settings.database_url, settings.db_max_connections)
+        let pools = crate::db::Pools::connect(&settings.database_url, settings.db_max_connections)
             .await
             .with_context(|| format!("database {}", settings.database_url_redacted()))?;
+        let db = pools.write.clone();
         crate::db::migrate(&db).await?;
         // A database that already holds data never gets a fresh key file: that would
         // make everything in it unreadable. Only a new database may create one.
@@ -102,13 +103,22 @@ impl Application {
             None => None,
         };
         let email = settings.email.clone().map(|e| Arc::new(Email::new(e)));
+        // Webhook deliveries and SMTP messages, committed in groups on the writer.
+        let deliveries = crate::db::group::GroupCommit::start(
+            db.clone(),
+            crate::db::group::WINDOW,
+            crate::db::group::MAX,
+        );
         let smtp = match (&email, settings.email.as_ref().and_then(|e| e.smtp_addr)) {
             (Some(email), Some(addr)) => {
                 let socket = TcpListener::bind(addr).await.with_context(|| {
                     format!("cannot listen for SMTP on {addr} (set BUZON_SMTP_ADDR)")
                 })?;
-                let listener =
-                    email::smtp::Listener::new(Arc::clone(email), db.clone(), Arc::clone(&keys))?;
+                let listener = email::smtp::Listener::new(
+                    Arc::clone(email),
+                    deliveries.clone(),
+                    Arc::clone(&keys),
+                )?;
                 Some((socket, Arc::new(listener)))
             }
             _ => None,
@@ -121,7 +131,12 @@ impl Application {
             notices.push(Arc::clone(mail) as Arc<dyn NoticeChannel>);
         }
         let state = AppState {
-            intake: Intake::new(db, Arc::clone(&keys), Arc::new(hasher), Arc::clone(&rules)),
+            intake: Intake::new(
+                pools,
+                Arc::clone(&keys),
+                Arc::new(hasher),
+                Arc::clone(&rules),
+            ),
             rules,
             directory: Arc::new(directory),
             keys,
@@ -130,6 +145,7 @@ impl Application {
             whatsapp,
             email,
             notifier: Notifier::new(notices),
+            deliveries,
             indicators: Arc::default(),
         };
         Ok(Self {
@@ -196,7 +212,7 @@ impl Application {
         let warm = self.state.clone();
         workers.push(tokio::spawn(async move {
             let started = std::time::Instant::now();
-            match warm.indicators.with(warm.intake.db(), |f| f.len()).await {
+            match warm.indicators.with(warm.intake.reads(), |f| f.len()).await {
                 Ok(n) => tracing::info!(cases = n, ms = started.elapsed().as_millis() as u64, "indicators loaded"),
                 Err(e) => tracing::warn!(error = %format!("{e:#}"), "indicators: first load failed; the first request retries"),
             }
@@ -231,6 +247,7 @@ impl Application {
             worker.abort();
         }
         self.state.intake.db().clone().close().await.ok();
+        self.state.intake.reads().clone().close().await.ok();
         tracing::info!("stopped");
         served
     }

@@ -10,7 +10,7 @@ use sea_orm::DatabaseConnection;
 /// Ready while the database answers; the body tells what waits in the queues
 /// (dead-lettered outbox messages need an operator).
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    let db = state.intake.db();
+    let db = state.intake.reads();
     if let Err(e) = db.ping().await {
         tracing::warn!(error = %e, "database not reachable");
         return (

@@ -68,8 +68,9 @@ pub async fn refuse_oversized(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|len| len > max as u64) {
-        // The body stays unread, so the connection can't carry another request:
-        // say so, or a client may reuse it and lose its next request.
+        // The body is drained only up to a bound (http/linger.rs), so the connection
+        // may not carry another request: say so, or a client may reuse it and lose
+        // its next request.
         let mut response = refuse(&request, ErrorCode::PayloadTooLarge);
         response
             .headers_mut()

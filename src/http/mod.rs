@@ -7,6 +7,7 @@ pub mod api;
 pub mod csrf;
 pub mod extract;
 pub mod health;
+pub mod linger;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -169,6 +170,9 @@ pub fn router(state: AppState) -> Router {
         .layer(layer::from_fn_with_state(max_body, refuse_oversized))
         // Counted before anything else refuses, so oversized floods are limited too.
         .layer(layer::from_fn_with_state(Arc::clone(&state.limiters), middleware::rate_limit))
+        // Outside every refusal: a body refused unread is drained, so its sender
+        // sees the answer instead of a reset.
+        .layer(layer::from_fn(linger::linger))
         .layer(layer::from_fn_with_state(state.settings.request_timeout, time_limit))
         .layer(layer::from_fn(security_headers))
         .layer(

@@ -25,6 +25,8 @@ pub struct AppState {
     pub email: Option<Arc<Email>>,
     /// The configured channels that can reach a complainant.
     pub notifier: Notifier,
+    /// Where the webhooks' deliveries are committed together (`db::group`).
+    pub deliveries: crate::db::group::GroupCommit,
     /// The program indicators' facts, shared by the page and the exports.
     pub indicators: Arc<crate::indicators::Cache>,
 }

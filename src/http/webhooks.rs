@@ -1,6 +1,7 @@
 //! The providers' webhooks: WhatsApp (Meta's handshake and signed deliveries) and
 //! e-mail (a relay's raw message). Each checks its sender, stores the delivery
-//! through its channel and answers 200 only after the commit.
+//! through its channel (committed with the deliveries arriving alongside it) and
+//! answers 200 only after the commit.
 
 use super::extract::{media_type, read_body};
 use super::{AppState, webhook_refusal};
@@ -71,7 +72,7 @@ pub async fn whatsapp_receive(
             Ok(delivery) => delivery,
             Err(code) => return webhook_refusal(code),
         };
-    match whatsapp::store(state.intake.db(), &state.keys, messages, statuses).await {
+    match whatsapp::store(&state.deliveries, &state.keys, messages, statuses).await {
         Ok(stored) => {
             tracing::info!(stored, skipped, "WhatsApp delivery accepted");
             wa.inbox_notify.notify_one();
@@ -116,7 +117,7 @@ pub async fn email_receive(
     if bytes.is_empty() {
         return webhook_refusal(ErrorCode::EmptyMessage);
     }
-    match email::store(state.intake.db(), &state.keys, "webhook", &bytes, None).await {
+    match email::store(&state.deliveries, &state.keys, "webhook", &bytes, None).await {
         Ok(stored) => {
             let duplicate = stored == email::Stored::Duplicate;
             tracing::info!(bytes = bytes.len(), duplicate, "e-mail received by webhook");

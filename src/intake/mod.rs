@@ -253,7 +253,10 @@ impl Prepared {
 
 #[derive(Clone)]
 pub struct Intake {
+    /// Every write (on SQLite the one writing connection: `db::Pools`).
     db: DatabaseConnection,
+    /// Pages and exports that only read.
+    reads: DatabaseConnection,
     keys: Arc<KeyRing>,
     hasher: Arc<ReceiptHasher>,
     rules: Arc<Rules>,
@@ -264,14 +267,15 @@ pub struct Intake {
 
 impl Intake {
     pub fn new(
-        db: DatabaseConnection,
+        pools: crate::db::Pools,
         keys: Arc<KeyRing>,
         hasher: Arc<ReceiptHasher>,
         rules: Arc<Rules>,
     ) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Self {
-            db,
+            db: pools.write,
+            reads: pools.read,
             keys,
             hasher,
             rules,
@@ -305,8 +309,15 @@ impl Intake {
         result
     }
 
+    /// The connection writes go through (and reads that belong with them).
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The pool for what only reads: the queue, a case's detail, the indicators,
+    /// metrics and readiness. On SQLite it cannot write.
+    pub fn reads(&self) -> &DatabaseConnection {
+        &self.reads
     }
 
     /// Encrypts and stores a complaint in one transaction and issues its receipt.

@@ -540,3 +540,55 @@ async fn a_complaint_with_only_the_required_fields_is_accepted_as_anonymous() {
     let (status, created) = post_json(&client(), &server.url("/api/v1/complaints"), &body).await;
     assert_eq!(status, 201, "{created}");
 }
+
+/// A client that sends its whole body before reading (Python's urllib) gets the
+/// 413 and its error code, not a broken pipe: the refused body is drained.
+#[tokio::test]
+async fn a_client_that_sends_everything_first_still_reads_the_413() {
+    let mut server = TestServer::spawn(Backend::Sqlite).await;
+    let script = r#"
+import json, sys, urllib.request, urllib.error
+body = b'{"narrative": "' + b'x' * (6 * 1000 * 1000) + b'"}'
+req = urllib.request.Request(sys.argv[1], data=body, headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(req, timeout=30)
+    print("accepted")
+except urllib.error.HTTPError as e:
+    print(e.code, json.loads(e.read())["error"]["code"])
+"#;
+    let url = server.url("/api/v1/complaints");
+    let out = tokio::process::Command::new("python3")
+        .args(["-c", script, &url])
+        .output()
+        .await
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.trim(),
+        "413 payload_too_large",
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The same with a raw socket: everything written, then the answer read.
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        let body = vec![b'x'; 6 * 1000 * 1000];
+        let head = format!(
+            "POST /api/v1/complaints HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).unwrap();
+        let sent = stream.write_all(&body);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        (sent.is_ok(), String::from_utf8_lossy(&answer).to_string())
+    })
+    .await
+    .unwrap();
+    assert!(answer.0, "the body could not be sent whole");
+    assert!(answer.1.starts_with("HTTP/1.1 413"), "{}", answer.1);
+    assert!(answer.1.contains("payload_too_large"), "{}", answer.1);
+    assert!(server.is_running());
+}

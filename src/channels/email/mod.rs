@@ -29,7 +29,7 @@ use chrono::Utc;
 use entity::email_inbox;
 use governor::DefaultKeyedRateLimiter;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -137,11 +137,12 @@ pub enum Stored {
     Duplicate,
 }
 
-/// Commits one raw message, encrypted, to the inbox. The dedupe key is the sender
+/// Commits one raw message, encrypted, to the inbox (with the deliveries arriving
+/// alongside it: `db::group`), answering once committed. The dedupe key is the sender
 /// with the Message-ID (so nobody can shadow another sender's message by reusing
 /// its id); without a Message-ID, the SHA-256 of the bytes.
 pub async fn store(
-    db: &DatabaseConnection,
+    group: &crate::db::group::GroupCommit,
     keys: &KeyRing,
     source: &str,
     raw: &[u8],
@@ -196,15 +197,23 @@ pub async fn store(
         received_at: Set(now),
         acked_at: Set(None),
     };
-    let inserted = email_inbox::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(email_inbox::Column::MessageKey)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await
-        .context("cannot store message")?;
+    let row = Arc::new(row);
+    let inserted = group
+        .store(Arc::new(move |txn| {
+            let row = Arc::clone(&row);
+            Box::pin(async move {
+                email_inbox::Entity::insert((*row).clone())
+                    .on_conflict(
+                        OnConflict::column(email_inbox::Column::MessageKey)
+                            .do_nothing()
+                            .to_owned(),
+                    )
+                    .exec_without_returning(txn)
+                    .await
+                    .context("cannot store message")
+            })
+        }))
+        .await?;
     Ok(if inserted == 1 {
         Stored::New(id)
     } else {

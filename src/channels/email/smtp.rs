@@ -17,8 +17,8 @@
 use super::parse::Envelope;
 use super::{Email, Stored};
 use crate::crypto::KeyRing;
+use crate::db::group::GroupCommit;
 use anyhow::Context;
-use sea_orm::DatabaseConnection;
 use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver, RequestReceiver};
 use smtp_proto::{EhloResponse, Error as ProtoError, Request};
 use std::net::{IpAddr, SocketAddr};
@@ -53,7 +53,8 @@ async fn send<S: AsyncWrite + Unpin>(io: &mut S, bytes: &[u8]) -> std::io::Resul
 /// Everything a session needs.
 pub struct Listener {
     pub email: Arc<Email>,
-    pub db: DatabaseConnection,
+    /// Where messages are committed, with those of other sessions ending together.
+    pub deliveries: GroupCommit,
     pub keys: Arc<KeyRing>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     sessions: Arc<tokio::sync::Semaphore>,
@@ -62,7 +63,7 @@ pub struct Listener {
 impl Listener {
     pub fn new(
         email: Arc<Email>,
-        db: DatabaseConnection,
+        deliveries: GroupCommit,
         keys: Arc<KeyRing>,
     ) -> anyhow::Result<Self> {
         let tls = match &email.settings.tls {
@@ -74,7 +75,7 @@ impl Listener {
         ));
         Ok(Self {
             email,
-            db,
+            deliveries,
             keys,
             tls,
             sessions,
@@ -376,7 +377,15 @@ impl Listener {
                 self.email.settings.max_bytes
             );
         }
-        match super::store(&self.db, &self.keys, "smtp", &data.buf, Some(&envelope)).await {
+        match super::store(
+            &self.deliveries,
+            &self.keys,
+            "smtp",
+            &data.buf,
+            Some(&envelope),
+        )
+        .await
+        {
             Ok(Stored::New(id)) => {
                 tracing::info!(inbox_id = %id, bytes = data.buf.len(), "e-mail received by SMTP");
                 self.email.inbox_notify.notify_one();

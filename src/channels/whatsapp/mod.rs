@@ -31,7 +31,7 @@ use entity::wa_inbox;
 use governor::DefaultKeyedRateLimiter;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use sha2::Sha256;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -249,63 +249,97 @@ pub fn accept(
     Ok(extract(&payload))
 }
 
-/// Commits every message of a delivery (new ones only) and its statuses in one
-/// transaction; the number of new messages.
+/// Stores a verified delivery's messages (new ones only) and statuses with the
+/// deliveries arriving alongside it, in one transaction (`db::group`); the number
+/// of new messages, once committed.
 pub async fn store(
-    db: &sea_orm::DatabaseConnection,
+    group: &crate::db::group::GroupCommit,
     keys: &KeyRing,
     messages: Vec<Incoming>,
     statuses: Vec<(String, String)>,
 ) -> anyhow::Result<u64> {
-    let now = Utc::now();
-    // Concurrent redeliveries of one payload may list its messages in any order: insert
-    // them in one fixed order so their transactions never wait on each other in a cycle.
-    // Ids are given in payload order (v7 ids sort by creation), which is the order
-    // the worker follows; only the inserts are sorted.
-    let mut messages: Vec<(Vec<u8>, Uuid, Incoming)> = messages
-        .into_iter()
-        .map(|m| (message_key(keys, &m.wamid), Uuid::now_v7(), m))
-        .collect();
-    messages.sort_by(|a, b| a.0.cmp(&b.0));
-    messages.dedup_by(|a, b| a.0 == b.0);
-    let mut statuses: Vec<(Vec<u8>, String)> = statuses
-        .into_iter()
-        .map(|(wamid, status)| (message_key(keys, &wamid), status))
-        .collect();
-    statuses.sort_by(|a, b| a.0.cmp(&b.0));
-    let txn = db.begin().await.context("cannot begin transaction")?;
-    let mut stored = 0;
-    for (key, id, m) in messages {
-        let payload_ct = keys
-            .cipher
-            .encrypt(inbox_aad(id), m.message.to_string().as_bytes())
-            .context("cannot encrypt message")?;
-        let row = wa_inbox::ActiveModel {
-            id: Set(id),
-            message_key: Set(key),
-            sender_bidx: Set(sender_key(keys, &m.wa_id)),
-            payload_ct: Set(payload_ct),
-            state: Set(PENDING.to_owned()),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
-            locked_until: Set(None),
-            received_at: Set(now),
-        };
-        stored += wa_inbox::Entity::insert(row)
-            .on_conflict(
-                OnConflict::column(wa_inbox::Column::MessageKey)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await
-            .context("cannot store message")?;
+    let delivery = Arc::new(Inbound::new(keys, messages, statuses)?);
+    group
+        .store(Arc::new(move |txn| {
+            let delivery = Arc::clone(&delivery);
+            Box::pin(async move { delivery.write(txn).await })
+        }))
+        .await
+}
+
+/// One webhook delivery, encrypted and ready to store: its messages (in one fixed
+/// order) and its delivery statuses.
+pub struct Inbound {
+    messages: Vec<wa_inbox::ActiveModel>,
+    statuses: Vec<(Vec<u8>, String)>,
+}
+
+impl Inbound {
+    /// Encrypts what a verified delivery carries.
+    pub fn new(
+        keys: &KeyRing,
+        messages: Vec<Incoming>,
+        statuses: Vec<(String, String)>,
+    ) -> anyhow::Result<Self> {
+        let now = Utc::now();
+        // Concurrent redeliveries of one payload may list its messages in any order:
+        // insert them in one fixed order so their transactions never wait on each
+        // other in a cycle. Ids are given in payload order (v7 ids sort by creation),
+        // which is the order the worker follows; only the inserts are sorted.
+        let mut messages: Vec<(Vec<u8>, Uuid, Incoming)> = messages
+            .into_iter()
+            .map(|m| (message_key(keys, &m.wamid), Uuid::now_v7(), m))
+            .collect();
+        messages.sort_by(|a, b| a.0.cmp(&b.0));
+        messages.dedup_by(|a, b| a.0 == b.0);
+        let mut statuses: Vec<(Vec<u8>, String)> = statuses
+            .into_iter()
+            .map(|(wamid, status)| (message_key(keys, &wamid), status))
+            .collect();
+        statuses.sort_by(|a, b| a.0.cmp(&b.0));
+        let messages = messages
+            .into_iter()
+            .map(|(key, id, m)| {
+                let payload_ct = keys
+                    .cipher
+                    .encrypt(inbox_aad(id), m.message.to_string().as_bytes())
+                    .context("cannot encrypt message")?;
+                Ok(wa_inbox::ActiveModel {
+                    id: Set(id),
+                    message_key: Set(key),
+                    sender_bidx: Set(sender_key(keys, &m.wa_id)),
+                    payload_ct: Set(payload_ct),
+                    state: Set(PENDING.to_owned()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(now),
+                    locked_until: Set(None),
+                    received_at: Set(now),
+                })
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self { messages, statuses })
     }
-    for (key, status) in statuses {
-        crate::outbox::record_delivery(&txn, key, &status).await?;
+
+    /// Stores it inside `txn` (a redelivered message is kept once); answers how many
+    /// messages were new. It writes nothing it consumes, so it may run again.
+    pub async fn write(&self, txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<u64> {
+        let mut stored = 0;
+        for row in &self.messages {
+            stored += wa_inbox::Entity::insert(row.clone())
+                .on_conflict(
+                    OnConflict::column(wa_inbox::Column::MessageKey)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await
+                .context("cannot store message")?;
+        }
+        for (key, status) in &self.statuses {
+            crate::outbox::record_delivery(txn, key.clone(), status).await?;
+        }
+        Ok(stored)
     }
-    txn.commit().await.context("cannot commit delivery")?;
-    Ok(stored)
 }
 
 #[cfg(test)]

@@ -133,9 +133,15 @@ pub async fn list(
         return Err(ApiError::field(ErrorCode::InvalidField, "limit", lang));
     }
     let limit = query.limit.unwrap_or(cases::PAGE);
-    let (items, next) = cases::queue(state.intake.db(), &scope, &filters, cursor.as_ref(), limit)
-        .await
-        .map_err(|e| ApiError::internal(&e, lang))?;
+    let (items, next) = cases::queue(
+        state.intake.reads(),
+        &scope,
+        &filters,
+        cursor.as_ref(),
+        limit,
+    )
+    .await
+    .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(QueuePage {
         items,
         next: next.map(|c| c.encode()),
@@ -164,7 +170,7 @@ pub async fn show(
     let lang = header_language(&headers);
     let (_, scope) = case_reader(&state, &headers, lang).await?;
     let case = case_in_scope(&state, &scope, &case_ref, lang).await?;
-    let out: CaseOut = cases::detail(state.intake.db(), &state.keys, &scope, &case, lang)
+    let out: CaseOut = cases::detail(state.intake.reads(), &state.keys, &scope, &case, lang)
         .await
         .map_err(|e| ApiError::internal(&e, lang))?;
     Ok(Json(out).into_response())

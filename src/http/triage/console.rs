@@ -87,7 +87,7 @@ pub async fn queue(
         ),
     };
     let (items, next) = match cases::queue(
-        state.intake.db(),
+        state.intake.reads(),
         &scope,
         &filters,
         cursor.as_ref(),
@@ -254,7 +254,7 @@ async fn case_page(
     identity: Option<(Identity, String)>,
     error: Option<ErrorCode>,
 ) -> Response {
-    let db = state.intake.db();
+    let db = state.intake.reads();
     let out = match cases::detail(db, &state.keys, scope, case, l.lang).await {
         Ok(o) => o,
         Err(e) => return internal(&e, l),

@@ -37,7 +37,7 @@ async fn compute(
 ) -> anyhow::Result<Report> {
     indicators::report(
         &state.indicators,
-        state.intake.db(),
+        state.intake.reads(),
         f,
         state.settings.indicator_min_cell,
         lang,

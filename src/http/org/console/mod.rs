@@ -117,7 +117,7 @@ pub async fn cases_page(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let db = state.intake.db();
+    let db = state.intake.reads();
     let filters = cases::Filters {
         status: Some(cases::StatusFilter::All),
         ..Default::default()
