@@ -304,6 +304,9 @@ fn main() {
             );
         }
 
+        // The hash limit, just before the first Buzón row, with nothing else running.
+        let cost = Settings::load(None).unwrap().hash_cost;
+        let limit = hash_limit(cost, seconds);
         let dir = tempfile::tempdir().unwrap();
         let (addr, settings, _stop_sqlite, _) = buzon(None, dir.path(), None).await;
         let url = format!("http://{addr}");
@@ -330,7 +333,6 @@ fn main() {
             )
             .await,
         );
-        let cost = settings.hash_cost;
         results.push(
             drive(
                 "Buzón routing dry run (POST /api/v1/route), no storage",
@@ -518,6 +520,23 @@ fn main() {
              crate's `hash_password_with_salt`, as before): {:+.1} % time.",
             (reused / fresh - 1.0) * 100.0
         );
+        let (threads, per_second) = limit;
+        println!(
+            "\nReceipt-hash limit ({cost}): {per_second:.1} hashes/s, measured as {threads} threads \
+             (one per core) hashing with Buzón's hasher for {seconds} s just before the first \
+             Buzón row, nothing else running. Intake against it:\n"
+        );
+        for r in results.iter().filter(|r| {
+            r.name.starts_with("Buzón") && (r.name.contains("intake") || r.name.contains("one member"))
+                && !r.name.contains("for comparison")
+        }) {
+            println!(
+                "- {}: {:.1} complaints/s = {:.2}× the hash limit",
+                r.name,
+                r.per_second,
+                r.per_second / per_second
+            );
+        }
     });
 }
 

@@ -164,6 +164,33 @@ pub(super) fn time_receipt_hash(cost: HashCost) -> (f64, f64) {
     (reused, fresh)
 }
 
+/// The receipt-hash limit: one thread per core hashing with Buzón's hasher for
+/// `seconds`, nothing else running, in hashes per second. Intake cannot beat it
+/// (each complaint costs one hash), so its ratio to this is what is left to win.
+pub(super) fn hash_limit(cost: HashCost, seconds: u64) -> (usize, f64) {
+    let hasher = std::sync::Arc::new(buzon::crypto::receipt::ReceiptHasher::new(cost).unwrap());
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let until = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let done: usize = (0..threads)
+        .map(|_| {
+            let hasher = std::sync::Arc::clone(&hasher);
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while Instant::now() < until {
+                    std::hint::black_box(hasher.hash("ABCDEFGHJKMNPQRSTVWXYZ234").unwrap());
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .sum();
+    (threads, done as f64 / started.elapsed().as_secs_f64())
+}
+
 /// A field of `/proc/self/status` in KiB (`VmRSS`, `VmHWM`); 0 where there is none.
 pub(super) fn proc_status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -25,7 +25,7 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_ARGON2_MEMORY_KIB    argon2_memory_kib    Argon2id memory for receipt hashes [19456]
   BUZON_ARGON2_ITERATIONS    argon2_iterations    Argon2id passes [2]
   BUZON_ARGON2_PARALLELISM   argon2_parallelism   Argon2id lanes [1]
-  BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size [10]
+  BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size; SQLite: readers, plus one writer [10]
   BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
   BUZON_ROUTING_RULES        routing_rules        Routing rules file [built in: rules/routing.toml]
   BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered
