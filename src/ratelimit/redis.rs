@@ -23,8 +23,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
-/// The longest a request waits for a limit check (and a connection attempt).
+/// The longest a request waits for a limit check.
 pub const CHECK_TIMEOUT: Duration = Duration::from_millis(250);
+/// The longest a (background) connection attempt may take, and the start's first
+/// ping: a busy machine may take longer to connect than a check may wait.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// How often the probe pings Redis: how soon an outage or a recovery is seen
 /// without traffic.
 pub const PROBE_EVERY: Duration = Duration::from_secs(1);
@@ -92,7 +95,7 @@ pub fn redis_key(index: &BlindIndex, scope: &str, material: &[u8]) -> String {
 
 fn manager(client: &redis::Client) -> redis::RedisResult<ConnectionManager> {
     let config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(CHECK_TIMEOUT))
+        .set_connection_timeout(Some(CONNECT_TIMEOUT))
         .set_response_timeout(Some(CHECK_TIMEOUT))
         .set_number_of_retries(2)
         .set_max_delay(Duration::from_millis(500));
@@ -119,9 +122,8 @@ impl Shared {
             keys,
             up: AtomicBool::new(true),
         });
-        if shared.ping().await {
-            tracing::info!(redis = %redacted, "rate limits shared through Redis");
-        } else {
+        tracing::info!(redis = %redacted, "rate limits shared through Redis");
+        if !shared.ping(CONNECT_TIMEOUT).await {
             shared.mark_down();
         }
         tokio::spawn(probe(Arc::downgrade(&shared)));
@@ -176,13 +178,13 @@ impl Shared {
         }
     }
 
-    async fn ping(&self) -> bool {
+    async fn ping(&self, timeout: Duration) -> bool {
         let Some(mut conn) = self.connection() else {
             return false;
         };
         let ping = redis::cmd("PING");
         matches!(
-            tokio::time::timeout(CHECK_TIMEOUT, ping.query_async::<String>(&mut conn)).await,
+            tokio::time::timeout(timeout, ping.query_async::<String>(&mut conn)).await,
             Ok(Ok(_))
         )
     }
@@ -215,7 +217,7 @@ async fn probe(shared: Weak<Shared>) {
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        if shared.ping().await {
+        if shared.ping(CHECK_TIMEOUT).await {
             shared.mark_up();
         } else {
             shared.mark_down();
