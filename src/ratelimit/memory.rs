@@ -30,6 +30,10 @@ impl<K: Hash + Eq + Clone> Memory<K> {
         self.limiter.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Forgets keys whose limits have fully recovered.
     pub fn forget_idle(&self) {
         self.limiter.retain_recent();
