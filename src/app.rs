@@ -12,6 +12,7 @@ use crate::http::{AppState, router};
 use crate::intake::Intake;
 use crate::notify::{NoticeChannel, Notifier};
 use crate::ratelimit::Limiters;
+use crate::ratelimit::redis::Shared;
 use crate::routing::Rules;
 use anyhow::Context;
 use axum::Router;
@@ -95,14 +96,23 @@ impl Application {
             })?;
         let keys = Arc::new(keys);
         let rules = Arc::new(rules);
+        let shared_limits = match (&settings.redis_url, settings.redis_url_redacted()) {
+            (Some(url), Some(redacted)) => {
+                Some(Shared::connect(url.expose(), &redacted, Arc::clone(&keys)).await?)
+            }
+            _ => None,
+        };
         let whatsapp = match &settings.whatsapp {
             Some(wa) => {
                 tracing::info!(api = %wa.api_base, version = %wa.api_version, "WhatsApp channel on");
-                Some(Arc::new(WhatsApp::new(wa.clone())?))
+                Some(Arc::new(WhatsApp::new(wa.clone(), shared_limits.clone())?))
             }
             None => None,
         };
-        let email = settings.email.clone().map(|e| Arc::new(Email::new(e)));
+        let email = settings
+            .email
+            .clone()
+            .map(|e| Arc::new(Email::new(e, shared_limits.clone())));
         // Webhook deliveries and SMTP messages, committed in groups on the writer.
         let deliveries = crate::db::group::GroupCommit::start(
             db.clone(),
@@ -140,7 +150,7 @@ impl Application {
             rules,
             directory: Arc::new(directory),
             keys,
-            limiters: Arc::new(Limiters::new(&settings)),
+            limiters: Arc::new(Limiters::with_store(&settings, shared_limits)),
             settings: Arc::new(settings),
             whatsapp,
             email,

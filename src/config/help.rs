@@ -46,6 +46,12 @@ Settings (TOML file keys; environment variables override the file):
                                                   hide others that would reveal them [5]
   BUZON_RATELIMIT_SWEEP_SECS ratelimit_sweep_secs How often rate limiters forget recovered
                                                   clients (bounds their memory) [60]
+  BUZON_REDIS_URL            redis_url            redis://[:PASSWORD@]HOST:PORT[/DB]: every rate limit
+                                                  is shared by all instances through this Redis
+                                                  [off: per instance, in memory]. While it is
+                                                  unreachable, sign-in and receipt look-ups answer
+                                                  503 limits_unavailable; the rest fall back to
+                                                  per-instance limits
 WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four are set):
   BUZON_WHATSAPP_APP_SECRET  whatsapp_app_secret  App secret: webhook signatures (X-Hub-Signature-256)
   BUZON_WHATSAPP_VERIFY_TOKEN whatsapp_verify_token Token of the webhook verification handshake
@@ -117,6 +123,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "indicator_min_cell",
     "purge_interval_secs",
     "ratelimit_sweep_secs",
+    "redis_url",
     "login_per_minute",
     "login_burst",
     "whatsapp_app_secret",

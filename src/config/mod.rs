@@ -43,6 +43,7 @@ struct RawSettings {
     indicator_min_cell: u64,
     purge_interval_secs: u64,
     ratelimit_sweep_secs: u64,
+    redis_url: Option<String>,
     login_per_minute: u32,
     login_burst: u32,
     argon2_memory_kib: u32,
@@ -137,6 +138,7 @@ impl Default for RawSettings {
             indicator_min_cell: crate::indicators::DEFAULT_MIN_CELL,
             purge_interval_secs: 3600,
             ratelimit_sweep_secs: 60,
+            redis_url: None,
             login_per_minute: 10,
             login_burst: 10,
             argon2_memory_kib: cost.memory_kib,
@@ -228,6 +230,9 @@ pub struct Settings {
     pub indicator_min_cell: u64,
     /// How often rate limiters forget clients whose limits have recovered.
     pub ratelimit_sweep: std::time::Duration,
+    /// `None`: rate limits in memory, per instance. Set: shared by every instance
+    /// through this Redis (the URL may hold a password: never logged as is).
+    pub redis_url: Option<Secret>,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
     /// `None`: the rules built into the binary.
@@ -529,6 +534,16 @@ impl Settings {
                 "outbox_retry_base_ms / BUZON_OUTBOX_RETRY_BASE_MS must be at most 600000".into(),
             );
         }
+        let redis_url = present(&raw.redis_url).map(str::to_owned);
+        if let Some(url) = &redis_url
+            && !(url.starts_with("redis://") || url.starts_with("redis+unix://"))
+        {
+            problems.push(
+                "redis_url / BUZON_REDIS_URL must start with redis:// (or redis+unix:// for a \
+                 socket)"
+                    .into(),
+            );
+        }
         let whatsapp = whatsapp_settings(&raw, &mut problems);
         let email = email_settings(&raw, &mut problems);
         if !problems.is_empty() {
@@ -573,6 +588,7 @@ impl Settings {
             indicator_min_cell: raw.indicator_min_cell,
             purge_interval: std::time::Duration::from_secs(raw.purge_interval_secs),
             ratelimit_sweep: std::time::Duration::from_secs(raw.ratelimit_sweep_secs),
+            redis_url: redis_url.map(Secret::new),
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             routing_rules: raw.routing_rules,
@@ -600,22 +616,30 @@ impl Settings {
 
     /// The database URL with any password replaced, for logs.
     pub fn database_url_redacted(&self) -> String {
-        match (self.database_url.find("://"), self.database_url.rfind('@')) {
-            (Some(scheme), Some(at)) if at > scheme => {
-                let userinfo = &self.database_url[scheme + 3..at];
-                let user = userinfo.split(':').next().unwrap_or("");
-                format!(
-                    "{}{user}:***{}",
-                    &self.database_url[..scheme + 3],
-                    &self.database_url[at..]
-                )
-            }
-            _ => self.database_url.clone(),
-        }
+        redact_userinfo(&self.database_url)
+    }
+
+    /// The Redis URL with any password replaced, for logs.
+    pub fn redis_url_redacted(&self) -> Option<String> {
+        self.redis_url
+            .as_ref()
+            .map(|url| redact_userinfo(url.expose()))
     }
 
     pub fn is_sqlite(&self) -> bool {
         self.database_url.starts_with("sqlite:")
+    }
+}
+
+/// `scheme://user:***@host…`: the password (or a lone password) replaced.
+fn redact_userinfo(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
 }
 

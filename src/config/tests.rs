@@ -146,3 +146,33 @@ fn passwords_are_redacted() {
     let url = s.map(|s| s.database_url_redacted()).unwrap_or_default();
     assert_eq!(url, "postgres://buzon:***@db:5432/buzon");
 }
+
+#[test]
+fn redis_is_off_by_default_its_url_checked_and_its_password_redacted() {
+    assert!(Settings::defaults().redis_url.is_none());
+    let with = |url: &str| {
+        Settings::validate(RawSettings {
+            redis_url: Some(url.into()),
+            ..RawSettings::default()
+        })
+    };
+    let s = with("redis://:hunter2-redis@10.0.0.5:6379/2").ok();
+    assert_eq!(
+        s.as_ref().and_then(Settings::redis_url_redacted),
+        Some("redis://:***@10.0.0.5:6379/2".into())
+    );
+    assert!(
+        !format!("{s:?}").contains("hunter2-redis"),
+        "Debug hides it too"
+    );
+    assert_eq!(
+        with("redis://cache:6379")
+            .ok()
+            .and_then(|s| s.redis_url_redacted()),
+        Some("redis://cache:6379".into())
+    );
+    // Blank is off; another scheme is named as the problem.
+    assert!(with("  ").is_ok_and(|s| s.redis_url.is_none()));
+    let err = with("http://cache:6379").err().map(|e| e.to_string());
+    assert!(err.is_some_and(|e| e.contains("BUZON_REDIS_URL")));
+}

@@ -150,6 +150,9 @@ error_codes! {
     Unavailable = "unavailable", 503,
         "El servicio no está disponible. Intente de nuevo en unos minutos.",
         "The service is unavailable. Try again in a few minutes.";
+    LimitsUnavailable = "limits_unavailable", 503,
+        "No podemos comprobar los límites de intentos en este momento. Intente de nuevo en unos minutos.",
+        "Attempt limits cannot be checked right now (sign-in and receipt look-ups stay closed meanwhile). Try again in a few minutes.";
     Internal = "internal_error", 500,
         "Algo falló de nuestro lado. Intente de nuevo.", "Something went wrong on our side. Please try again.";
 }

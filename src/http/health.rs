@@ -1,7 +1,9 @@
-//! `/readyz`: ready while the database answers, with what waits in the queues.
+//! `/readyz`: ready while the database answers, with what waits in the queues and
+//! where the rate limits live (`degraded` while their Redis is unreachable).
 
 use crate::channels::{email, whatsapp};
 use crate::http::AppState;
+use crate::ratelimit::StoreHealth;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -31,13 +33,34 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             "outbox holds dead-lettered messages"
         );
     }
+    let limits = state.limiters.health();
+    let degraded = limits == StoreHealth::Redis { up: false };
     axum::Json(serde_json::json!({
-        "status": "ready",
+        // Still ready (200): every instance shares the one Redis, and taking them all
+        // out of the balancer would lose complaints too.
+        "status": if degraded { "degraded" } else { "ready" },
+        "rate_limits": rate_limits(limits),
         "outbox": outbox,
         "whatsapp": state.whatsapp.as_ref().map(|_| inbox),
         "email": mail,
     }))
     .into_response()
+}
+
+/// Where the rate limits live and, with Redis, whether it answers.
+fn rate_limits(health: StoreHealth) -> serde_json::Value {
+    match health {
+        StoreHealth::Memory => serde_json::json!({"store": "memory", "state": "ok"}),
+        StoreHealth::Redis { up: true } => serde_json::json!({"store": "redis", "state": "ok"}),
+        StoreHealth::Redis { up: false } => serde_json::json!({
+            "store": "redis",
+            "state": "unreachable",
+            "degraded": true,
+            "detail": "redis unreachable: failing closed for login and receipt look-ups \
+                       (503 limits_unavailable), open for webhooks, intake and other requests \
+                       (per-instance limits)",
+        }),
+    }
 }
 
 async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_json::Value> {

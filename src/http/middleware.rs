@@ -3,7 +3,7 @@
 
 use super::extract::negotiate_language;
 use crate::error::ErrorCode;
-use crate::ratelimit::{Bucket, Limiters};
+use crate::ratelimit::{Bucket, Denied, Limiters};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -120,7 +120,8 @@ pub async fn method_not_allowed(request: Request) -> Response {
 }
 
 /// Middleware: counts the request against its bucket, or answers 429 with
-/// `Retry-After`. JSON for the API, a page for people.
+/// `Retry-After` (503 `limits_unavailable` when the shared store is down and the
+/// bucket fails closed). JSON for the API, a page for people.
 pub async fn rate_limit(
     State(limiters): State<Arc<Limiters>>,
     request: Request,
@@ -134,9 +135,9 @@ pub async fn rate_limit(
         .map_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), |c| c.0.ip());
     let client = limiters.client_ip(peer, request.headers());
     let bucket = Bucket::of(request.method(), request.uri().path());
-    match limiters.check(bucket, client) {
+    match limiters.check(bucket, client).await {
         Ok(()) => next.run(request).await,
-        Err(wait) => {
+        Err(Denied::Wait(wait)) => {
             let secs = wait.as_secs().max(1);
             tracing::info!(bucket = ?bucket, retry_after = secs, "rate limited");
             crate::metrics::get()
@@ -153,5 +154,18 @@ pub async fn rate_limit(
                 Some(secs),
             )
         }
+        // Redis is down and this bucket fails closed (logged once, by the store).
+        Err(Denied::Unavailable) => {
+            let lang = negotiate_language(request.headers(), request.uri().query());
+            super::refusal(
+                request.uri().path(),
+                lang,
+                ErrorCode::LimitsUnavailable,
+                Some(LIMITS_RETRY_AFTER_SECS),
+            )
+        }
     }
 }
+
+/// `Retry-After` of a `limits_unavailable` refusal: the store's probe runs every second.
+const LIMITS_RETRY_AFTER_SECS: u64 = 5;

@@ -105,7 +105,9 @@ impl utoipa::Modify for CommonErrors {
                 );
                 add(
                     "503",
-                    "unavailable: the service cannot store or read right now; try again",
+                    "unavailable: the service cannot store or read right now; try again \
+                     (limits_unavailable: sign-in and receipt look-ups while the shared \
+                     rate limits cannot be checked)",
                 );
                 if secured {
                     add("401", "unauthenticated: no valid token or session");

@@ -9,6 +9,7 @@ use crate::http::csrf::{Csrf, with_cookie};
 use crate::http::pages::*;
 use crate::http::session::{self, STAGE_ENROLL, STAGE_FULL, STAGE_PASSWORD};
 use crate::http::web::{error_page, render};
+use crate::ratelimit::Denied;
 use crate::staff::{self};
 use askama::Template;
 use axum::body::Body;
@@ -74,12 +75,18 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     }
     // Attempts per account from any address (spraying one account from many), before
     // any Argon2 work.
-    if state
+    match state
         .limiters
         .check_account(&staff::email_key(&state.keys, &email))
-        .is_err()
+        .await
     {
-        return login_page(&state, &headers, l, Some(ErrorCode::RateLimited));
+        Ok(()) => {}
+        Err(Denied::Wait(_)) => {
+            return login_page(&state, &headers, l, Some(ErrorCode::RateLimited));
+        }
+        Err(Denied::Unavailable) => {
+            return login_page(&state, &headers, l, Some(ErrorCode::LimitsUnavailable));
+        }
     }
     let db = state.intake.db();
     let creds = match staff::credentials_by_email(db, &state.keys, &email).await {
@@ -100,10 +107,18 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     // audited write, and after five failures the same "locked" answer (counted in
     // memory), so neither timing nor answers tell which accounts exist.
     let Some(creds) = creds else {
-        let locked = state
+        let locked = match state
             .limiters
             .count_unknown_failure(&staff::email_key(&state.keys, &email))
-            .is_err();
+            .await
+        {
+            Ok(()) => false,
+            Err(Denied::Wait(_)) => true,
+            // Not counted, so not answered: the attempt is refused as a whole.
+            Err(Denied::Unavailable) => {
+                return login_page(&state, &headers, l, Some(ErrorCode::LimitsUnavailable));
+            }
+        };
         let event = Event::new(
             None,
             if locked {

@@ -23,6 +23,7 @@ mod metrics;
 mod outage;
 mod privacy;
 mod receipts;
+mod redis_limits;
 mod retention;
 mod rights;
 mod routing;

@@ -24,10 +24,11 @@ pub mod worker;
 
 use crate::config::EmailSettings;
 use crate::crypto::{Aad, KeyRing};
+use crate::ratelimit::redis::Shared;
+use crate::ratelimit::{Keyed, Scope};
 use anyhow::Context;
 use chrono::Utc;
 use entity::email_inbox;
-use governor::DefaultKeyedRateLimiter;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use std::sync::Arc;
@@ -47,40 +48,50 @@ pub struct Email {
     pub settings: EmailSettings,
     pub inbox_notify: Arc<Notify>,
     pub outbox_notify: Arc<Notify>,
-    sender_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
-    ip_limiter: DefaultKeyedRateLimiter<std::net::IpAddr>,
+    sender_limiter: Keyed<Vec<u8>>,
+    ip_limiter: Keyed<std::net::IpAddr>,
 }
 
 impl Email {
-    pub fn new(settings: EmailSettings) -> Self {
+    /// `shared`: the Redis store of rate limits, when configured.
+    pub fn new(settings: EmailSettings, shared: Option<Arc<Shared>>) -> Self {
         Self {
-            sender_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(
-                settings.sender_limit,
-            )),
-            ip_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(settings.ip_limit)),
+            sender_limiter: Keyed::new(
+                Scope::SmtpSender,
+                crate::ratelimit::quota(settings.sender_limit),
+                shared.clone(),
+            ),
+            ip_limiter: Keyed::new(
+                Scope::SmtpIp,
+                crate::ratelimit::quota(settings.ip_limit),
+                shared,
+            ),
             settings,
             inbox_notify: Arc::new(Notify::new()),
             outbox_notify: Arc::new(Notify::new()),
         }
     }
 
-    /// One more message from this sender (blind index); false when over the limit.
-    pub fn sender_allowed(&self, sender: &[u8]) -> bool {
-        self.sender_limiter.check_key(&sender.to_vec()).is_ok()
+    /// One more message from this sender (blind index); false when over the limit
+    /// (never for want of Redis: the in-memory limit stands in).
+    pub async fn sender_allowed(&self, sender: &[u8]) -> bool {
+        self.sender_limiter
+            .check_open(&sender.to_vec())
+            .await
+            .is_ok()
     }
 
     /// One more message from this client address; false when over the limit.
-    pub fn ip_allowed(&self, ip: std::net::IpAddr) -> bool {
+    pub async fn ip_allowed(&self, ip: std::net::IpAddr) -> bool {
         self.ip_limiter
-            .check_key(&crate::ratelimit::client_key(ip))
+            .check_open(&crate::ratelimit::client_key(ip))
+            .await
             .is_ok()
     }
 
     pub fn forget_idle(&self) {
-        self.sender_limiter.retain_recent();
-        self.sender_limiter.shrink_to_fit();
-        self.ip_limiter.retain_recent();
-        self.ip_limiter.shrink_to_fit();
+        self.sender_limiter.forget_idle();
+        self.ip_limiter.forget_idle();
     }
 
     /// True when `address` (any case) is one of ours, or a `+tag` form of one.

@@ -129,7 +129,7 @@ impl Listener {
             .await;
             return;
         };
-        if !self.email.ip_allowed(peer.ip()) {
+        if !self.email.ip_allowed(peer.ip()).await {
             let _ = send(
                 &mut stream,
                 b"421 4.7.0 Too many messages from your address, try again later\r\n",
@@ -223,7 +223,7 @@ impl Listener {
                     Ok(request) => {
                         s.commands += 1;
                         let request = request.into_owned();
-                        let step = self.command(s, request);
+                        let step = self.command(s, request).await;
                         out.extend(step.reply.as_bytes());
                         match step.next {
                             Next::Continue => {}
@@ -259,7 +259,7 @@ impl Listener {
         }
     }
 
-    fn command(&self, s: &mut Session, request: Request<String>) -> Step {
+    async fn command(&self, s: &mut Session, request: Request<String>) -> Step {
         let settings = &self.email.settings;
         match request {
             Request::Ehlo { host } => {
@@ -303,7 +303,7 @@ impl Listener {
                     ));
                 }
                 let address = from.address.trim().to_lowercase();
-                if !self.email.ip_allowed(s.peer) {
+                if !self.email.ip_allowed(s.peer).await {
                     return Step::reply(
                         "450 4.7.1 Too many messages from your address, try again later\r\n",
                     );
@@ -311,6 +311,7 @@ impl Listener {
                 if !self
                     .email
                     .sender_allowed(&super::sender_key(&self.keys, &address))
+                    .await
                 {
                     return Step::reply(
                         "450 4.7.1 Too many messages from this sender, try again later\r\n",

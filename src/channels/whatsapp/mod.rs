@@ -25,10 +25,11 @@ use crate::config::WhatsAppSettings;
 use crate::crypto::{Aad, KeyRing};
 use crate::domain::PhoneNumber;
 use crate::error::ErrorCode;
+use crate::ratelimit::redis::Shared;
+use crate::ratelimit::{Keyed, Scope};
 use anyhow::Context;
 use chrono::Utc;
 use entity::wa_inbox;
-use governor::DefaultKeyedRateLimiter;
 use hmac::{Hmac, KeyInit, Mac};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, EntityTrait};
@@ -53,19 +54,22 @@ pub struct WhatsApp {
     pub inbox_notify: Arc<Notify>,
     pub outbox_notify: Arc<Notify>,
     pub media_notify: Arc<Notify>,
-    sender_limiter: DefaultKeyedRateLimiter<Vec<u8>>,
+    sender_limiter: Keyed<Vec<u8>>,
     /// Senders told to slow down, until their backlog is worked off: one notice
     /// per backlog, however long it is.
     deferred: std::sync::Mutex<std::collections::HashSet<Vec<u8>>>,
 }
 
 impl WhatsApp {
-    pub fn new(settings: WhatsAppSettings) -> anyhow::Result<Self> {
+    /// `shared`: the Redis store of rate limits, when configured.
+    pub fn new(settings: WhatsAppSettings, shared: Option<Arc<Shared>>) -> anyhow::Result<Self> {
         let graph = Arc::new(GraphClient::new(&settings).context("cannot build Graph API client")?);
         Ok(Self {
-            sender_limiter: governor::RateLimiter::keyed(crate::ratelimit::quota(
-                settings.sender_limit,
-            )),
+            sender_limiter: Keyed::new(
+                Scope::WhatsAppSender,
+                crate::ratelimit::quota(settings.sender_limit),
+                shared,
+            ),
             deferred: std::sync::Mutex::new(std::collections::HashSet::new()),
             settings,
             graph,
@@ -75,12 +79,10 @@ impl WhatsApp {
         })
     }
 
-    /// `Err(wait)` when this sender is over its limit.
-    pub fn sender_check(&self, sender: &[u8]) -> Result<(), std::time::Duration> {
-        use governor::clock::Clock;
-        self.sender_limiter
-            .check_key(&sender.to_vec())
-            .map_err(|not_until| not_until.wait_time_from(self.sender_limiter.clock().now()))
+    /// `Err(wait)` when this sender is over its limit. Never refuses for want of
+    /// Redis: the in-memory limit stands in (a message is never lost to a limit).
+    pub async fn sender_check(&self, sender: &[u8]) -> Result<(), std::time::Duration> {
+        self.sender_limiter.check_open(&sender.to_vec()).await
     }
 
     /// True the first time a sender's message is deferred since their last one was
@@ -100,8 +102,7 @@ impl WhatsApp {
     }
 
     pub fn forget_idle(&self) {
-        self.sender_limiter.retain_recent();
-        self.sender_limiter.shrink_to_fit();
+        self.sender_limiter.forget_idle();
     }
 }
 

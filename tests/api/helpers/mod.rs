@@ -684,6 +684,9 @@ pub mod wa;
 /// acknowledgements relayed to an SMTP stand-in.
 pub mod mail;
 
+/// A TCP proxy a test can cut (Redis outages).
+pub mod tcp_proxy;
+
 /// The server's clock, moved by the test.
 pub mod clock;
 pub use clock::TestClock;

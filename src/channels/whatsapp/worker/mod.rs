@@ -207,7 +207,7 @@ impl Inbox {
             .to_owned();
         let sender = row.sender_bidx.clone();
 
-        if let Err(wait) = self.wa.sender_check(&sender) {
+        if let Err(wait) = self.wa.sender_check(&sender).await {
             // Over the per-sender limit: worked later, in order, never dropped. Only
             // this sender waits; everyone else's messages go on.
             let txn = self
