@@ -62,18 +62,24 @@ impl GroupCommit {
     }
 }
 
-async fn run(db: DatabaseConnection, mut queue: mpsc::Receiver<Waiting>, window: Duration, max: usize) {
+async fn run(
+    db: DatabaseConnection,
+    mut queue: mpsc::Receiver<Waiting>,
+    window: Duration,
+    max: usize,
+) {
     while let Some(first) = queue.recv().await {
         let mut group = vec![first];
         take_waiting(&mut queue, &mut group, max);
         // A lone job waits a moment for company (a burst's next delivery); a group
         // that formed while the last one committed goes at once. Under load groups
         // form by themselves, at no added latency.
-        if group.len() == 1 && group.len() < max {
-            if let Ok(Some(job)) = tokio::time::timeout(window, queue.recv()).await {
-                group.push(job);
-                take_waiting(&mut queue, &mut group, max);
-            }
+        if group.len() == 1
+            && max > 1
+            && let Ok(Some(job)) = tokio::time::timeout(window, queue.recv()).await
+        {
+            group.push(job);
+            take_waiting(&mut queue, &mut group, max);
         }
         commit(&db, group).await;
     }

@@ -357,3 +357,50 @@ pub fn is_unique_violation(err: &anyhow::Error) -> bool {
             .is_some_and(|e| matches!(e, sea_orm::SqlErr::UniqueConstraintViolation(_)))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_writes_go_through_one_connection_and_reads_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let pools = Pools::connect(&url, 4).await.unwrap();
+        exec(&pools.write, "CREATE TABLE t (k INTEGER)", vec![])
+            .await
+            .unwrap();
+        exec(&pools.write, "INSERT INTO t VALUES (1)", vec![])
+            .await
+            .unwrap();
+        // A write sent to the readers fails loudly instead of contending.
+        assert!(
+            exec(&pools.read, "INSERT INTO t VALUES (2)", vec![])
+                .await
+                .is_err()
+        );
+        let n: i64 = row(&pools.read, "SELECT COUNT(*) FROM t", vec![])
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        assert_eq!(n, 1);
+        // The writer is one connection: a second write waits for the first one's
+        // transaction instead of taking SQLite's lock beside it.
+        let txn = pools.write.begin().await.unwrap();
+        let waiting = tokio::time::timeout(
+            Duration::from_millis(300),
+            exec(&pools.write, "INSERT INTO t VALUES (3)", vec![]),
+        )
+        .await;
+        assert!(
+            waiting.is_err(),
+            "a second writer got a connection of its own"
+        );
+        txn.commit().await.unwrap();
+        exec(&pools.write, "INSERT INTO t VALUES (3)", vec![])
+            .await
+            .unwrap();
+    }
+}
