@@ -42,7 +42,7 @@ pub(super) fn inspector(state: StateCode) -> uuid::Uuid {
 pub(super) const CFCRL: &str = "(i + i / 7) % 7 = 0";
 
 fn is_cfcrl(i: u64) -> bool {
-    (i + i / 7) % 7 == 0
+    (i + i / 7).is_multiple_of(7)
 }
 
 /// Channels as they arrive: most by WhatsApp, then the web form, few by e-mail
