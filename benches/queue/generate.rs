@@ -28,6 +28,66 @@ pub(super) const M_CHANNEL: u64 = 3_812_015_801;
 
 pub(super) const M_RRM: u64 = 1_597_334_677;
 
+pub(super) const M_ASSIGN: u64 = 2_097_152_023;
+
+/// The staff member the bench's "assigned to me" rows are for: the first of the
+/// four inspectors each state's assigned cases go to (see [`Gen::assigned_to`]).
+pub(super) fn inspector(state: StateCode) -> uuid::Uuid {
+    let k = StateCode::ALL.iter().position(|s| *s == state).unwrap();
+    uuid::Uuid::from_u128(0x0000_0000_0000_4000_8000_0000_0000_0000 | (k as u128 * 4 + 1))
+}
+
+/// The cases also referred to the CFCRL: one in each run of seven, not every 7th
+/// (that would tie them to one sector, which also cycles by 7).
+pub(super) const CFCRL: &str = "(i + i / 7) % 7 = 0";
+
+fn is_cfcrl(i: u64) -> bool {
+    (i + i / 7).is_multiple_of(7)
+}
+
+/// Channels as they arrive: most by WhatsApp, then the web form, few by e-mail
+/// or a partner's API (per mille).
+const CHANNELS: [(&str, u64); 4] = [("whatsapp", 550), ("web", 300), ("email", 100), ("api", 50)];
+
+/// Each case's first violation, per mille: wages and dismissals dominate, as in
+/// the complaints the partner organizations see; child and forced labor are rare.
+const VIOLATIONS: [(&str, u64); 20] = [
+    ("unpaid_wages", 200),
+    ("unjust_dismissal", 170),
+    ("excessive_hours", 100),
+    ("social_security", 80),
+    ("safety_health", 70),
+    ("harassment_discrimination", 60),
+    ("profit_sharing", 50),
+    ("minimum_wage", 50),
+    ("union_retaliation", 40),
+    ("union_interference", 30),
+    ("union_coercion", 25),
+    ("protection_contract", 25),
+    ("training", 20),
+    ("union_access_denied", 15),
+    ("refusal_to_bargain", 15),
+    ("vote_irregularity", 10),
+    ("contrato_ley_not_applied", 10),
+    ("forced_labor", 8),
+    ("child_labor", 2),
+    ("other", 20),
+];
+
+/// `codes` drawn with their weights (per mille) by multiplier `m`.
+pub(super) fn weighted(m: u64, codes: &[(&str, u64)]) -> String {
+    assert_eq!(codes.iter().map(|c| c.1).sum::<u64>(), 1000);
+    let x = draw(m, 1000);
+    let mut sql = String::from("(CASE");
+    let mut upto = 0;
+    for (code, w) in codes {
+        upto += w;
+        sql.push_str(&format!(" WHEN {x} < {upto} THEN '{code}'"));
+    }
+    sql.push_str(" END)");
+    sql
+}
+
 /// A 32-bit hash of the row number `i`.
 pub(super) fn mix(m: u64) -> String {
     format!("((i * {m}) % 4294967296)")
@@ -115,14 +175,33 @@ impl Gen {
     }
 
     fn channel(&self) -> String {
-        let codes: Vec<&str> = Channel::ALL.iter().map(|c| c.code()).collect();
-        pick(&draw(M_CHANNEL, codes.len() as u64), &codes)
+        weighted(M_CHANNEL, &CHANNELS)
     }
 
-    /// One violation per case, cycling through them all.
+    /// The first violation of a case ([`VIOLATIONS`]); every third case names a
+    /// second one, unpaid wages (or excessive hours when that was the first).
     fn violation(&self) -> String {
-        let codes: Vec<&str> = Violation::ALL.iter().map(|v| v.code()).collect();
-        pick(&draw(M_ID_C, codes.len() as u64), &codes)
+        weighted(M_ID_C, &VIOLATIONS)
+    }
+
+    fn second_violation(&self) -> String {
+        format!(
+            "CASE WHEN {} = 'unpaid_wages' THEN 'excessive_hours' ELSE 'unpaid_wages' END",
+            self.violation()
+        )
+    }
+
+    /// Cases past `received` are assigned, each to one of four inspectors of its
+    /// state (ids `00000000-0000-4000-8000-0000000000nn`, see [`inspector`]).
+    fn assigned_to(&self) -> String {
+        let n = format!("((i % 32) * 4 + {} + 1)", draw(M_ASSIGN, 4));
+        let id = match self.backend {
+            DatabaseBackend::Postgres => {
+                format!("('00000000-0000-4000-8000-' || lpad(to_hex({n}), 12, '0'))::uuid")
+            }
+            _ => format!("unhex(printf('000000000000400080000000%08x', {n}))"),
+        };
+        format!("CASE WHEN i % 5 <> 0 THEN {id} END")
     }
 
     /// likely, possible, unlikely or not screened.
@@ -167,18 +246,19 @@ impl Gen {
                 hi,
                 "INSERT INTO cases (id, case_ref, receipt_lookup, receipt_hash, channel, status, \
                  language, anonymous, narrative_ct, created_at, updated_at, priority, rrm_status, \
-                 first_action_at, closed_at, outcome, reached)",
+                 first_action_at, closed_at, outcome, reached, assigned_to)",
                 &format!(
                     "{id}, 'BZ-' || i, 'L' || i, '$argon2id$bench', {}, {}, 'es', false, {}, \
                      {created}, {created}, {}, {}, \
                      CASE WHEN i % 5 <> 0 THEN {created} END, CASE WHEN i % 5 = 4 THEN {created} END, \
-                     CASE WHEN i % 5 = 4 THEN {} END, CASE WHEN i % 5 = 4 THEN 17 ELSE 1 END",
+                     CASE WHEN i % 5 = 4 THEN {} END, CASE WHEN i % 5 = 4 THEN 17 ELSE 1 END, {}",
                     self.channel(),
                     self.status(),
                     self.bytes(192, "n"),
                     self.priority(),
                     self.rrm(),
-                    pick(&draw(M_TENS, 7), &["remedied", "conciliated", "referred_elsewhere", "unfounded", "withdrawn", "no_response", "other"])
+                    pick(&draw(M_TENS, 7), &["remedied", "conciliated", "referred_elsewhere", "unfounded", "withdrawn", "no_response", "other"]),
+                    self.assigned_to()
                 ),
                 "",
             ),
@@ -206,7 +286,7 @@ impl Gen {
                 hi,
                 "INSERT INTO case_referrals (case_id, authority, function, source, state, created_at)",
                 &format!("{id}, 'cfcrl', 'registration', 'rules', 'active', {created}"),
-                "i % 7 = 0",
+                CFCRL,
             ),
             self.insert(
                 lo,
@@ -214,6 +294,13 @@ impl Gen {
                 "INSERT INTO case_violations (case_id, violation)",
                 &format!("{id}, {}", self.violation()),
                 "",
+            ),
+            self.insert(
+                lo,
+                hi,
+                "INSERT INTO case_violations (case_id, violation)",
+                &format!("{id}, {}", self.second_violation()),
+                "i % 3 = 0",
             ),
         ]
     }
@@ -276,7 +363,7 @@ pub(super) async fn check_generated(db: &DatabaseConnection, n: u64) {
     let cases = count("SELECT COUNT(*) FROM cases").await;
     let workplaces = count("SELECT COUNT(*) FROM workplaces").await;
     let referrals = count("SELECT COUNT(*) FROM case_referrals").await;
-    let expected_referrals = n + n / 7;
+    let expected_referrals = n + (1..=n).filter(|i| is_cfcrl(*i)).count() as u64;
     assert_eq!(u64::try_from(cases).unwrap(), n);
     assert_eq!(u64::try_from(workplaces).unwrap(), n);
     assert_eq!(u64::try_from(referrals).unwrap(), expected_referrals);

@@ -8,18 +8,23 @@
 //! set-based SQL (`generate_series` on PostgreSQL, a recursive CTE on SQLite, in
 //! batches of 100 000 per transaction): a workplace per case (32 states, 7 sectors,
 //! facilities repeating every 5 000 cases), a conciliation referral to the state's
-//! CCL per case and a registration referral to the CFCRL for every 7th case;
+//! CCL per case and a registration referral to the CFCRL for one case in seven;
 //! statuses cycle, priorities follow a realistic spread (most 0–5, about 10 %
-//! 10–15, about 3 % 100–125), creation times spread over two years. Ids,
+//! 10–15, about 3 % 100–125), creation times spread over two years, channels
+//! weighted (55 % WhatsApp, 30 % web, 10 % e-mail, 5 % API), violations weighted
+//! (wages and dismissals most, a second one for every third case), cases past
+//! `received` assigned to one of four inspectors of their state. Ids,
 //! timestamps and booleans are written the way sea-orm writes them (checked
 //! against a case inserted through the entity first), then `ANALYZE`.
 //!
 //! It then times the first page and the 20th page (following the `next` cursors)
-//! of the queue for inspectors and admins with a few filters: median and p95 of
+//! of the queue for inspectors and admins with the filters they combine (state,
+//! sector, channel, status, RRM, dates, "assigned to me"): median and p95 of
 //! `BENCH_RUNS` runs (default 30) after 3 warm-up runs. It prints a Markdown table
 //! for BENCHMARKS.md, the generation time and database size, and the machine.
 //! For a page whose median is over 50 ms, or for every page with
-//! `BENCH_EXPLAIN=1`, it prints the plan of the query `queue()` builds (EXPLAIN
+//! `BENCH_EXPLAIN=1`, it prints the plan of the statement `queue()` runs
+//! (`cases::queue_statements`; EXPLAIN
 //! QUERY PLAN on SQLite, EXPLAIN ANALYZE on PostgreSQL). `BENCH_KEEP=1` keeps the
 //! SQLite file and the PostgreSQL database afterwards (their names are printed),
 //! to try indexes on.
@@ -31,12 +36,12 @@ mod indicators;
 use generate::*;
 use indicators::{Indicators, measure_indicators};
 
-use buzon::cases::{Cursor, Filters, Scope, StatusFilter, queue};
-use buzon::domain::{CaseStatus, Channel, Sector, StateCode, Violation};
+use buzon::cases::{Cursor, Filters, Scope, StatusFilter, queue, queue_statements};
+use buzon::domain::{CaseStatus, Channel, Sector, StateCode};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, EntityTrait,
-    TransactionTrait, Value,
+    TransactionTrait,
 };
 use std::time::{Duration, Instant};
 
@@ -135,41 +140,119 @@ struct Case {
 
 fn cases() -> Vec<Case> {
     let gua = || Scope::Authorities(vec!["state_ccl:MX-GUA".into()]);
+    let cfcrl = || Scope::Authorities(vec!["cfcrl".into()]);
+    let october = |f: Filters| Filters {
+        from: NaiveDate::from_ymd_opt(2025, 10, 1),
+        to: NaiveDate::from_ymd_opt(2025, 10, 31),
+        ..f
+    };
+    let state = || Some("MX-GUA".to_owned());
+    let case = |label, scope, filters| Case {
+        label,
+        scope,
+        filters,
+    };
+    let f = Filters::default;
     vec![
-        Case {
-            label: "Inspector `state_ccl:MX-GUA`, default filters",
-            scope: gua(),
-            filters: Filters::default(),
-        },
-        Case {
-            label: "Inspector `state_ccl:MX-GUA`, state MX-GUA + sector auto_parts",
-            scope: gua(),
-            filters: Filters {
-                state: Some("MX-GUA".into()),
+        case("Inspector `state_ccl:MX-GUA`, default filters", gua(), f()),
+        case(
+            "Inspector `state_ccl:MX-GUA`, state MX-GUA + sector auto_parts",
+            gua(),
+            Filters {
+                state: state(),
                 sector: Some(Sector::AutoParts),
-                ..Filters::default()
+                ..f()
             },
-        },
-        Case {
-            label: "Inspector `cfcrl`, default filters",
-            scope: Scope::Authorities(vec!["cfcrl".into()]),
-            filters: Filters::default(),
-        },
-        Case {
-            label: "Admin (all cases), default filters",
-            scope: Scope::All,
-            filters: Filters::default(),
-        },
-        Case {
-            label: "Admin, RRM likely, October 2025",
-            scope: Scope::All,
-            filters: Filters {
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, sector auto_parts",
+            gua(),
+            Filters {
+                sector: Some(Sector::AutoParts),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, channel whatsapp",
+            gua(),
+            Filters {
+                channel: Some(Channel::WhatsApp),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, state MX-GUA + channel email",
+            gua(),
+            Filters {
+                state: state(),
+                channel: Some(Channel::Email),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, status received",
+            gua(),
+            Filters {
+                status: Some(StatusFilter::Is(CaseStatus::Received)),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, every status (closed too)",
+            gua(),
+            Filters {
+                status: Some(StatusFilter::All),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, RRM likely",
+            gua(),
+            Filters {
                 rrm: Some("likely".into()),
-                from: NaiveDate::from_ymd_opt(2025, 10, 1),
-                to: NaiveDate::from_ymd_opt(2025, 10, 31),
-                ..Filters::default()
+                ..f()
             },
-        },
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, October 2025",
+            gua(),
+            october(f()),
+        ),
+        case(
+            "Inspector `state_ccl:MX-GUA`, assigned to me",
+            gua(),
+            Filters {
+                assigned_to: Some(inspector(StateCode::Gua)),
+                ..f()
+            },
+        ),
+        case("Inspector `cfcrl`, default filters", cfcrl(), f()),
+        case(
+            "Inspector `cfcrl`, state MX-GUA",
+            cfcrl(),
+            Filters {
+                state: state(),
+                ..f()
+            },
+        ),
+        case(
+            "Inspector `cfcrl`, state MX-GUA + sector auto_parts",
+            cfcrl(),
+            Filters {
+                state: state(),
+                sector: Some(Sector::AutoParts),
+                ..f()
+            },
+        ),
+        case("Admin (all cases), default filters", Scope::All, f()),
+        case(
+            "Admin, RRM likely, October 2025",
+            Scope::All,
+            october(Filters {
+                rrm: Some("likely".into()),
+                ..f()
+            }),
+        ),
     ]
 }
 
@@ -265,91 +348,34 @@ async fn cursor_before(db: &DatabaseConnection, case: &Case, page: usize) -> Opt
     after
 }
 
-/// The statement `queue()` builds for these filters (mirrors its builder in
-/// src/cases/queue.rs; only the filters used here).
-fn queue_sql(case: &Case, after: Option<&Cursor>) -> (String, Vec<Value>) {
-    let mut values: Vec<Value> = Vec::new();
-    let mut sql = String::from(
-        "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, c.rrm_status, \
-         c.priority, c.created_at, c.assigned_to, w.employer_bidx \
-         FROM cases c JOIN workplaces w ON w.case_id = c.id WHERE c.priority IS NOT NULL",
-    );
-    let mut bind = |v: Value| {
-        values.push(v);
-        format!("${}", values.len())
-    };
-    // Every scope leaves out deferred cases whose day has not come (`cases::not_held`).
-    let now = bind(chrono::Utc::now().into());
-    sql.push_str(&format!(
-        " AND (c.hold_until IS NULL OR c.hold_until <= {now})"
-    ));
-    if let Scope::Authorities(list) = &case.scope {
-        let marks: Vec<String> = list.iter().map(|a| bind(a.as_str().into())).collect();
-        sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM case_referrals r WHERE r.case_id = c.id \
-             AND r.state = 'active' AND r.authority IN ({}))",
-            marks.join(", ")
-        ));
-    }
-    let f = &case.filters;
-    assert!(f.status.is_none() || f.status == Some(StatusFilter::Open));
-    sql.push_str(&format!(
-        " AND c.status <> {}",
-        bind(CaseStatus::Closed.code().into())
-    ));
-    if let Some(state) = &f.state {
-        sql.push_str(&format!(" AND w.state = {}", bind(state.as_str().into())));
-    }
-    if let Some(sector) = f.sector {
-        sql.push_str(&format!(" AND w.sector = {}", bind(sector.code().into())));
-    }
-    if let Some(r) = &f.rrm {
-        sql.push_str(&format!(" AND c.rrm_status = {}", bind(r.as_str().into())));
-    }
-    if let Some(from) = f.from {
-        let at = from.and_time(chrono::NaiveTime::MIN).and_utc();
-        sql.push_str(&format!(" AND c.created_at >= {}", bind(at.into())));
-    }
-    if let Some(to) = f.to.and_then(|d| d.succ_opt()) {
-        let at = to.and_time(chrono::NaiveTime::MIN).and_utc();
-        sql.push_str(&format!(" AND c.created_at < {}", bind(at.into())));
-    }
-    if let Some(c) = after {
-        let p = bind(c.priority.into());
-        let t = bind(c.created_at.into());
-        let i = bind(c.id.into());
-        sql.push_str(&format!(
-            " AND (c.priority < {p} OR (c.priority = {p} AND (c.created_at > {t} OR (c.created_at = {t} AND c.id > {i}))))"
-        ));
-    }
-    sql.push_str(&format!(
-        " ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT {}",
-        PAGE + 1
-    ));
-    (sql, values)
-}
-
 async fn explain(db: &DatabaseConnection, case: &Case, after: Option<&Cursor>, page: usize) {
-    let (sql, values) = queue_sql(case, after);
     let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
     let prefix = if postgres {
         "EXPLAIN (ANALYZE, BUFFERS)"
     } else {
         "EXPLAIN QUERY PLAN"
     };
-    eprintln!("\n  -- {} (page {page}):\n  {sql}", case.label);
-    let rows = buzon::db::rows(db, &format!("{prefix} {sql}"), values)
-        .await
-        .unwrap();
-    for row in rows {
-        if postgres {
-            let line: String = row.try_get_by_index(0).unwrap();
-            eprintln!("  {line}");
-        } else {
-            let id: i64 = row.try_get_by_index(0).unwrap();
-            let parent: i64 = row.try_get_by_index(1).unwrap();
-            let detail: String = row.try_get_by_index(3).unwrap();
-            eprintln!("  {id:>3} {parent:>3}  {detail}");
+    let statements = queue_statements(&case.scope, &case.filters, after, PAGE);
+    let count = statements.len();
+    for (k, (sql, values)) in statements.into_iter().enumerate() {
+        eprintln!(
+            "\n  -- {} (page {page}, statement {} of {count}):\n  {sql}",
+            case.label,
+            k + 1
+        );
+        let rows = buzon::db::rows(db, &format!("{prefix} {sql}"), values)
+            .await
+            .unwrap();
+        for row in rows {
+            if postgres {
+                let line: String = row.try_get_by_index(0).unwrap();
+                eprintln!("  {line}");
+            } else {
+                let id: i64 = row.try_get_by_index(0).unwrap();
+                let parent: i64 = row.try_get_by_index(1).unwrap();
+                let detail: String = row.try_get_by_index(3).unwrap();
+                eprintln!("  {id:>3} {parent:>3}  {detail}");
+            }
         }
     }
 }

@@ -13,6 +13,7 @@ mod m20261128_000005_create_triage;
 mod m20261128_000006_create_advocates;
 mod m20261128_000007_add_retention;
 mod m20261203_000008_add_indicators;
+mod m20261203_000009_queue_filters;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_create_advocates::Migration),
             Box::new(m20261128_000007_add_retention::Migration),
             Box::new(m20261203_000008_add_indicators::Migration),
+            Box::new(m20261203_000009_queue_filters::Migration),
         ]
     }
 }
