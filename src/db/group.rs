@@ -35,17 +35,25 @@ pub struct GroupCommit {
     jobs: mpsc::Sender<Waiting>,
 }
 
-/// How long the first job of a group waits for company, by default: well under a
-/// commit's own cost, so a lone delivery is barely slower.
+/// How long the first job of a group waits for company on SQLite: well under a
+/// commit's own cost, so a lone delivery is barely slower. (PostgreSQL, with
+/// several committers, doesn't wait: an idle committer takes the job at once.)
 pub const WINDOW: Duration = Duration::from_millis(2);
 /// The most jobs in one group.
 pub const MAX: usize = 64;
 
 impl GroupCommit {
-    /// Starts the committing task on `db` (on SQLite, the one writing connection).
-    pub fn start(db: DatabaseConnection, window: Duration, max: usize) -> Self {
+    /// Starts `committers` committing tasks on `db` (on SQLite, one: the one
+    /// writing connection). Several committers keep a back end that writes in
+    /// parallel (PostgreSQL) busy on several connections, each committing groups
+    /// of what is waiting; with one, a group's statements are one connection's
+    /// round trips in a row.
+    pub fn start(db: DatabaseConnection, window: Duration, max: usize, committers: usize) -> Self {
         let (jobs, queue) = mpsc::channel(max.max(1) * 4);
-        tokio::spawn(run(db, queue, window, max.max(1)));
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        for _ in 0..committers.max(1) {
+            tokio::spawn(run(db.clone(), Arc::clone(&queue), window, max.max(1)));
+        }
         Self { jobs }
     }
 
@@ -64,23 +72,32 @@ impl GroupCommit {
 
 async fn run(
     db: DatabaseConnection,
-    mut queue: mpsc::Receiver<Waiting>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Waiting>>>,
     window: Duration,
     max: usize,
 ) {
-    while let Some(first) = queue.recv().await {
-        let mut group = vec![first];
-        take_waiting(&mut queue, &mut group, max);
-        // A lone job waits a moment for company (a burst's next delivery); a group
-        // that formed while the last one committed goes at once. Under load groups
-        // form by themselves, at no added latency.
-        if group.len() == 1
-            && max > 1
-            && let Ok(Some(job)) = tokio::time::timeout(window, queue.recv()).await
-        {
-            group.push(job);
+    loop {
+        // One committer gathers at a time; the others commit meanwhile.
+        let group = {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            let mut group = vec![first];
             take_waiting(&mut queue, &mut group, max);
-        }
+            // A lone job waits a moment for company (a burst's next delivery); a
+            // group that formed while the last one committed goes at once. Under
+            // load groups form by themselves, at no added latency.
+            if group.len() == 1
+                && max > 1
+                && !window.is_zero()
+                && let Ok(Some(job)) = tokio::time::timeout(window, queue.recv()).await
+            {
+                group.push(job);
+                take_waiting(&mut queue, &mut group, max);
+            }
+            group
+        };
         commit(&db, group).await;
     }
 }
@@ -173,7 +190,7 @@ mod tests {
     #[tokio::test]
     async fn jobs_arriving_together_share_a_commit_and_hear_after_it() {
         let db = db().await;
-        let group = GroupCommit::start(db.clone(), Duration::from_millis(50), MAX);
+        let group = GroupCommit::start(db.clone(), Duration::from_millis(50), MAX, 1);
         let mut waiting = tokio::task::JoinSet::new();
         for k in 0..10 {
             let group = group.clone();
@@ -189,7 +206,7 @@ mod tests {
     async fn a_bad_job_fails_alone_and_its_neighbours_are_stored() {
         let db = db().await;
         // A long window: all three land in one group, whose first try fails.
-        let group = GroupCommit::start(db.clone(), Duration::from_millis(200), MAX);
+        let group = GroupCommit::start(db.clone(), Duration::from_millis(200), MAX, 1);
         let (a, b, c) = tokio::join!(
             group.store(insert(1)),
             group.store(insert(1)),
@@ -204,7 +221,7 @@ mod tests {
     #[tokio::test]
     async fn nothing_is_acknowledged_when_the_commit_cannot_happen() {
         let db = db().await;
-        let group = GroupCommit::start(db.clone(), Duration::from_millis(20), MAX);
+        let group = GroupCommit::start(db.clone(), Duration::from_millis(20), MAX, 1);
         db.execute_unprepared("DROP TABLE t").await.unwrap();
         let (a, b) = tokio::join!(group.store(insert(1)), group.store(insert(2)));
         assert!(a.is_err() && b.is_err());
