@@ -7,70 +7,21 @@
 //! the server sees of a database that went away.
 
 use crate::graph_stub::{GraphStub, render};
+use crate::helpers::tcp_proxy::CutProxy;
 use crate::helpers::wa::{self, case_ref_in};
 use crate::helpers::{mail, *};
 use crate::smtp_sink::{SmtpSink, read_reply};
 use serde_json::Value;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use tokio::io::AsyncWriteExt;
 
-/// A TCP proxy to PostgreSQL that can be cut and restored.
-struct DbProxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl DbProxy {
-    async fn start(upstream: SocketAddr) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("proxy listens");
-        let addr = listener.local_addr().expect("proxy address");
-        let up = Arc::new(AtomicBool::new(true));
-        let links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (up2, links2) = (Arc::clone(&up), Arc::clone(&links));
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                if !up2.load(Ordering::SeqCst) {
-                    // Down: the connection is closed as soon as it is made.
-                    drop(client);
-                    continue;
-                }
-                let link = tokio::spawn(async move {
-                    if let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                links2.lock().expect("links").push(link);
-            }
-        });
-        Self { addr, up, links }
-    }
-
-    /// The outage: every open connection is closed, new ones are closed at once.
-    fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for link in self.links.lock().expect("links").drain(..) {
-            // Dropping the task's sockets closes both sides.
-            link.abort();
-        }
-    }
-
-    fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
-    }
-
-    /// `url` with its host and port replaced by the proxy's.
-    fn url(&self, url: &str) -> String {
-        let mut url = reqwest::Url::parse(url).expect("database URL");
-        url.set_host(Some(&self.addr.ip().to_string()))
-            .expect("host");
-        url.set_port(Some(self.addr.port())).expect("port");
-        url.to_string()
-    }
+/// `url` with its host and port replaced by the proxy's.
+fn through(proxy: &CutProxy, url: &str) -> String {
+    let mut url = reqwest::Url::parse(url).expect("database URL");
+    url.set_host(Some(&proxy.addr.ip().to_string()))
+        .expect("host");
+    url.set_port(Some(proxy.addr.port())).expect("port");
+    url.to_string()
 }
 
 /// Where a `postgres://` URL points.
@@ -136,12 +87,12 @@ async fn outage_is_answered_try_again_and_recovers_without_restart(backend: Back
     let sink = SmtpSink::start().await;
     let secret = format!("appsecret-{}", uuid::Uuid::new_v4().simple());
     let mut server = TestServer::prepare(backend).await;
-    let proxy = DbProxy::start(upstream(&server.database_url)).await;
+    let proxy = CutProxy::start(upstream(&server.database_url)).await;
     let options = mail::options(
         wa::options(Options::default(), &stub, &secret, "verify-outage"),
         &sink,
     )
-    .env("BUZON_DATABASE_URL", &proxy.url(&server.database_url))
+    .env("BUZON_DATABASE_URL", &through(&proxy, &server.database_url))
     .env("BUZON_OUTBOX_RETRY_BASE_MS", "50")
     .env("BUZON_LOG", "info,sqlx=warn");
     tokio::task::block_in_place(|| server.start(&options));

@@ -1,4 +1,4 @@
-//! A TCP proxy the test owns, in front of a real service (Redis): forwards every
+//! A TCP proxy the test owns, in front of a real service (Redis, PostgreSQL): forwards every
 //! connection until it is cut; then it drops the live connections and closes each
 //! new one at once (as a dead or partitioned server would look), until restored.
 
@@ -51,6 +51,7 @@ impl CutProxy {
         }
     }
 
+    /// A `redis://` URL to the proxy.
     pub fn url(&self) -> String {
         format!("redis://{}", self.addr)
     }
