@@ -113,25 +113,9 @@ impl Application {
             .email
             .clone()
             .map(|e| Arc::new(Email::new(e, shared_limits.clone())));
-        // Webhook deliveries and SMTP messages, committed in groups: on SQLite by one
-        // committer on the writer; on PostgreSQL by half the pool's connections in
-        // parallel, so a group's round trips don't all wait on one connection.
-        let sqlite =
-            sea_orm::ConnectionTrait::get_database_backend(&db) == sea_orm::DatabaseBackend::Sqlite;
-        let deliveries = crate::db::group::GroupCommit::start(
-            db.clone(),
-            if sqlite {
-                crate::db::group::WINDOW
-            } else {
-                std::time::Duration::ZERO
-            },
-            crate::db::group::MAX,
-            if sqlite {
-                1
-            } else {
-                (settings.db_max_connections as usize / 2).max(1)
-            },
-        );
+        // Webhook deliveries and SMTP messages, committed in groups (db::group).
+        let deliveries =
+            crate::db::group::GroupCommit::for_writer(db.clone(), settings.db_max_connections);
         let smtp = match (&email, settings.email.as_ref().and_then(|e| e.smtp_addr)) {
             (Some(email), Some(addr)) => {
                 let socket = TcpListener::bind(addr).await.with_context(|| {
