@@ -37,7 +37,7 @@ use generate::*;
 use indicators::{Indicators, measure_indicators};
 
 use buzon::cases::{Cursor, Filters, Scope, StatusFilter, queue, queue_statements};
-use buzon::domain::{CaseStatus, Channel, Sector, StateCode};
+use buzon::domain::{CaseStatus, Channel, Sector, StateCode, Violation};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveValue, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, EntityTrait,
@@ -190,6 +190,15 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "Inspector `state_ccl:MX-GUA`, state MX-GUA + violation union_retaliation",
+            gua(),
+            Filters {
+                state: state(),
+                violation: Some(Violation::UnionRetaliation),
+                ..f()
+            },
+        ),
+        case(
             "Inspector `state_ccl:MX-GUA`, status received",
             gua(),
             Filters {
@@ -243,6 +252,11 @@ fn cases() -> Vec<Case> {
                 sector: Some(Sector::AutoParts),
                 ..f()
             },
+        ),
+        case(
+            "Inspector of `state_ccl:MX-GUA` and `cfcrl`, default filters",
+            Scope::Authorities(vec!["state_ccl:MX-GUA".into(), "cfcrl".into()]),
+            f(),
         ),
         case("Admin (all cases), default filters", Scope::All, f()),
         case(
@@ -355,7 +369,10 @@ async fn explain(db: &DatabaseConnection, case: &Case, after: Option<&Cursor>, p
     } else {
         "EXPLAIN QUERY PLAN"
     };
-    let statements = queue_statements(&case.scope, &case.filters, after, PAGE);
+    let statements: Vec<_> = queue_statements(&case.scope, &case.filters, after, PAGE)
+        .into_iter()
+        .flatten()
+        .collect();
     let count = statements.len();
     for (k, (sql, values)) in statements.into_iter().enumerate() {
         eprintln!(

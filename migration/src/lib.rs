@@ -14,6 +14,7 @@ mod m20261128_000006_create_advocates;
 mod m20261128_000007_add_retention;
 mod m20261203_000008_add_indicators;
 mod m20261203_000009_queue_filters;
+mod m20261203_000010_referral_queue;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_add_retention::Migration),
             Box::new(m20261203_000008_add_indicators::Migration),
             Box::new(m20261203_000009_queue_filters::Migration),
+            Box::new(m20261203_000010_referral_queue::Migration),
         ]
     }
 }

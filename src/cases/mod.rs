@@ -19,7 +19,7 @@ pub use scope::*;
 
 use crate::audit::{self, Event};
 use crate::crypto::{Aad, KeyRing};
-use crate::domain::{CaseStatus, Channel, Language, Sector, StateCode};
+use crate::domain::{CaseStatus, Channel, Language, Sector, StateCode, Violation};
 use crate::error::ErrorCode;
 use crate::routing::Decision;
 use crate::routing::priority::Breakdown;

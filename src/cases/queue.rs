@@ -18,6 +18,8 @@ pub struct Filters {
     pub state: Option<String>,
     pub sector: Option<Sector>,
     pub channel: Option<Channel>,
+    /// Only cases that name this violation.
+    pub violation: Option<Violation>,
     /// `likely`, `possible`, `unlikely`, or `none` (not screened).
     pub rrm: Option<String>,
     pub from: Option<NaiveDate>,
@@ -36,6 +38,8 @@ pub struct QueueQuery {
     pub state: Option<String>,
     pub sector: Option<String>,
     pub channel: Option<String>,
+    /// A violation code (TAXONOMY.md): only cases that name it.
+    pub violation: Option<String>,
     /// `likely`, `possible`, `unlikely` or `none`.
     pub rrm: Option<String>,
     /// Received on or after (YYYY-MM-DD).
@@ -75,6 +79,9 @@ impl QueueQuery {
         let channel = blank(&self.channel)
             .map(|s| Channel::parse(&s).ok_or("channel"))
             .transpose()?;
+        let violation = blank(&self.violation)
+            .map(|s| Violation::parse(&s).ok_or("violation"))
+            .transpose()?;
         let rrm = match blank(&self.rrm) {
             None => None,
             Some(r) if ["likely", "possible", "unlikely", "none"].contains(&r.as_str()) => Some(r),
@@ -104,6 +111,7 @@ impl QueueQuery {
                 state,
                 sector,
                 channel,
+                violation,
                 rrm,
                 from: date(&self.from, "from")?,
                 to: date(&self.to, "to")?,
@@ -183,41 +191,120 @@ pub fn facility_tag(employer_bidx: &[u8], state: &str) -> String {
     format!("F-{}", digest[..6].to_ascii_uppercase())
 }
 
-/// The statements [`queue`] runs, in order, for one page (`limit` rows, clamped
-/// to 1..=200, plus one to tell whether there is a next page) after `after`; it
-/// stops at the first that fills the page. Public so the queue bench explains
-/// exactly these statements.
+/// The statements [`queue`] runs for one page (`limit` rows, clamped to 1..=200,
+/// plus one to tell whether there is a next page) after `after`, in runs: each run
+/// is read in order until it fills the page, and the runs' rows are merged in queue
+/// order, each case once. Public so the queue bench explains exactly these
+/// statements.
 ///
-/// After a cursor there are two, each an index range in `idx_cases_queue` order:
-/// the rest of the cursor's priority (`priority = p AND created_at >= t`), then
-/// the lower priorities (`priority < p`). Said as one `OR`, neither back end
-/// started the scan at the cursor within its priority: they walked the whole
-/// priority band from its oldest case, which on a deep page of a filtered queue is
-/// most of the table (BENCHMARKS.md).
+/// An inspector's queue is read from their referrals, one run per authority:
+/// `case_referrals` carries copies of the case's priority, creation time, status
+/// and channel and of the workplace's state and sector (kept equal by triggers,
+/// migration 10), and partial indexes over the active referrals give the queue
+/// order within one authority, or within one sector, state or channel of it. So
+/// the scope, the common filters and the order are one index range, and the rest
+/// (RRM, violation, deferral) is checked on the rows it yields. Read from `cases`
+/// instead, the scope and the workplace filters were other tables' rows to probe
+/// or sort (BENCHMARKS.md, issue 18). Admins, advocates (`Scope::Org`) and "assigned
+/// to me" (a member's few cases, `idx_cases_assigned`) read `cases` in queue order.
+///
+/// After a cursor a run has two statements, each an index range in queue order:
+/// the rest of the cursor's priority (`priority = p AND created_at >= t`), then the
+/// lower priorities (`priority < p`). Said as one `OR`, neither back end started
+/// the scan at the cursor within its priority: they walked the whole priority band
+/// from its oldest case, which on a deep page of a filtered queue is most of it.
 pub fn queue_statements(
     scope: &Scope,
     filters: &Filters,
     after: Option<&Cursor>,
     limit: u64,
-) -> Vec<(String, Vec<Value>)> {
+) -> Vec<Vec<(String, Vec<Value>)>> {
     let limit = limit.clamp(1, 200) + 1;
-    let order = format!(" ORDER BY c.priority DESC, c.created_at ASC, c.id ASC LIMIT {limit}");
+    match scope {
+        Scope::Authorities(list) if !list.is_empty() && filters.assigned_to.is_none() => list
+            .iter()
+            .map(|a| run(&Driver::Referrals(a), scope, filters, after, limit))
+            .collect(),
+        _ => vec![run(&Driver::Cases, scope, filters, after, limit)],
+    }
+}
+
+/// The table a statement walks in queue order.
+enum Driver<'a> {
+    /// `cases` (`idx_cases_queue`, `idx_cases_assigned`), the scope checked per row.
+    Cases,
+    /// One authority's active referrals (`idx_referrals_queue*`).
+    Referrals(&'a str),
+}
+
+/// Where the queue's columns are read for the filters and the order.
+struct Cols {
+    priority: &'static str,
+    created_at: &'static str,
+    id: &'static str,
+    status: &'static str,
+    channel: &'static str,
+    state: &'static str,
+    sector: &'static str,
+}
+
+impl Driver<'_> {
+    fn cols(&self) -> Cols {
+        match self {
+            Self::Cases => Cols {
+                priority: "c.priority",
+                created_at: "c.created_at",
+                id: "c.id",
+                status: "c.status",
+                channel: "c.channel",
+                state: "w.state",
+                sector: "w.sector",
+            },
+            Self::Referrals(_) => Cols {
+                priority: "r.case_priority",
+                created_at: "r.case_created_at",
+                id: "r.case_id",
+                status: "r.case_status",
+                channel: "r.case_channel",
+                state: "r.workplace_state",
+                sector: "r.workplace_sector",
+            },
+        }
+    }
+}
+
+/// One run of statements (see [`queue_statements`]); `limit` already has its +1.
+fn run(
+    driver: &Driver,
+    scope: &Scope,
+    filters: &Filters,
+    after: Option<&Cursor>,
+    limit: u64,
+) -> Vec<(String, Vec<Value>)> {
+    let k = driver.cols();
+    let order = format!(
+        " ORDER BY {} DESC, {} ASC, {} ASC LIMIT {limit}",
+        k.priority, k.created_at, k.id
+    );
     let mut values: Vec<Value> = Vec::new();
     let Some(c) = after else {
-        let sql = filtered(scope, filters, &mut values) + &order;
+        let sql = filtered(driver, scope, filters, &mut values) + &order;
         return vec![(sql, values)];
     };
-    let mut same = filtered(scope, filters, &mut values);
+    let mut same = filtered(driver, scope, filters, &mut values);
     let p = bind(c.priority.into(), &mut values);
     let t = bind(c.created_at.into(), &mut values);
     let i = bind(c.id.into(), &mut values);
     same.push_str(&format!(
-        " AND c.priority = {p} AND c.created_at >= {t} AND (c.created_at > {t} OR c.id > {i})"
+        " AND {pr} = {p} AND {cr} >= {t} AND ({cr} > {t} OR {id} > {i})",
+        pr = k.priority,
+        cr = k.created_at,
+        id = k.id
     ));
     let mut lower_values = Vec::new();
-    let mut lower = filtered(scope, filters, &mut lower_values);
+    let mut lower = filtered(driver, scope, filters, &mut lower_values);
     let p = bind(c.priority.into(), &mut lower_values);
-    lower.push_str(&format!(" AND c.priority < {p}"));
+    lower.push_str(&format!(" AND {} < {p}", k.priority));
     vec![(same + &order, values), (lower + &order, lower_values)]
 }
 
@@ -228,35 +315,60 @@ fn bind(v: Value, values: &mut Vec<Value>) -> String {
 }
 
 /// The queue's columns, scope and filters, unordered; binds after `values`.
-fn filtered(scope: &Scope, filters: &Filters, values: &mut Vec<Value>) -> String {
-    let mut sql = String::from(
-        "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, c.rrm_status, \
-         c.priority, c.created_at, c.assigned_to, w.employer_bidx, c.workers_affected, c.updated_at \
-         FROM cases c JOIN workplaces w ON w.case_id = c.id WHERE c.priority IS NOT NULL",
-    );
-    sql.push_str(&scope.sql(values));
+fn filtered(driver: &Driver, scope: &Scope, filters: &Filters, values: &mut Vec<Value>) -> String {
+    const COLUMNS: &str = "SELECT c.id, c.case_ref, c.status, c.channel, w.state, w.sector, \
+         c.rrm_status, c.priority, c.created_at, c.assigned_to, w.employer_bidx, \
+         c.workers_affected, c.updated_at";
+    let k = driver.cols();
+    let mut sql = match driver {
+        Driver::Cases => {
+            let mut sql = format!(
+                "{COLUMNS} FROM cases c JOIN workplaces w ON w.case_id = c.id \
+                 WHERE c.priority IS NOT NULL"
+            );
+            sql.push_str(&scope.sql(values));
+            sql
+        }
+        Driver::Referrals(authority) => {
+            let a = bind((*authority).into(), values);
+            // `state = 'active'` as a literal: it is the partial indexes' condition.
+            let mut sql = format!(
+                "{COLUMNS} FROM case_referrals r JOIN cases c ON c.id = r.case_id \
+                 JOIN workplaces w ON w.case_id = r.case_id \
+                 WHERE r.authority = {a} AND r.state = 'active' AND r.case_priority IS NOT NULL"
+            );
+            sql.push_str(&not_held(values));
+            sql
+        }
+    };
     match filters.status.unwrap_or(StatusFilter::Open) {
         StatusFilter::Open => {
             let m = bind(CaseStatus::Closed.code().into(), values);
-            sql.push_str(&format!(" AND c.status <> {m}"));
+            sql.push_str(&format!(" AND {} <> {m}", k.status));
         }
         StatusFilter::All => {}
         StatusFilter::Is(s) => {
             let m = bind(s.code().into(), values);
-            sql.push_str(&format!(" AND c.status = {m}"));
+            sql.push_str(&format!(" AND {} = {m}", k.status));
         }
     }
     if let Some(state) = &filters.state {
         let m = bind(state.as_str().into(), values);
-        sql.push_str(&format!(" AND w.state = {m}"));
+        sql.push_str(&format!(" AND {} = {m}", k.state));
     }
     if let Some(sector) = filters.sector {
         let m = bind(sector.code().into(), values);
-        sql.push_str(&format!(" AND w.sector = {m}"));
+        sql.push_str(&format!(" AND {} = {m}", k.sector));
     }
     if let Some(channel) = filters.channel {
         let m = bind(channel.code().into(), values);
-        sql.push_str(&format!(" AND c.channel = {m}"));
+        sql.push_str(&format!(" AND {} = {m}", k.channel));
+    }
+    if let Some(violation) = filters.violation {
+        let m = bind(violation.code().into(), values);
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM case_violations v WHERE v.case_id = c.id AND v.violation = {m})"
+        ));
     }
     match filters.rrm.as_deref() {
         None => {}
@@ -271,11 +383,11 @@ fn filtered(scope: &Scope, filters: &Filters, values: &mut Vec<Value>) -> String
             from.and_time(chrono::NaiveTime::MIN).and_utc().into(),
             values,
         );
-        sql.push_str(&format!(" AND c.created_at >= {m}"));
+        sql.push_str(&format!(" AND {} >= {m}", k.created_at));
     }
     if let Some(to) = filters.to.and_then(|d| d.succ_opt()) {
         let m = bind(to.and_time(chrono::NaiveTime::MIN).and_utc().into(), values);
-        sql.push_str(&format!(" AND c.created_at < {m}"));
+        sql.push_str(&format!(" AND {} < {m}", k.created_at));
     }
     if let Some(me) = filters.assigned_to {
         let m = bind(me.into(), values);
@@ -293,16 +405,21 @@ pub async fn queue(
     limit: u64,
 ) -> anyhow::Result<(Vec<QueueItem>, Option<Cursor>)> {
     let limit = limit.clamp(1, 200);
+    let runs = queue_statements(scope, filters, after, limit);
+    let merge = runs.len() > 1;
     let mut rows = Vec::new();
-    for (sql, values) in queue_statements(scope, filters, after, limit) {
-        if rows.len() as u64 > limit {
-            break;
-        }
-        rows.extend(
-            crate::db::rows(db, &sql, values)
+    for run in runs {
+        let mut read = 0;
+        for (sql, values) in run {
+            if read > limit {
+                break;
+            }
+            let page = crate::db::rows(db, &sql, values)
                 .await
-                .context("cannot read the queue")?,
-        );
+                .context("cannot read the queue")?;
+            read += page.len() as u64;
+            rows.extend(page);
+        }
     }
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -327,6 +444,14 @@ pub async fn queue(
             workers_affected: row.try_get_by_index(11)?,
             updated_at: row.try_get_by_index(12)?,
         });
+    }
+    if merge {
+        // Each run is in queue order and holds its first `limit + 1` cases, so the
+        // first `limit + 1` of their union, each case once, are among them.
+        items.sort_by(|a, b| {
+            (b.priority, a.created_at, a.id).cmp(&(a.priority, b.created_at, b.id))
+        });
+        items.dedup_by_key(|i| i.id);
     }
     let next = if items.len() as u64 > limit {
         items.truncate(usize::try_from(limit).unwrap_or(50));

@@ -263,6 +263,31 @@ pub struct Intake {
     /// Argon2 runs on the blocking pool with 19 MiB per hash: at most one hash per
     /// core at a time keeps a flood from many addresses from exhausting memory.
     hash_slots: Arc<tokio::sync::Semaphore>,
+    /// What the channel workers file from their inboxes ([`Lane::Queued`]) also
+    /// takes one of `cores - 1` of these (at least one) before a hash slot: those
+    /// deliveries were acknowledged when stored, and their hashes must never hold
+    /// every core while new webhook deliveries and SMTP sessions wait for CPU to be
+    /// acknowledged (BENCHMARKS.md, issue 18: the SMTP listener's p99).
+    queued_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Who waits for a hash: somebody at the other end of a request (the web form,
+/// the API, an advocate), or a channel worker filing what is already stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lane {
+    Interactive,
+    Queued,
+}
+
+impl Lane {
+    /// WhatsApp and e-mail complaints are filed by their workers from the inbox;
+    /// every other channel while the sender waits.
+    pub fn of(channel: crate::domain::Channel) -> Self {
+        match channel {
+            crate::domain::Channel::WhatsApp | crate::domain::Channel::Email => Self::Queued,
+            _ => Self::Interactive,
+        }
+    }
 }
 
 impl Intake {
@@ -280,6 +305,7 @@ impl Intake {
             hasher,
             rules,
             hash_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
+            queued_slots: Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))),
         }
     }
 
@@ -389,7 +415,7 @@ impl Intake {
             receipt,
             receipt_hash,
             now,
-        } = self.new_case().await?;
+        } = self.new_case(Lane::of(c.channel)).await?;
         let decision = crate::routing::route(&self.rules, &CaseFacts::of(c));
         let routing = serde_json::to_value(&decision).context("cannot serialize routing")?;
         let bidx = &self.keys.blind_index;
@@ -508,7 +534,7 @@ impl Intake {
             receipt,
             receipt_hash,
             now,
-        } = self.new_case().await?;
+        } = self.new_case(Lane::Queued).await?;
         let bidx = &self.keys.blind_index;
         let enc = |table, column, text: &str| self.encrypt(id, table, column, text);
         let employer = c.employer.as_ref().map_or("", Text::as_str);
@@ -604,7 +630,9 @@ impl Intake {
                 let receipt = self.fresh_receipt().await?;
                 let intake = self.clone();
                 hashing.spawn(async move {
-                    let hash = intake.hash_secret(receipt.secret().to_owned()).await;
+                    let hash = intake
+                        .hash_secret(receipt.secret().to_owned(), Lane::Interactive)
+                        .await;
                     (i, receipt, hash)
                 });
             }
@@ -665,9 +693,9 @@ impl Intake {
     }
 
     /// A new case's id, reference and receipt (hashed: the slow part).
-    async fn new_case(&self) -> anyhow::Result<NewCase> {
+    async fn new_case(&self, lane: Lane) -> anyhow::Result<NewCase> {
         let receipt = self.fresh_receipt().await?;
-        let receipt_hash = self.hash_secret(receipt.secret().to_owned()).await?;
+        let receipt_hash = self.hash_secret(receipt.secret().to_owned(), lane).await?;
         Ok(NewCase {
             id: Uuid::new_v4(),
             case_ref: format!("BZ-{}", crate::crypto::receipt::random_code(8)),
@@ -719,8 +747,17 @@ impl Intake {
             .with_context(|| format!("cannot encrypt {table}.{column}"))
     }
 
-    async fn hash_secret(&self, secret: String) -> anyhow::Result<String> {
+    async fn hash_secret(&self, secret: String, lane: Lane) -> anyhow::Result<String> {
         let secret = Zeroizing::new(secret);
+        let _queued = match lane {
+            Lane::Interactive => None,
+            Lane::Queued => Some(
+                tokio::time::timeout(HASH_WAIT, Arc::clone(&self.queued_slots).acquire_owned())
+                    .await
+                    .map_err(|_| Busy)?
+                    .context("hash slots closed")?,
+            ),
+        };
         self.with_hash_slot(move |hasher| hasher.hash(&secret))
             .await?
             .context("cannot hash receipt")

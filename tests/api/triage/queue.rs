@@ -281,7 +281,214 @@ async fn status_moves_only_along_allowed_transitions(backend: Backend) {
     );
 }
 
+/// An inspector's queue is read from their referrals (the copies of the case's and
+/// workplace's columns that migration 10's triggers keep): filters, order and pages
+/// must follow every write that changes them, and a case referred to two of an
+/// inspector's authorities is listed once.
+async fn inspector_queue_follows_every_change(backend: Backend) {
+    let server = TestServer::spawn_with(backend, options()).await;
+    let http = client();
+    let admin = add_staff(&server, "admin@buzon.test", "admin", &[]).await;
+    add_staff(
+        &server,
+        "gua@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA"],
+    )
+    .await;
+    let (gua, _) = token(&server, "gua@buzon.test").await;
+    add_staff(
+        &server,
+        "both@buzon.test",
+        "inspector",
+        &["--authority", "state_ccl:MX-GUA", "--authority", "cfcrl"],
+    )
+    .await;
+    let (both, _) = token(&server, "both@buzon.test").await;
+    add_staff(
+        &server,
+        "cf@buzon.test",
+        "inspector",
+        &["--authority", "cfcrl"],
+    )
+    .await;
+    let (cf, _) = token(&server, "cf@buzon.test").await;
+    let wages = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "A", &["unpaid_wages"], None),
+    )
+    .await;
+    let retaliation = file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "B", &["union_retaliation"], Some(10)),
+    )
+    .await;
+    file(
+        &server,
+        &http,
+        &local_case("MX-JAL", "C", &["unpaid_wages"], None),
+    )
+    .await;
+    let mut federal = local_case("MX-GUA", "D", &["unpaid_wages"], Some(300));
+    federal["workplace"]["sector"] = json!("auto_parts");
+    let federal = file(&server, &http, &federal).await;
+    let refs = |v: &Value| -> Vec<String> {
+        v["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{v}"))
+            .iter()
+            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let list = |who: &str, q: &str| {
+        let (http, who, url) = (
+            http.clone(),
+            who.to_owned(),
+            server.url(&format!("/api/v1/cases?{q}")),
+        );
+        async move {
+            let (st, body) = call(&http, "GET", &url, Some(&who), None).await;
+            assert_eq!(st, 200, "{url}: {body}");
+            refs(&body)
+        }
+    };
+    let post = |path: String, body: Value| {
+        let (http, admin, url) = (http.clone(), admin.clone(), server.url(&path));
+        async move {
+            let (st, out) = call(&http, "POST", &url, Some(&admin), Some(&body)).await;
+            assert!((200..300).contains(&st), "{url}: {st} {out}");
+        }
+    };
+    // Scope, order and the filters read off the referral.
+    assert_eq!(list(&gua, "").await, [retaliation.clone(), wages.clone()]);
+    assert_eq!(list(&gua, "state=MX-GUA&channel=api").await.len(), 2);
+    assert!(list(&gua, "channel=web").await.is_empty());
+    assert!(list(&gua, "state=MX-JAL").await.is_empty());
+    assert!(list(&gua, "sector=auto_parts").await.is_empty());
+    assert_eq!(
+        list(&gua, "state=MX-GUA&violation=union_retaliation").await,
+        [retaliation.clone()]
+    );
+    assert_eq!(list(&gua, "violation=unpaid_wages").await, [wages.clone()]);
+    let (st, body) = call(
+        &http,
+        "GET",
+        &server.url("/api/v1/cases?violation=theft"),
+        Some(&gua),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["field"].as_str()),
+        (422, Some("violation"))
+    );
+    let today = chrono::Utc::now().date_naive();
+    assert_eq!(
+        list(&gua, &format!("from={today}&to={today}")).await.len(),
+        2
+    );
+    assert!(
+        list(&gua, &format!("to={}", today.pred_opt().unwrap()))
+            .await
+            .is_empty()
+    );
+    // Corrected facts: a new sector (the workplace's copy) and a new priority (the
+    // case's copy) move the case within the queue and between its filters.
+    post(
+        format!("/api/v1/cases/{wages}/facts"),
+        json!({"state": "MX-GUA", "sector": "call_center", "trade_with_us": "no",
+               "workers": 5000, "violations": ["union_retaliation", "unpaid_wages"]}),
+    )
+    .await;
+    assert_eq!(list(&gua, "").await, [wages.clone(), retaliation.clone()]);
+    assert_eq!(list(&gua, "sector=call_center").await, [wages.clone()]);
+    assert_eq!(
+        list(&gua, "sector=other_services").await,
+        [retaliation.clone()]
+    );
+    // A status change (the case's copy): closed cases leave the open queue.
+    post(
+        format!("/api/v1/cases/{wages}/status"),
+        json!({"status": "closed", "outcome": "unfounded"}),
+    )
+    .await;
+    assert_eq!(list(&gua, "").await, [retaliation.clone()]);
+    assert_eq!(list(&gua, "status=closed").await, [wages.clone()]);
+    assert_eq!(
+        list(&gua, "status=all&sector=call_center").await,
+        [wages.clone()]
+    );
+    // Two of an inspector's authorities: each case once, in one order, pages included.
+    assert_eq!(
+        list(&both, "").await,
+        [retaliation.clone(), federal.clone()]
+    );
+    post(
+        format!("/api/v1/cases/{retaliation}/referrals"),
+        json!({"authority": "cfcrl", "reason": "también federal"}),
+    )
+    .await;
+    assert_eq!(
+        list(&both, "").await,
+        [retaliation.clone(), federal.clone()]
+    );
+    assert_eq!(list(&gua, "").await, [retaliation.clone()]);
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let q = match &next {
+            Some(c) => format!("status=all&limit=1&cursor={c}"),
+            None => "status=all&limit=1".into(),
+        };
+        let (st, page) = call(
+            &http,
+            "GET",
+            &server.url(&format!("/api/v1/cases?{q}")),
+            Some(&both),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{page}");
+        seen.extend(refs(&page));
+        match page["next"].as_str() {
+            Some(c) => next = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [wages.clone(), retaliation.clone(), federal.clone()]);
+    // A withdrawn referral leaves the queue: the GUA inspector refers it on.
+    let (st, out) = call(
+        &http,
+        "POST",
+        &server.url(&format!("/api/v1/cases/{retaliation}/referrals")),
+        Some(&gua),
+        Some(&json!({"authority": "state_ccl:MX-JAL", "reason": "otro estado"})),
+    )
+    .await;
+    assert!((200..300).contains(&st), "{st} {out}");
+    assert!(list(&gua, "").await.is_empty());
+    assert_eq!(
+        list(&both, "").await,
+        [retaliation.clone(), federal.clone()]
+    );
+    // Facts corrected under a referral made by hand (which routing leaves in place):
+    // its copies follow the workplace's update and the case's new priority.
+    assert_eq!(list(&cf, "").await, [retaliation.clone(), federal.clone()]);
+    post(
+        format!("/api/v1/cases/{retaliation}/facts"),
+        json!({"state": "MX-GUA", "sector": "call_center", "trade_with_us": "no",
+               "violations": ["unpaid_wages"]}),
+    )
+    .await;
+    assert_eq!(list(&cf, "").await, [federal.clone(), retaliation.clone()]);
+    assert_eq!(list(&cf, "sector=call_center").await, [retaliation]);
+    assert_eq!(list(&cf, "sector=auto_parts").await, [federal]);
+}
+
 crate::on_both_backends!(
     queue_order_filters_and_pages,
+    inspector_queue_follows_every_change,
     status_moves_only_along_allowed_transitions
 );
