@@ -1,5 +1,5 @@
 //! Database connection and start-up checks, the same code for SQLite and PostgreSQL;
-//! group commit for the channels' deliveries (group.rs).
+//! group commit for the channels' deliveries (group/).
 
 pub mod group;
 

@@ -24,13 +24,13 @@ pub mod worker;
 
 use crate::config::EmailSettings;
 use crate::crypto::{Aad, KeyRing};
+use crate::db::group::{Job, Row};
 use crate::ratelimit::redis::Shared;
 use crate::ratelimit::{Keyed, Scope};
 use anyhow::Context;
 use chrono::Utc;
 use entity::email_inbox;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::ActiveValue::Set;
 use std::sync::Arc;
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -208,24 +208,9 @@ pub async fn store(
         received_at: Set(now),
         acked_at: Set(None),
     };
-    let row = Arc::new(row);
-    let inserted = group
-        .store(Arc::new(move |txn| {
-            let row = Arc::clone(&row);
-            Box::pin(async move {
-                email_inbox::Entity::insert((*row).clone())
-                    .on_conflict(
-                        OnConflict::column(email_inbox::Column::MessageKey)
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .exec_without_returning(txn)
-                    .await
-                    .context("cannot store message")
-            })
-        }))
-        .await?;
-    Ok(if inserted == 1 {
+    let job = Job::rows(vec![Row::of(&row, email_inbox::Column::MessageKey)?]);
+    let outcome = group.store(job).await?;
+    Ok(if outcome.first() == Some(&true) {
         Stored::New(id)
     } else {
         Stored::Duplicate

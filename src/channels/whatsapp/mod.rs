@@ -23,6 +23,7 @@ pub mod worker;
 
 use crate::config::WhatsAppSettings;
 use crate::crypto::{Aad, KeyRing};
+use crate::db::group::{Job, Row};
 use crate::domain::PhoneNumber;
 use crate::error::ErrorCode;
 use crate::ratelimit::redis::Shared;
@@ -31,8 +32,7 @@ use anyhow::Context;
 use chrono::Utc;
 use entity::wa_inbox;
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::ActiveValue::Set;
 use sha2::Sha256;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -259,13 +259,9 @@ pub async fn store(
     messages: Vec<Incoming>,
     statuses: Vec<(String, String)>,
 ) -> anyhow::Result<u64> {
-    let delivery = Arc::new(Inbound::new(keys, messages, statuses)?);
-    group
-        .store(Arc::new(move |txn| {
-            let delivery = Arc::clone(&delivery);
-            Box::pin(async move { delivery.write(txn).await })
-        }))
-        .await
+    let delivery = Inbound::new(keys, messages, statuses)?;
+    let outcome = group.store(delivery.job()?).await?;
+    Ok(outcome.iter().filter(|new| **new).count() as u64)
 }
 
 /// One webhook delivery, encrypted and ready to store: its messages (in one fixed
@@ -321,25 +317,29 @@ impl Inbound {
         Ok(Self { messages, statuses })
     }
 
-    /// Stores it inside `txn` (a redelivered message is kept once); answers how many
-    /// messages were new. It writes nothing it consumes, so it may run again.
-    pub async fn write(&self, txn: &sea_orm::DatabaseTransaction) -> anyhow::Result<u64> {
-        let mut stored = 0;
-        for row in &self.messages {
-            stored += wa_inbox::Entity::insert(row.clone())
-                .on_conflict(
-                    OnConflict::column(wa_inbox::Column::MessageKey)
-                        .do_nothing()
-                        .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await
-                .context("cannot store message")?;
+    /// What the group commit writes for it: one row per message (a redelivered one is
+    /// kept once: its key is the message id's blind index), then the statuses. It
+    /// writes nothing it consumes, so it may run again.
+    pub fn job(self) -> anyhow::Result<Job> {
+        let rows = self
+            .messages
+            .iter()
+            .map(|row| Row::of(row, wa_inbox::Column::MessageKey))
+            .collect::<anyhow::Result<_>>()?;
+        let job = Job::rows(rows);
+        if self.statuses.is_empty() {
+            return Ok(job);
         }
-        for (key, status) in &self.statuses {
-            crate::outbox::record_delivery(txn, key.clone(), status).await?;
-        }
-        Ok(stored)
+        let statuses = Arc::new(self.statuses);
+        Ok(job.then(Arc::new(move |txn| {
+            let statuses = Arc::clone(&statuses);
+            Box::pin(async move {
+                for (key, status) in statuses.iter() {
+                    crate::outbox::record_delivery(txn, key.clone(), status).await?;
+                }
+                Ok(())
+            })
+        })))
     }
 }
 
