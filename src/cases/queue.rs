@@ -2,6 +2,7 @@
 //! facility tag that groups complaints about one workplace without naming it.
 
 use super::*;
+use sea_orm::TransactionTrait;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusFilter {
@@ -366,8 +367,10 @@ fn filtered(driver: &Driver, scope: &Scope, filters: &Filters, values: &mut Vec<
     }
     if let Some(violation) = filters.violation {
         let m = bind(violation.code().into(), values);
+        // On the driving table's id: checked before the case row is read.
         sql.push_str(&format!(
-            " AND EXISTS (SELECT 1 FROM case_violations v WHERE v.case_id = c.id AND v.violation = {m})"
+            " AND EXISTS (SELECT 1 FROM case_violations v WHERE v.case_id = {} AND v.violation = {m})",
+            k.id
         ));
     }
     match filters.rrm.as_deref() {
@@ -407,6 +410,20 @@ pub async fn queue(
     let limit = limit.clamp(1, 200);
     let runs = queue_statements(scope, filters, after, limit);
     let merge = runs.len() > 1;
+    let postgres = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let txn = if postgres {
+        // A plan for these values each time: after five runs PostgreSQL may keep a
+        // generic plan of a prepared statement, made without knowing which state or
+        // sector is asked for, and that plan sorted a whole authority's cases
+        // (BENCHMARKS.md, issue 18). Planning costs well under a millisecond.
+        let txn = db.begin().await.context("cannot read the queue")?;
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await
+            .context("cannot read the queue")?;
+        Some(txn)
+    } else {
+        None
+    };
     let mut rows = Vec::new();
     for run in runs {
         let mut read = 0;
@@ -414,12 +431,17 @@ pub async fn queue(
             if read > limit {
                 break;
             }
-            let page = crate::db::rows(db, &sql, values)
-                .await
-                .context("cannot read the queue")?;
+            let page = match &txn {
+                Some(txn) => crate::db::rows(txn, &sql, values).await,
+                None => crate::db::rows(db, &sql, values).await,
+            }
+            .context("cannot read the queue")?;
             read += page.len() as u64;
             rows.extend(page);
         }
+    }
+    if let Some(txn) = txn {
+        txn.commit().await.context("cannot read the queue")?;
     }
     let mut items = Vec::with_capacity(rows.len());
     for row in &rows {

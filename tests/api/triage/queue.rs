@@ -64,9 +64,9 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     assert!(q["order"].as_str().unwrap().contains("retaliation"));
     // Filters.
     let (_, q) = call(&http, "GET", &url("state=MX-JAL"), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![retaliation.clone()]);
+    assert_eq!(refs(&q), vec![retaliation.as_str()]);
     let (_, q) = call(&http, "GET", &url("sector=auto_parts"), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![rrm.clone()]);
+    assert_eq!(refs(&q), vec![rrm.as_str()]);
     let (_, q) = call(
         &http,
         "GET",
@@ -112,7 +112,7 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
     assert!(!refs(&q).contains(&plain_old));
     let (_, q) = call(&http, "GET", &url("status=closed"), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![plain_old.clone()]);
+    assert_eq!(refs(&q), vec![plain_old.as_str()]);
     // Assigned to me.
     call(
         &http,
@@ -123,7 +123,7 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     )
     .await;
     let (_, q) = call(&http, "GET", &url("assigned=me"), Some(&admin), None).await;
-    assert_eq!(refs(&q), vec![big.clone()]);
+    assert_eq!(refs(&q), vec![big.as_str()]);
     // Keyset pages of two: the same order, nothing twice, nothing skipped.
     let mut seen = Vec::new();
     let mut next: Option<String> = None;
@@ -369,9 +369,9 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
     assert!(list(&gua, "sector=auto_parts").await.is_empty());
     assert_eq!(
         list(&gua, "state=MX-GUA&violation=union_retaliation").await,
-        [retaliation.clone()]
+        [retaliation.as_str()]
     );
-    assert_eq!(list(&gua, "violation=unpaid_wages").await, [wages.clone()]);
+    assert_eq!(list(&gua, "violation=unpaid_wages").await, [wages.as_str()]);
     let (st, body) = call(
         &http,
         "GET",
@@ -403,10 +403,10 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
     )
     .await;
     assert_eq!(list(&gua, "").await, [wages.clone(), retaliation.clone()]);
-    assert_eq!(list(&gua, "sector=call_center").await, [wages.clone()]);
+    assert_eq!(list(&gua, "sector=call_center").await, [wages.as_str()]);
     assert_eq!(
         list(&gua, "sector=other_services").await,
-        [retaliation.clone()]
+        [retaliation.as_str()]
     );
     // A status change (the case's copy): closed cases leave the open queue.
     post(
@@ -414,11 +414,11 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
         json!({"status": "closed", "outcome": "unfounded"}),
     )
     .await;
-    assert_eq!(list(&gua, "").await, [retaliation.clone()]);
-    assert_eq!(list(&gua, "status=closed").await, [wages.clone()]);
+    assert_eq!(list(&gua, "").await, [retaliation.as_str()]);
+    assert_eq!(list(&gua, "status=closed").await, [wages.as_str()]);
     assert_eq!(
         list(&gua, "status=all&sector=call_center").await,
-        [wages.clone()]
+        [wages.as_str()]
     );
     // Two of an inspector's authorities: each case once, in one order, pages included.
     assert_eq!(
@@ -434,7 +434,7 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
         list(&both, "").await,
         [retaliation.clone(), federal.clone()]
     );
-    assert_eq!(list(&gua, "").await, [retaliation.clone()]);
+    assert_eq!(list(&gua, "").await, [retaliation.as_str()]);
     let mut seen = Vec::new();
     let mut next: Option<String> = None;
     loop {
@@ -487,8 +487,50 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
     assert_eq!(list(&cf, "sector=auto_parts").await, [federal]);
 }
 
+/// Referrals stored before migration 10 get their copies from their cases and
+/// workplaces when it runs (down to before it, then up again).
+async fn referrals_stored_before_the_copies_get_them(backend: Backend) {
+    use migration::MigratorTrait;
+    let mut server = TestServer::spawn_with(backend, options()).await;
+    let http = client();
+    file(
+        &server,
+        &http,
+        &local_case("MX-GUA", "A", &["unpaid_wages"], None),
+    )
+    .await;
+    let mut federal = local_case("MX-JAL", "B", &["union_retaliation"], Some(300));
+    federal["workplace"]["sector"] = json!("auto_parts");
+    file(&server, &http, &federal).await;
+    server.terminate();
+    let db = server.db().await;
+    let after = migration::Migrator::migrations()
+        .iter()
+        .rev()
+        .take_while(|m| !m.name().contains("referral_queue"))
+        .count();
+    migration::Migrator::down(&db, Some(u32::try_from(after + 1).unwrap()))
+        .await
+        .unwrap();
+    migration::Migrator::up(&db, None).await.unwrap();
+    db.close().await.ok();
+    let all = server.count("SELECT COUNT(*) FROM case_referrals").await;
+    let equal = server
+        .count(
+            "SELECT COUNT(*) FROM case_referrals r JOIN cases c ON c.id = r.case_id \
+             JOIN workplaces w ON w.case_id = r.case_id WHERE r.case_priority = c.priority \
+             AND r.case_created_at = c.created_at AND r.case_status = c.status \
+             AND r.case_channel = c.channel AND r.workplace_state = w.state \
+             AND r.workplace_sector = w.sector",
+        )
+        .await;
+    assert!(all >= 2, "{all} referrals");
+    assert_eq!(equal, all);
+}
+
 crate::on_both_backends!(
     queue_order_filters_and_pages,
     inspector_queue_follows_every_change,
+    referrals_stored_before_the_copies_get_them,
     status_moves_only_along_allowed_transitions
 );
