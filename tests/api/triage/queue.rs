@@ -2,6 +2,42 @@
 
 use super::*;
 
+/// The case references of a queue page, in order.
+fn refs(v: &Value) -> Vec<String> {
+    v["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{v}"))
+        .iter()
+        .map(|i| i["case_ref"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every page of `GET /api/v1/cases?{query}`, cursor after cursor: the references
+/// in the order they came.
+async fn every_page(
+    server: &TestServer,
+    http: &reqwest::Client,
+    token: &str,
+    query: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let q = match &next {
+            Some(c) => format!("{query}&cursor={c}"),
+            None => query.to_owned(),
+        };
+        let url = server.url(&format!("/api/v1/cases?{q}"));
+        let (st, page) = call(http, "GET", &url, Some(token), None).await;
+        assert_eq!(st, 200, "{page}");
+        seen.extend(refs(&page));
+        match page["next"].as_str() {
+            Some(c) => next = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
 async fn queue_order_filters_and_pages(backend: Backend) {
     let server = TestServer::spawn_with(backend, options()).await;
     let http = client();
@@ -41,14 +77,6 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     )
     .await;
     let url = |q: &str| server.url(&format!("/api/v1/cases?{q}"));
-    let refs = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-            .iter()
-            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let (_, q) = call(&http, "GET", &url(""), Some(&admin), None).await;
     assert_eq!(
         refs(&q),
@@ -125,21 +153,7 @@ async fn queue_order_filters_and_pages(backend: Backend) {
     let (_, q) = call(&http, "GET", &url("assigned=me"), Some(&admin), None).await;
     assert_eq!(refs(&q), vec![big.as_str()]);
     // Keyset pages of two: the same order, nothing twice, nothing skipped.
-    let mut seen = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let q = match &next {
-            Some(c) => format!("status=all&limit=2&cursor={c}"),
-            None => "status=all&limit=2".into(),
-        };
-        let (st, page) = call(&http, "GET", &url(&q), Some(&admin), None).await;
-        assert_eq!(st, 200, "{page}");
-        seen.extend(refs(&page));
-        match page["next"].as_str() {
-            Some(c) => next = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = every_page(&server, &http, &admin, "status=all&limit=2").await;
     assert_eq!(
         seen,
         vec![retaliation, rrm, big, plain_old, plain_new.clone()]
@@ -334,14 +348,6 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
     let mut federal = local_case("MX-GUA", "D", &["unpaid_wages"], Some(300));
     federal["workplace"]["sector"] = json!("auto_parts");
     let federal = file(&server, &http, &federal).await;
-    let refs = |v: &Value| -> Vec<String> {
-        v["items"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{v}"))
-            .iter()
-            .map(|i| i["case_ref"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let list = |who: &str, q: &str| {
         let (http, who, url) = (
             http.clone(),
@@ -435,28 +441,7 @@ async fn inspector_queue_follows_every_change(backend: Backend) {
         [retaliation.clone(), federal.clone()]
     );
     assert_eq!(list(&gua, "").await, [retaliation.as_str()]);
-    let mut seen = Vec::new();
-    let mut next: Option<String> = None;
-    loop {
-        let q = match &next {
-            Some(c) => format!("status=all&limit=1&cursor={c}"),
-            None => "status=all&limit=1".into(),
-        };
-        let (st, page) = call(
-            &http,
-            "GET",
-            &server.url(&format!("/api/v1/cases?{q}")),
-            Some(&both),
-            None,
-        )
-        .await;
-        assert_eq!(st, 200, "{page}");
-        seen.extend(refs(&page));
-        match page["next"].as_str() {
-            Some(c) => next = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = every_page(&server, &http, &both, "status=all&limit=1").await;
     assert_eq!(seen, [wages.clone(), retaliation.clone(), federal.clone()]);
     // A withdrawn referral leaves the queue: the GUA inspector refers it on.
     let (st, out) = call(
