@@ -69,6 +69,19 @@ fn changed(table: &str) -> String {
         .join(" OR ")
 }
 
+/// `SET` list giving every copy its source's value, for the referral of `case_id`
+/// (an SQL expression): the backfill and SQLite's insert trigger.
+fn fill_for(case_id: &str) -> String {
+    COPIES
+        .iter()
+        .map(|(copy, table, source)| {
+            let key = if *table == "cases" { "id" } else { "case_id" };
+            format!("{copy} = (SELECT s.{source} FROM {table} s WHERE s.{key} = {case_id})")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn sources_of(table: &str) -> String {
     copies_of(table)
         .map(|(_, source)| source)
@@ -80,14 +93,6 @@ fn sources_of(table: &str) -> String {
 fn triggers(backend: DbBackend) -> Vec<String> {
     let (cases_set, work_set) = (set_from_new("cases"), set_from_new("workplaces"));
     let (cases_cols, work_cols) = (sources_of("cases"), sources_of("workplaces"));
-    let fill = |alias: &str, table: &str, key: &str, id: &str| -> String {
-        copies_of(table)
-            .map(|(copy, source)| {
-                format!("{copy} = (SELECT {alias}.{source} FROM {table} {alias} WHERE {alias}.{key} = {id})")
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     match backend {
         DbBackend::Postgres => {
             let into = |table: &str| {
@@ -136,10 +141,9 @@ fn triggers(backend: DbBackend) -> Vec<String> {
         _ => vec![
             format!(
                 "CREATE TRIGGER trg_referral_fill AFTER INSERT ON case_referrals BEGIN \
-                 UPDATE case_referrals SET {}, {} WHERE case_id = NEW.case_id \
+                 UPDATE case_referrals SET {} WHERE case_id = NEW.case_id \
                  AND authority = NEW.authority AND function = NEW.function; END",
-                fill("s", "cases", "id", "NEW.case_id"),
-                fill("s", "workplaces", "case_id", "NEW.case_id")
+                fill_for("NEW.case_id")
             ),
             format!(
                 "CREATE TRIGGER trg_referral_case_sync AFTER UPDATE OF {cases_cols} ON cases BEGIN \
@@ -180,18 +184,11 @@ impl MigrationTrait for Migration {
         }
         let db = manager.get_connection();
         // The referrals stored before this migration.
-        let fill = COPIES
-            .iter()
-            .map(|(copy, table, source)| {
-                let key = if *table == "cases" { "id" } else { "case_id" };
-                format!(
-                    "{copy} = (SELECT s.{source} FROM {table} s WHERE s.{key} = case_referrals.case_id)"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        db.execute_unprepared(&format!("UPDATE case_referrals SET {fill}"))
-            .await?;
+        db.execute_unprepared(&format!(
+            "UPDATE case_referrals SET {}",
+            fill_for("case_referrals.case_id")
+        ))
+        .await?;
         for sql in triggers(db.get_database_backend()) {
             db.execute_unprepared(&sql).await?;
         }

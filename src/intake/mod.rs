@@ -325,10 +325,7 @@ impl Intake {
         F: FnOnce(&ReceiptHasher) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let permit = tokio::time::timeout(HASH_WAIT, Arc::clone(&self.hash_slots).acquire_owned())
-            .await
-            .map_err(|_| Busy)?
-            .context("hash slots closed")?;
+        let permit = slot(&self.hash_slots).await?;
         let hasher = Arc::clone(&self.hasher);
         let result = spawn_blocking_in_span(move || f(&hasher)).await;
         drop(permit);
@@ -751,17 +748,22 @@ impl Intake {
         let secret = Zeroizing::new(secret);
         let _queued = match lane {
             Lane::Interactive => None,
-            Lane::Queued => Some(
-                tokio::time::timeout(HASH_WAIT, Arc::clone(&self.queued_slots).acquire_owned())
-                    .await
-                    .map_err(|_| Busy)?
-                    .context("hash slots closed")?,
-            ),
+            Lane::Queued => Some(slot(&self.queued_slots).await?),
         };
         self.with_hash_slot(move |hasher| hasher.hash(&secret))
             .await?
             .context("cannot hash receipt")
     }
+}
+
+/// A permit of `slots`, or [`Busy`] after [`HASH_WAIT`].
+async fn slot(
+    slots: &Arc<tokio::sync::Semaphore>,
+) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+    tokio::time::timeout(HASH_WAIT, Arc::clone(slots).acquire_owned())
+        .await
+        .map_err(|_| Busy)?
+        .context("hash slots closed")
 }
 
 /// Runs CPU-heavy work (Argon2) off the async workers, inside the caller's span.

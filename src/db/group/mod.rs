@@ -302,21 +302,15 @@ async fn write(db: &DatabaseConnection, jobs: &[&Job]) -> anyhow::Result<Vec<Out
             statements.push((insert.table, backend.build(&query)));
         }
     }
-    let mut stored: HashSet<(&str, Vec<u8>)> = HashSet::new();
+    let mut stored: HashSet<(&'static str, Vec<u8>)> = HashSet::new();
     let thens: Vec<&Then> = jobs.iter().filter_map(|job| job.then.as_ref()).collect();
     if statements.len() <= 1 && thens.is_empty() {
         // One statement commits by itself (atomic: all its rows or none), one round
         // trip in all; and `Ok` only once it has.
-        for (table, statement) in statements {
-            let rows = db.query_all_raw(statement).await;
-            stored.extend(returned(table, rows.with_context(|| cannot(table))?)?);
-        }
+        stored.extend(insert_all(db, statements).await?);
     } else {
         let txn = db.begin().await?;
-        for (table, statement) in statements {
-            let rows = txn.query_all_raw(statement).await;
-            stored.extend(returned(table, rows.with_context(|| cannot(table))?)?);
-        }
+        stored.extend(insert_all(&txn, statements).await?);
         for then in thens {
             then(&txn).await?;
         }
@@ -335,8 +329,20 @@ async fn write(db: &DatabaseConnection, jobs: &[&Job]) -> anyhow::Result<Vec<Out
         .collect())
 }
 
-fn cannot(table: &str) -> String {
-    format!("cannot store the group's {table} rows")
+/// Runs the group's inserts on `conn`; the keys they stored.
+async fn insert_all(
+    conn: &impl ConnectionTrait,
+    statements: Vec<(&'static str, sea_orm::Statement)>,
+) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+    let mut stored = Vec::new();
+    for (table, statement) in statements {
+        let rows = conn
+            .query_all_raw(statement)
+            .await
+            .with_context(|| format!("cannot store the group's {table} rows"))?;
+        stored.extend(returned(table, rows)?);
+    }
+    Ok(stored)
 }
 
 /// The keys an insert's `RETURNING` answered: the rows it stored.
