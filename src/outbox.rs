@@ -323,21 +323,18 @@ fn due_sql(
     };
     // A window over the pending rows rather than a correlated NOT EXISTS: its cost
     // does not depend on the planner's statistics (a fresh or fast-growing table
-    // otherwise gets a quadratic plan).
-    // Only the columns asked for leave the window (raw e-mail stays on disk).
-    let inner = if columns == "*" {
-        "a.*".to_owned()
-    } else {
-        format!("a.{columns}, a.next_attempt_at, a.locked_until")
-    };
+    // otherwise gets a quadratic plan). The window reads only the key and the id
+    // (from the `(state, key, id)` index, in its order); only the heads' rows are
+    // then read, so a backlog of large rows (payloads, raw e-mail) is not copied
+    // through on every look.
     let sql = format!(
-        "SELECT h.{columns} FROM (\
-           SELECT {inner}, ROW_NUMBER() OVER (PARTITION BY a.{key} ORDER BY a.id) AS head_rank \
+        "SELECT t.{columns} FROM {table} t JOIN (\
+           SELECT a.id, ROW_NUMBER() OVER (PARTITION BY a.{key} ORDER BY a.id) AS head_rank \
            FROM {table} a WHERE a.state = $1{channel_filter}\
-         ) h \
-         WHERE h.head_rank = 1 AND h.next_attempt_at <= $2 \
-           AND (h.locked_until IS NULL OR h.locked_until < $2) \
-         ORDER BY h.id LIMIT 50"
+         ) h ON t.id = h.id \
+         WHERE h.head_rank = 1 AND t.next_attempt_at <= $2 \
+           AND (t.locked_until IS NULL OR t.locked_until < $2) \
+         ORDER BY t.id LIMIT 50"
     );
     (sql, values)
 }
@@ -359,12 +356,14 @@ impl<S: Sender> Worker<S> {
         work_loop("outbox", notify, || self.work_once()).await;
     }
 
-    /// Sends at most one message; true if it did something.
+    /// Sends the due heads of one look (one message per recipient, up to 50), each
+    /// once claimed; true if it sent anything.
     pub async fn work_once(&self) -> anyhow::Result<bool> {
         let heads =
             due_heads::<outbox::Entity>(&self.db, "outbox", "recipient_bidx", Some(self.channel))
                 .await?;
-        for row in &heads {
+        let mut worked = false;
+        for row in heads {
             if claim::<outbox::Entity>(
                 &self.db,
                 self.settings.lease,
@@ -378,10 +377,10 @@ impl<S: Sender> Worker<S> {
             {
                 continue;
             }
-            self.deliver(row.clone()).await?;
-            return Ok(true);
+            self.deliver(row).await?;
+            worked = true;
         }
-        Ok(false)
+        Ok(worked)
     }
 
     async fn deliver(&self, row: outbox::Model) -> anyhow::Result<()> {

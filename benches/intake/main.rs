@@ -107,6 +107,34 @@ struct Result {
     rss_peak: u64,
 }
 
+impl Result {
+    /// A row left out by `BENCH_ROWS`: no requests, not printed.
+    fn skipped(name: &str) -> Result {
+        Result {
+            name: name.to_owned(),
+            requests: 0,
+            errors: 0,
+            per_second: 0.0,
+            p50: Duration::ZERO,
+            p99: Duration::ZERO,
+            rss_start: 0,
+            rss_peak: 0,
+        }
+    }
+}
+
+/// Whether a row runs: the baselines (named "bare …") always do; with
+/// `BENCH_ROWS` set (comma-separated parts of row names, e.g. "webhook,SMTP"),
+/// only the Buzón rows whose name contains one of them.
+fn wanted(name: &str) -> bool {
+    name.starts_with("bare")
+        || std::env::var("BENCH_ROWS").map_or(true, |rows| {
+            rows.split(',')
+                .map(str::trim)
+                .any(|part| !part.is_empty() && name.contains(part))
+        })
+}
+
 /// How a row's requests are sent and which answers count as done.
 #[derive(Clone, Default)]
 struct As {
@@ -142,6 +170,9 @@ async fn drive_as(
     make: fn(u64) -> String,
     with: As,
 ) -> Result {
+    if !wanted(name) {
+        return Result::skipped(name);
+    }
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
@@ -511,6 +542,7 @@ fn main() {
         );
         let _ = stop.send(());
 
+        results.retain(|r| r.requests > 0 || r.errors > 0);
         let per_case = time_routing();
         let (reused, fresh) = time_receipt_hash(cost);
         print_results(&results, seconds, concurrency, &cost.to_string(), per_case);

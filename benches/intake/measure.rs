@@ -16,6 +16,9 @@ pub(super) async fn reply(read: &mut tokio::io::BufReader<tokio::net::tcp::Owned
 /// Nagle on, and its 40 ms stalls on loopback would be all that is measured.
 pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency: u64) -> Result {
     use tokio::io::AsyncWriteExt;
+    if !wanted(name) {
+        return Result::skipped(name);
+    }
     eprintln!("row: {name}");
     let rss_start = reset_peak_rss();
     let deadline = Instant::now() + Duration::from_secs(seconds);

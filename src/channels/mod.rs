@@ -17,11 +17,13 @@ use crate::routing::Directory;
 use std::sync::Arc;
 
 /// What the channels' background workers share: the intake they file into, the
-/// authorities' directory (replies name them), the keys and the settings.
+/// authorities' directory (replies name them), the keys, the settings, and the
+/// deliveries' group commit (which they yield to).
 #[derive(Clone)]
 pub struct Shared {
     pub intake: Intake,
     pub directory: Arc<Directory>,
     pub keys: Arc<KeyRing>,
     pub settings: Arc<Settings>,
+    pub deliveries: crate::db::group::GroupCommit,
 }

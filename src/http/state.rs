@@ -39,6 +39,7 @@ impl AppState {
             directory: Arc::clone(&self.directory),
             keys: Arc::clone(&self.keys),
             settings: Arc::clone(&self.settings),
+            deliveries: self.deliveries.clone(),
         }
     }
 }

@@ -135,11 +135,15 @@ impl Inbox {
         }
     }
 
-    /// Works the oldest due message of one sender; true if it did something.
+    /// Works the due heads of one look (each sender's oldest message, up to 50
+    /// senders), each once claimed, yielding before each to the deliveries being
+    /// stored (see the WhatsApp inbox worker); true if it did something.
     async fn once(&self) -> anyhow::Result<bool> {
         // Ids only: a head's raw message (up to the size limit) is read once claimed.
         let heads = outbox::due_head_ids(self.db(), "email_inbox", "sender_bidx", None).await?;
+        let mut worked = false;
         for id in heads {
+            self.state.deliveries.yield_to_deliveries().await;
             let Some(lease) = outbox::claim::<email_inbox::Entity>(
                 self.db(),
                 self.state.settings.outbox.lease,
@@ -165,9 +169,9 @@ impl Inbox {
             {
                 self.failed(&row, lease, &e).await?;
             }
-            return Ok(true);
+            worked = true;
         }
-        Ok(false)
+        Ok(worked)
     }
 
     async fn failed(

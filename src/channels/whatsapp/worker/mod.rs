@@ -128,12 +128,18 @@ impl Inbox {
         }
     }
 
-    /// Processes the oldest due message of one sender; true if it did something.
+    /// Processes the due heads of one look (each sender's oldest message, up to 50
+    /// senders), each once claimed: one look per batch, not per message, so a
+    /// backlog is not read again for every message worked. Before each message it
+    /// yields to the webhook's deliveries (a burst is acknowledged first, worked
+    /// after). True if it did something.
     async fn inbox_once(&self) -> anyhow::Result<bool> {
         let heads =
             outbox::due_heads::<wa_inbox::Entity>(self.db(), "wa_inbox", "sender_bidx", None)
                 .await?;
+        let mut worked = false;
         for row in &heads {
+            self.state.deliveries.yield_to_deliveries().await;
             let Some(lease) = outbox::claim::<wa_inbox::Entity>(
                 self.db(),
                 self.state.settings.outbox.lease,
@@ -152,9 +158,9 @@ impl Inbox {
             {
                 self.processing_failed(row, lease, &e).await?;
             }
-            return Ok(true);
+            worked = true;
         }
-        Ok(false)
+        Ok(worked)
     }
 
     async fn processing_failed(
