@@ -179,7 +179,9 @@ pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
 }
 
 /// Reserves a row for this worker for `lease` (`BUZON_LEASE_SECS`), until the
-/// returned moment; `None` when another worker got it first. A row whose worker died
+/// returned moment; `None` when another worker got it first, or the row is no longer
+/// due (a worker that failed it since the look put it off: a look's batch is claimed
+/// row by row over seconds, so the look's view of a row may be stale). A row whose worker died
 /// (its instance killed mid-claim) is free again once the lease ran out. A worker
 /// that must not act twice finishes the row only where its lease is still the row's
 /// (see `Lost`).
@@ -189,6 +191,7 @@ pub async fn claim<E>(
     id: Uuid,
     id_column: E::Column,
     state_column: E::Column,
+    due_column: E::Column,
     lock_column: E::Column,
 ) -> anyhow::Result<Option<DateTime<Utc>>>
 where
@@ -200,6 +203,7 @@ where
         .col_expr(lock_column, Expr::value(until))
         .filter(id_column.eq(id))
         .filter(state_column.eq(PENDING))
+        .filter(due_column.lte(now))
         .filter(lock_column.is_null().or(lock_column.lt(now)))
         .exec(db)
         .await
@@ -370,6 +374,7 @@ impl<S: Sender> Worker<S> {
                 row.id,
                 outbox::Column::Id,
                 outbox::Column::State,
+                outbox::Column::NextAttemptAt,
                 outbox::Column::LockedUntil,
             )
             .await?
@@ -598,5 +603,58 @@ mod tests {
         assert_eq!(backoff(base, 2), Duration::from_secs(4));
         assert_eq!(backoff(base, 4), Duration::from_secs(16));
         assert_eq!(backoff(base, 40), MAX_BACKOFF);
+    }
+
+    /// A look's row that was put off since (by another worker's failure) is not
+    /// claimed early; once due, it is.
+    #[tokio::test]
+    async fn a_row_put_off_since_the_look_is_not_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("claim.db").display()
+        );
+        let db = crate::db::connect(&url, 1).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let id = Uuid::now_v7();
+        let now = Utc::now();
+        outbox::ActiveModel {
+            id: Set(id),
+            channel: Set("whatsapp".into()),
+            recipient_bidx: Set(vec![1]),
+            payload_ct: Set(vec![2]),
+            state: Set(PENDING.into()),
+            attempts: Set(1),
+            next_attempt_at: Set(now + chrono::Duration::minutes(5)),
+            locked_until: Set(None),
+            last_error: Set(None),
+            provider_key: Set(None),
+            delivery: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let claim_it = || {
+            claim::<outbox::Entity>(
+                &db,
+                Duration::from_secs(60),
+                id,
+                outbox::Column::Id,
+                outbox::Column::State,
+                outbox::Column::NextAttemptAt,
+                outbox::Column::LockedUntil,
+            )
+        };
+        assert!(claim_it().await.unwrap().is_none(), "not due yet");
+        outbox::Entity::update_many()
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
+            .filter(outbox::Column::Id.eq(id))
+            .exec(&db)
+            .await
+            .unwrap();
+        assert!(claim_it().await.unwrap().is_some(), "due");
+        assert!(claim_it().await.unwrap().is_none(), "held by its lease");
     }
 }

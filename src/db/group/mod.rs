@@ -29,8 +29,7 @@
 
 mod activity;
 
-use activity::Activity;
-pub use activity::{QUIET, YIELD_AT_MOST};
+use activity::{Activity, YIELD_AT_MOST};
 use anyhow::Context;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{Alias, Expr, OnConflict, Query, ValueType};

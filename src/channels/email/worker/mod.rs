@@ -150,6 +150,7 @@ impl Inbox {
                 id,
                 email_inbox::Column::Id,
                 email_inbox::Column::State,
+                email_inbox::Column::NextAttemptAt,
                 email_inbox::Column::LockedUntil,
             )
             .await?

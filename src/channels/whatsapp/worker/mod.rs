@@ -146,6 +146,7 @@ impl Inbox {
                 row.id,
                 wa_inbox::Column::Id,
                 wa_inbox::Column::State,
+                wa_inbox::Column::NextAttemptAt,
                 wa_inbox::Column::LockedUntil,
             )
             .await?
@@ -638,6 +639,7 @@ impl Inbox {
                 row.id,
                 attachment::Column::Id,
                 attachment::Column::State,
+                attachment::Column::NextAttemptAt,
                 attachment::Column::LockedUntil,
             )
             .await?
