@@ -616,26 +616,20 @@ mod tests {
         );
         let db = crate::db::connect(&url, 1).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
-        let id = Uuid::now_v7();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let payload = serde_json::json!({"text": "hola"});
+        let id = enqueue(&db, &keys, "whatsapp", vec![1], &payload)
+            .await
+            .unwrap();
         let now = Utc::now();
-        outbox::ActiveModel {
-            id: Set(id),
-            channel: Set("whatsapp".into()),
-            recipient_bidx: Set(vec![1]),
-            payload_ct: Set(vec![2]),
-            state: Set(PENDING.into()),
-            attempts: Set(1),
-            next_attempt_at: Set(now + chrono::Duration::minutes(5)),
-            locked_until: Set(None),
-            last_error: Set(None),
-            provider_key: Set(None),
-            delivery: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        }
-        .insert(&db)
-        .await
-        .unwrap();
+        // Put off since the look, as another worker's failure does.
+        let put_off = |at: DateTime<Utc>| {
+            outbox::Entity::update_many()
+                .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
+                .filter(outbox::Column::Id.eq(id))
+                .exec(&db)
+        };
+        put_off(now + chrono::Duration::minutes(5)).await.unwrap();
         let claim_it = || {
             claim::<outbox::Entity>(
                 &db,
@@ -648,12 +642,7 @@ mod tests {
             )
         };
         assert!(claim_it().await.unwrap().is_none(), "not due yet");
-        outbox::Entity::update_many()
-            .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
-            .filter(outbox::Column::Id.eq(id))
-            .exec(&db)
-            .await
-            .unwrap();
+        put_off(now).await.unwrap();
         assert!(claim_it().await.unwrap().is_some(), "due");
         assert!(claim_it().await.unwrap().is_none(), "held by its lease");
     }
