@@ -8,7 +8,7 @@ use crate::config::Settings;
 use crate::crypto::KeyRing;
 use crate::crypto::keyring::KeySource;
 use crate::crypto::receipt::ReceiptHasher;
-use crate::http::{AppState, router};
+use crate::http::{AppState, Services, router};
 use crate::intake::Intake;
 use crate::notify::{NoticeChannel, Notifier};
 use crate::ratelimit::Limiters;
@@ -137,7 +137,7 @@ impl Application {
         if let Some(mail) = &email {
             notices.push(Arc::clone(mail) as Arc<dyn NoticeChannel>);
         }
-        let state = AppState {
+        let state = AppState::from(Services {
             intake: Intake::new(
                 pools,
                 Arc::clone(&keys),
@@ -154,7 +154,7 @@ impl Application {
             notifier: Notifier::new(notices),
             deliveries,
             indicators: Arc::default(),
-        };
+        });
         Ok(Self {
             listener,
             smtp,

@@ -21,7 +21,7 @@ pub mod triage;
 pub mod web;
 pub mod webhooks;
 
-pub use state::AppState;
+pub use state::{AppState, Services};
 
 use middleware::{
     BodyCaps, method_not_allowed, not_found, refuse_oversized, security_headers, time_limit,

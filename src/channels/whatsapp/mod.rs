@@ -109,11 +109,15 @@ impl WhatsApp {
 /// The blind index of a sender: their WhatsApp id as E.164 (so the `+52 1` form and
 /// the `+52` form of a Mexican mobile are one person), under the phone purpose, so it
 /// matches the phone a named complainant gave on any channel.
+/// The parse is remembered (`BlindIndex::compute_normalized`): a sender's every
+/// message needs it, and libphonenumber takes longer than the rest of storing one.
 pub fn sender_key(keys: &KeyRing, wa_id: &str) -> Vec<u8> {
-    let e164 = PhoneNumber::parse(&format!("+{wa_id}"))
-        .map(|p| p.e164().to_owned())
-        .unwrap_or_else(|_| format!("+{wa_id}"));
-    keys.blind_index.compute("phone", &e164)
+    keys.blind_index
+        .compute_normalized("wa_id", wa_id, "phone", |wa_id| {
+            PhoneNumber::parse(&format!("+{wa_id}"))
+                .map(|p| p.e164().to_owned())
+                .unwrap_or_else(|_| format!("+{wa_id}"))
+        })
 }
 
 /// The blind index of a WhatsApp message id (`wamid.…`, which embeds the number).
@@ -371,6 +375,23 @@ mod tests {
             body,
             "secret"
         ));
+    }
+
+    #[test]
+    fn a_sender_is_one_person_with_or_without_the_mexican_mobile_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let phone = keys.blind_index.compute("phone", "+524771234567");
+        // Twice each: the second answer is the remembered one.
+        for _ in 0..2 {
+            assert_eq!(sender_key(&keys, "5214771234567"), phone);
+            assert_eq!(sender_key(&keys, "524771234567"), phone);
+        }
+        // Not a number libphonenumber knows: indexed as given.
+        assert_eq!(
+            sender_key(&keys, "999"),
+            keys.blind_index.compute("phone", "+999")
+        );
     }
 
     #[test]
