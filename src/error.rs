@@ -130,14 +130,37 @@ impl ErrorCode {
 pub struct Busy;
 
 /// Database unreachable or server saturated: temporary, so 503 and "try again".
+/// Unreachable is a connection that could not be had, or one that broke under a
+/// statement (a hot pooled connection is not pinged before use, see `db::open`).
 fn is_temporary(err: &anyhow::Error) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
     err.chain().any(|cause| {
         cause.is::<Busy>()
-            || matches!(
-                cause.downcast_ref::<sea_orm::DbErr>(),
-                Some(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
-            )
+            || match cause.downcast_ref::<DbErr>() {
+                Some(DbErr::ConnectionAcquire(_) | DbErr::Conn(_)) => true,
+                Some(
+                    DbErr::Query(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)),
+                ) => connection_lost(e),
+                _ => false,
+            }
+            || cause
+                .downcast_ref::<sea_orm::sqlx::Error>()
+                .is_some_and(connection_lost)
     })
+}
+
+/// The connection failed, not the statement (which a retry would fail again).
+fn connection_lost(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error;
+    matches!(
+        err,
+        Error::Io(_)
+            | Error::Tls(_)
+            | Error::Protocol(_)
+            | Error::PoolTimedOut
+            | Error::PoolClosed
+            | Error::WorkerCrashed
+    )
 }
 
 impl IntoResponse for ApiError {
@@ -158,6 +181,23 @@ impl IntoResponse for ApiError {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    #[test]
+    fn a_lost_database_connection_is_try_again_and_a_bad_statement_is_not() {
+        use sea_orm::sqlx::Error as Sqlx;
+        use sea_orm::{DbErr, RuntimeErr};
+        let query = |e: Sqlx| DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+        let broken = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let code = |e: anyhow::Error| ApiError::internal(&e, Language::En).code;
+        assert_eq!(code(query(Sqlx::Io(broken)).into()), ErrorCode::Unavailable);
+        assert_eq!(
+            code(anyhow::Error::new(query(Sqlx::PoolTimedOut)).context("storing")),
+            ErrorCode::Unavailable
+        );
+        assert_eq!(code(Busy.into()), ErrorCode::Unavailable);
+        assert_eq!(code(query(Sqlx::RowNotFound).into()), ErrorCode::Internal);
+        assert_eq!(code(anyhow::anyhow!("a bug")), ErrorCode::Internal);
+    }
 
     #[test]
     fn codes_are_unique_and_every_code_is_a_4xx_or_5xx_with_two_messages() {

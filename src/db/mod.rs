@@ -60,6 +60,9 @@ impl Pools {
     }
 }
 
+/// A pooled connection idle this long is pinged before it is handed out.
+pub(crate) const IDLE_PING: Duration = Duration::from_secs(30);
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
     /// A pool that reads and writes (the CLI's commands, tests).
@@ -82,6 +85,10 @@ async fn open(url: &str, max_connections: u32, role: Role) -> anyhow::Result<Dat
         } else {
             Duration::from_secs(5)
         })
+        // Ping only a connection that sat idle (one a server restart, proxy or
+        // firewall may have dropped): pinging on every checkout, sqlx's default,
+        // doubled every statement's round trips.
+        .test_before_acquire_if_idle_for(IDLE_PING)
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(move |o| {
             let o = o

@@ -28,6 +28,7 @@
 //! so that a burst is acknowledged at full speed and worked right after.
 
 mod activity;
+mod writer;
 
 use activity::{Activity, YIELD_AT_MOST};
 use anyhow::Context;
@@ -41,6 +42,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use writer::Writer;
 
 /// Writes run inside the group's transaction after its rows. They may run twice (the
 /// second time alone, after the group failed), so they must not consume what they
@@ -194,6 +196,7 @@ async fn run(
     window: Duration,
     max: usize,
 ) {
+    let mut writer = Writer::new(db);
     loop {
         // One committer gathers at a time; the others commit meanwhile.
         let group = {
@@ -216,7 +219,7 @@ async fn run(
             }
             group
         };
-        commit(&db, group).await;
+        commit(&mut writer, group).await;
     }
 }
 
@@ -230,10 +233,10 @@ fn take_waiting(queue: &mut mpsc::Receiver<Waiting>, group: &mut Vec<Waiting>, m
     }
 }
 
-async fn commit(db: &DatabaseConnection, group: Vec<Waiting>) {
+async fn commit(writer: &mut Writer, group: Vec<Waiting>) {
     let size = group.len();
     let jobs: Vec<&Job> = group.iter().map(|(job, _)| job).collect();
-    match write(db, &jobs).await {
+    match write(writer, &jobs).await {
         Ok(outcomes) => {
             for ((_, done), outcome) in group.into_iter().zip(outcomes) {
                 // A sender that gave up (its request timed out) just isn't told.
@@ -252,7 +255,7 @@ async fn commit(db: &DatabaseConnection, group: Vec<Waiting>) {
                 "a group commit failed; storing its deliveries one by one"
             );
             for (job, done) in group {
-                let alone = write(db, &[&job]).await.and_then(|mut outcomes| {
+                let alone = write(writer, &[&job]).await.and_then(|mut outcomes| {
                     outcomes
                         .pop()
                         .ok_or_else(|| anyhow::anyhow!("a job without its outcome"))
@@ -273,7 +276,7 @@ struct Insert<'a> {
 }
 
 /// Writes `jobs` together and commits; each job's outcome, in order.
-async fn write(db: &DatabaseConnection, jobs: &[&Job]) -> anyhow::Result<Vec<Outcome>> {
+async fn write(writer: &mut Writer, jobs: &[&Job]) -> anyhow::Result<Vec<Outcome>> {
     // Each key goes in once, for the first job that carries it.
     let mut claimed: HashSet<(&str, &[u8])> = HashSet::new();
     let mut inserts: BTreeMap<(&str, &[&str]), Insert> = BTreeMap::new();
@@ -301,7 +304,7 @@ async fn write(db: &DatabaseConnection, jobs: &[&Job]) -> anyhow::Result<Vec<Out
                 .collect()
         })
         .collect();
-    let backend = db.get_database_backend();
+    let backend = writer.db.get_database_backend();
     let mut statements = Vec::new();
     for insert in inserts.values_mut() {
         insert.rows.sort_by(|a, b| a.key.cmp(&b.key));
@@ -331,9 +334,11 @@ async fn write(db: &DatabaseConnection, jobs: &[&Job]) -> anyhow::Result<Vec<Out
     if statements.len() <= 1 && thens.is_empty() {
         // One statement commits by itself (atomic: all its rows or none), one round
         // trip in all; and `Ok` only once it has.
-        stored.extend(insert_all(db, statements).await?);
+        if let Some((table, statement)) = statements.pop() {
+            stored.extend(writer.insert_alone(table, statement).await?);
+        }
     } else {
-        let txn = db.begin().await?;
+        let txn = writer.db.begin().await?;
         stored.extend(insert_all(&txn, statements).await?);
         for then in thens {
             then(&txn).await?;
