@@ -233,6 +233,37 @@ async fn drive_as(
     collect(name, start, rss_start, tasks).await
 }
 
+/// A webhook row on an instance of its own (`database_url`, or SQLite in a new
+/// directory), so no earlier row's backlog shares the cores with it; says how much
+/// of what it stored is still to be worked when it ends.
+async fn webhook_row(
+    backend: &str,
+    database_url: Option<String>,
+    seconds: u64,
+    concurrency: u64,
+) -> Result {
+    let dir = tempfile::tempdir().unwrap();
+    let (addr, _, stop, _) = buzon(database_url.clone(), dir.path(), None).await;
+    let result = drive(
+        &format!("Buzón WhatsApp webhook, {backend} (signature checked, stored before the 200)"),
+        &format!("http://{addr}"),
+        seconds,
+        concurrency,
+        "/webhooks/whatsapp",
+        webhook_body,
+    )
+    .await;
+    let url = database_url
+        .unwrap_or_else(|| format!("sqlite://{}?mode=rw", dir.path().join("buzon.db").display()));
+    eprintln!(
+        "{backend} webhook row: {} messages still to work when it ended",
+        pending_inbox(&url, "wa_inbox").await
+    );
+    let _ = stop.send(());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    result
+}
+
 fn main() {
     buzon::install_crypto_provider();
     let seconds = env_num("BENCH_SECONDS", 5);
@@ -482,25 +513,7 @@ fn main() {
             // before leave a backlog (the SMTP row's e-mails, each with its receipt
             // hash) whose workers would share the cores with this row.
             let wa_url = format!("postgres://postgres@127.0.0.1:5432/{wa_name}");
-            let wa_dir = tempfile::tempdir().unwrap();
-            let (addr, _, stop, _) = buzon(Some(wa_url.clone()), wa_dir.path(), None).await;
-            results.push(
-                drive(
-                    "Buzón WhatsApp webhook, PostgreSQL (signature checked, stored before the 200)",
-                    &format!("http://{addr}"),
-                    seconds,
-                    concurrency,
-                    "/webhooks/whatsapp",
-                    webhook_body,
-                )
-                .await,
-            );
-            eprintln!(
-                "PostgreSQL webhook row: {} messages still to work when it ended",
-                pending_inbox(&wa_url, "wa_inbox").await
-            );
-            let _ = stop.send(());
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            results.push(webhook_row("PostgreSQL", Some(wa_url), seconds, concurrency).await);
             for db in [&name, &bare_name, &wa_name] {
                 admin
                     .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
@@ -510,25 +523,7 @@ fn main() {
         }
 
         // The WhatsApp rows last: their backlog is worked in the background.
-        let wa_dir = tempfile::tempdir().unwrap();
-        let (addr, _, stop, _) = buzon(None, wa_dir.path(), None).await;
-        results.push(
-            drive(
-                "Buzón WhatsApp webhook, SQLite (signature checked, stored before the 200)",
-                &format!("http://{addr}"),
-                seconds,
-                concurrency,
-                "/webhooks/whatsapp",
-                webhook_body,
-            )
-            .await,
-        );
-        let url = format!("sqlite://{}?mode=rw", wa_dir.path().join("buzon.db").display());
-        eprintln!(
-            "SQLite webhook row: {} messages still to work when it ended",
-            pending_inbox(&url, "wa_inbox").await
-        );
-        let _ = stop.send(());
+        results.push(webhook_row("SQLite", None, seconds, concurrency).await);
 
         // SMTP: the bare server first, then Buzón's listener on its own instance.
         let bare_smtp = smtp_sink::SmtpSink::discarding().await;
