@@ -327,9 +327,15 @@ impl Intake {
     {
         let permit = slot(&self.hash_slots).await?;
         let hasher = Arc::clone(&self.hasher);
-        let result = spawn_blocking_in_span(move || f(&hasher)).await;
-        drop(permit);
-        result
+        // The slot is given back on the hashing thread the moment the hash is done,
+        // not once this task is polled again: the next hash starts without waiting
+        // for a busy runtime thread.
+        spawn_blocking_in_span(move || {
+            let hashed = f(&hasher);
+            drop(permit);
+            hashed
+        })
+        .await
     }
 
     /// The connection writes go through (and reads that belong with them).
