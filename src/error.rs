@@ -143,9 +143,6 @@ fn is_temporary(err: &anyhow::Error) -> bool {
                 ) => connection_lost(e),
                 _ => false,
             }
-            || cause
-                .downcast_ref::<sea_orm::sqlx::Error>()
-                .is_some_and(connection_lost)
     })
 }
 

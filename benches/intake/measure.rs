@@ -3,19 +3,14 @@
 
 use super::*;
 
-/// The code of the next SMTP reply; 0 when the connection ended (closed or reset).
+/// The code of the next SMTP reply; 0 when the connection ended (closed, reset or
+/// silent for the reader's timeout).
 pub(super) async fn reply(read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) -> u16 {
-    use tokio::io::AsyncBufReadExt;
-    loop {
-        let mut line = String::new();
-        match tokio::time::timeout(Duration::from_secs(20), read.read_line(&mut line)).await {
-            Ok(Ok(n)) if n > 0 => {}
-            _ => return 0,
-        }
-        if line.as_bytes().get(3) != Some(&b'-') {
-            return line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
-        }
-    }
+    smtp_sink::try_read_reply(read)
+        .await
+        .ok()
+        .and_then(|reply| reply.get(..3)?.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Sends 20 KB messages over SMTP for `seconds`, each client on one connection as
@@ -53,7 +48,11 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
                 ];
                 if !sent || codes.contains(&421) || codes.contains(&0) {
                     // The listener ends a session after so many commands (421, then
-                    // it closes): a mail server connects again, and so do we.
+                    // it closes): a mail server connects again, and so do we. A
+                    // session that ended any other way is an error.
+                    if !codes.contains(&421) {
+                        errors += 1;
+                    }
                     (read, write) = smtp_session(port).await;
                     continue;
                 }
@@ -63,9 +62,11 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
                     reply(&mut read).await;
                     continue;
                 }
-                write.write_all(&data).await.unwrap();
+                let sent = write.write_all(&data).await.is_ok();
                 match reply(&mut read).await {
-                    250 => latencies.push(t.elapsed()),
+                    250 if sent => latencies.push(t.elapsed()),
+                    // The session's last command: not taken, sent again on a new one.
+                    421 => (read, write) = smtp_session(port).await,
                     _ => errors += 1,
                 }
             }

@@ -190,16 +190,23 @@ async fn session(mut stream: tokio::net::TcpStream, shared: Arc<Mutex<Shared>>) 
 
 /// Reads one SMTP reply, all its lines (the last has a space after the code).
 pub async fn read_reply(read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>) -> String {
+    try_read_reply(read).await.expect("a reply in time")
+}
+
+/// [`read_reply`], or the I/O failure or 20 s of silence that ended it (an empty
+/// reply: the connection was closed).
+pub async fn try_read_reply(
+    read: &mut tokio::io::BufReader<tokio::net::tcp::OwnedReadHalf>,
+) -> std::io::Result<String> {
     let mut reply = String::new();
     loop {
         let mut line = String::new();
         let n = tokio::time::timeout(Duration::from_secs(20), read.read_line(&mut line))
             .await
-            .expect("reply in time")
-            .unwrap();
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no reply in 20 s"))??;
         reply.push_str(&line);
         if n == 0 || line.as_bytes().get(3) != Some(&b'-') {
-            return reply;
+            return Ok(reply);
         }
     }
 }

@@ -14,7 +14,7 @@
 use anyhow::Context;
 use sea_orm::Values;
 use sea_orm::sqlx::{self, Connection as _, PgConnection, Row as _};
-use sea_orm::{ConnAcquireErr, DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr, Statement};
+use sea_orm::{DatabaseBackend, DatabaseConnection, DbErr, RuntimeErr, Statement};
 use sea_query_sqlx::SqlxValues;
 use std::sync::Arc;
 use std::time::Instant;
@@ -84,12 +84,8 @@ impl Writer {
     }
 }
 
-/// As sea-orm reports it (`error::is_temporary` then answers a lost connection
-/// 503 "try again", as on the pool).
+/// As sea-orm reports a failed statement; `error::is_temporary` tells a lost
+/// connection (503 "try again", as on the pool) from a bad statement.
 fn failed(err: sqlx::Error) -> DbErr {
-    match err {
-        sqlx::Error::PoolTimedOut => DbErr::ConnectionAcquire(ConnAcquireErr::Timeout),
-        sqlx::Error::PoolClosed => DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed),
-        other => DbErr::Query(RuntimeErr::SqlxError(Arc::new(other))),
-    }
+    DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
 }
