@@ -462,7 +462,7 @@ pub fn own_complaint(
     }
     request
         .into_draft()
-        .validate(Channel::Api, Utc::now().date_naive())
+        .validate(Channel::Api, crate::clock::today())
         .map_err(|errors| ApiError::validation(errors, lang))
 }
 
@@ -479,7 +479,7 @@ pub fn hypothetical(
     }
     request
         .into_draft()
-        .validate(Channel::Api, Utc::now().date_naive())
+        .validate(Channel::Api, crate::clock::today())
         .map_err(|errors| ApiError::validation(errors, lang))
 }
 
