@@ -143,7 +143,7 @@ impl Application {
                 Arc::clone(&keys),
                 Arc::new(hasher),
                 Arc::clone(&rules),
-            ),
+            )?,
             rules,
             directory: Arc::new(directory),
             keys,

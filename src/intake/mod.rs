@@ -5,10 +5,12 @@
 //! Channel-blind: the web form, the JSON API (and later e-mail and WhatsApp) all end
 //! here. A complaint is acknowledged only after its transaction committed.
 
+mod hashing;
 pub mod members;
 pub mod referrals;
 mod status;
 
+pub use hashing::Lane;
 pub use status::message_aad;
 
 use crate::crypto::receipt::{Receipt, ReceiptHasher};
@@ -97,11 +99,6 @@ pub enum ReceiptError {
     Unexpected(#[from] anyhow::Error),
 }
 
-use crate::error::Busy;
-
-/// How long a request waits for an Argon2 slot before giving up with [`Busy`].
-const HASH_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// A complaint that arrived as free text (an e-mail): the sender is the contact, the
 /// facts routing needs are what the text states (usually nothing), and violations
 /// read from the text are suggestions for triage, not findings.
@@ -170,19 +167,19 @@ struct MemberRow {
 impl Prepared {
     /// Writes the case inside the caller's transaction.
     pub async fn insert(&self, txn: &DatabaseTransaction) -> anyhow::Result<()> {
-        self.case_row
-            .clone()
-            .insert(txn)
+        // Nothing is read back (no `RETURNING` of what was just written: the case
+        // row alone would bring its routing JSON and narrative back to be parsed).
+        case::Entity::insert(self.case_row.clone())
+            .exec_without_returning(txn)
             .await
             .context("cannot insert case")?;
-        self.workplace_row
-            .clone()
-            .insert(txn)
+        workplace::Entity::insert(self.workplace_row.clone())
+            .exec_without_returning(txn)
             .await
             .context("cannot insert workplace")?;
         if let Some(row) = &self.complainant_row {
-            row.clone()
-                .insert(txn)
+            complainant::Entity::insert(row.clone())
+                .exec_without_returning(txn)
                 .await
                 .context("cannot insert complainant")?;
         }
@@ -192,7 +189,7 @@ impl Prepared {
                 violation: Set(v.clone()),
             }
         }))
-        .exec(txn)
+        .exec_without_returning(txn)
         .await
         .context("cannot insert violations")?;
         if !self.suggested.is_empty() {
@@ -203,7 +200,7 @@ impl Prepared {
                     source: Set("keywords".to_owned()),
                 }
             }))
-            .exec(txn)
+            .exec_without_returning(txn)
             .await
             .context("cannot insert suggested violations")?;
         }
@@ -236,17 +233,19 @@ impl Prepared {
             .await
             .context("cannot insert member")?;
         }
-        for (authority, function) in &self.referrals {
-            referrals::insert_referral(
-                txn,
-                self.case_id,
-                authority,
-                function,
-                referrals::SOURCE_RULES,
-                self.filed.created_at,
-            )
-            .await?;
-        }
+        let referrals: Vec<(&str, &str)> = self
+            .referrals
+            .iter()
+            .map(|(authority, function)| (authority.as_str(), *function))
+            .collect();
+        referrals::insert_referrals(
+            txn,
+            self.case_id,
+            &referrals,
+            referrals::SOURCE_RULES,
+            self.filed.created_at,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -260,34 +259,15 @@ pub struct Intake {
     keys: Arc<KeyRing>,
     hasher: Arc<ReceiptHasher>,
     rules: Arc<Rules>,
-    /// Argon2 runs on the blocking pool with 19 MiB per hash: at most one hash per
-    /// core at a time keeps a flood from many addresses from exhausting memory.
-    hash_slots: Arc<tokio::sync::Semaphore>,
+    /// Argon2 runs on one thread per core (19 MiB each), fed from one queue:
+    /// a flood from many addresses waits in line instead of exhausting memory.
+    hashers: hashing::Hashers,
     /// What the channel workers file from their inboxes ([`Lane::Queued`]) also
-    /// takes one of `cores - 1` of these (at least one) before a hash slot: those
+    /// takes one of `cores - 1` of these (at least one) before it queues: those
     /// deliveries were acknowledged when stored, and their hashes must never hold
     /// every core while new webhook deliveries and SMTP sessions wait for CPU to be
     /// acknowledged (BENCHMARKS.md, issue 18: the SMTP listener's p99).
     queued_slots: Arc<tokio::sync::Semaphore>,
-}
-
-/// Who waits for a hash: somebody at the other end of a request (the web form,
-/// the API, an advocate), or a channel worker filing what is already stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lane {
-    Interactive,
-    Queued,
-}
-
-impl Lane {
-    /// WhatsApp and e-mail complaints are filed by their workers from the inbox;
-    /// every other channel while the sender waits.
-    pub fn of(channel: crate::domain::Channel) -> Self {
-        match channel {
-            crate::domain::Channel::WhatsApp | crate::domain::Channel::Email => Self::Queued,
-            _ => Self::Interactive,
-        }
-    }
 }
 
 impl Intake {
@@ -296,17 +276,17 @@ impl Intake {
         keys: Arc<KeyRing>,
         hasher: Arc<ReceiptHasher>,
         rules: Arc<Rules>,
-    ) -> Self {
+    ) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Self {
+        Ok(Self {
             db: pools.write,
             reads: pools.read,
             keys,
+            hashers: hashing::Hashers::start(Arc::clone(&hasher), cores, hashing::HASH_WAIT)?,
             hasher,
             rules,
-            hash_slots: Arc::new(tokio::sync::Semaphore::new(cores)),
             queued_slots: Arc::new(tokio::sync::Semaphore::new(cores.saturating_sub(1).max(1))),
-        }
+        })
     }
 
     /// The routing rules every case is routed by (loaded once at start).
@@ -319,23 +299,14 @@ impl Intake {
         Arc::clone(&self.hasher)
     }
 
-    /// Runs an Argon2 operation on the blocking pool once a slot is free.
+    /// Runs an Argon2 operation on a hashing thread once one is free (in arrival
+    /// order; [`crate::error::Busy`] after waiting 10 s).
     pub async fn with_hash_slot<F, R>(&self, f: F) -> anyhow::Result<R>
     where
         F: FnOnce(&ReceiptHasher) -> R + Send + 'static,
         R: Send + 'static,
     {
-        let permit = slot(&self.hash_slots).await?;
-        let hasher = Arc::clone(&self.hasher);
-        // The slot is given back on the hashing thread the moment the hash is done,
-        // not once this task is polled again: the next hash starts without waiting
-        // for a busy runtime thread.
-        spawn_blocking_in_span(move || {
-            let hashed = f(&hasher);
-            drop(permit);
-            hashed
-        })
-        .await
+        self.hashers.run(f).await
     }
 
     /// The connection writes go through (and reads that belong with them).
@@ -754,34 +725,12 @@ impl Intake {
         let secret = Zeroizing::new(secret);
         let _queued = match lane {
             Lane::Interactive => None,
-            Lane::Queued => Some(slot(&self.queued_slots).await?),
+            Lane::Queued => Some(hashing::slot(&self.queued_slots).await?),
         };
         self.with_hash_slot(move |hasher| hasher.hash(&secret))
             .await?
             .context("cannot hash receipt")
     }
-}
-
-/// A permit of `slots`, or [`Busy`] after [`HASH_WAIT`].
-async fn slot(
-    slots: &Arc<tokio::sync::Semaphore>,
-) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
-    tokio::time::timeout(HASH_WAIT, Arc::clone(slots).acquire_owned())
-        .await
-        .map_err(|_| Busy)?
-        .context("hash slots closed")
-}
-
-/// Runs CPU-heavy work (Argon2) off the async workers, inside the caller's span.
-async fn spawn_blocking_in_span<F, R>(f: F) -> anyhow::Result<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(f))
-        .await
-        .context("blocking task failed")
 }
 
 /// Associated data of an attachment's encrypted columns (any channel).
