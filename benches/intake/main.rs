@@ -25,7 +25,8 @@
 //! clients send the same 20 KB message to Buzón and to a bare SMTP server that only
 //! answers 250)
 //! from `BENCH_CONCURRENCY` clients
-//! for `BENCH_SECONDS`. It prints a Markdown table for BENCHMARKS.md: throughput,
+//! for `BENCH_SECONDS`, after `BENCH_WARMUP_MS` (1 000) of the same load that is not
+//! counted (`measure::Window`). It prints a Markdown table for BENCHMARKS.md: throughput,
 //! latency percentiles, the ratios to the bare handler and to the bare insert on the
 //! same back end, and the process's peak RSS during each row (`VmHWM`, reset through
 //! `/proc/self/clear_refs` as each row starts) and its growth over the row's start.
@@ -183,8 +184,7 @@ async fn drive_as(
         .unwrap();
     eprintln!("row: {name}");
     let rss_start = reset_peak_rss();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
+    let window = Window::new(seconds);
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
         let http = http.clone();
@@ -194,7 +194,7 @@ async fn drive_as(
             let mut latencies = Vec::new();
             let mut errors = 0u64;
             let mut i = worker * 1_000_000;
-            while Instant::now() < deadline {
+            while Instant::now() < window.end {
                 i += 1;
                 let mut body = make(i);
                 if let Some(suffix) = &with.suffix {
@@ -222,7 +222,7 @@ async fn drive_as(
                             .map_or(r.status().is_success(), |s| r.status().as_u16() == s) =>
                     {
                         let _ = r.bytes().await;
-                        latencies.push(t.elapsed());
+                        window.record(&mut latencies, t);
                     }
                     _ => errors += 1,
                 }
@@ -230,7 +230,7 @@ async fn drive_as(
             (latencies, errors)
         }));
     }
-    collect(name, start, rss_start, tasks).await
+    collect(name, window, rss_start, tasks).await
 }
 
 /// A webhook row on an instance of its own (`database_url`, or SQLite in a new
@@ -377,12 +377,15 @@ fn main() {
             );
         }
 
-        // The hash limit, just before the first Buzón row, with nothing else running.
+        // The hash limit of each back end's intake rows, measured just before the
+        // first of them, with nothing else running: the machine's speed drifts by
+        // 10-20 % within minutes (BENCHMARKS.md, issue 18), so each back end is held
+        // to the limit measured next to it.
         let cost = Settings::load(None).unwrap().hash_cost;
-        let limit = hash_limit(cost, seconds);
         let dir = tempfile::tempdir().unwrap();
         let (addr, settings, _stop_sqlite, _) = buzon(None, dir.path(), None).await;
         let url = format!("http://{addr}");
+        let mut limits = vec![("SQLite", hash_limit(cost, seconds))];
         results.push(
             drive(
                 "Buzón JSON API intake, SQLite",
@@ -445,6 +448,7 @@ fn main() {
             let (addr, pg_settings, stop, smtp) =
                 buzon(Some(pg_url.clone()), pg_dir.path(), None).await;
             let url = format!("http://{addr}");
+            limits.push(("PostgreSQL", hash_limit(cost, seconds)));
             results.push(
                 drive(
                     "Buzón JSON API intake, PostgreSQL",
@@ -564,22 +568,26 @@ fn main() {
              crate's `hash_password_with_salt`, as before): {:+.1} % time.",
             (reused / fresh - 1.0) * 100.0
         );
-        let (threads, per_second) = limit;
-        println!(
-            "\nReceipt-hash limit ({cost}): {per_second:.1} hashes/s, measured as {threads} threads \
-             (one per core) hashing with Buzón's hasher for {seconds} s just before the first \
-             Buzón row, nothing else running. Intake against it:\n"
-        );
-        for r in results.iter().filter(|r| {
-            r.name.starts_with("Buzón") && (r.name.contains("intake") || r.name.contains("one member"))
-                && !r.name.contains("for comparison")
-        }) {
+        for (backend, (threads, per_second)) in limits {
             println!(
-                "- {}: {:.1} complaints/s = {:.2}× the hash limit",
-                r.name,
-                r.per_second,
-                r.per_second / per_second
+                "\nReceipt-hash limit on the {backend} rows ({cost}): {per_second:.1} hashes/s, \
+                 measured as {threads} threads (one per core) hashing with Buzón's hasher for \
+                 {seconds} s just before the first Buzón {backend} row (its instance started, \
+                 idle), nothing else running. Intake against it:\n"
             );
+            for r in results.iter().filter(|r| {
+                r.name.starts_with("Buzón")
+                    && r.name.contains(backend)
+                    && (r.name.contains("intake") || r.name.contains("one member"))
+                    && !r.name.contains("for comparison")
+            }) {
+                println!(
+                    "- {}: {:.1} complaints/s = {:.2}× the hash limit",
+                    r.name,
+                    r.per_second,
+                    r.per_second / per_second
+                );
+            }
         }
     });
 }

@@ -25,15 +25,14 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
     }
     eprintln!("row: {name}");
     let rss_start = reset_peak_rss();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let start = Instant::now();
+    let window = Window::new(seconds);
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
         tasks.push(tokio::spawn(async move {
             let (mut read, mut write) = smtp_session(port).await;
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
             let mut i = worker * 1_000_000;
-            while Instant::now() < deadline {
+            while Instant::now() < window.end {
                 i += 1;
                 let (from, mut data) = mail_20kb(i);
                 data.extend_from_slice(b"\r\n.\r\n");
@@ -64,7 +63,7 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
                 }
                 let sent = write.write_all(&data).await.is_ok();
                 match reply(&mut read).await {
-                    250 if sent => latencies.push(t.elapsed()),
+                    250 if sent => window.record(&mut latencies, t),
                     // The session's last command: not taken, sent again on a new one.
                     421 => (read, write) = smtp_session(port).await,
                     _ => errors += 1,
@@ -73,7 +72,37 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
             (latencies, errors)
         }));
     }
-    collect(name, start, rss_start, tasks).await
+    collect(name, window, rss_start, tasks).await
+}
+
+/// A row's clock: `BENCH_WARMUP_MS` (default 1 000) of load that is not counted
+/// (a new instance's first requests open connections, warm caches and share the
+/// cores with its start-up work), then `seconds` measured. An answer counts when
+/// it arrives inside the measured window; the rate is those answers over the
+/// window's length, so requests still in flight at either edge are neither
+/// counted nor waited for in the rate.
+#[derive(Clone, Copy)]
+pub(super) struct Window {
+    pub start: Instant,
+    pub end: Instant,
+}
+
+impl Window {
+    pub(super) fn new(seconds: u64) -> Self {
+        let start = Instant::now() + Duration::from_millis(env_num("BENCH_WARMUP_MS", 1000));
+        Self {
+            start,
+            end: start + Duration::from_secs(seconds),
+        }
+    }
+
+    /// Keeps the latency of a request sent at `sent` if its answer, now, counts.
+    pub(super) fn record(&self, latencies: &mut Vec<Duration>, sent: Instant) {
+        let now = Instant::now();
+        if now >= self.start && now <= self.end {
+            latencies.push(now - sent);
+        }
+    }
 }
 
 /// A new SMTP session, greeted: its reading and writing halves.
@@ -98,7 +127,7 @@ async fn smtp_session(
 
 pub(super) async fn collect(
     name: &str,
-    start: Instant,
+    window: Window,
     rss_start: u64,
     tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, u64)>>,
 ) -> Result {
@@ -109,7 +138,7 @@ pub(super) async fn collect(
         all.extend(l);
         errors += e;
     }
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed = (window.end - window.start).as_secs_f64();
     all.sort();
     let pct = |p: f64| {
         all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
