@@ -180,12 +180,16 @@ mod tests {
         assert!(ok.unwrap());
     }
 
-    #[tokio::test]
-    async fn a_job_whose_requester_left_is_skipped() {
-        let hashers = Hashers::start(cheap(), 1, HASH_WAIT).unwrap();
+    /// Holds a hashing thread with a job until the returned sender is used; the
+    /// job's requester is the returned task.
+    async fn hold(
+        hashers: &Hashers,
+    ) -> (
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+        std::sync::mpsc::Sender<()>,
+    ) {
         let (started, start) = tokio::sync::oneshot::channel::<()>();
         let (release, released) = std::sync::mpsc::channel::<()>();
-        // The one thread is held busy while a second job is queued and abandoned.
         let busy = tokio::spawn({
             let hashers = hashers.clone();
             async move {
@@ -198,6 +202,14 @@ mod tests {
             }
         });
         start.await.unwrap();
+        (busy, release)
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_requester_left_is_skipped() {
+        let hashers = Hashers::start(cheap(), 1, HASH_WAIT).unwrap();
+        // The one thread is held busy while a second job is queued and abandoned.
+        let (busy, release) = hold(&hashers).await;
         let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let abandoned = tokio::spawn({
             let (hashers, ran) = (hashers.clone(), ran.clone());
@@ -220,20 +232,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_that_waited_too_long_is_refused_as_busy() {
         let hashers = Hashers::start(cheap(), 1, Duration::from_millis(20)).unwrap();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let (started, start) = tokio::sync::oneshot::channel::<()>();
-        let busy = tokio::spawn({
-            let hashers = hashers.clone();
-            async move {
-                hashers
-                    .run(move |_| {
-                        let _ = started.send(());
-                        let _ = released.recv();
-                    })
-                    .await
-            }
-        });
-        start.await.unwrap();
+        let (busy, release) = hold(&hashers).await;
         let late = tokio::spawn({
             let hashers = hashers.clone();
             async move { hashers.run(|h| h.hash("SECRET").is_ok()).await }
