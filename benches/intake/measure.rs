@@ -80,7 +80,8 @@ pub(super) async fn drive_smtp(name: &str, port: u16, seconds: u64, concurrency:
 /// cores with its start-up work), then `seconds` measured. An answer counts when
 /// it arrives inside the measured window; the rate is those answers over the
 /// window's length, so requests still in flight at either edge are neither
-/// counted nor waited for in the rate.
+/// counted nor waited for in the rate. Errors count whenever they happen, warm-up
+/// included: a refusal is never hidden.
 #[derive(Clone, Copy)]
 pub(super) struct Window {
     pub start: Instant,

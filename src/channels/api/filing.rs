@@ -9,7 +9,6 @@ use crate::error::ApiError;
 use crate::intake::members::{
     Consent, FieldRefusal, MAX_MEMBERS, NewMember, OnBehalf, parse_identity,
 };
-use chrono::Utc;
 use uuid::Uuid;
 
 fn field(e: FieldRefusal, lang: Language) -> ApiError {
@@ -26,7 +25,7 @@ pub fn validate_filing(
     channel: Channel,
     lang: Language,
 ) -> Result<(NewComplaint, OnBehalf, Consent), ApiError> {
-    let today = Utc::now().date_naive();
+    let today = crate::clock::today();
     let consent = request
         .consent
         .take()

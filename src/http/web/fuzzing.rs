@@ -21,7 +21,7 @@ pub fn body(bytes: &[u8]) {
         }
     };
     let values = form_values(&fields);
-    match check_form(&values, lang, chrono::Utc::now().date_naive()) {
+    match check_form(&values, lang, crate::clock::today()) {
         Ok(complaint) => {
             assert!(!complaint.violations.is_empty());
             assert!(complaint.narrative.as_str().chars().count() <= limits::NARRATIVE);

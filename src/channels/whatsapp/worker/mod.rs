@@ -258,7 +258,6 @@ impl Inbox {
             .one(self.db())
             .await
             .context("cannot load conversation")?;
-        let now = Utc::now();
         // Expiry is judged at the time the message arrived, not when it is worked.
         let received = row.received_at;
         let readable = |r: &wa_conversation::Model| {
@@ -296,7 +295,7 @@ impl Inbox {
             match outcome
                 .conversation
                 .as_ref()
-                .and_then(|c| c.complaint(now.date_naive()))
+                .and_then(|c| c.complaint(crate::clock::today()))
             {
                 Some(complaint) => Some(self.state.intake.prepare(&complaint).await?),
                 None => {

@@ -80,7 +80,7 @@ pub(super) fn file_page(p: &Principal, l: L, f: FormFields, error: Option<String
                 selected: uses_checked.iter().any(|c| c == u.code()),
             })
             .collect(),
-        today: chrono::Utc::now().date_naive().to_string(),
+        today: crate::clock::today().to_string(),
         error,
         f,
     };
