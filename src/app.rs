@@ -40,6 +40,12 @@ impl Application {
                 crate::clock::TEST_CLOCK_FILE
             );
         }
+        if crate::fault::is_armed() {
+            tracing::warn!(
+                "{} is set: a stored message carrying its marker aborts the process; for tests only",
+                crate::fault::TEST_ABORT_ON
+            );
+        }
         create_private_dir(&settings.data_dir).with_context(|| {
             format!(
                 "cannot create data directory {} (set BUZON_DATA_DIR)",

@@ -15,6 +15,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod fault;
 pub mod http;
 pub mod indicators;
 pub mod intake;

@@ -44,6 +44,11 @@ pub struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TableLabels {
+    pub table: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct InboxLabels {
     pub inbox: &'static str,
 }
@@ -55,6 +60,7 @@ pub struct Metrics {
     pub rate_limited: Family<BucketLabels, Counter>,
     pub outbox_failures: Family<ChannelLabels, Counter>,
     pub outbox_dead_letters: Family<ChannelLabels, Counter>,
+    pub set_aside: Family<TableLabels, Counter>,
     pub backlog: Family<QueueLabels, Gauge>,
     pub lag: Family<InboxLabels, Gauge>,
     pub limiter_clients: Family<BucketLabels, Gauge>,
@@ -68,6 +74,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         rate_limited: Family::default(),
         outbox_failures: Family::default(),
         outbox_dead_letters: Family::default(),
+        set_aside: Family::default(),
         backlog: Family::default(),
         lag: Family::default(),
         limiter_clients: Family::default(),
@@ -99,8 +106,15 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         m.outbox_dead_letters.clone(),
     );
     registry.register(
+        "rows_set_aside",
+        "Inbox, outbox and download rows set aside because their work stopped the process \
+         on every claim, by table",
+        m.set_aside.clone(),
+    );
+    registry.register(
         "backlog_rows",
-        "Rows waiting in the outbox and the inboxes, by queue and state (from the database)",
+        "Rows waiting in the outbox and the inboxes, by queue and state (from the database); \
+         state `crashed`: set aside because their work stopped the process on every claim",
         m.backlog.clone(),
     );
     registry.register(
@@ -128,6 +142,11 @@ pub fn filed(channel: crate::domain::Channel) {
             channel: channel.code(),
         })
         .inc();
+}
+
+/// A row of `table` was set aside after its work stopped the process on every claim.
+pub fn set_aside(table: &'static str) {
+    get().set_aside.get_or_create(&TableLabels { table }).inc();
 }
 
 /// An outbox send failed; `dead`: it was the last attempt.
@@ -169,6 +188,18 @@ async fn oldest(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
     Ok(at.map_or(0, |t| (Utc::now() - t).num_seconds().max(0)))
 }
 
+/// Rows of `table` in `aside` that were set aside because their work stopped the
+/// process on every claim (`crate::outbox::claim`).
+async fn crashed(db: &DatabaseConnection, table: &str, aside: &str) -> anyhow::Result<i64> {
+    let row = crate::db::row(
+        db,
+        &format!("SELECT COUNT(*) FROM {table} WHERE state = $1 AND open_claims >= $2"),
+        vec![aside.into(), crate::outbox::MAX_OPEN_CLAIMS.into()],
+    )
+    .await?;
+    Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
+}
+
 /// Reads the backlog from the database into the gauges.
 pub async fn refresh(db: &DatabaseConnection) -> anyhow::Result<()> {
     let m = get();
@@ -184,6 +215,21 @@ pub async fn refresh(db: &DatabaseConnection) -> anyhow::Result<()> {
                 .get_or_create(&QueueLabels { queue, state: s })
                 .set(n);
         }
+    }
+    let aside = [
+        ("outbox", "outbox", "dead"),
+        ("whatsapp_inbox", "wa_inbox", "failed"),
+        ("email_inbox", "email_inbox", "held"),
+        ("evidence_downloads", "attachments", "failed"),
+    ];
+    for (queue, table, state) in aside {
+        let n = crashed(db, table, state).await?;
+        m.backlog
+            .get_or_create(&QueueLabels {
+                queue,
+                state: "crashed",
+            })
+            .set(n);
     }
     for (inbox, table) in [("whatsapp", "wa_inbox"), ("email", "email_inbox")] {
         let age = oldest(db, table).await?;

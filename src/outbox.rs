@@ -61,6 +61,7 @@ pub async fn enqueue(
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
+        open_claims: Set(0),
         last_error: Set(None),
         provider_key: Set(None),
         delivery: Set(None),
@@ -164,6 +165,8 @@ pub trait Sender: Send + Sync {
 pub struct Health {
     pub pending: u64,
     pub dead: u64,
+    /// Of the dead: those whose sending stopped the process on every claim.
+    pub crashed: u64,
 }
 
 pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
@@ -175,40 +178,137 @@ pub async fn health(db: &DatabaseConnection) -> anyhow::Result<Health> {
     Ok(Health {
         pending: count(PENDING).await.context("cannot count outbox")?,
         dead: count(DEAD).await.context("cannot count outbox")?,
+        crashed: crashed::<outbox::Entity>(db, &CLAIMS).await?,
     })
 }
 
+/// Claims of one row whose work never reported back (the process died under it:
+/// a stack overflow, an abort, the OOM killer) before the row is set aside for a
+/// person instead of being taken up again: a message that kills the process kills it
+/// at most this many times, not once per lease forever.
+pub const MAX_OPEN_CLAIMS: i32 = 3;
+
+/// The columns of a table whose rows workers claim, and what a row that
+/// [`MAX_OPEN_CLAIMS`] claims never finished becomes.
+pub struct Claims<C> {
+    pub table: &'static str,
+    pub id: C,
+    pub state: C,
+    pub due: C,
+    pub lock: C,
+    /// Claims whose work has not reported back: one more at each claim, back to 0
+    /// with every outcome the worker writes.
+    pub open_claims: C,
+    /// The state of a row set aside (the table's own: held, failed, dead).
+    pub aside: &'static str,
+    /// A column that says why, and what it says there.
+    pub reason: Option<(C, &'static str)>,
+}
+
+/// What a claim came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claimed {
+    /// Reserved for this worker until then.
+    Until(DateTime<Utc>),
+    /// Another worker has it, or it is no longer due.
+    Busy,
+    /// Its work stopped the process [`MAX_OPEN_CLAIMS`] times: set aside now.
+    SetAside,
+}
+
+impl Claimed {
+    /// The lease, when the row is this worker's to work.
+    pub fn lease(self) -> Option<DateTime<Utc>> {
+        match self {
+            Self::Until(until) => Some(until),
+            Self::Busy | Self::SetAside => None,
+        }
+    }
+}
+
+/// The reason a row set aside by [`claim`] carries.
+pub const CRASHED: &str = "crashed";
+
 /// Reserves a row for this worker for `lease` (`BUZON_LEASE_SECS`), until the
-/// returned moment; `None` when another worker got it first, or the row is no longer
+/// returned moment; `Busy` when another worker got it first, or the row is no longer
 /// due (a worker that failed it since the look put it off: a look's batch is claimed
 /// row by row over seconds, so the look's view of a row may be stale). A row whose worker died
 /// (its instance killed mid-claim) is free again once the lease ran out. A worker
 /// that must not act twice finishes the row only where its lease is still the row's
 /// (see `Lost`).
+///
+/// The claim is counted in the row (`open_claims`) in the same statement that takes
+/// it, before any work starts; a row whose earlier claims all died with their
+/// process is set aside (`SetAside`, logged with the row's id) rather than claimed
+/// again.
 pub async fn claim<E>(
     db: &DatabaseConnection,
     lease: Duration,
     id: Uuid,
-    id_column: E::Column,
-    state_column: E::Column,
-    due_column: E::Column,
-    lock_column: E::Column,
-) -> anyhow::Result<Option<DateTime<Utc>>>
+    q: &Claims<E::Column>,
+) -> anyhow::Result<Claimed>
 where
     E: EntityTrait,
 {
     let now = Utc::now();
     let until = now + lease;
+    let free = || {
+        sea_orm::Condition::all()
+            .add(q.id.eq(id))
+            .add(q.state.eq(PENDING))
+            .add(q.due.lte(now))
+            .add(q.lock.is_null().or(q.lock.lt(now)))
+    };
     let result = E::update_many()
-        .col_expr(lock_column, Expr::value(until))
-        .filter(id_column.eq(id))
-        .filter(state_column.eq(PENDING))
-        .filter(due_column.lte(now))
-        .filter(lock_column.is_null().or(lock_column.lt(now)))
+        .col_expr(q.lock, Expr::value(until))
+        .col_expr(q.open_claims, Expr::col(q.open_claims).add(1))
+        .filter(free())
+        .filter(q.open_claims.lt(MAX_OPEN_CLAIMS))
         .exec(db)
         .await
         .context("cannot claim row")?;
-    Ok((result.rows_affected == 1).then_some(until))
+    if result.rows_affected == 1 {
+        return Ok(Claimed::Until(until));
+    }
+    // Rare: only a row whose claims all died gets here with it still free.
+    let mut aside = E::update_many()
+        .col_expr(q.state, Expr::value(q.aside))
+        .col_expr(q.lock, Expr::value(Option::<DateTime<Utc>>::None));
+    if let Some((column, reason)) = q.reason {
+        aside = aside.col_expr(column, Expr::value(reason));
+    }
+    let set_aside = aside
+        .filter(free())
+        .filter(q.open_claims.gte(MAX_OPEN_CLAIMS))
+        .exec(db)
+        .await
+        .context("cannot set a row aside")?;
+    if set_aside.rows_affected == 1 {
+        tracing::error!(
+            table = q.table,
+            row_id = %id,
+            claims = MAX_OPEN_CLAIMS,
+            "row set aside for a person: its work stopped the process every time it was taken up"
+        );
+        crate::metrics::set_aside(q.table);
+        return Ok(Claimed::SetAside);
+    }
+    Ok(Claimed::Busy)
+}
+
+/// How many rows of a table were set aside by [`claim`] (for `/readyz` and the
+/// metrics).
+pub async fn crashed<E>(db: &DatabaseConnection, q: &Claims<E::Column>) -> anyhow::Result<u64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    E::find()
+        .filter(q.state.eq(q.aside))
+        .filter(q.open_claims.gte(MAX_OPEN_CLAIMS))
+        .count(db)
+        .await
+        .with_context(|| format!("cannot count {}", q.table))
 }
 
 /// A stored message that can never be worked (unreadable, or its working panicked):
@@ -343,6 +443,19 @@ fn due_sql(
     (sql, values)
 }
 
+/// The outbox's rows as [`claim`] takes them: one whose sending stopped the process
+/// [`MAX_OPEN_CLAIMS`] times is dead-lettered.
+pub const CLAIMS: Claims<outbox::Column> = Claims {
+    table: "outbox",
+    id: outbox::Column::Id,
+    state: outbox::Column::State,
+    due: outbox::Column::NextAttemptAt,
+    lock: outbox::Column::LockedUntil,
+    open_claims: outbox::Column::OpenClaims,
+    aside: DEAD,
+    reason: Some((outbox::Column::LastError, CRASHED)),
+};
+
 #[derive(Clone)]
 pub struct Worker<S> {
     pub db: DatabaseConnection,
@@ -368,17 +481,10 @@ impl<S: Sender> Worker<S> {
                 .await?;
         let mut worked = false;
         for row in heads {
-            if claim::<outbox::Entity>(
-                &self.db,
-                self.settings.lease,
-                row.id,
-                outbox::Column::Id,
-                outbox::Column::State,
-                outbox::Column::NextAttemptAt,
-                outbox::Column::LockedUntil,
-            )
-            .await?
-            .is_none()
+            if claim::<outbox::Entity>(&self.db, self.settings.lease, row.id, &CLAIMS)
+                .await?
+                .lease()
+                .is_none()
             {
                 continue;
             }
@@ -404,6 +510,7 @@ impl<S: Sender> Worker<S> {
         let mut update: outbox::ActiveModel = row.clone().into();
         update.attempts = Set(i32::try_from(attempts).unwrap_or(i32::MAX));
         update.locked_until = Set(None);
+        update.open_claims = Set(0);
         update.updated_at = Set(now);
         match attempt {
             Attempt::Sent(provider_key) => {
@@ -447,6 +554,7 @@ pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
     let result = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(PENDING))
         .col_expr(outbox::Column::Attempts, Expr::value(0))
+        .col_expr(outbox::Column::OpenClaims, Expr::value(0))
         .col_expr(outbox::Column::NextAttemptAt, Expr::value(Utc::now()))
         .col_expr(
             outbox::Column::LockedUntil,
@@ -605,10 +713,7 @@ mod tests {
         assert_eq!(backoff(base, 40), MAX_BACKOFF);
     }
 
-    /// A look's row that was put off since (by another worker's failure) is not
-    /// claimed early; once due, it is.
-    #[tokio::test]
-    async fn a_row_put_off_since_the_look_is_not_claimed() {
+    async fn test_db() -> (tempfile::TempDir, DatabaseConnection, KeyRing) {
         let dir = tempfile::tempdir().unwrap();
         let url = format!(
             "sqlite://{}?mode=rwc",
@@ -617,6 +722,14 @@ mod tests {
         let db = crate::db::connect(&url, 1).await.unwrap();
         crate::db::migrate(&db).await.unwrap();
         let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        (dir, db, keys)
+    }
+
+    /// A look's row that was put off since (by another worker's failure) is not
+    /// claimed early; once due, it is.
+    #[tokio::test]
+    async fn a_row_put_off_since_the_look_is_not_claimed() {
+        let (_dir, db, keys) = test_db().await;
         let payload = serde_json::json!({"text": "hola"});
         let id = enqueue(&db, &keys, "whatsapp", vec![1], &payload)
             .await
@@ -630,20 +743,97 @@ mod tests {
                 .exec(&db)
         };
         put_off(now + chrono::Duration::minutes(5)).await.unwrap();
-        let claim_it = || {
-            claim::<outbox::Entity>(
-                &db,
-                Duration::from_secs(60),
-                id,
-                outbox::Column::Id,
-                outbox::Column::State,
-                outbox::Column::NextAttemptAt,
-                outbox::Column::LockedUntil,
-            )
-        };
-        assert!(claim_it().await.unwrap().is_none(), "not due yet");
+        let claim_it = || claim::<outbox::Entity>(&db, Duration::from_secs(60), id, &CLAIMS);
+        assert_eq!(claim_it().await.unwrap(), Claimed::Busy, "not due yet");
         put_off(now).await.unwrap();
-        assert!(claim_it().await.unwrap().is_some(), "due");
-        assert!(claim_it().await.unwrap().is_none(), "held by its lease");
+        assert!(
+            matches!(claim_it().await.unwrap(), Claimed::Until(_)),
+            "due"
+        );
+        assert_eq!(
+            claim_it().await.unwrap(),
+            Claimed::Busy,
+            "held by its lease"
+        );
+    }
+
+    /// Sends nothing, always "try again later".
+    struct Refuses;
+
+    impl Sender for Refuses {
+        async fn deliver(&self, _payload: serde_json::Value) -> Attempt {
+            Attempt::Retry("not now".into())
+        }
+    }
+
+    /// A row whose claims never report back (the process died under each) is set
+    /// aside after [`MAX_OPEN_CLAIMS`] of them, not taken up forever; an outcome
+    /// the worker writes (here a retry) starts the count again.
+    #[tokio::test]
+    async fn a_row_whose_work_keeps_dying_is_set_aside() {
+        let (_dir, db, keys) = test_db().await;
+        let payload = serde_json::json!({"text": "hola"});
+        let id = enqueue(&db, &keys, "whatsapp", vec![1], &payload)
+            .await
+            .unwrap();
+        let lease = Duration::from_millis(1);
+        let row = || async {
+            outbox::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+        // Two claims die with their process (the lease simply runs out)...
+        for n in 1..MAX_OPEN_CLAIMS {
+            let got = claim::<outbox::Entity>(&db, lease, id, &CLAIMS)
+                .await
+                .unwrap();
+            assert!(matches!(got, Claimed::Until(_)), "claim {n}");
+            assert_eq!(row().await.open_claims, n, "counted before any work");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // ...then a worker survives one and writes its outcome: the count restarts.
+        let worker = Worker {
+            db: db.clone(),
+            keys: Arc::new(keys),
+            settings: OutboxSettings {
+                max_attempts: 100,
+                retry_base: Duration::from_millis(1),
+                lease,
+            },
+            notify: Arc::new(tokio::sync::Notify::new()),
+            channel: "whatsapp",
+            sender: Refuses,
+        };
+        assert!(worker.work_once().await.unwrap(), "claimed and tried");
+        let after = row().await;
+        assert_eq!((after.state.as_str(), after.attempts), (PENDING, 1));
+        assert_eq!(after.open_claims, 0, "an outcome clears the open claims");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        for n in 1..=MAX_OPEN_CLAIMS {
+            let got = claim::<outbox::Entity>(&db, lease, id, &CLAIMS)
+                .await
+                .unwrap();
+            assert!(
+                matches!(got, Claimed::Until(_)),
+                "claim {n} after the reset"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(crashed::<outbox::Entity>(&db, &CLAIMS).await.unwrap(), 0);
+        let got = claim::<outbox::Entity>(&db, lease, id, &CLAIMS)
+            .await
+            .unwrap();
+        assert_eq!(got, Claimed::SetAside);
+        let aside = row().await;
+        assert_eq!(aside.state, DEAD);
+        assert_eq!(aside.last_error.as_deref(), Some(CRASHED));
+        assert_eq!(aside.locked_until, None);
+        assert_eq!(crashed::<outbox::Entity>(&db, &CLAIMS).await.unwrap(), 1);
+        let got = claim::<outbox::Entity>(&db, lease, id, &CLAIMS)
+            .await
+            .unwrap();
+        assert_eq!(got, Claimed::Busy, "never taken up again");
     }
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
+    /// Claims whose work has not reported back (see `buzon::outbox::claim`).
+    pub open_claims: i32,
     pub last_error: Option<String>,
     pub provider_key: Option<Vec<u8>>,
     pub delivery: Option<String>,

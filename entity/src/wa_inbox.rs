@@ -15,6 +15,8 @@ pub struct Model {
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
+    /// Claims whose work has not reported back (see `buzon::outbox::claim`).
+    pub open_claims: i32,
     pub received_at: DateTimeUtc,
 }
 

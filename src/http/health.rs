@@ -80,5 +80,8 @@ async fn whatsapp_inbox_health(db: &DatabaseConnection) -> anyhow::Result<serde_
         "inbox_pending": count(whatsapp::PENDING).await?,
         "inbox_failed": count(whatsapp::FAILED).await?,
         "attachments_failed": attachments_failed,
+        // Set aside because working them stopped the process on every claim.
+        "inbox_crashed": crate::outbox::crashed::<wa_inbox::Entity>(db, &whatsapp::worker::INBOX_CLAIMS).await?,
+        "attachments_crashed": crate::outbox::crashed::<entity::attachment::Entity>(db, &whatsapp::worker::MEDIA_CLAIMS).await?,
     }))
 }

@@ -16,6 +16,7 @@
 
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod mime_limits;
 pub mod notify;
 pub mod parse;
 pub mod smtp;
@@ -205,6 +206,7 @@ pub async fn store(
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
+        open_claims: Set(0),
         received_at: Set(now),
         acked_at: Set(None),
     };

@@ -2,6 +2,7 @@
 //! says (HTML reduced to text, forwarded messages included), its attachments, how it
 //! threads, whether a machine sent it. Pure: no I/O, nothing logged.
 
+use super::mime_limits::{self, TooComplex};
 use crate::domain::Language;
 use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders};
 use serde::{Deserialize, Serialize};
@@ -76,15 +77,44 @@ pub fn summary(raw: &[u8]) -> (Option<String>, Option<String>) {
     }
 }
 
-/// `None` when the bytes are not an e-mail at all (no header a message must have).
+/// Why a stored message cannot be read: held for a person with this reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Not an e-mail at all (no header a message must have).
+    NotMail,
+    /// Over a limit of [`mime_limits`]: never parsed (further).
+    TooComplex(TooComplex),
+}
+
+impl Unreadable {
+    /// The outcome the inbox row is held with.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::NotMail => "unparseable",
+            Self::TooComplex(_) => "too_complex",
+        }
+    }
+}
+
+/// `None` when the bytes are not an e-mail at all, or not one within the limits.
 pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
-    let msg = MessageParser::new().parse(raw)?;
+    read(raw, envelope).ok()
+}
+
+/// Reads a message within [`mime_limits`]: the structure is bounded on the raw
+/// bytes before mail-parser builds anything, and again on what it built. Deep
+/// trees are built (and dropped) with the caller's stack: the worker calls this on
+/// a thread with a stack sized for the deepest message the size limit allows.
+pub fn read(raw: &[u8], envelope: Option<&Envelope>) -> Result<Mail, Unreadable> {
+    mime_limits::scan(raw).map_err(Unreadable::TooComplex)?;
+    let msg = MessageParser::new().parse(raw).ok_or(Unreadable::NotMail)?;
+    mime_limits::check(&msg).map_err(Unreadable::TooComplex)?;
     let has_headers = msg.from().is_some()
         || msg.subject().is_some()
         || msg.message_id().is_some()
         || msg.date().is_some();
     if !has_headers {
-        return None;
+        return Err(Unreadable::NotMail);
     }
     let from = sender(&msg)
         .or_else(|| {
@@ -113,7 +143,7 @@ pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
     let attachments_dropped = read_content(&msg, 0, &mut body, &mut attachments);
     let subject = msg.subject().unwrap_or("").trim().to_owned();
     let language = declared_language(&msg).unwrap_or_else(|| guess_language(&subject, &body));
-    Some(Mail {
+    Ok(Mail {
         automatic: automatic(&msg, envelope, from.as_deref()),
         message_id: msg.message_id().map(|id| id.trim().to_owned()),
         from,

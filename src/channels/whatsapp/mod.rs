@@ -314,6 +314,7 @@ impl Inbound {
                     attempts: Set(0),
                     next_attempt_at: Set(now),
                     locked_until: Set(None),
+                    open_claims: Set(0),
                     received_at: Set(now),
                 })
             })

@@ -77,6 +77,7 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+#[derive(Clone)]
 pub struct Options {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,

@@ -6,6 +6,7 @@
 //! message, attachments, thread ids, acknowledgement, the inbox row marked done), so
 //! a crash redoes the whole step or nothing. Messages of one sender go in order.
 
+mod reading;
 mod sender;
 pub use sender::*;
 
@@ -148,13 +149,10 @@ impl Inbox {
                 self.db(),
                 self.state.settings.outbox.lease,
                 id,
-                email_inbox::Column::Id,
-                email_inbox::Column::State,
-                email_inbox::Column::NextAttemptAt,
-                email_inbox::Column::LockedUntil,
+                &CLAIMS,
             )
             .await?
-            else {
+            .lease() else {
                 continue;
             };
             let Some(row) = email_inbox::Entity::find_by_id(id)
@@ -185,6 +183,7 @@ impl Inbox {
         let mut update = email_inbox::ActiveModel {
             attempts: Set(attempts),
             locked_until: Set(None),
+            open_claims: Set(0),
             ..Default::default()
         };
         match outbox::after_failure(err, attempts) {
@@ -217,6 +216,7 @@ impl Inbox {
             .cipher
             .decrypt(inbox_aad(row.id, "raw_ct"), &row.raw_ct)
             .map_err(|_| outbox::Poison("stored message cannot be decrypted"))?;
+        crate::fault::abort_if_marked(&raw);
         let envelope: Option<Envelope> = match &row.envelope_ct {
             Some(ct) => Some(
                 keys.cipher
@@ -227,8 +227,10 @@ impl Inbox {
             ),
             None => None,
         };
-        let Some(mail) = parse::parse(&raw, envelope.as_ref()) else {
-            return self.hold(row, lease, "unparseable").await;
+        let (raw, mail) = reading::read(raw, envelope.clone()).await?;
+        let mail = match mail {
+            Ok(mail) => mail,
+            Err(unreadable) => return self.hold(row, lease, unreadable.code()).await,
         };
         let outcome = match self.decide(&mail, envelope.as_ref()).await? {
             Ok(outcome) => outcome,
@@ -552,6 +554,19 @@ pub(super) fn acknowledgement(
 const CASE: &str = "case";
 const FOLLOW_UP: &str = "follow_up";
 
+/// The inbox's rows as [`outbox::claim`] takes them: a message whose working stopped
+/// the process on every claim is held for a person, outcome `crashed`.
+pub const CLAIMS: outbox::Claims<email_inbox::Column> = outbox::Claims {
+    table: "email_inbox",
+    id: email_inbox::Column::Id,
+    state: email_inbox::Column::State,
+    due: email_inbox::Column::NextAttemptAt,
+    lock: email_inbox::Column::LockedUntil,
+    open_claims: email_inbox::Column::OpenClaims,
+    aside: HELD,
+    reason: Some((email_inbox::Column::Outcome, outbox::CRASHED)),
+};
+
 /// The inbox row still held under this worker's lease.
 fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::all()
@@ -578,6 +593,7 @@ async fn mark(
         outcome: Set(Some(outcome.to_owned())),
         case_id: Set(case_id),
         locked_until: Set(None),
+        open_claims: Set(0),
         acked_at: Set(acked.then(Utc::now)),
         raw_ct: if keep { NotSet } else { Set(Vec::new()) },
         envelope_ct: if keep { NotSet } else { Set(None) },
@@ -754,6 +770,7 @@ async fn insert_part(
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
+        open_claims: Set(0),
         created_at: Set(now),
         content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(bytes))),
         filename_ct: Set(filename_ct),
@@ -774,5 +791,6 @@ pub async fn health(db: &sea_orm::DatabaseConnection) -> anyhow::Result<serde_js
     Ok(serde_json::json!({
         "inbox_pending": count(PENDING).await.context("cannot count e-mail inbox")?,
         "held": count(HELD).await.context("cannot count e-mail inbox")?,
+        "crashed": outbox::crashed::<email_inbox::Entity>(db, &CLAIMS).await?,
     }))
 }

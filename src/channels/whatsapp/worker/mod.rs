@@ -144,13 +144,10 @@ impl Inbox {
                 self.db(),
                 self.state.settings.outbox.lease,
                 row.id,
-                wa_inbox::Column::Id,
-                wa_inbox::Column::State,
-                wa_inbox::Column::NextAttemptAt,
-                wa_inbox::Column::LockedUntil,
+                &INBOX_CLAIMS,
             )
             .await?
-            else {
+            .lease() else {
                 continue;
             };
             let this = self.clone();
@@ -174,6 +171,7 @@ impl Inbox {
         let mut update = wa_inbox::ActiveModel {
             attempts: Set(attempts),
             locked_until: Set(None),
+            open_claims: Set(0),
             ..Default::default()
         };
         match outbox::after_failure(err, attempts) {
@@ -205,6 +203,7 @@ impl Inbox {
             .cipher
             .decrypt(inbox_aad(row.id), &row.payload_ct)
             .map_err(|_| outbox::Poison("stored message cannot be decrypted"))?;
+        crate::fault::abort_if_marked(&bytes);
         let message: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|_| outbox::Poison("stored message is not JSON"))?;
         let wa_id = message
@@ -225,6 +224,7 @@ impl Inbox {
             let deferred = wa_inbox::Entity::update_many()
                 .set(wa_inbox::ActiveModel {
                     locked_until: Set(None),
+                    open_claims: Set(0),
                     next_attempt_at: Set(outbox::after(wait)),
                     ..Default::default()
                 })
@@ -636,12 +636,10 @@ impl Inbox {
                 self.db(),
                 self.state.settings.outbox.lease,
                 row.id,
-                attachment::Column::Id,
-                attachment::Column::State,
-                attachment::Column::NextAttemptAt,
-                attachment::Column::LockedUntil,
+                &MEDIA_CLAIMS,
             )
             .await?
+            .lease()
             .is_none()
             {
                 continue;
@@ -675,6 +673,7 @@ impl Inbox {
             id: Set(row.id),
             attempts: Set(attempts),
             locked_until: Set(None),
+            open_claims: Set(0),
             ..Default::default()
         };
         match result {
@@ -720,6 +719,32 @@ impl Inbox {
     }
 }
 
+/// The inbox's rows as [`outbox::claim`] takes them: a message whose working
+/// stopped the process on every claim is set aside as failed.
+pub const INBOX_CLAIMS: outbox::Claims<wa_inbox::Column> = outbox::Claims {
+    table: "wa_inbox",
+    id: wa_inbox::Column::Id,
+    state: wa_inbox::Column::State,
+    due: wa_inbox::Column::NextAttemptAt,
+    lock: wa_inbox::Column::LockedUntil,
+    open_claims: wa_inbox::Column::OpenClaims,
+    aside: FAILED,
+    reason: None,
+};
+
+/// Evidence downloads as [`outbox::claim`] takes them: one whose download stopped
+/// the process on every claim is given up (failed).
+pub const MEDIA_CLAIMS: outbox::Claims<attachment::Column> = outbox::Claims {
+    table: "attachments",
+    id: attachment::Column::Id,
+    state: attachment::Column::State,
+    due: attachment::Column::NextAttemptAt,
+    lock: attachment::Column::LockedUntil,
+    open_claims: attachment::Column::OpenClaims,
+    aside: FAILED,
+    reason: None,
+};
+
 /// The inbox row still held under this worker's lease.
 fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
     sea_orm::Condition::all()
@@ -738,6 +763,7 @@ async fn finish(txn: &DatabaseTransaction, id: Uuid, lease: DateTime<Utc>) -> an
         .set(wa_inbox::ActiveModel {
             state: Set(DONE.to_owned()),
             locked_until: Set(None),
+            open_claims: Set(0),
             payload_ct: Set(Vec::new()),
             sender_bidx: Set(Vec::new()),
             ..Default::default()
@@ -785,6 +811,7 @@ async fn insert_attachment(
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
+        open_claims: Set(0),
         created_at: Set(now),
         content_sha256: Set(None),
         filename_ct: Set(None),
