@@ -48,3 +48,24 @@ pub fn install_crypto_provider() {
     // Err means one is installed already, which is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// The fuzz targets' deep-nesting seeds (issue 30) run through the same entry
+/// points in `cargo test`, so a crash they find fails the suite too, not only
+/// `tools/fuzz`.
+#[cfg(test)]
+mod deep_nesting {
+    #[test]
+    fn deep_nesting_seeds_are_refused_without_a_crash() {
+        for raw in [
+            &include_bytes!("../fuzz/corpus/email_mime/deep_nesting_plain.eml")[..],
+            &include_bytes!("../fuzz/corpus/email_mime/deep_nesting_base64.eml")[..],
+            &include_bytes!("../fuzz/corpus/email_mime/deep_multipart.eml")[..],
+        ] {
+            let worked = crate::fuzzing::email_message(raw);
+            assert!(!worked.parsed, "refused before it is parsed");
+        }
+        crate::fuzzing::api_body(include_bytes!(
+            "../fuzz/corpus/intake_json/deep_nesting.json"
+        ));
+    }
+}

@@ -7,7 +7,9 @@
 //! row marked done), so a crash at any point either redoes the whole step or nothing.
 //! Messages of one sender are processed in the order they arrived.
 
+mod claims;
 mod input;
+pub use claims::*;
 #[cfg(test)]
 mod tests;
 pub use input::*;
@@ -718,32 +720,6 @@ impl Inbox {
         Ok(())
     }
 }
-
-/// The inbox's rows as [`outbox::claim`] takes them: a message whose working
-/// stopped the process on every claim is set aside as failed.
-pub const INBOX_CLAIMS: outbox::Claims<wa_inbox::Column> = outbox::Claims {
-    table: "wa_inbox",
-    id: wa_inbox::Column::Id,
-    state: wa_inbox::Column::State,
-    due: wa_inbox::Column::NextAttemptAt,
-    lock: wa_inbox::Column::LockedUntil,
-    open_claims: wa_inbox::Column::OpenClaims,
-    aside: FAILED,
-    reason: None,
-};
-
-/// Evidence downloads as [`outbox::claim`] takes them: one whose download stopped
-/// the process on every claim is given up (failed).
-pub const MEDIA_CLAIMS: outbox::Claims<attachment::Column> = outbox::Claims {
-    table: "attachments",
-    id: attachment::Column::Id,
-    state: attachment::Column::State,
-    due: attachment::Column::NextAttemptAt,
-    lock: attachment::Column::LockedUntil,
-    open_claims: attachment::Column::OpenClaims,
-    aside: FAILED,
-    reason: None,
-};
 
 /// The inbox row still held under this worker's lease.
 fn held(id: Uuid, lease: DateTime<Utc>) -> sea_orm::Condition {
