@@ -189,19 +189,26 @@ async fn oldest(db: &DatabaseConnection, table: &str) -> anyhow::Result<i64> {
 }
 
 /// Rows of `table` in `aside` that were set aside because their work stopped the
-/// process on every claim (`crate::outbox::claim`).
-async fn crashed(db: &DatabaseConnection, table: &str, aside: &str) -> anyhow::Result<i64> {
+/// process on every claim (`crate::outbox::claim`: `open_claims` reached
+/// `max_open_claims`).
+async fn crashed(
+    db: &DatabaseConnection,
+    table: &str,
+    aside: &str,
+    max_open_claims: i32,
+) -> anyhow::Result<i64> {
     let row = crate::db::row(
         db,
         &format!("SELECT COUNT(*) FROM {table} WHERE state = $1 AND open_claims >= $2"),
-        vec![aside.into(), crate::outbox::MAX_OPEN_CLAIMS.into()],
+        vec![aside.into(), max_open_claims.into()],
     )
     .await?;
     Ok(row.map(|r| r.try_get_by_index(0)).transpose()?.unwrap_or(0))
 }
 
-/// Reads the backlog from the database into the gauges.
-pub async fn refresh(db: &DatabaseConnection) -> anyhow::Result<()> {
+/// Reads the backlog from the database into the gauges; `max_open_claims` is the
+/// outbox's `MAX_OPEN_CLAIMS` (passed in: the outbox counts into these metrics).
+pub async fn refresh(db: &DatabaseConnection, max_open_claims: i32) -> anyhow::Result<()> {
     let m = get();
     let queues: [(&'static str, &str, &[&'static str]); 3] = [
         ("outbox", "outbox", &["pending", "dead"]),
@@ -223,7 +230,7 @@ pub async fn refresh(db: &DatabaseConnection) -> anyhow::Result<()> {
         ("evidence_downloads", "attachments", "failed"),
     ];
     for (queue, table, state) in aside {
-        let n = crashed(db, table, state).await?;
+        let n = crashed(db, table, state, max_open_claims).await?;
         m.backlog
             .get_or_create(&QueueLabels {
                 queue,

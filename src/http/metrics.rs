@@ -50,7 +50,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
             .get_or_create(&metrics::BucketLabels { bucket })
             .set(i64::try_from(n).unwrap_or(i64::MAX));
     }
-    if let Err(e) = metrics::refresh(state.intake.reads()).await {
+    if let Err(e) = metrics::refresh(state.intake.reads(), crate::outbox::MAX_OPEN_CLAIMS).await {
         tracing::warn!(error = %format!("{e:#}"), "metrics: cannot read the backlog");
     }
     let mut text = String::new();
