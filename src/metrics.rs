@@ -48,6 +48,14 @@ pub struct InboxLabels {
     pub inbox: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionLabels {
+    /// `http` or `smtp`.
+    pub listener: &'static str,
+    /// Which cap refused it: `total` or `per_address`.
+    pub cap: &'static str,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub http: Family<HttpLabels, Counter>,
@@ -58,6 +66,8 @@ pub struct Metrics {
     pub backlog: Family<QueueLabels, Gauge>,
     pub lag: Family<InboxLabels, Gauge>,
     pub limiter_clients: Family<BucketLabels, Gauge>,
+    pub connections_refused: Family<ConnectionLabels, Counter>,
+    pub http_connections: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -71,6 +81,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         backlog: Family::default(),
         lag: Family::default(),
         limiter_clients: Family::default(),
+        connections_refused: Family::default(),
+        http_connections: Gauge::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -113,6 +125,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Clients each rate limiter remembers (bounded by its periodic sweep), by bucket",
         m.limiter_clients.clone(),
     );
+    registry.register(
+        "connections_refused",
+        "Connections accepted and closed at once because a cap was reached, by listener \
+         (http, smtp) and cap (total, per_address)",
+        m.connections_refused.clone(),
+    );
+    registry.register(
+        "http_connections_open",
+        "HTTP connections open now",
+        m.http_connections.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -127,6 +150,15 @@ pub fn filed(channel: crate::domain::Channel) {
         .get_or_create(&ChannelLabels {
             channel: channel.code(),
         })
+        .inc();
+}
+
+/// A connection was refused over a cap (`listener`: http or smtp; `cap`: total or
+/// per_address).
+pub fn connection_refused(listener: &'static str, cap: &'static str) {
+    get()
+        .connections_refused
+        .get_or_create(&ConnectionLabels { listener, cap })
         .inc();
 }
 
