@@ -13,8 +13,9 @@ use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
 
 /// How many slow connections one address opens: with the server's other files,
-/// more than a 1024-file limit holds.
-const SLOW: usize = 1000;
+/// more than a 1024-file limit holds (1 000 leave the old server a few files to
+/// spare; the assessment used 1 100).
+const SLOW: usize = 1100;
 const HEADER_TIMEOUT_SECS: u64 = 2;
 
 /// A connection to `to` from the loopback address `from` (127.0.0.x).
@@ -72,7 +73,7 @@ async fn closed_after(
     }
 }
 
-/// Finding 2: 1 000 connections from one address, each sending a partial header
+/// Finding 2: 1 100 connections from one address, each sending a partial header
 /// line and then a byte now and then, under a 1024-file limit. Before, the server
 /// held every one of them open for ever, ran out of files (`accept error: Too many
 /// open files`) and answered nobody else. Now the address gets its share, the rest
