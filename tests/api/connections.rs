@@ -295,3 +295,37 @@ async fn one_address_cannot_hold_every_smtp_session() {
     assert!(freed.starts_with("220"), "a freed place: {freed}");
     drop(held);
 }
+
+/// What `axum::serve` did and the accept loop still does: on SIGTERM a request in
+/// progress (here, its body half sent) is finished and answered before the server
+/// stops, and the stop is clean.
+#[tokio::test]
+async fn shutdown_finishes_a_request_in_progress() {
+    let mut server = TestServer::spawn(Backend::Sqlite).await;
+    let body = serde_json::to_vec(&anonymous_complaint()).expect("JSON");
+    let mut stream = connect_from([127, 0, 0, 1], addr_of(&server))
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /api/v1/complaints HTTP/1.1\r\nHost: buzon.test\r\nContent-Type: \
+         application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (first, rest) = body.split_at(body.len() / 2);
+    stream.write_all(head.as_bytes()).await.expect("head");
+    stream.write_all(first).await.expect("first half");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.signal_term();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stream.write_all(rest).await.expect("second half");
+    let mut answer = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("an answer in time")
+        .expect("read");
+    let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = server.terminate();
+    assert!(status.is_some_and(|s| s.success()), "clean stop");
+    assert!(server.logs().contains("stopped"));
+}
