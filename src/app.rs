@@ -185,6 +185,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
+        // The connection caps, fitted under the open-file limit (logged).
+        let settings = &self.state.settings;
+        let mut conn = settings.connections;
+        conn.max = crate::net::files::http_cap(conn.max, reserved_files(settings));
+        let limits = crate::http::serve::Limits {
+            conn,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        };
         if let Some(smtp) = self.smtp_addr() {
             // Before "listening": whoever waits for that line finds this one too.
             tracing::info!(addr = %smtp, "SMTP listener on");
@@ -239,13 +247,6 @@ impl Application {
         let smtp = self
             .smtp
             .map(|(socket, listener)| tokio::spawn(listener.serve(socket, smtp_stopped)));
-        let settings = &self.state.settings;
-        let mut conn = settings.connections;
-        conn.max = crate::net::files::http_cap(conn.max, reserved_files(settings));
-        let limits = crate::http::serve::Limits {
-            conn,
-            trusted_proxies: settings.trusted_proxies.clone(),
-        };
         crate::http::serve::serve(self.listener, router(self.state.clone()), limits, shutdown)
             .await;
         // SMTP sessions waiting for a command are told 421; one in DATA finishes.
