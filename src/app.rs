@@ -191,6 +191,14 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let addr = self.local_addr()?;
+        // The connection caps, fitted under the open-file limit (logged).
+        let settings = &self.state.settings;
+        let mut conn = settings.connections;
+        conn.max = crate::net::files::http_cap(conn.max, reserved_files(settings));
+        let limits = crate::http::serve::Limits {
+            conn,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        };
         if let Some(smtp) = self.smtp_addr() {
             // Before "listening": whoever waits for that line finds this one too.
             tracing::info!(addr = %smtp, "SMTP listener on");
@@ -245,11 +253,8 @@ impl Application {
         let smtp = self
             .smtp
             .map(|(socket, listener)| tokio::spawn(listener.serve(socket, smtp_stopped)));
-        let app = router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed");
+        crate::http::serve::serve(self.listener, router(self.state.clone()), limits, shutdown)
+            .await;
         // SMTP sessions waiting for a command are told 421; one in DATA finishes.
         let _ = stop_smtp.send(true);
         if let Some(smtp) = smtp {
@@ -262,8 +267,21 @@ impl Application {
         self.state.intake.db().clone().close().await.ok();
         self.state.intake.reads().clone().close().await.ok();
         tracing::info!("stopped");
-        served
+        Ok(())
     }
+}
+
+/// Open files kept for everything but HTTP connections: the base reserve, the
+/// database pools (SQLite: a database, WAL and shared-memory file per connection;
+/// PostgreSQL: a socket), and the SMTP sessions.
+fn reserved_files(settings: &Settings) -> u64 {
+    let db = u64::from(settings.db_max_connections) * 3;
+    let smtp = settings
+        .email
+        .as_ref()
+        .filter(|e| e.smtp_addr.is_some())
+        .map_or(0, |e| u64::from(e.max_connections));
+    crate::net::files::BASE_RESERVE + db + smtp
 }
 
 /// Creates the data directory readable by its owner only; an existing directory

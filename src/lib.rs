@@ -20,6 +20,7 @@ pub mod http;
 pub mod indicators;
 pub mod intake;
 pub mod metrics;
+pub mod net;
 pub mod notify;
 pub mod outbox;
 pub mod ratelimit;

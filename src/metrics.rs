@@ -53,6 +53,14 @@ pub struct InboxLabels {
     pub inbox: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConnectionLabels {
+    /// `http` or `smtp`.
+    pub listener: &'static str,
+    /// Which cap refused it: `total` or `per_address`.
+    pub cap: &'static str,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub http: Family<HttpLabels, Counter>,
@@ -64,6 +72,8 @@ pub struct Metrics {
     pub backlog: Family<QueueLabels, Gauge>,
     pub lag: Family<InboxLabels, Gauge>,
     pub limiter_clients: Family<BucketLabels, Gauge>,
+    pub connections_refused: Family<ConnectionLabels, Counter>,
+    pub http_connections: Gauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -78,6 +88,8 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         backlog: Family::default(),
         lag: Family::default(),
         limiter_clients: Family::default(),
+        connections_refused: Family::default(),
+        http_connections: Gauge::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -127,6 +139,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Clients each rate limiter remembers (bounded by its periodic sweep), by bucket",
         m.limiter_clients.clone(),
     );
+    registry.register(
+        "connections_refused",
+        "Connections accepted and closed at once because a cap was reached, by listener \
+         (http, smtp) and cap (total, per_address)",
+        m.connections_refused.clone(),
+    );
+    registry.register(
+        "http_connections_open",
+        "HTTP connections open now",
+        m.http_connections.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -147,6 +170,15 @@ pub fn filed(channel: crate::domain::Channel) {
 /// A row of `table` was set aside after its work stopped the process on every claim.
 pub fn set_aside(table: &'static str) {
     get().set_aside.get_or_create(&TableLabels { table }).inc();
+}
+
+/// A connection was refused over a cap (`listener`: http or smtp; `cap`: total or
+/// per_address).
+pub fn connection_refused(listener: &'static str, cap: &'static str) {
+    get()
+        .connections_refused
+        .get_or_create(&ConnectionLabels { listener, cap })
+        .inc();
 }
 
 /// An outbox send failed; `dead`: it was the last attempt.

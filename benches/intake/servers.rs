@@ -155,6 +155,7 @@ pub(super) async fn buzon(
         sender_limit: lifted,
         ip_limit: lifted,
         max_connections: 100,
+        max_connections_per_ip: 100,
     });
     let app = Application::build(settings.clone()).await.unwrap();
     let addr = app.local_addr().unwrap();

@@ -178,6 +178,10 @@ pub(super) fn email_settings(
         ("smtp_ip_per_minute", u64::from(raw.smtp_ip_per_minute)),
         ("smtp_ip_burst", u64::from(raw.smtp_ip_burst)),
         ("smtp_max_connections", u64::from(raw.smtp_max_connections)),
+        (
+            "smtp_max_connections_per_ip",
+            u64::from(raw.smtp_max_connections_per_ip),
+        ),
     ] {
         if value == 0 {
             problems.push(format!(
@@ -222,5 +226,6 @@ pub(super) fn email_settings(
             burst: raw.smtp_ip_burst,
         },
         max_connections: raw.smtp_max_connections,
+        max_connections_per_ip: raw.smtp_max_connections_per_ip,
     })
 }

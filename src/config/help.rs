@@ -27,6 +27,15 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_ARGON2_PARALLELISM   argon2_parallelism   Argon2id lanes [1]
   BUZON_DB_MAX_CONNECTIONS   db_max_connections   Database pool size; SQLite: readers, plus one writer [10]
   BUZON_REQUEST_TIMEOUT_SECS request_timeout_secs Longest a request may take [30]
+  BUZON_HTTP_HEADER_TIMEOUT_SECS http_header_timeout_secs A request's headers must arrive within
+                                                  this long of its first byte, or the connection
+                                                  is closed [5]
+  BUZON_HTTP_IDLE_TIMEOUT_SECS http_idle_timeout_secs A connection with no request in progress is
+                                                  closed after this long quiet [30]
+  BUZON_HTTP_MAX_CONNECTIONS http_max_connections HTTP connections open at once; lowered at start
+                                                  to fit the open-file limit [10000]
+  BUZON_HTTP_MAX_CONNECTIONS_PER_IP http_max_connections_per_ip ...from one client address (IPv6:
+                                                  its /64); trusted proxies are exempt [64]
   BUZON_ROUTING_RULES        routing_rules        Routing rules file [built in: rules/routing.toml]
   BUZON_OUTBOX_MAX_ATTEMPTS  outbox_max_attempts  Sends tried before a message is dead-lettered
                                                   [16: about 1.5 h with the default base]
@@ -89,6 +98,8 @@ BUZON_EMAIL_INTAKE_ADDRESSES; acknowledgements need BUZON_SMTP_RELAY_URL and BUZ
   BUZON_SMTP_IP_PER_MINUTE   smtp_ip_per_minute   Messages per client IP per minute [120]
   BUZON_SMTP_IP_BURST        smtp_ip_burst        ...allowed at once [60]
   BUZON_SMTP_MAX_CONNECTIONS smtp_max_connections SMTP sessions at once [100]
+  BUZON_SMTP_MAX_CONNECTIONS_PER_IP smtp_max_connections_per_ip ...from one client address (IPv6:
+                                                  its /64) [10]
   BUZON_LOG                  log                  tracing filter [info,sqlx=warn]
   BUZON_LOG_FORMAT           log_format           text or json [text]";
 
@@ -113,6 +124,10 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "argon2_parallelism",
     "db_max_connections",
     "request_timeout_secs",
+    "http_header_timeout_secs",
+    "http_idle_timeout_secs",
+    "http_max_connections",
+    "http_max_connections_per_ip",
     "routing_rules",
     "outbox_max_attempts",
     "outbox_retry_base_ms",
@@ -156,6 +171,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "smtp_ip_per_minute",
     "smtp_ip_burst",
     "smtp_max_connections",
+    "smtp_max_connections_per_ip",
     "log",
     "log_format",
 ];

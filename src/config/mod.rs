@@ -51,6 +51,10 @@ struct RawSettings {
     argon2_parallelism: u32,
     db_max_connections: u32,
     request_timeout_secs: u64,
+    http_header_timeout_secs: u64,
+    http_idle_timeout_secs: u64,
+    http_max_connections: u32,
+    http_max_connections_per_ip: u32,
     routing_rules: Option<PathBuf>,
     outbox_max_attempts: u32,
     outbox_retry_base_ms: u64,
@@ -90,6 +94,7 @@ struct RawSettings {
     smtp_ip_per_minute: u32,
     smtp_ip_burst: u32,
     smtp_max_connections: u32,
+    smtp_max_connections_per_ip: u32,
     log: String,
     log_format: String,
 }
@@ -146,6 +151,10 @@ impl Default for RawSettings {
             argon2_parallelism: cost.parallelism,
             db_max_connections: 10,
             request_timeout_secs: 30,
+            http_header_timeout_secs: 5,
+            http_idle_timeout_secs: 30,
+            http_max_connections: 10_000,
+            http_max_connections_per_ip: 64,
             routing_rules: None,
             outbox_max_attempts: 16,
             outbox_retry_base_ms: 2000,
@@ -180,6 +189,7 @@ impl Default for RawSettings {
             smtp_ip_per_minute: 120,
             smtp_ip_burst: 60,
             smtp_max_connections: 100,
+            smtp_max_connections_per_ip: 10,
             log: "info,sqlx=warn".into(),
             log_format: "text".into(),
         }
@@ -235,6 +245,7 @@ pub struct Settings {
     pub redis_url: Option<Secret>,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
+    pub connections: HttpConnections,
     /// `None`: the rules built into the binary.
     pub routing_rules: Option<PathBuf>,
     pub outbox: OutboxSettings,
@@ -245,6 +256,20 @@ pub struct Settings {
     pub email: Option<EmailSettings>,
     pub log: String,
     pub log_format: LogFormat,
+}
+
+/// Bounds on the HTTP server's connections (http/serve.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpConnections {
+    /// A request's header must arrive within this long of its first byte (of the
+    /// connection, for its first request).
+    pub header_timeout: std::time::Duration,
+    /// A connection with no request in progress is closed after this long quiet.
+    pub idle_timeout: std::time::Duration,
+    /// Open connections at once (shrunk at start to fit the open-file limit).
+    pub max: usize,
+    /// Open connections per client address (IPv6 by /64); trusted proxies are exempt.
+    pub max_per_ip: usize,
 }
 
 /// How the outbox retries: `base`, doubled after each failed attempt (capped at ten
@@ -300,6 +325,8 @@ pub struct EmailSettings {
     pub sender_limit: Limit,
     pub ip_limit: Limit,
     pub max_connections: u32,
+    /// SMTP sessions at once from one client address (IPv6 by /64).
+    pub max_connections_per_ip: u32,
 }
 
 impl EmailSettings {
@@ -469,7 +496,24 @@ impl Settings {
                 "request_timeout_secs / BUZON_REQUEST_TIMEOUT_SECS must be at least 1".into(),
             );
         }
+        if !(1..=300).contains(&raw.http_header_timeout_secs) {
+            problems.push(
+                "http_header_timeout_secs / BUZON_HTTP_HEADER_TIMEOUT_SECS must be from 1 to 300"
+                    .into(),
+            );
+        }
+        if !(1..=3600).contains(&raw.http_idle_timeout_secs) {
+            problems.push(
+                "http_idle_timeout_secs / BUZON_HTTP_IDLE_TIMEOUT_SECS must be from 1 to 3600"
+                    .into(),
+            );
+        }
         for (name, value) in [
+            ("http_max_connections", u64::from(raw.http_max_connections)),
+            (
+                "http_max_connections_per_ip",
+                u64::from(raw.http_max_connections_per_ip),
+            ),
             ("outbox_max_attempts", u64::from(raw.outbox_max_attempts)),
             ("outbox_retry_base_ms", raw.outbox_retry_base_ms),
             ("purge_interval_secs", raw.purge_interval_secs),
@@ -591,6 +635,12 @@ impl Settings {
             redis_url: redis_url.map(Secret::new),
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
+            connections: HttpConnections {
+                header_timeout: std::time::Duration::from_secs(raw.http_header_timeout_secs),
+                idle_timeout: std::time::Duration::from_secs(raw.http_idle_timeout_secs),
+                max: usize::try_from(raw.http_max_connections).unwrap_or(10_000),
+                max_per_ip: usize::try_from(raw.http_max_connections_per_ip).unwrap_or(64),
+            },
             routing_rules: raw.routing_rules,
             outbox: OutboxSettings {
                 max_attempts: raw.outbox_max_attempts,

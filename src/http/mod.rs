@@ -13,6 +13,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod org;
 pub mod pages;
+pub mod serve;
 pub mod session;
 pub mod signin;
 pub mod staff_api;

@@ -363,8 +363,12 @@ impl Limiters {
     /// The client's address: the peer, unless the peer is a trusted proxy, in which
     /// case the right-most address of `X-Forwarded-For` that is not itself a trusted
     /// proxy. IPv6 clients are keyed by their /64, which one subscriber usually owns.
+    /// Every address is taken in its canonical form first
+    /// ([`crate::net::canonical`]): a trusted IPv4 proxy reaching a dual-stack
+    /// listener is the peer `::ffff:a.b.c.d`, and must be recognised as `a.b.c.d`.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|net| net.contains(ip));
+        let peer = crate::net::canonical(peer);
         let mut client = peer;
         if trusted(&peer) {
             let hops: Vec<&str> = headers
@@ -378,6 +382,7 @@ impl Limiters {
             // that is not an address ends the walk: nothing left of it can be trusted.
             for hop in hops.into_iter().rev() {
                 let Some(ip) = parse_hop(hop) else { break };
+                let ip = crate::net::canonical(ip);
                 client = ip;
                 if !trusted(&ip) {
                     break;
@@ -447,6 +452,21 @@ mod tests {
         );
         let garbage = xff("1.1.1.1, unknown, 10.0.0.7");
         assert_eq!(l.client_ip(peer, &garbage), IpAddr::from([10, 0, 0, 7]));
+    }
+
+    #[test]
+    fn a_trusted_ipv4_proxy_is_recognised_on_a_dual_stack_listener() {
+        let l = limiters(&["127.0.0.1/32"]);
+        let mapped: IpAddr = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1).into();
+        assert_eq!(
+            l.client_ip(mapped, &xff("203.0.113.9")),
+            IpAddr::from([203, 0, 113, 9])
+        );
+        // A mapped hop is the proxy too, and a mapped client is keyed as IPv4.
+        assert_eq!(
+            l.client_ip(mapped, &xff("::ffff:198.51.100.4, ::ffff:127.0.0.1")),
+            IpAddr::from([198, 51, 100, 4])
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod api;
 mod backup;
 mod bad_input;
 mod browser;
+mod connections;
 mod crash;
 mod deferred;
 mod email;

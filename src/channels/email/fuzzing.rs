@@ -56,6 +56,7 @@ fn settings() -> crate::config::EmailSettings {
         sender_limit: limit,
         ip_limit: limit,
         max_connections: 1,
+        max_connections_per_ip: 1,
     }
 }
 

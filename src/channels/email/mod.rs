@@ -96,8 +96,14 @@ impl Email {
     }
 
     /// True when `address` (any case) is one of ours, or a `+tag` form of one.
+    /// One `@` only: smtp-proto hands over `<"quejas@buzon.test"@evil.test>` with
+    /// its quotes taken off, as `quejas@buzon.test@evil.test`, a mailbox at
+    /// evil.test whose local part merely looks like ours.
     pub fn is_intake_address(&self, address: &str) -> bool {
         let address = address.trim().to_lowercase();
+        if address.matches('@').count() != 1 || address.chars().any(char::is_control) {
+            return false;
+        }
         let base = parse::plus_tag(&address).map_or(address, |(base, _)| base);
         self.settings.intake_addresses.contains(&base)
     }

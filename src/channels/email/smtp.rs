@@ -6,7 +6,11 @@
 //!   large, and at the end of DATA (552) when the message grows past it;
 //! - STARTTLS is offered when a certificate is configured;
 //! - per-client-IP and per-sender-address limits (450/421), a cap on sessions at
-//!   once, idle timeouts;
+//!   once and on sessions at once from one client address (IPv6 by /64, shared
+//!   with the HTTP server: [`crate::net::conn_limit`]), idle timeouts;
+//! - commands with a bare CR and addresses with control characters are refused
+//!   (501), and a quoted local part holding an address of ours
+//!   (`"quejas@buzon.test"@evil.test`) is not ours (550);
 //! - the message is committed to the database before the final `250`; if that fails
 //!   the answer is `451` and the sending server keeps it and retries;
 //! - on shutdown, sessions waiting for a command get `421` and the listener stops;
@@ -18,6 +22,7 @@ use super::parse::Envelope;
 use super::{Email, Stored};
 use crate::crypto::KeyRing;
 use crate::db::group::GroupCommit;
+use crate::net::conn_limit::{PerAddress, Refusals};
 use anyhow::Context;
 use smtp_proto::request::receiver::{DataReceiver, DummyDataReceiver, RequestReceiver};
 use smtp_proto::{EhloResponse, Error as ProtoError, Request};
@@ -58,7 +63,10 @@ pub struct Listener {
     pub keys: Arc<KeyRing>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     sessions: Arc<tokio::sync::Semaphore>,
+    per_address: Arc<PerAddress>,
 }
+
+static REFUSALS: Refusals = Refusals::new("smtp");
 
 impl Listener {
     pub fn new(
@@ -73,12 +81,15 @@ impl Listener {
         let sessions = Arc::new(tokio::sync::Semaphore::new(
             usize::try_from(email.settings.max_connections).unwrap_or(100),
         ));
+        let per_address =
+            PerAddress::new(usize::try_from(email.settings.max_connections_per_ip).unwrap_or(10));
         Ok(Self {
             email,
             deliveries,
             keys,
             tls,
             sessions,
+            per_address,
         })
     }
 
@@ -121,7 +132,19 @@ impl Listener {
         stop: watch::Receiver<bool>,
     ) {
         let _ = stream.set_nodelay(true);
+        let peer = crate::net::canonical_peer(peer);
+        // Per address first: an address over its share takes no place in the total.
+        let Some(_address) = self.per_address.try_acquire(peer.ip()) else {
+            REFUSALS.refused("per_address");
+            let _ = send(
+                &mut stream,
+                b"421 4.7.0 Too many connections from your address, try again later\r\n",
+            )
+            .await;
+            return;
+        };
         let Ok(_permit) = Arc::clone(&self.sessions).try_acquire_owned() else {
+            REFUSALS.refused("total");
             let _ = send(
                 &mut stream,
                 b"421 4.3.2 Too many connections, try again later\r\n",
@@ -171,6 +194,8 @@ impl Listener {
         // After a line over smtp-proto's 4096 bytes: the rest of it is skipped, not
         // read as commands.
         let mut skipping = false;
+        // The command being read, as it came.
+        let mut line: Vec<u8> = Vec::new();
         let started = tokio::time::Instant::now();
         loop {
             if started.elapsed() > MAX_SESSION || s.commands > MAX_COMMANDS {
@@ -219,11 +244,28 @@ impl Listener {
                 if bytes.as_slice().is_empty() {
                     break;
                 }
-                match requests.ingest(&mut bytes) {
+                let before = bytes.as_slice();
+                let parsed = requests.ingest(&mut bytes);
+                let consumed = &before[..before.len() - bytes.as_slice().len()];
+                // The command's raw bytes, for what smtp-proto drops silently (a
+                // bare CR inside an address). Its lines stop at 4096 bytes.
+                if line.len() < 4100 {
+                    line.extend_from_slice(&consumed[..consumed.len().min(4100 - line.len())]);
+                }
+                let bare_cr =
+                    !matches!(parsed, Err(ProtoError::NeedsMoreData { .. })) && has_bare_cr(&line);
+                if !matches!(parsed, Err(ProtoError::NeedsMoreData { .. })) {
+                    line.clear();
+                }
+                match parsed {
                     Ok(request) => {
                         s.commands += 1;
                         let request = request.into_owned();
-                        let step = self.command(s, request).await;
+                        let step = if bare_cr {
+                            Step::reply(bare_cr_refusal(&request))
+                        } else {
+                            self.command(s, request).await
+                        };
                         out.extend(step.reply.as_bytes());
                         match step.next {
                             Next::Continue => {}
@@ -302,6 +344,9 @@ impl Listener {
                         settings.max_bytes
                     ));
                 }
+                if has_control(&from.address) {
+                    return Step::reply("501 5.1.7 Bad sender address syntax\r\n");
+                }
                 let address = from.address.trim().to_lowercase();
                 if !self.email.ip_allowed(s.peer).await {
                     return Step::reply(
@@ -326,6 +371,9 @@ impl Listener {
                 }
                 if s.rcpt_to.len() >= MAX_RECIPIENTS {
                     return Step::reply("452 4.5.3 Too many recipients\r\n");
+                }
+                if has_control(&to.address) {
+                    return Step::reply("501 5.1.3 Bad recipient address syntax\r\n");
                 }
                 if !self.email.is_intake_address(&to.address) {
                     return Step::reply("550 5.1.1 No such mailbox here (we do not relay)\r\n");
@@ -507,6 +555,30 @@ enum End {
     StartTls,
 }
 
+/// True when an address holds a control character: a bare CR or LF (which
+/// smtp-proto lets through inside an address) or any other.
+fn has_control(address: &str) -> bool {
+    address.chars().any(char::is_control)
+}
+
+/// True when a command line holds a CR that is not the one ending it: smtp-proto
+/// drops such a CR, so `MAIL FROM:<a\rb@x>` would be read as `ab@x`. (A bare LF
+/// ends the line for smtp-proto, so the address it was in is refused as broken.)
+fn has_bare_cr(line: &[u8]) -> bool {
+    line.iter()
+        .enumerate()
+        .any(|(i, b)| *b == b'\r' && line.get(i + 1) != Some(&b'\n'))
+}
+
+/// The refusal of a command that held a bare CR.
+fn bare_cr_refusal(request: &Request<String>) -> &'static str {
+    match request {
+        Request::Mail { .. } => "501 5.1.7 Bad sender address syntax\r\n",
+        Request::Rcpt { .. } => "501 5.1.3 Bad recipient address syntax\r\n",
+        _ => "501 5.5.2 Syntax error: bare CR\r\n",
+    }
+}
+
 fn protocol_error(e: &ProtoError) -> String {
     match e {
         ProtoError::UnknownCommand => "500 5.5.2 Command not recognized\r\n".into(),
@@ -551,4 +623,17 @@ fn tls_acceptor(
     .with_single_cert(certs, key)
     .context("the STARTTLS certificate and key do not match or are not usable")?;
     Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cr_is_bare_unless_it_ends_the_line() {
+        assert!(!has_bare_cr(b"MAIL FROM:<a@x.test>\r\n"));
+        assert!(has_bare_cr(b"MAIL FROM:<a\rb@x.test>\r\n"));
+        assert!(has_bare_cr(b"RCPT TO:<quejas@buzon.test\r>\r\n"));
+        assert!(!has_bare_cr(b"MAIL FROM:<a@x.test>\n"));
+    }
 }

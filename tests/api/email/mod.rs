@@ -5,6 +5,7 @@
 //! them (other charsets, broken MIME, 8-bit headers).
 
 mod corpus;
+mod envelope;
 mod poison;
 mod questions;
 mod resilience;

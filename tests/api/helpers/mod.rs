@@ -81,6 +81,9 @@ pub struct TestServer {
 pub struct Options {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
+    /// A command that runs `buzon` (e.g. `prlimit --nofile=1024:1024`); it must
+    /// exec it, so signals reach the server.
+    pub wrap: Vec<String>,
 }
 
 impl Default for Options {
@@ -88,6 +91,7 @@ impl Default for Options {
         Self {
             env: Vec::new(),
             args: vec!["serve".into()],
+            wrap: Vec::new(),
         }
     }
 }
@@ -103,6 +107,11 @@ impl Options {
 
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.into(), value.into()));
+        self
+    }
+
+    pub fn wrapped_in(mut self, command: &[&str]) -> Self {
+        self.wrap = command.iter().map(|a| a.to_string()).collect();
         self
     }
 }
@@ -178,7 +187,14 @@ impl TestServer {
     }
 
     pub fn command(&self, options: &Options) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_buzon"));
+        let mut cmd = match options.wrap.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(env!("CARGO_BIN_EXE_buzon"));
+                cmd
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_buzon")),
+        };
         cmd.args(&options.args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
