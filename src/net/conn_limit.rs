@@ -1,7 +1,7 @@
 //! Concurrent connections per client address, for the HTTP server and the SMTP
 //! listener alike: a connection holds an [`AddressPermit`] for as long as it is
 //! open, and an address already holding `max` gets none. Addresses are keyed as the
-//! rate limits key them ([`crate::ratelimit::client_key`]): IPv4 as is, IPv6 by
+//! rate limits key them ([`super::client_key`]): IPv4 as is, IPv6 by
 //! its /64, IPv4-mapped IPv6 as the IPv4 address. Only addresses with a connection
 //! open are remembered, so the table is bounded by the connections themselves.
 
@@ -32,7 +32,7 @@ impl PerAddress {
     /// A slot for one more connection from `peer`, or `None` when its address
     /// holds `max` already.
     pub fn try_acquire(self: &Arc<Self>, peer: IpAddr) -> Option<AddressPermit> {
-        let key = crate::ratelimit::client_key(peer);
+        let key = super::client_key(peer);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(key).or_insert(0);
         if *count >= self.max {

@@ -18,6 +18,18 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The key a client is limited and counted by: IPv4 as is, IPv6 by its /64 (which
+/// one subscriber usually owns), IPv4-mapped IPv6 as the IPv4 address.
+pub fn client_key(client: IpAddr) -> IpAddr {
+    match canonical(client) {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
 /// [`canonical`] for a socket address (the port is kept).
 pub fn canonical_peer(peer: std::net::SocketAddr) -> std::net::SocketAddr {
     std::net::SocketAddr::new(canonical(peer.ip()), peer.port())

@@ -26,7 +26,7 @@ use governor::Quota;
 use ipnet::IpNet;
 use memory::Memory;
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -393,18 +393,8 @@ impl Limiters {
     }
 }
 
-/// The key a client is limited by: IPv4 as is, IPv6 by its /64 (which one
-/// subscriber usually owns), IPv4-mapped IPv6 as the IPv4 address.
-pub fn client_key(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V6(v6) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(client, IpAddr::V4),
-        v4 => v4,
-    }
-}
+/// The key a client is limited by (see [`crate::net::client_key`]).
+pub use crate::net::client_key;
 
 /// An `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:5678`,
 /// `[2001:db8::1]:443`), as some proxies write it.
