@@ -447,7 +447,7 @@ mod tests {
     #[test]
     fn a_trusted_ipv4_proxy_is_recognised_on_a_dual_stack_listener() {
         let l = limiters(&["127.0.0.1/32"]);
-        let mapped: IpAddr = Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1).into();
+        let mapped: IpAddr = std::net::Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0x7f00, 1).into();
         assert_eq!(
             l.client_ip(mapped, &xff("203.0.113.9")),
             IpAddr::from([203, 0, 113, 9])
