@@ -206,6 +206,10 @@ impl Application {
                 if let Err(e) = crate::http::session::sweep(&sweep_state).await {
                     tracing::warn!(error = %format!("{e:#}"), "cannot sweep staff sessions");
                 }
+                // Sign-in failures a day old, of every address alike.
+                if let Err(e) = crate::staff::lock::sweep(sweep_state.intake.db()).await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot sweep sign-in locks");
+                }
             }
         });
         // Background work resumes from the database: whatever was stored before a
