@@ -79,6 +79,12 @@ impl Application {
                 "queue priority and referrals added to older cases"
             );
         }
+        if settings.metrics_token.is_none() {
+            tracing::warn!(
+                "BUZON_METRICS_TOKEN is not set: /metrics answers anyone who can reach it; \
+                 set a token of 16 characters or more, or keep /metrics off the public network"
+            );
+        }
         if settings.staff_cookies_secure() && !settings.secure_cookies {
             tracing::warn!(
                 "secure_cookies is off on a non-loopback address: the triage console's cookies \
