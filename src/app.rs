@@ -40,12 +40,7 @@ impl Application {
                 crate::clock::TEST_CLOCK_FILE
             );
         }
-        create_private_dir(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create data directory {} (set BUZON_DATA_DIR)",
-                settings.data_dir.display()
-            )
-        })?;
+        create_private_dir(&settings.data_dir)?;
         let pools = crate::db::Pools::connect(&settings.database_url, settings.db_max_connections)
             .await
             .with_context(|| format!("database {}", settings.database_url_redacted()))?;
@@ -270,18 +265,8 @@ impl Application {
     }
 }
 
-/// Creates the data directory readable by its owner only; an existing directory
-/// keeps the permissions its operator gave it.
-pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
+/// Creates the data directory readable by its owner only (0700), or refuses an
+/// existing one that group or others may open ([`crate::perms`]).
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    crate::perms::data_dir(dir)
 }

@@ -21,6 +21,7 @@ pub mod intake;
 pub mod metrics;
 pub mod notify;
 pub mod outbox;
+pub mod perms;
 pub mod ratelimit;
 pub mod rekey;
 pub mod retention;
