@@ -136,11 +136,20 @@ mod tests {
     #[test]
     fn an_open_directory_or_key_file_is_refused_with_the_fix() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(check(dir.path(), Kind::DataDir), Ok(()));
+        // Created 0700 when missing, accepted as it is then.
+        let private = dir.path().join("private");
+        data_dir(&private).unwrap();
+        assert_eq!(
+            std::fs::metadata(&private).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
+        assert_eq!(check(&private, Kind::DataDir), Ok(()));
+        data_dir(&private).unwrap();
         let open = dir.path().join("my data");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
         let err = check(&open, Kind::DataDir).unwrap_err();
+        assert!(data_dir(&open).is_err());
         assert!(err.contains("mode 0755"), "{err}");
         assert!(
             err.contains(&format!("chmod 700 '{}'", open.display())),
