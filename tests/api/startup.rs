@@ -231,12 +231,25 @@ fn a_precreated_open_data_directory_gets_no_database() {
     let data = dir.path().join("data");
     std::fs::create_dir(&data).unwrap();
     set_mode(&data, 0o755);
-    let out = buzon()
+    let mut child = buzon()
         .arg("serve")
         .env("BUZON_DATA_DIR", &data)
         .env("BUZON_HTTP_ADDR", "127.0.0.1:0")
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
+    // It must stop by itself; one that serves is stopped here, not waited for.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let started = child.try_wait().unwrap().is_none();
+    if started {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(!started, "it started with an open data directory");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
