@@ -46,12 +46,7 @@ impl Application {
                 crate::fault::TEST_ABORT_ON
             );
         }
-        create_private_dir(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create data directory {} (set BUZON_DATA_DIR)",
-                settings.data_dir.display()
-            )
-        })?;
+        create_private_dir(&settings.data_dir)?;
         let pools = crate::db::Pools::connect(&settings.database_url, settings.db_max_connections)
             .await
             .with_context(|| format!("database {}", settings.database_url_redacted()))?;
@@ -83,6 +78,12 @@ impl Application {
             tracing::info!(
                 cases = backfilled,
                 "queue priority and referrals added to older cases"
+            );
+        }
+        if settings.metrics_token.is_none() {
+            tracing::warn!(
+                "BUZON_METRICS_TOKEN is not set: /metrics answers anyone who can reach it; \
+                 set a token of 16 characters or more, or keep /metrics off the public network"
             );
         }
         if settings.staff_cookies_secure() && !settings.secure_cookies {
@@ -220,6 +221,10 @@ impl Application {
                 if let Err(e) = crate::http::session::sweep(&sweep_state).await {
                     tracing::warn!(error = %format!("{e:#}"), "cannot sweep staff sessions");
                 }
+                // Sign-in failures a day old, of every address alike.
+                if let Err(e) = crate::staff::lock::sweep(sweep_state.intake.db()).await {
+                    tracing::warn!(error = %format!("{e:#}"), "cannot sweep sign-in locks");
+                }
             }
         });
         // Background work resumes from the database: whatever was stored before a
@@ -284,18 +289,8 @@ fn reserved_files(settings: &Settings) -> u64 {
     crate::net::files::BASE_RESERVE + db + smtp
 }
 
-/// Creates the data directory readable by its owner only; an existing directory
-/// keeps the permissions its operator gave it.
-pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
-    if dir.exists() {
-        return Ok(());
-    }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
+/// Creates the data directory readable by its owner only (0700), or refuses an
+/// existing one that group or others may open ([`crate::perms`]).
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    crate::perms::data_dir(dir)
 }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod outbox;
+pub mod perms;
 pub mod ratelimit;
 pub mod rekey;
 pub mod retention;

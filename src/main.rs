@@ -251,6 +251,13 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         tracing::error!(%location, "panic (its message is withheld: it may quote personal data)");
     }));
+    // Every command reads the data directory (the database, the key file) when it
+    // exists: one open to other users is refused before anything is read from it.
+    if let Err(e) = buzon::perms::check(&settings.data_dir, buzon::perms::Kind::DataDir) {
+        tracing::error!(error = %e, "buzon stopped with an error");
+        eprintln!("buzon: {e}");
+        return ExitCode::FAILURE;
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

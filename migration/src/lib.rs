@@ -16,6 +16,7 @@ mod m20261203_000008_add_indicators;
 mod m20261203_000009_queue_filters;
 mod m20261203_000010_referral_queue;
 mod m20261207_000011_open_claims;
+mod m20261207_000012_signin_lock;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_queue_filters::Migration),
             Box::new(m20261203_000010_referral_queue::Migration),
             Box::new(m20261207_000011_open_claims::Migration),
+            Box::new(m20261207_000012_signin_lock::Migration),
         ]
     }
 }

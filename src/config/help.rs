@@ -47,6 +47,8 @@ Settings (TOML file keys; environment variables override the file):
   BUZON_STAFF_SESSION_HOURS  staff_session_hours  ...and this long after sign-in, used or not [12]
   BUZON_LOGIN_PER_MINUTE     login_per_minute     Sign-in attempts per client IP per minute [10]
   BUZON_LOGIN_BURST          login_burst          ...allowed at once [10]
+  BUZON_METRICS_TOKEN        metrics_token        Bearer token GET /metrics asks for (16+ characters)
+                                                  [none: /metrics answers anyone; warned at start]
   BUZON_RETENTION_DAYS       retention_days       Identifying data of cases closed longer than this
                                                   is erased (facts stay for statistics); 0: never
                                                   [730]
@@ -139,6 +141,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "purge_interval_secs",
     "ratelimit_sweep_secs",
     "redis_url",
+    "metrics_token",
     "login_per_minute",
     "login_burst",
     "whatsapp_app_secret",

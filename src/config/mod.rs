@@ -44,6 +44,8 @@ struct RawSettings {
     purge_interval_secs: u64,
     ratelimit_sweep_secs: u64,
     redis_url: Option<String>,
+    #[serde(default, deserialize_with = "scalar_as_string")]
+    metrics_token: Option<String>,
     login_per_minute: u32,
     login_burst: u32,
     argon2_memory_kib: u32,
@@ -144,6 +146,7 @@ impl Default for RawSettings {
             purge_interval_secs: 3600,
             ratelimit_sweep_secs: 60,
             redis_url: None,
+            metrics_token: None,
             login_per_minute: 10,
             login_burst: 10,
             argon2_memory_kib: cost.memory_kib,
@@ -243,6 +246,9 @@ pub struct Settings {
     /// `None`: rate limits in memory, per instance. Set: shared by every instance
     /// through this Redis (the URL may hold a password: never logged as is).
     pub redis_url: Option<Secret>,
+    /// `None`: `/metrics` answers anyone (a warning at start). Set: it asks for
+    /// `Authorization: Bearer` with this token.
+    pub metrics_token: Option<Secret>,
     pub db_max_connections: u32,
     pub request_timeout: std::time::Duration,
     pub connections: HttpConnections,
@@ -588,6 +594,11 @@ impl Settings {
                     .into(),
             );
         }
+        let metrics_token = present(&raw.metrics_token).map(str::to_owned);
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            problems
+                .push("metrics_token / BUZON_METRICS_TOKEN must be at least 16 characters".into());
+        }
         let whatsapp = whatsapp_settings(&raw, &mut problems);
         let email = email_settings(&raw, &mut problems);
         if !problems.is_empty() {
@@ -633,6 +644,7 @@ impl Settings {
             purge_interval: std::time::Duration::from_secs(raw.purge_interval_secs),
             ratelimit_sweep: std::time::Duration::from_secs(raw.ratelimit_sweep_secs),
             redis_url: redis_url.map(Secret::new),
+            metrics_token: metrics_token.map(Secret::new),
             db_max_connections: raw.db_max_connections,
             request_timeout: std::time::Duration::from_secs(raw.request_timeout_secs),
             connections: HttpConnections {

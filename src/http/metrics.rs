@@ -4,7 +4,7 @@
 use crate::http::AppState;
 use crate::metrics;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -40,10 +40,37 @@ pub async fn track(request: Request, next: Next) -> Response {
     response
 }
 
-/// `GET /metrics`. The backlog gauges need the database; when it is unreachable the
+/// Whether the request may read `/metrics`: anyone when no `BUZON_METRICS_TOKEN` is
+/// set, else only `Authorization: Bearer <token>` (compared in constant time).
+fn allowed(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(token) = state.settings.metrics_token.as_ref() else {
+        return true;
+    };
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes())
+}
+
+/// `GET /metrics`, behind `BUZON_METRICS_TOKEN` when it is set (401 `invalid_token`
+/// otherwise). The backlog gauges need the database; when it is unreachable the
 /// counters are still served (the backlog keeps its last values) and the failure
 /// is logged: `/readyz` is what says the database is down.
-pub async fn render(State(state): State<AppState>) -> Response {
+pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !allowed(&state, &headers) {
+        let mut refused = crate::error::ApiError::new(
+            crate::domain::ErrorCode::InvalidToken,
+            crate::domain::Language::En,
+        )
+        .into_response();
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return refused;
+    }
     for (bucket, n) in state.limiters.clients() {
         metrics::get()
             .limiter_clients

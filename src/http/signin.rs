@@ -59,7 +59,9 @@ pub async fn show_login(
 }
 
 /// Password step. Unknown e-mail, wrong password and disabled account answer alike,
-/// after the same Argon2 work (a dummy hash stands in for unknown accounts).
+/// after the same work: a try taken from the address's lock ([`staff::lock`], the
+/// same table for every address), then Argon2 (a dummy hash stands in for unknown
+/// accounts) unless the address is locked, then the same audited write.
 pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let (fields, l) = match read_form(&state, &headers, body).await {
         Ok(v) => v,
@@ -73,13 +75,10 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
     if email.len() > 254 || password.len() > staff::MAX_PASSWORD_BYTES {
         return login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials));
     }
+    let key = staff::email_key(&state.keys, &email);
     // Attempts per account from any address (spraying one account from many), before
     // any Argon2 work.
-    match state
-        .limiters
-        .check_account(&staff::email_key(&state.keys, &email))
-        .await
-    {
+    match state.limiters.check_account(&key).await {
         Ok(()) => {}
         Err(Denied::Wait(_)) => {
             return login_page(&state, &headers, l, Some(ErrorCode::RateLimited));
@@ -89,6 +88,13 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         }
     }
     let db = state.intake.db();
+    // The try is taken before the password is checked, atomically: a burst of
+    // attempts gets no more checks than the lock allows.
+    match staff::lock::take(db, &key).await {
+        Ok(true) => {}
+        Ok(false) => return login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
+        Err(e) => return internal(&e, l),
+    }
     let creds = match staff::credentials_by_email(db, &state.keys, &email).await {
         Ok(c) => c,
         Err(e) => return internal(&e, l),
@@ -103,56 +109,25 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, body: Body
         Ok(ok) => ok,
         Err(e) => return internal(&e, l),
     };
-    // An unknown e-mail fails like a known one: the same Argon2 work, the same
-    // audited write, and after five failures the same "locked" answer (counted in
-    // memory), so neither timing nor answers tell which accounts exist.
-    let Some(creds) = creds else {
-        let locked = match state
-            .limiters
-            .count_unknown_failure(&staff::email_key(&state.keys, &email))
-            .await
-        {
-            Ok(()) => false,
-            Err(Denied::Wait(_)) => true,
-            // Not counted, so not answered: the attempt is refused as a whole.
-            Err(Denied::Unavailable) => {
-                return login_page(&state, &headers, l, Some(ErrorCode::LimitsUnavailable));
-            }
-        };
-        let event = Event::new(
-            None,
-            if locked {
-                "login_locked"
-            } else {
-                "login_failed"
-            },
-        )
-        .detail("unknown account");
-        if let Err(e) = audit::record(db, &state.keys, event).await {
-            return internal(&e, l);
+    let member = match creds {
+        Some(c) if ok && !c.member.disabled => c.member,
+        creds => {
+            let (actor, what) = match &creds {
+                None => (None, "unknown account"),
+                Some(c) if c.member.disabled => (Some(c.member.id), "disabled"),
+                Some(c) => (Some(c.member.id), "password"),
+            };
+            return match staff::record_failure(db, &state.keys, &key, actor, what).await {
+                Ok(true) => login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
+                Ok(false) => login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials)),
+                Err(e) => internal(&e, l),
+            };
         }
-        let code = if locked {
-            ErrorCode::AccountLocked
-        } else {
-            ErrorCode::InvalidCredentials
-        };
-        return login_page(&state, &headers, l, Some(code));
     };
-    let member = creds.member;
-    if member.locked_until.is_some_and(|t| t > chrono::Utc::now()) {
-        return login_page(&state, &headers, l, Some(ErrorCode::AccountLocked));
-    }
-    if !ok || member.disabled {
-        let what = if member.disabled {
-            "disabled"
-        } else {
-            "password"
-        };
-        return match staff::record_failure(db, &state.keys, member.id, what).await {
-            Ok(true) => login_page(&state, &headers, l, Some(ErrorCode::AccountLocked)),
-            Ok(false) => login_page(&state, &headers, l, Some(ErrorCode::InvalidCredentials)),
-            Err(e) => internal(&e, l),
-        };
+    // The right password gives its try back; failures before it stay counted until
+    // the second factor completes the sign-in.
+    if let Err(e) = staff::lock::release(db, &key).await {
+        return internal(&e, l);
     }
     let (stage, next) = if member.totp_enrolled {
         (STAGE_PASSWORD, "/triage/totp")
@@ -292,8 +267,16 @@ pub async fn totp(State(state): State<AppState>, headers: HeaderMap, body: Body)
         Ok(_) => return see_other("/triage/login"),
         Err(e) => return internal(&e, l),
     };
-    if member.locked_until.is_some_and(|t| t > chrono::Utc::now()) {
-        return refuse(ErrorCode::AccountLocked);
+    // One try of the address's lock per code, taken before the code is checked, like
+    // the password step's (the same count: five failures of either kind lock).
+    let key = match staff::lock::key_of(db, member.id).await {
+        Ok(k) => k,
+        Err(e) => return internal(&e, l),
+    };
+    match staff::lock::take(db, &key).await {
+        Ok(true) => {}
+        Ok(false) => return refuse(ErrorCode::AccountLocked),
+        Err(e) => return internal(&e, l),
     }
     let code = fields.get("code").unwrap_or("").trim().to_owned();
     let verified = async {
@@ -319,7 +302,9 @@ pub async fn totp(State(state): State<AppState>, headers: HeaderMap, body: Body)
     match verified {
         Ok(Some(how)) => finish_sign_in(&state, member.id, Some(&token), l, how).await,
         Ok(None) => {
-            match staff::record_failure(db, &state.keys, member.id, "second factor").await {
+            match staff::record_failure(db, &state.keys, &key, Some(member.id), "second factor")
+                .await
+            {
                 Ok(true) => {
                     let _ = session::delete(&state, &token).await;
                     refuse(ErrorCode::AccountLocked)
@@ -434,6 +419,21 @@ pub async fn enroll(State(state): State<AppState>, headers: HeaderMap, body: Bod
     };
     if !session::csrf_matches(&state, &headers, &token, fields.get("csrf")) {
         return enroll_page(&state, &token, &s, l, Some(ErrorCode::CsrfFailed)).await;
+    }
+    // A locked address enrolls nothing, as it passes no second factor. A wrong code
+    // here takes no try: the secret is on this very page, so there is nothing to
+    // guess, and the password step already counted.
+    let locked = async {
+        let key = staff::lock::key_of(state.intake.db(), s.staff_id).await?;
+        staff::lock::locked_until(state.intake.db(), &key).await
+    }
+    .await;
+    match locked {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return enroll_page(&state, &token, &s, l, Some(ErrorCode::AccountLocked)).await;
+        }
+        Err(e) => return internal(&e, l),
     }
     let Some(ct) = &s.pending_ct else {
         return enroll_page(&state, &token, &s, l, Some(ErrorCode::InvalidTotp)).await;

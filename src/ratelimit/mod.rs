@@ -3,7 +3,7 @@
 //! look-ups and messages (slow, so receipts can't be guessed), webhooks (Meta
 //! delivers every worker's messages from a handful of addresses, so theirs is a high
 //! limit of its own), staff sign-in, and everything else; sign-in attempts per
-//! account and failures per unknown account; and, in the channels, WhatsApp senders
+//! account; and, in the channels, WhatsApp senders
 //! and SMTP senders and client addresses. No IP address is ever written to the
 //! database or a log.
 //!
@@ -81,8 +81,6 @@ pub enum Scope {
     Http(Bucket),
     /// Sign-in attempts per account (blind index of the e-mail).
     LoginAccount,
-    /// Failed sign-ins per unknown e-mail.
-    LoginUnknownAccount,
     /// Messages per WhatsApp sender (blind index), checked by the inbox worker.
     WhatsAppSender,
     /// SMTP messages per sender address (blind index).
@@ -106,7 +104,6 @@ impl Scope {
         match self {
             Self::Http(b) => b.code(),
             Self::LoginAccount => "login_account",
-            Self::LoginUnknownAccount => "login_unknown_account",
             Self::WhatsAppSender => "whatsapp_sender",
             Self::SmtpSender => "smtp_sender",
             Self::SmtpIp => "smtp_ip",
@@ -115,9 +112,7 @@ impl Scope {
 
     pub fn on_outage(self) -> OnOutage {
         match self {
-            Self::Http(Bucket::Login | Bucket::Status)
-            | Self::LoginAccount
-            | Self::LoginUnknownAccount => OnOutage::FailClosed,
+            Self::Http(Bucket::Login | Bucket::Status) | Self::LoginAccount => OnOutage::FailClosed,
             Self::Http(Bucket::Intake | Bucket::Webhook | Bucket::General)
             | Self::WhatsAppSender
             | Self::SmtpSender
@@ -217,12 +212,9 @@ pub struct Limiters {
     login: Keyed<IpAddr>,
     /// Sign-in attempts per account (keyed by the e-mail's blind index, known or
     /// not), whatever address they come from: 20 per minute, checked before any
-    /// Argon2 work. Known accounts also lock after 5 failures in a row
-    /// (`staff::LOCK_AFTER`).
+    /// Argon2 work. Every address, with an account or not, also locks after 5
+    /// failures (`staff::lock`, in the database).
     accounts: Keyed<Vec<u8>>,
-    /// Failed sign-ins per unknown e-mail: five, then one more every three minutes,
-    /// like the lockout of a real account (so answers don't tell them apart).
-    unknown_failures: Keyed<Vec<u8>>,
     general: Keyed<IpAddr>,
     trusted_proxies: Vec<IpNet>,
     shared: Option<Arc<Shared>>,
@@ -255,17 +247,6 @@ impl Limiters {
         let ip = |bucket: Bucket, limit: Limit| {
             Keyed::new(Scope::Http(bucket), quota(limit), shared.clone())
         };
-        let unknown = Quota::with_period(Duration::from_secs(180))
-            .unwrap_or_else(|| {
-                quota(Limit {
-                    per_minute: 1,
-                    burst: 1,
-                })
-            })
-            .allow_burst(
-                NonZeroU32::new(crate::staff::LOCK_AFTER.unsigned_abs() - 1)
-                    .unwrap_or(NonZeroU32::MIN),
-            );
         Self {
             intake: ip(Bucket::Intake, settings.intake_limit),
             status: ip(Bucket::Status, settings.status_limit),
@@ -279,7 +260,6 @@ impl Limiters {
                 }),
                 shared.clone(),
             ),
-            unknown_failures: Keyed::new(Scope::LoginUnknownAccount, unknown, shared.clone()),
             general: ip(Bucket::General, settings.general_limit),
             trusted_proxies: settings.trusted_proxies.clone(),
             shared,
@@ -316,16 +296,11 @@ impl Limiters {
         self.accounts.check(&account.to_vec()).await
     }
 
-    /// Counts a failed sign-in for an e-mail no account has; `Err` from the fifth on.
-    pub async fn count_unknown_failure(&self, account: &[u8]) -> Result<(), Denied> {
-        self.unknown_failures.check(&account.to_vec()).await
-    }
-
     /// How many clients (addresses, accounts) each limiter remembers in memory now:
     /// what the periodic [`Self::forget_idle`] keeps bounded, exported as a gauge.
     /// With Redis this is the fallback's (0 while Redis answers); Redis expires its
     /// keys itself once their limits have recovered.
-    pub fn clients(&self) -> [(&'static str, usize); 7] {
+    pub fn clients(&self) -> [(&'static str, usize); 6] {
         [
             (Bucket::Intake.code(), self.intake.len()),
             (Bucket::Status.code(), self.status.len()),
@@ -333,10 +308,6 @@ impl Limiters {
             (Bucket::Login.code(), self.login.len()),
             (Bucket::General.code(), self.general.len()),
             (Scope::LoginAccount.code(), self.accounts.len()),
-            (
-                Scope::LoginUnknownAccount.code(),
-                self.unknown_failures.len(),
-            ),
         ]
     }
 
@@ -355,9 +326,7 @@ impl Limiters {
         ] {
             limiter.forget_idle();
         }
-        for limiter in [&self.accounts, &self.unknown_failures] {
-            limiter.forget_idle();
-        }
+        self.accounts.forget_idle();
     }
 
     /// The client's address: the peer, unless the peer is a trusted proxy, in which
@@ -495,7 +464,6 @@ mod tests {
             (Scope::Http(Bucket::Login), FailClosed),
             (Scope::Http(Bucket::Status), FailClosed),
             (Scope::LoginAccount, FailClosed),
-            (Scope::LoginUnknownAccount, FailClosed),
             (Scope::Http(Bucket::Webhook), FallBackToMemory),
             (Scope::Http(Bucket::Intake), FallBackToMemory),
             (Scope::Http(Bucket::General), FallBackToMemory),

@@ -4,6 +4,7 @@
 //! The command line (`buzon staff ...`) and the console share these functions; every
 //! change to an account is written to the audit log.
 
+pub mod lock;
 #[cfg(test)]
 mod tests;
 mod totp;
@@ -24,7 +25,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-/// Consecutive failed sign-ins (password or second factor) that lock an account.
+/// Failed sign-ins (password or second factor, with no completed sign-in between)
+/// that lock an address, whether it has an account or not ([`lock`]).
 pub const LOCK_AFTER: i32 = 5;
 /// How long a lock lasts unless an admin lifts it (`buzon staff unlock`).
 pub const LOCK_FOR: chrono::Duration = chrono::Duration::minutes(15);
@@ -294,8 +296,11 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
-const MEMBER_COLUMNS: &str =
-    "id, role, org, disabled, totp_ct IS NOT NULL, locked_until, password_hash";
+/// `locked_until` is the lock of the member's address in `signin_locks` (expired or
+/// not: readers compare it with [`crate::clock::now`]).
+const MEMBER_COLUMNS: &str = "id, role, org, disabled, totp_ct IS NOT NULL, \
+     (SELECT l.locked_until FROM signin_locks l WHERE l.email_bidx = staff.email_bidx), \
+     password_hash";
 
 async fn member_from(
     db: &impl ConnectionTrait,
@@ -354,63 +359,29 @@ pub async fn member(db: &impl ConnectionTrait, id: Uuid) -> anyhow::Result<Optio
     }
 }
 
-/// Counts a failed sign-in; the [`LOCK_AFTER`]th locks the account.
+/// Counts a failed check (password or second factor) of the address `key`, whose try
+/// [`lock::take`] took, and records it: `actor` is the member, `None` for an address
+/// no account has. Whether the address is locked now.
 pub async fn record_failure(
     db: &DatabaseConnection,
     keys: &KeyRing,
-    id: Uuid,
+    key: &[u8],
+    actor: Option<Uuid>,
     what: &str,
 ) -> anyhow::Result<bool> {
-    let txn = db.begin().await?;
-    crate::db::exec(
-        &txn,
-        "UPDATE staff SET failed_logins = failed_logins + 1 WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    let failed: i32 = crate::db::row(
-        &txn,
-        "SELECT failed_logins FROM staff WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?
-    .context("staff row vanished")?
-    .try_get_by_index(0)?;
-    let locked = failed >= LOCK_AFTER;
-    if locked {
-        crate::db::exec(
-            &txn,
-            "UPDATE staff SET locked_until = $2, failed_logins = 0 WHERE id = $1",
-            vec![id.into(), (Utc::now() + LOCK_FOR).into()],
-        )
-        .await?;
-    }
-    audit::append(
-        &txn,
-        keys,
-        Event::new(
-            Some(id),
-            if locked {
-                "login_locked"
-            } else {
-                "login_failed"
-            },
-        )
-        .detail(what),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(locked)
+    let failed = lock::fail(db, key).await?;
+    let action = if failed == lock::Failed::LockedNow {
+        "login_locked"
+    } else {
+        "login_failed"
+    };
+    audit::record(db, keys, Event::new(actor, action).detail(what)).await?;
+    Ok(failed.locked())
 }
 
+/// A completed sign-in: the member's failures are forgotten.
 pub async fn clear_failures(db: &impl ConnectionTrait, id: Uuid) -> anyhow::Result<()> {
-    crate::db::exec(
-        db,
-        "UPDATE staff SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(())
+    lock::clear(db, &lock::key_of(db, id).await?).await
 }
 
 /// A change an admin makes to an account.
@@ -450,7 +421,7 @@ pub async fn change(
             false,
         ),
         Change::Unlock => (
-            "UPDATE staff SET locked_until = NULL, failed_logins = 0, updated_at = $2 WHERE id = $1",
+            "UPDATE staff SET updated_at = $2 WHERE id = $1",
             vec![id.into(), now.into()],
             "staff_unlock",
             false,
@@ -459,7 +430,7 @@ pub async fn change(
             check_password(password)?;
             let hash = hasher.hash(password).map_err(|e| anyhow::anyhow!("{e}"))?;
             (
-                "UPDATE staff SET password_hash = $2, locked_until = NULL, failed_logins = 0, updated_at = $3 WHERE id = $1",
+                "UPDATE staff SET password_hash = $2, updated_at = $3 WHERE id = $1",
                 vec![id.into(), hash.into(), now.into()],
                 "staff_reset_password",
                 true,
@@ -474,6 +445,9 @@ pub async fn change(
     };
     if crate::db::exec(&txn, sql, values).await? == 0 {
         return Err(AccountError::Unknown);
+    }
+    if matches!(change, Change::Unlock | Change::Password(_)) {
+        lock::lift(&txn, id).await?;
     }
     if end_sessions {
         crate::db::exec(
@@ -561,7 +535,7 @@ pub async fn list(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result<Vec
         vec![],
     )
     .await?;
-    let now = Utc::now();
+    let now = crate::clock::now();
     let mut out = Vec::new();
     for row in &rows {
         let c = member_from(db, row).await?;

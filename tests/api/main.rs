@@ -29,6 +29,7 @@ mod retention;
 mod rights;
 mod routing;
 mod scaleout;
+mod signin_lock;
 mod startup;
 mod triage;
 mod triage_login;

@@ -87,4 +87,69 @@ async fn metrics_count_by_route_and_never_carry_personal_data(backend: Backend) 
     }
 }
 
+/// With `BUZON_METRICS_TOKEN` set, `/metrics` asks for it (issue 30, finding 9);
+/// without it, it answers anyone and the server warns at start.
+#[tokio::test]
+async fn metrics_ask_for_their_token_when_one_is_set() {
+    const TOKEN: &str = "metrics-token-0123456789";
+    let server = TestServer::spawn_with(
+        Backend::Sqlite,
+        Options::default().env("BUZON_METRICS_TOKEN", TOKEN),
+    )
+    .await;
+    let http = client();
+    let url = server.url("/metrics");
+    for auth in [
+        None,
+        Some("Bearer not-the-metrics-token-at-all"),
+        Some("Bearer metrics-token-012345678"),
+        Some(TOKEN),
+        Some("Basic bWV0cmljcy10b2tlbi0wMTIzNDU2Nzg5"),
+    ] {
+        let mut req = http.get(&url);
+        if let Some(auth) = auth {
+            req = req.header("authorization", auth);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 401, "{auth:?}");
+        assert!(res.headers().contains_key("www-authenticate"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_token", "{body}");
+    }
+    let res = http
+        .get(&url)
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("buzon_http_requests_total")
+    );
+    assert!(!server.logs().contains("BUZON_METRICS_TOKEN is not set"));
+    assert!(!server.logs().contains(TOKEN), "the token is never logged");
+
+    // Without a token: open, with a warning at start.
+    let open = TestServer::spawn(Backend::Sqlite).await;
+    let res = http.get(open.url("/metrics")).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(open.logs().contains("BUZON_METRICS_TOKEN is not set"));
+
+    // A short token is refused at start.
+    let short = TestServer::prepare(Backend::Sqlite).await;
+    let out = short
+        .command(&Options::default().env("BUZON_METRICS_TOKEN", "too-short"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("BUZON_METRICS_TOKEN must be at least 16 characters"),
+        "{err}"
+    );
+}
+
 on_both_backends!(metrics_count_by_route_and_never_carry_personal_data);

@@ -304,7 +304,6 @@ async fn redis_holds_no_address_phone_or_email() {
         redis_key(index, "login", IP.as_bytes()),
         redis_key(index, "webhook", IP.as_bytes()),
         redis_key(index, "login_account", &staff_key),
-        redis_key(index, "login_unknown_account", &staff_key),
         redis_key(index, "whatsapp_sender", &sender),
         redis_key(index, "smtp_sender", &mail_sender),
         redis_key(index, "smtp_ip", b"127.0.0.1"),
