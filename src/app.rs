@@ -290,7 +290,7 @@ fn reserved_files(settings: &Settings) -> u64 {
 }
 
 /// Creates the data directory readable by its owner only (0700), or refuses an
-/// existing one that group or others may open ([`crate::perms`]).
+/// existing one that group or others may open ([`crate::crypto::perms`]).
 pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    crate::perms::data_dir(dir)
+    crate::crypto::perms::data_dir(dir)
 }

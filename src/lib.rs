@@ -23,7 +23,6 @@ pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod outbox;
-pub mod perms;
 pub mod ratelimit;
 pub mod rekey;
 pub mod retention;

@@ -253,7 +253,9 @@ fn main() -> ExitCode {
     }));
     // Every command reads the data directory (the database, the key file) when it
     // exists: one open to other users is refused before anything is read from it.
-    if let Err(e) = buzon::perms::check(&settings.data_dir, buzon::perms::Kind::DataDir) {
+    if let Err(e) =
+        buzon::crypto::perms::check(&settings.data_dir, buzon::crypto::perms::Kind::DataDir)
+    {
         tracing::error!(error = %e, "buzon stopped with an error");
         eprintln!("buzon: {e}");
         return ExitCode::FAILURE;

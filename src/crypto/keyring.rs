@@ -75,7 +75,8 @@ pub enum KeySource {
 impl KeyRing {
     /// Loads the key file, creating it with fresh keys if it does not exist.
     pub fn load_or_create(path: &Path) -> Result<(Self, KeySource), KeyFileError> {
-        crate::perms::check(path, crate::perms::Kind::KeyFile).map_err(KeyFileError::Refused)?;
+        crate::crypto::perms::check(path, crate::crypto::perms::Kind::KeyFile)
+            .map_err(KeyFileError::Refused)?;
         match std::fs::read_to_string(path) {
             Ok(text) => Ok((Self::parse(&text, path)?, KeySource::Loaded)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -98,7 +99,8 @@ impl KeyRing {
 
     /// Loads an existing key file.
     pub fn load(path: &Path) -> Result<Self, KeyFileError> {
-        crate::perms::check(path, crate::perms::Kind::KeyFile).map_err(KeyFileError::Refused)?;
+        crate::crypto::perms::check(path, crate::crypto::perms::Kind::KeyFile)
+            .map_err(KeyFileError::Refused)?;
         let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
             path: path.display().to_string(),
             source,
@@ -197,7 +199,8 @@ pub mod edit {
     use super::*;
 
     fn read(path: &Path) -> Result<KeyFile, KeyFileError> {
-        crate::perms::check(path, crate::perms::Kind::KeyFile).map_err(KeyFileError::Refused)?;
+        crate::crypto::perms::check(path, crate::crypto::perms::Kind::KeyFile)
+            .map_err(KeyFileError::Refused)?;
         let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Read {
             path: path.display().to_string(),
             source,

@@ -10,6 +10,7 @@
 mod blind_index;
 mod field;
 pub mod keyring;
+pub mod perms;
 pub mod receipt;
 
 pub use blind_index::BlindIndex;

@@ -75,7 +75,7 @@ enum Role {
 
 async fn open(url: &str, max_connections: u32, role: Role) -> anyhow::Result<DatabaseConnection> {
     // Made 0600 here, not by SQLite with the umask's mode (its -wal and -shm follow).
-    crate::perms::create_sqlite_file(url)?;
+    crate::crypto::perms::create_sqlite_file(url)?;
     let one = role == Role::Writer && url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_owned());
     options
