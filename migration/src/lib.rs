@@ -15,6 +15,7 @@ mod m20261128_000007_add_retention;
 mod m20261203_000008_add_indicators;
 mod m20261203_000009_queue_filters;
 mod m20261203_000010_referral_queue;
+mod m20261207_000013_attachment_meta;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_add_indicators::Migration),
             Box::new(m20261203_000009_queue_filters::Migration),
             Box::new(m20261203_000010_referral_queue::Migration),
+            Box::new(m20261207_000013_attachment_meta::Migration),
         ]
     }
 }

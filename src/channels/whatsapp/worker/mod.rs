@@ -21,6 +21,7 @@ use crate::crypto::receipt::Receipt;
 use crate::domain::{Language, Text};
 use crate::error::ErrorCode;
 use crate::intake::ReceiptError;
+use crate::intake::attachment_meta as meta;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -654,18 +655,17 @@ impl Inbox {
 
     async fn download(&self, row: attachment::Model) -> anyhow::Result<()> {
         let max = self.wa.settings.media_max_bytes;
+        let keys = &self.state.keys;
+        let (media_ref, declared) = sealed_refs(keys, &row)?;
         let result = async {
-            let info = self.wa.graph.media(&row.media_ref).await?;
+            let info = self.wa.graph.media(&media_ref).await?;
             if conversation::accepted_media_type(&info.mime_type).is_none() {
                 return Err(GraphError::Permanent("file type not accepted".into()));
             }
             if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
                 return Err(GraphError::Permanent("file too large".into()));
             }
-            let expected = row
-                .declared_sha256
-                .clone()
-                .unwrap_or_else(|| info.sha256.clone());
+            let expected = declared.unwrap_or_else(|| info.sha256.clone());
             self.wa.graph.download(&info.url, max, &expected).await
         }
         .await;
@@ -686,10 +686,14 @@ impl Inbox {
                     .encrypt(crate::intake::attachment_aad(row.id, "content_ct"), &bytes)
                     .context("cannot encrypt attachment")?;
                 update.content_ct = Set(Some(ct));
-                update.content_sha256 = Set(Some(crate::crypto::sha256_hex(&bytes)));
-                update.size_bytes = Set(i64::try_from(bytes.len()).ok());
+                let digest = crate::crypto::sha256_hex(&bytes);
+                update.sha256_ct = Set(Some(meta::seal(keys, row.id, "sha256_ct", &digest)?));
+                let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+                let size_aad = crate::intake::attachment_aad(row.id, "size_ct");
+                update.size_ct = Set(Some(meta::seal_size(keys, size_aad, size)?));
                 update.state = Set("stored".to_owned());
-                tracing::info!(attachment_id = %row.id, bytes = bytes.len(), "evidence file stored");
+                // No size in the log: an exact size can match a known document.
+                tracing::info!(attachment_id = %row.id, "evidence file stored");
             }
             Err(GraphError::Retry(reason))
                 if u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts =>
@@ -702,10 +706,12 @@ impl Inbox {
             }
             Err(GraphError::Retry(reason)) => {
                 update.state = Set(FAILED.to_owned());
+                update.failure = Set(Some(crate::domain::truncate(&reason, 64)));
                 tracing::warn!(attachment_id = %row.id, attempts, reason = %reason, "evidence download gave up");
             }
             Err(GraphError::Permanent(reason)) => {
                 update.state = Set("rejected".to_owned());
+                update.failure = Set(Some(crate::domain::truncate(&reason, 64)));
                 tracing::warn!(attachment_id = %row.id, reason = %reason, "evidence file refused");
             }
         }
@@ -718,6 +724,23 @@ impl Inbox {
             .context("cannot update attachment")?;
         Ok(())
     }
+}
+
+/// An attachment's media id and announced SHA-256, decrypted.
+fn sealed_refs(
+    keys: &crate::crypto::KeyRing,
+    row: &attachment::Model,
+) -> anyhow::Result<(String, Option<String>)> {
+    let media_ref = row
+        .media_ref_ct
+        .as_deref()
+        .map_or(Ok(String::new()), |ct| {
+            meta::open(keys, row.id, "media_ref_ct", ct)
+        })?;
+    let declared = (row.declared_sha256_ct.as_deref())
+        .map(|ct| meta::open(keys, row.id, "declared_sha256_ct", ct))
+        .transpose()?;
+    Ok((media_ref, declared))
 }
 
 /// The inbox row still held under this worker's lease.
@@ -775,10 +798,14 @@ async fn insert_attachment(
         case_id: Set(None),
         conversation_id: Set(Some(conversation_id)),
         channel: Set(CHANNEL.to_owned()),
-        media_ref: Set(media.id.clone()),
+        media_ref_ct: Set(Some(meta::seal(keys, id, "media_ref_ct", &media.id)?)),
         mime_type: Set(media.mime_type.clone()),
-        declared_sha256: Set(media.sha256.clone()),
-        size_bytes: Set(None),
+        declared_sha256_ct: Set(media
+            .sha256
+            .as_deref()
+            .map(|d| meta::seal(keys, id, "declared_sha256_ct", d))
+            .transpose()?),
+        size_ct: Set(None),
         caption_ct: Set(caption_ct),
         content_ct: Set(None),
         state: Set(PENDING.to_owned()),
@@ -786,8 +813,9 @@ async fn insert_attachment(
         next_attempt_at: Set(now),
         locked_until: Set(None),
         created_at: Set(now),
-        content_sha256: Set(None),
+        sha256_ct: Set(None),
         filename_ct: Set(None),
+        failure: Set(None),
     }
     .insert(txn)
     .await
