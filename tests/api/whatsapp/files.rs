@@ -284,3 +284,67 @@ async fn the_access_token_goes_to_no_host_a_media_lookup_names() {
     assert_eq!(wa.stub.downloads(MEDIA_ID), 0);
     assert!(wa.server.logs().contains("evidence file refused"));
 }
+
+/// Rows written before the metadata was encrypted (plaintext in the legacy columns)
+/// are encrypted at the next start, and their plaintext emptied.
+async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
+    let mut server = TestServer::spawn(backend).await;
+    let id = uuid::Uuid::new_v4();
+    let (hex, ..) = digest_forms(&photo());
+    let db = server.db().await;
+    let now = chrono::Utc::now();
+    buzon::db::exec(
+        &db,
+        "INSERT INTO attachments (id, channel, legacy_media_ref, mime_type, declared_sha256, size_bytes, \
+         state, attempts, next_attempt_at, created_at, content_sha256) \
+         VALUES ($1, 'whatsapp', $2, 'image/jpeg', $3, $4, 'stored', 1, $5, $5, $3)",
+        vec![
+            id.into(),
+            MEDIA_ID.into(),
+            hex.clone().into(),
+            i64::try_from(PHOTO_SIZE).unwrap().into(),
+            now.into(),
+        ],
+    )
+    .await
+    .unwrap();
+    db.close().await.ok();
+    server.terminate();
+    server.start(&Options::default());
+    assert!(
+        server
+            .logs()
+            .contains("references and sizes of older rows encrypted"),
+        "{}",
+        server.logs()
+    );
+    let db = server.db().await;
+    let row = one_row(
+        &db,
+        "SELECT legacy_media_ref, declared_sha256, content_sha256, size_bytes, \
+         media_ref_ct, declared_sha256_ct, sha256_ct, size_ct FROM attachments",
+    )
+    .await;
+    for i in 0..2 {
+        assert_eq!(row.try_get_by_index::<Option<String>>(i).unwrap(), None);
+    }
+    assert_eq!(row.try_get_by_index::<Option<String>>(2).unwrap(), None);
+    assert_eq!(row.try_get_by_index::<Option<i64>>(3).unwrap(), None);
+    let keys = KeyRing::load(&server.keys_file()).unwrap();
+    let open = |column, i| {
+        let ct: Vec<u8> = row.try_get_by_index(i).unwrap();
+        let aad = Aad {
+            table: "attachments",
+            column,
+            row: id,
+        };
+        keys.cipher.decrypt_string(aad, &ct).unwrap()
+    };
+    assert_eq!(open("media_ref_ct", 4), MEDIA_ID);
+    assert_eq!(open("declared_sha256_ct", 5), hex);
+    assert_eq!(open("sha256_ct", 6), hex);
+    assert_eq!(open("size_ct", 7), PHOTO_SIZE.to_string());
+    db.close().await.ok();
+}
+
+on_both_backends!(older_plaintext_metadata_is_encrypted_at_start);
