@@ -218,10 +218,12 @@ impl MediaHosts {
             return false;
         }
         let port = url.port_or_known_default();
-        if let Some((scheme, base_host, base_port)) = &self.base {
-            if url.scheme() == scheme && host == *base_host && port == *base_port {
-                return true;
-            }
+        if let Some((scheme, base_host, base_port)) = &self.base
+            && url.scheme() == scheme
+            && host == *base_host
+            && port == *base_port
+        {
+            return true;
         }
         let base_is_http = self.base.as_ref().is_some_and(|(s, _, _)| s == "http");
         let scheme_ok = url.scheme() == "https" || (base_is_http && url.scheme() == "http");
