@@ -77,6 +77,7 @@ impl Application {
             tracing::info!(
                 attachments = sealed.attachments,
                 evidence = sealed.evidence,
+                padded = sealed.padded,
                 "attachment digests, references and sizes of older rows encrypted"
             );
         }

@@ -242,7 +242,12 @@ pub async fn reencrypt(
                             s.column
                         )
                     })?);
-                let new = keys.cipher.encrypt(aad, &plain)?;
+                // Padded values (files) stay padded: their size stays hidden.
+                let new = if crate::crypto::FieldCipher::is_padded(&old) {
+                    keys.cipher.encrypt_padded(aad, &plain)?
+                } else {
+                    keys.cipher.encrypt(aad, &plain)?
+                };
                 updates.push((key, old, new));
             }
             let txn = db.begin().await.context("cannot begin")?;

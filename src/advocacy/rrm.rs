@@ -303,7 +303,11 @@ pub async fn add_evidence(
                 .map(|d| enc("description_ct", d.as_bytes()))
                 .transpose()?
                 .into(),
-            enc("content_ct", bytes)?.into(),
+            // Padded: the ciphertext's length must not give the file's size.
+            keys.cipher
+                .encrypt_padded(evidence_aad(id, "content_ct"), bytes)
+                .context("cannot encrypt case_evidence.content_ct")?
+                .into(),
             out.created_at.into(),
         ],
     )

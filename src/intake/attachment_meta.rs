@@ -3,6 +3,9 @@
 //! other field, so a database without the key file cannot be searched for a file
 //! someone already holds (issue 30, finding 5).
 //!
+//! Files themselves are encrypted padded to a size bucket, so neither does the
+//! length of their ciphertext give their exact size.
+//!
 //! The MIME type and the state of a download stay in clear: the workers select by
 //! state, and neither points at one document.
 
@@ -49,11 +52,67 @@ pub fn open_size(keys: &KeyRing, aad: Aad<'_>, ct: &[u8]) -> anyhow::Result<i64>
         .context("a stored size is not a number")
 }
 
-/// How many rows the start-up backfill encrypted.
+/// How many rows the start-up backfill encrypted (or re-encrypted padded).
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Backfilled {
     pub attachments: u64,
     pub evidence: u64,
+    pub padded: u64,
+}
+
+/// Re-encrypts files stored before they were padded ([`crate::crypto::FieldCipher::encrypt_padded`]),
+/// one at a time (they may be megabytes); an update only lands if the row still
+/// holds what was read.
+async fn pad_files(
+    db: &DatabaseConnection,
+    keys: &KeyRing,
+    table: &'static str,
+) -> anyhow::Result<u64> {
+    let plain_format = vec![1u8];
+    let ids = crate::db::rows(
+        db,
+        &format!(
+            "SELECT id FROM {table} WHERE content_ct IS NOT NULL AND substr(content_ct, 1, 1) = $1"
+        ),
+        vec![plain_format.into()],
+    )
+    .await
+    .with_context(|| format!("cannot read unpadded {table}"))?;
+    let mut done = 0;
+    for r in &ids {
+        let id: Uuid = r.try_get_by_index(0)?;
+        let Some(row) = crate::db::row(
+            db,
+            &format!("SELECT content_ct FROM {table} WHERE id = $1"),
+            vec![id.into()],
+        )
+        .await?
+        else {
+            continue;
+        };
+        let old: Vec<u8> = row.try_get_by_index(0)?;
+        if crate::crypto::FieldCipher::is_padded(&old) {
+            continue;
+        }
+        let aad = Aad {
+            table,
+            column: "content_ct",
+            row: id,
+        };
+        let plain = zeroize::Zeroizing::new(
+            keys.cipher
+                .decrypt(aad, &old)
+                .with_context(|| format!("cannot decrypt {table}.content_ct of {id}"))?,
+        );
+        let new = keys.cipher.encrypt_padded(aad, &plain)?;
+        done += crate::db::exec(
+            db,
+            &format!("UPDATE {table} SET content_ct = $2 WHERE id = $1 AND content_ct = $3"),
+            vec![id.into(), new.into(), old.into()],
+        )
+        .await?;
+    }
+    Ok(done)
 }
 
 /// Encrypts what versions before migration `m20261207_000013_attachment_meta` left in
@@ -131,6 +190,8 @@ pub async fn backfill(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result
         )
         .await?;
     }
+    done.padded =
+        pad_files(db, keys, "attachments").await? + pad_files(db, keys, "case_evidence").await?;
     Ok(done)
 }
 

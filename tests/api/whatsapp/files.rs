@@ -163,6 +163,16 @@ async fn a_known_document_finds_no_case_without_the_key(backend: Backend) {
     }
     db.close().await.ok();
 
+    // Nor does a file's ciphertext have the file's length (plus a fixed overhead).
+    for size in [PHOTO_SIZE, LETTER_SIZE] {
+        let n = wa
+            .count(&format!(
+                "SELECT COUNT(*) FROM attachments WHERE length(content_ct) BETWEEN {size} AND {size} + 64"
+            ))
+            .await;
+        assert_eq!(n, 0, "a ciphertext {size} bytes long and a little more");
+    }
+
     // What was sealed decrypts to what was sent.
     let db = wa.server.db().await;
     let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
@@ -309,17 +319,26 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     let (hex, ..) = digest_forms(&photo());
     let db = server.db().await;
     let now = chrono::Utc::now();
+    // The file as older versions stored it: encrypted, not padded.
+    let keys = KeyRing::load(&server.keys_file()).unwrap();
+    let content = Aad {
+        table: "attachments",
+        column: "content_ct",
+        row: id,
+    };
+    let unpadded = keys.cipher.encrypt(content, &photo()).unwrap();
     buzon::db::exec(
         &db,
         "INSERT INTO attachments (id, channel, legacy_media_ref, mime_type, declared_sha256, size_bytes, \
-         state, attempts, next_attempt_at, created_at, content_sha256) \
-         VALUES ($1, 'whatsapp', $2, 'image/jpeg', $3, $4, 'stored', 1, $5, $5, $3)",
+         state, attempts, next_attempt_at, created_at, content_sha256, content_ct) \
+         VALUES ($1, 'whatsapp', $2, 'image/jpeg', $3, $4, 'stored', 1, $5, $5, $3, $6)",
         vec![
             id.into(),
             MEDIA_ID.into(),
             hex.clone().into(),
             i64::try_from(PHOTO_SIZE).unwrap().into(),
             now.into(),
+            unpadded.into(),
         ],
     )
     .await
@@ -338,7 +357,7 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     let row = one_row(
         &db,
         "SELECT legacy_media_ref, declared_sha256, content_sha256, size_bytes, \
-         media_ref_ct, declared_sha256_ct, sha256_ct, size_ct FROM attachments",
+         media_ref_ct, declared_sha256_ct, sha256_ct, size_ct, content_ct FROM attachments",
     )
     .await;
     for i in 0..2 {
@@ -346,7 +365,6 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     }
     assert_eq!(row.try_get_by_index::<Option<String>>(2).unwrap(), None);
     assert_eq!(row.try_get_by_index::<Option<i64>>(3).unwrap(), None);
-    let keys = KeyRing::load(&server.keys_file()).unwrap();
     let open = |column, i| {
         let ct: Vec<u8> = row.try_get_by_index(i).unwrap();
         let aad = Aad {
@@ -360,6 +378,12 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     assert_eq!(open("declared_sha256_ct", 5), hex);
     assert_eq!(open("sha256_ct", 6), hex);
     assert_eq!(open("size_ct", 7), PHOTO_SIZE.to_string());
+    // And the file is now padded: its ciphertext no longer gives its size.
+    let padded: Vec<u8> = row.try_get_by_index(8).unwrap();
+    assert!(buzon::crypto::FieldCipher::is_padded(&padded));
+    // Version, key id, nonce and tag around a multiple of 16 KiB.
+    assert_eq!((padded.len() - 33) % (16 * 1024), 0, "{}", padded.len());
+    assert_eq!(keys.cipher.decrypt(content, &padded).unwrap(), photo());
     db.close().await.ok();
 }
 

@@ -727,7 +727,7 @@ async fn insert_part(
     let content_ct = accepted
         .then(|| {
             keys.cipher
-                .encrypt(crate::intake::attachment_aad(id, "content_ct"), bytes)
+                .encrypt_padded(crate::intake::attachment_aad(id, "content_ct"), bytes)
         })
         .transpose()
         .context("cannot encrypt attachment")?;

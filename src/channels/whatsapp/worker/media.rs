@@ -71,7 +71,7 @@ impl Inbox {
                     .state
                     .keys
                     .cipher
-                    .encrypt(crate::intake::attachment_aad(row.id, "content_ct"), &bytes)
+                    .encrypt_padded(crate::intake::attachment_aad(row.id, "content_ct"), &bytes)
                     .context("cannot encrypt attachment")?;
                 update.content_ct = Set(Some(ct));
                 let digest = crate::crypto::sha256_hex(&bytes);
