@@ -40,7 +40,7 @@ fn answers_aad(case_id: Uuid) -> Aad<'static> {
     }
 }
 
-pub(crate) fn evidence_aad(id: Uuid, column: &'static str) -> Aad<'static> {
+fn evidence_aad(id: Uuid, column: &'static str) -> Aad<'static> {
     Aad {
         table: "case_evidence",
         column,

@@ -177,11 +177,13 @@ pub async fn backfill(db: &DatabaseConnection, keys: &KeyRing) -> anyhow::Result
     for r in &rows {
         let id: Uuid = r.try_get_by_index(0)?;
         let size: i64 = r.try_get_by_index(1)?;
-        let ct = seal_size(
-            keys,
-            crate::advocacy::rrm::evidence_aad(id, "size_ct"),
-            size,
-        )?;
+        // As `advocacy::rrm` binds it (intake does not import advocacy).
+        let aad = Aad {
+            table: "case_evidence",
+            column: "size_ct",
+            row: id,
+        };
+        let ct = seal_size(keys, aad, size)?;
         done.evidence += crate::db::exec(
             db,
             "UPDATE case_evidence SET size_ct = COALESCE(size_ct, $2), legacy_size_bytes = NULL \

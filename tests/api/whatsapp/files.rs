@@ -343,6 +343,48 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     )
     .await
     .unwrap();
+    // And a piece of RRM evidence as older versions stored it.
+    let (status, _) = post_json(
+        &client(),
+        &server.url("/api/v1/complaints"),
+        &complaint(
+            "Ana Prueba",
+            "477 555 0101",
+            "ana.prueba@example.org",
+            "Narración",
+        ),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let case_id: uuid::Uuid = one_row(&db, "SELECT id FROM cases")
+        .await
+        .try_get_by_index(0)
+        .unwrap();
+    let evidence_id = uuid::Uuid::new_v4();
+    let evidence = |column| Aad {
+        table: "case_evidence",
+        column,
+        row: evidence_id,
+    };
+    buzon::db::exec(
+        &db,
+        "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, legacy_size_bytes, sha256_ct, \
+         filename_ct, content_ct, created_at) VALUES ($1, $2, $3, 'application/pdf', $4, $5, $5, $6, $7)",
+        vec![
+            evidence_id.into(),
+            case_id.into(),
+            uuid::Uuid::new_v4().into(),
+            i64::try_from(LETTER_SIZE).unwrap().into(),
+            keys.cipher.encrypt(evidence("sha256_ct"), b"x").unwrap().into(),
+            keys.cipher
+                .encrypt(evidence("content_ct"), &letter())
+                .unwrap()
+                .into(),
+            now.into(),
+        ],
+    )
+    .await
+    .unwrap();
     db.close().await.ok();
     server.terminate();
     server.start(&Options::default());
@@ -384,6 +426,27 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     // Version, key id, nonce and tag around a multiple of 16 KiB.
     assert_eq!((padded.len() - 33) % (16 * 1024), 0, "{}", padded.len());
     assert_eq!(keys.cipher.decrypt(content, &padded).unwrap(), photo());
+    let row = one_row(
+        &db,
+        "SELECT legacy_size_bytes, size_ct, content_ct FROM case_evidence",
+    )
+    .await;
+    assert_eq!(row.try_get_by_index::<Option<i64>>(0).unwrap(), None);
+    let size: Vec<u8> = row.try_get_by_index(1).unwrap();
+    assert_eq!(
+        keys.cipher
+            .decrypt_string(evidence("size_ct"), &size)
+            .unwrap(),
+        LETTER_SIZE.to_string()
+    );
+    let content: Vec<u8> = row.try_get_by_index(2).unwrap();
+    assert!(buzon::crypto::FieldCipher::is_padded(&content));
+    assert_eq!(
+        keys.cipher
+            .decrypt(evidence("content_ct"), &content)
+            .unwrap(),
+        letter()
+    );
     db.close().await.ok();
 }
 
