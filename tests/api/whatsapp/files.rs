@@ -369,7 +369,7 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     buzon::db::exec(
         &db,
         "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, legacy_size_bytes, sha256_ct, \
-         filename_ct, content_ct, created_at) VALUES ($1, $2, $3, 'application/pdf', $4, $5, $5, $6, $7)",
+         filename_ct, content_ct, created_at) VALUES ($1, $2, $3, 'application/pdf', $4, $5, $8, $6, $7)",
         vec![
             evidence_id.into(),
             case_id.into(),
@@ -381,6 +381,10 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
                 .unwrap()
                 .into(),
             now.into(),
+            keys.cipher
+                .encrypt(evidence("filename_ct"), b"carta.pdf")
+                .unwrap()
+                .into(),
         ],
     )
     .await
@@ -439,14 +443,30 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
             .unwrap(),
         LETTER_SIZE.to_string()
     );
-    let content: Vec<u8> = row.try_get_by_index(2).unwrap();
-    assert!(buzon::crypto::FieldCipher::is_padded(&content));
+    let evidence_ct: Vec<u8> = row.try_get_by_index(2).unwrap();
+    assert!(buzon::crypto::FieldCipher::is_padded(&evidence_ct));
     assert_eq!(
         keys.cipher
-            .decrypt(evidence("content_ct"), &content)
+            .decrypt(evidence("content_ct"), &evidence_ct)
             .unwrap(),
         letter()
     );
+    db.close().await.ok();
+
+    // Moved to a new key, files stay padded.
+    let (ok, out) = server.run(&["keys", "rotate"], "");
+    assert!(ok, "{out}");
+    server.terminate();
+    server.start(&Options::default());
+    let (ok, out) = server.run(&["keys", "reencrypt"], "");
+    assert!(ok && out.contains("0 still under older keys"), "{out}");
+    let keys = KeyRing::load(&server.keys_file()).unwrap();
+    let db = server.db().await;
+    let row = one_row(&db, "SELECT content_ct FROM attachments").await;
+    let moved: Vec<u8> = row.try_get_by_index(0).unwrap();
+    assert_eq!(moved.get(1..5), Some(&2u32.to_be_bytes()[..]));
+    assert!(buzon::crypto::FieldCipher::is_padded(&moved));
+    assert_eq!(keys.cipher.decrypt(content, &moved).unwrap(), photo());
     db.close().await.ok();
 }
 
