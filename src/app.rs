@@ -73,6 +73,15 @@ impl Application {
         let rules = Rules::load(settings.routing_rules.as_deref())?;
         tracing::info!(version = %rules.version, "routing rules loaded");
         let directory = crate::db::load_directory(&db).await?;
+        let sealed = crate::intake::attachment_meta::backfill(&db, &keys).await?;
+        if sealed != Default::default() {
+            tracing::info!(
+                attachments = sealed.attachments,
+                evidence = sealed.evidence,
+                padded = sealed.padded,
+                "attachment digests, references and sizes of older rows encrypted"
+            );
+        }
         let backfilled = crate::triage::backfill(&db).await?;
         if backfilled > 0 {
             tracing::info!(

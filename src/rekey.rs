@@ -88,11 +88,16 @@ pub const SEALED: &[Sealed] = &[
     sealed("case_members", "worker_id_ct", Id("id")),
     sealed("rrm_petitions", "answers_ct", Id("case_id")),
     sealed("case_evidence", "sha256_ct", Id("id")),
+    sealed("case_evidence", "size_ct", Id("id")),
     sealed("case_evidence", "filename_ct", Id("id")),
     sealed("case_evidence", "description_ct", Id("id")),
     large("case_evidence", "content_ct", Id("id")),
     sealed("attachments", "caption_ct", Id("id")),
     sealed("attachments", "filename_ct", Id("id")),
+    sealed("attachments", "media_ref_ct", Id("id")),
+    sealed("attachments", "declared_sha256_ct", Id("id")),
+    sealed("attachments", "sha256_ct", Id("id")),
+    sealed("attachments", "size_ct", Id("id")),
     large("attachments", "content_ct", Id("id")),
     sealed("wa_inbox", "payload_ct", Id("id")),
     sealed("wa_conversations", "state_ct", Id("id")),
@@ -237,7 +242,12 @@ pub async fn reencrypt(
                             s.column
                         )
                     })?);
-                let new = keys.cipher.encrypt(aad, &plain)?;
+                // Padded values (files) stay padded: their size stays hidden.
+                let new = if crate::crypto::FieldCipher::is_padded(&old) {
+                    keys.cipher.encrypt_padded(aad, &plain)?
+                } else {
+                    keys.cipher.encrypt(aad, &plain)?
+                };
                 updates.push((key, old, new));
             }
             let txn = db.begin().await.context("cannot begin")?;

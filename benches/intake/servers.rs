@@ -137,6 +137,7 @@ pub(super) async fn buzon(
         api_version: "v23.0".into(),
         idle: Duration::from_secs(3600),
         media_max_bytes: 1 << 20,
+        media_hosts: Vec::new(),
         sender_limit: lifted,
         timeout: Duration::from_secs(5),
     });

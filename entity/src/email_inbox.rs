@@ -15,7 +15,6 @@ pub struct Model {
     pub source: String,
     pub raw_ct: Vec<u8>,
     pub envelope_ct: Option<Vec<u8>>,
-    pub size_bytes: i64,
     pub state: String,
     /// `case`, `follow_up`, or why it was held (`unparseable`, `bounce`, ...).
     pub outcome: Option<String>,

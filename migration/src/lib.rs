@@ -17,6 +17,7 @@ mod m20261203_000009_queue_filters;
 mod m20261203_000010_referral_queue;
 mod m20261207_000011_open_claims;
 mod m20261207_000012_signin_lock;
+mod m20261207_000013_attachment_meta;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000010_referral_queue::Migration),
             Box::new(m20261207_000011_open_claims::Migration),
             Box::new(m20261207_000012_signin_lock::Migration),
+            Box::new(m20261207_000013_attachment_meta::Migration),
         ]
     }
 }

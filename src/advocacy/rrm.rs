@@ -288,14 +288,14 @@ pub async fn add_evidence(
     let txn = db.begin().await?;
     crate::db::exec(
         &txn,
-        "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, size_bytes, sha256_ct, filename_ct, description_ct, content_ct, created_at) \
+        "INSERT INTO case_evidence (id, case_id, uploaded_by, mime_type, size_ct, sha256_ct, filename_ct, description_ct, content_ct, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         vec![
             id.into(),
             case.id.into(),
             actor.into(),
             out.mime_type.clone().into(),
-            out.size_bytes.into(),
+            enc("size_ct", out.size_bytes.to_string().as_bytes())?.into(),
             enc("sha256_ct", out.sha256.as_bytes())?.into(),
             enc("filename_ct", out.filename.as_bytes())?.into(),
             out.description
@@ -303,7 +303,11 @@ pub async fn add_evidence(
                 .map(|d| enc("description_ct", d.as_bytes()))
                 .transpose()?
                 .into(),
-            enc("content_ct", bytes)?.into(),
+            // Padded: the ciphertext's length must not give the file's size.
+            keys.cipher
+                .encrypt_padded(evidence_aad(id, "content_ct"), bytes)
+                .context("cannot encrypt case_evidence.content_ct")?
+                .into(),
             out.created_at.into(),
         ],
     )
@@ -322,14 +326,14 @@ pub async fn add_evidence(
     if count > MAX_EVIDENCE_FILES {
         return Err(Refused::TooMany("file"));
     }
-    let detail = format!("bytes={}", out.size_bytes);
     audit::append(
         &txn,
         keys,
         Event::new(Some(actor), "evidence_add")
             .case(case.id)
-            .target(&id.to_string())
-            .detail(&detail),
+            // No size: the audit log is in clear, and an exact size can match a
+            // known document.
+            .target(&id.to_string()),
     )
     .await?;
     txn.commit().await.context("cannot commit evidence")?;
@@ -343,7 +347,7 @@ pub async fn evidence(
 ) -> anyhow::Result<Vec<EvidenceOut>> {
     let rows = crate::db::rows(
         db,
-        "SELECT id, mime_type, size_bytes, sha256_ct, filename_ct, description_ct, created_at \
+        "SELECT id, mime_type, size_ct, sha256_ct, filename_ct, description_ct, created_at \
          FROM case_evidence WHERE case_id = $1 ORDER BY created_at, id",
         vec![case_id.into()],
     )
@@ -362,7 +366,9 @@ pub async fn evidence(
         out.push(EvidenceOut {
             id,
             mime_type: r.try_get_by_index(1)?,
-            size_bytes: r.try_get_by_index(2)?,
+            size_bytes: dec("size_ct", r.try_get_by_index(2)?)?
+                .parse()
+                .context("case_evidence.size_ct is not a number")?,
             sha256: dec("sha256_ct", r.try_get_by_index(3)?)?,
             filename: dec("filename_ct", r.try_get_by_index(4)?)?,
             description: description

@@ -26,6 +26,8 @@ pub struct AttachmentOut {
     pub size_bytes: Option<i64>,
     /// `stored` when the file is here and can be downloaded after a reveal.
     pub state: String,
+    /// Why it was refused or given up on (`rejected`, `failed`).
+    pub failure: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
@@ -199,12 +201,19 @@ pub async fn detail(
     })
     .collect()
     };
-    let attachments = crate::db::all(db, "SELECT id, mime_type, size_bytes, state FROM attachments WHERE case_id = $1 ORDER BY created_at", vec![id.into()], |r| { Ok(AttachmentOut {
-            id: r.try_get_by_index(0)?,
+    let mut attachments = Vec::new();
+    for r in crate::db::rows(db, "SELECT id, mime_type, size_ct, state, failure FROM attachments WHERE case_id = $1 ORDER BY created_at", vec![id.into()]).await? {
+        let at: Uuid = r.try_get_by_index(0)?;
+        let size: Option<Vec<u8>> = r.try_get_by_index(2)?;
+        let size_aad = crate::intake::attachment_aad(at, "size_ct");
+        attachments.push(AttachmentOut {
+            id: at,
             mime_type: r.try_get_by_index(1)?,
-            size_bytes: r.try_get_by_index(2)?,
+            size_bytes: size.map(|ct| crate::intake::attachment_meta::open_size(keys, size_aad, &ct)).transpose()?,
             state: r.try_get_by_index(3)?,
-        }) }).await?;
+            failure: r.try_get_by_index(4)?,
+        });
+    }
     let referrals = crate::db::all(db, "SELECT authority, function, source, state FROM case_referrals WHERE case_id = $1 ORDER BY created_at, authority", vec![id.into()], |r| { Ok(ReferralOut {
             authority: r.try_get_by_index(0)?,
             function: r.try_get_by_index(1)?,

@@ -67,6 +67,23 @@ pub(super) fn whatsapp_settings(
         problems
             .push("whatsapp_api_version / BUZON_WHATSAPP_API_VERSION must look like v23.0".into());
     }
+    let mut media_hosts = Vec::new();
+    for item in raw.whatsapp_media_hosts.items() {
+        let host = item.to_ascii_lowercase();
+        let name = host.strip_prefix('.').unwrap_or(&host);
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            problems.push(format!(
+                "whatsapp_media_hosts / BUZON_WHATSAPP_MEDIA_HOSTS: {item:?} is not a host name \
+                 (or .domain for any host under it)"
+            ));
+        } else {
+            media_hosts.push(host);
+        }
+    }
     Some(WhatsAppSettings {
         app_secret: Secret::new(app_secret.to_owned()),
         verify_token: Secret::new(verify_token.to_owned()),
@@ -76,6 +93,7 @@ pub(super) fn whatsapp_settings(
         api_version: version.to_owned(),
         idle: std::time::Duration::from_secs(raw.whatsapp_idle_secs),
         media_max_bytes: raw.whatsapp_media_max_bytes,
+        media_hosts,
         sender_limit: Limit {
             per_minute: raw.whatsapp_sender_per_minute,
             burst: raw.whatsapp_sender_burst,

@@ -73,6 +73,10 @@ WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four 
   BUZON_WHATSAPP_IDLE_SECS   whatsapp_idle_secs   An unfinished conversation is erased after this
                                                   long without a message [3600]
   BUZON_WHATSAPP_MEDIA_MAX_BYTES whatsapp_media_max_bytes Largest photo/document/voice note [16777216]
+  BUZON_WHATSAPP_MEDIA_HOSTS whatsapp_media_hosts Comma-separated hosts media is downloaded from
+                                                  with the access token, besides the API base's
+                                                  (.domain: any host under it); https only
+                                                  [lookaside.fbsbx.com, .fbcdn.net]
   BUZON_WHATSAPP_SENDER_PER_MINUTE whatsapp_sender_per_minute Messages per sender per minute [30]
   BUZON_WHATSAPP_SENDER_BURST whatsapp_sender_burst ...allowed at once [20]
   BUZON_WHATSAPP_TIMEOUT_SECS whatsapp_timeout_secs Longest wait for a Graph API answer [20]
@@ -152,6 +156,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "whatsapp_api_version",
     "whatsapp_idle_secs",
     "whatsapp_media_max_bytes",
+    "whatsapp_media_hosts",
     "whatsapp_sender_per_minute",
     "whatsapp_sender_burst",
     "whatsapp_timeout_secs",

@@ -73,6 +73,7 @@ struct RawSettings {
     whatsapp_api_version: String,
     whatsapp_idle_secs: u64,
     whatsapp_media_max_bytes: u64,
+    whatsapp_media_hosts: ListOrString,
     whatsapp_sender_per_minute: u32,
     whatsapp_sender_burst: u32,
     whatsapp_timeout_secs: u64,
@@ -100,6 +101,10 @@ struct RawSettings {
     log: String,
     log_format: String,
 }
+
+/// Meta's media hosts: the Cloud API answers a media look-up with a URL on
+/// `lookaside.fbsbx.com`; its CDN is under `fbcdn.net`.
+pub const DEFAULT_MEDIA_HOSTS: &str = "lookaside.fbsbx.com, .fbcdn.net";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -170,6 +175,7 @@ impl Default for RawSettings {
             whatsapp_api_version: "v23.0".into(),
             whatsapp_idle_secs: 3600,
             whatsapp_media_max_bytes: 16 * 1024 * 1024,
+            whatsapp_media_hosts: ListOrString::One(DEFAULT_MEDIA_HOSTS.into()),
             whatsapp_sender_per_minute: 30,
             whatsapp_sender_burst: 20,
             whatsapp_timeout_secs: 20,
@@ -354,6 +360,9 @@ pub struct WhatsAppSettings {
     pub api_version: String,
     pub idle: std::time::Duration,
     pub media_max_bytes: u64,
+    /// Hosts a media download may go to with the access token, besides the API
+    /// base's own: exact names, or `.suffix` for any name under it (lower case).
+    pub media_hosts: Vec<String>,
     pub sender_limit: Limit,
     pub timeout: std::time::Duration,
 }

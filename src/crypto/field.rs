@@ -3,9 +3,17 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Ciphertext layout: `[version=1][key id: u32 BE][nonce: 12][AES-GCM ciphertext+tag]`.
+/// Ciphertext layout: `[version][key id: u32 BE][nonce: 12][AES-GCM ciphertext+tag]`.
+/// Version 1 seals the value as it is; version 2 ([`FieldCipher::encrypt_padded`])
+/// seals `[length: u64 BE][value][zeros]` padded to a size bucket, so a file's
+/// ciphertext does not tell its exact size (a known document could be found by
+/// it). The version is bound into the associated data: changing it fails to
+/// authenticate.
 const FORMAT_V1: u8 = 1;
+const FORMAT_PADDED: u8 = 2;
 const HEADER: usize = 1 + 4 + 12;
+/// Padded values are at least this long, and grow in steps of at least this much.
+const PAD_MIN: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CryptoError {
@@ -29,9 +37,22 @@ pub struct Aad<'a> {
 }
 
 impl Aad<'_> {
-    fn bytes(&self) -> Vec<u8> {
-        format!("buzon/v1/{}/{}/{}", self.table, self.column, self.row).into_bytes()
+    fn bytes(&self, version: u8) -> Vec<u8> {
+        let v = if version == FORMAT_PADDED {
+            "v2-padded"
+        } else {
+            "v1"
+        };
+        format!("buzon/{v}/{}/{}/{}", self.table, self.column, self.row).into_bytes()
     }
+}
+
+/// The padded length of `n` bytes (with the 8-byte length before them): a multiple
+/// of 16 KiB, or of 1/16 of the next power of two above 256 KiB (at most ~6 % more).
+fn padded_len(n: usize) -> usize {
+    let n = n.saturating_add(8);
+    let step = (n.checked_next_power_of_two().unwrap_or(usize::MAX) / 16).max(PAD_MIN);
+    n.div_ceil(step).saturating_mul(step)
 }
 
 /// Encrypts and decrypts individual fields with the key ring's AES-256-GCM keys.
@@ -51,6 +72,26 @@ impl FieldCipher {
     }
 
     pub fn encrypt(&self, aad: Aad<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.seal(aad, FORMAT_V1, plaintext)
+    }
+
+    /// [`FieldCipher::encrypt`] for files: the value is padded to a size bucket
+    /// first, so the ciphertext's length does not give the file's exact size.
+    /// [`FieldCipher::decrypt`] reads both forms.
+    pub fn encrypt_padded(&self, aad: Aad<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        let mut padded = zeroize::Zeroizing::new(Vec::with_capacity(padded_len(plaintext.len())));
+        padded.extend_from_slice(&(plaintext.len() as u64).to_be_bytes());
+        padded.extend_from_slice(plaintext);
+        padded.resize(padded_len(plaintext.len()), 0);
+        self.seal(aad, FORMAT_PADDED, &padded)
+    }
+
+    /// Whether a stored ciphertext is a padded one (re-encryption keeps it so).
+    pub fn is_padded(ciphertext: &[u8]) -> bool {
+        ciphertext.first() == Some(&FORMAT_PADDED)
+    }
+
+    fn seal(&self, aad: Aad<'_>, version: u8, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let cipher = self
             .keys
             .get(&self.active)
@@ -62,12 +103,12 @@ impl FieldCipher {
                 &nonce,
                 Payload {
                     msg: plaintext,
-                    aad: &aad.bytes(),
+                    aad: &aad.bytes(version),
                 },
             )
             .map_err(|_| CryptoError::Encrypt)?;
         let mut out = Vec::with_capacity(HEADER + sealed.len());
-        out.push(FORMAT_V1);
+        out.push(version);
         out.extend_from_slice(&self.active.to_be_bytes());
         out.extend_from_slice(&nonce_bytes);
         out.extend_from_slice(&sealed);
@@ -79,9 +120,10 @@ impl FieldCipher {
     }
 
     pub fn decrypt(&self, aad: Aad<'_>, ciphertext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        if ciphertext.len() < HEADER + 16 || ciphertext.first() != Some(&FORMAT_V1) {
-            return Err(CryptoError::Malformed);
-        }
+        let version = match ciphertext.first() {
+            Some(&v @ (FORMAT_V1 | FORMAT_PADDED)) if ciphertext.len() >= HEADER + 16 => v,
+            _ => return Err(CryptoError::Malformed),
+        };
         let key_id = ciphertext
             .get(1..5)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
@@ -96,15 +138,29 @@ impl FieldCipher {
             .keys
             .get(&key_id)
             .ok_or(CryptoError::UnknownKey(key_id))?;
-        cipher
+        let plain = cipher
             .decrypt(
                 &nonce,
                 Payload {
                     msg: ciphertext.get(HEADER..).unwrap_or_default(),
-                    aad: &aad.bytes(),
+                    aad: &aad.bytes(version),
                 },
             )
-            .map_err(|_| CryptoError::Authentication)
+            .map_err(|_| CryptoError::Authentication)?;
+        if version == FORMAT_V1 {
+            return Ok(plain);
+        }
+        let plain = zeroize::Zeroizing::new(plain);
+        let len = plain
+            .get(..8)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_be_bytes)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(CryptoError::Malformed)?;
+        plain
+            .get(8..8usize.saturating_add(len))
+            .map(<[u8]>::to_vec)
+            .ok_or(CryptoError::Malformed)
     }
 
     pub fn decrypt_string(&self, aad: Aad<'_>, ciphertext: &[u8]) -> Result<String, CryptoError> {
@@ -193,6 +249,37 @@ mod tests {
         assert_eq!(
             without.decrypt(aad("name_ct", row), &ct),
             Err(CryptoError::UnknownKey(1))
+        );
+    }
+
+    #[test]
+    fn padded_values_hide_their_exact_size_and_read_back() {
+        let row = Uuid::new_v4();
+        let c = cipher();
+        let len = |n: usize| {
+            let ct = c
+                .encrypt_padded(aad("content_ct", row), &vec![7u8; n])
+                .unwrap_or_default();
+            assert_eq!(
+                c.decrypt(aad("content_ct", row), &ct),
+                Ok(vec![7u8; n]),
+                "{n}"
+            );
+            assert!(FieldCipher::is_padded(&ct));
+            ct.len()
+        };
+        assert_eq!(len(0), len(16 * 1024 - 8));
+        assert_eq!(len(39_517), len(40_000));
+        assert_ne!(len(39_517), 39_517 + HEADER + 16);
+        assert!(len(3_000_000) < 3_000_000 * 107 / 100 + PAD_MIN);
+        // The version is authenticated: a padded value read as a plain one fails.
+        let mut ct = c
+            .encrypt_padded(aad("content_ct", row), b"x")
+            .unwrap_or_default();
+        ct[0] = FORMAT_V1;
+        assert_eq!(
+            c.decrypt(aad("content_ct", row), &ct),
+            Err(CryptoError::Authentication)
         );
     }
 

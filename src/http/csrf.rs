@@ -3,14 +3,14 @@
 //! The browser holds a random value in an HttpOnly, SameSite=Strict cookie; each form
 //! carries HMAC-SHA256(csrf key, that value). A POST passes when the form's token
 //! matches the cookie's (constant-time) and the browser does not mark it cross-site
-//! (`Sec-Fetch-Site`). The key comes from the key file, so tokens survive restarts
+//! (`Sec-Fetch-Site`) nor name another origin (`Origin`, compared with `Host`). The key comes from the key file, so tokens survive restarts
 //! and work across several instances; no server-side session is kept. Chosen over
 //! `axum_csrf` because that crate's cookie encryption adds a key we would have to
 //! manage separately, and this is the same construction in a few lines over the HMAC
 //! we already use.
 
 use axum::http::HeaderMap;
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::{COOKIE, HOST, ORIGIN, SET_COOKIE};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, KeyInit, Mac};
@@ -70,7 +70,7 @@ impl Csrf<'_> {
     /// nothing: older browsers) and the token matches the cookie.
     pub fn verify(&self, headers: &HeaderMap, token: Option<&str>) -> bool {
         match (cookie_value(headers, self.cookie_name()), token) {
-            (Some(value), Some(token)) if same_origin(headers) => {
+            (Some(value), Some(token)) if same_origin(headers, self.secure_cookies) => {
                 crate::crypto::ct_eq(self.sign(&value).as_bytes(), token.as_bytes())
             }
             _ => false,
@@ -92,12 +92,52 @@ pub(crate) fn sign(key: &[u8; 32], label: &str, value: &str) -> String {
     }
 }
 
-/// False when the browser marks the request cross-site (older browsers say nothing).
-pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
+/// False when the browser marks the request cross-site (older browsers say nothing),
+/// or names an `Origin` other than this server's: the scheme (https only when
+/// `https_only`, the cookies being Secure), host and port of the `Host` header.
+/// `Origin: null` (sandboxed frames, some redirects, `file:`) is refused.
+pub(crate) fn same_origin(headers: &HeaderMap, https_only: bool) -> bool {
     headers
         .get("sec-fetch-site")
         .and_then(|v| v.to_str().ok())
         .is_none_or(|v| v.eq_ignore_ascii_case("same-origin") || v.eq_ignore_ascii_case("none"))
+        && origin_matches(headers, https_only)
+}
+
+/// True without an `Origin` header (older browsers, same-origin GETs); otherwise
+/// whether it is this server's own origin.
+fn origin_matches(headers: &HeaderMap, https_only: bool) -> bool {
+    let Some(origin) = headers.get(ORIGIN) else {
+        return true;
+    };
+    let host = headers.get(HOST).and_then(|v| v.to_str().ok());
+    let (Ok(origin), Some(host)) = (origin.to_str(), host) else {
+        return false;
+    };
+    let (default, authority) = match origin.split_once("://") {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("https") => (443, rest),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") && !https_only => (80, rest),
+        _ => return false,
+    };
+    match (host_port(authority, default), host_port(host, default)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// `host[:port]` (or `[v6]:port`) as lower-cased host and port, the default port
+/// when none is given; `None` for anything else (a path, user info, a bad port).
+fn host_port(authority: &str, default: u16) -> Option<(String, u16)> {
+    if authority.is_empty() || authority.contains(['/', '@', '?', '#', ' ']) {
+        return None;
+    }
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && (!h.contains(':') || h.ends_with(']')) => {
+            (h, p.parse().ok()?)
+        }
+        _ => (authority, default),
+    };
+    Some((host.to_ascii_lowercase(), port))
 }
 
 /// A cookie's value when it is well formed: 32 random bytes in URL-safe base64.
@@ -162,6 +202,60 @@ mod tests {
         let reissued = csrf.issue(&headers(&pair, None));
         assert!(reissued.set_cookie.is_none());
         assert_eq!(reissued.token, issued.token);
+    }
+
+    fn with_origin(origin: &str, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = origin.parse() {
+            h.insert(ORIGIN, v);
+        }
+        if let Ok(v) = host.parse() {
+            h.insert(HOST, v);
+        }
+        h
+    }
+
+    #[test]
+    fn only_this_servers_own_origin_passes() {
+        for (origin, host) in [
+            ("http://127.0.0.1:8080", "127.0.0.1:8080"),
+            ("https://buzon.example.org", "buzon.example.org"),
+            ("https://BUZON.example.org:443", "buzon.example.org"),
+            ("http://buzon.example.org", "buzon.example.org:80"),
+            ("http://[::1]:8080", "[::1]:8080"),
+        ] {
+            assert!(
+                same_origin(&with_origin(origin, host), false),
+                "{origin} {host}"
+            );
+        }
+        for (origin, host) in [
+            ("http://evil.test", "127.0.0.1:8080"),
+            ("null", "127.0.0.1:8080"),
+            ("http://127.0.0.1:8081", "127.0.0.1:8080"),
+            ("http://127.0.0.1", "127.0.0.1:8080"),
+            ("https://buzon.example.org", "buzon.example.org:80"),
+            ("ftp://buzon.example.org", "buzon.example.org"),
+            ("http://buzon.example.org.evil.test", "buzon.example.org"),
+            ("http://user@buzon.example.org", "buzon.example.org"),
+            ("http://buzon.example.org", ""),
+        ] {
+            assert!(
+                !same_origin(&with_origin(origin, host), false),
+                "{origin} {host}"
+            );
+        }
+        // Secure cookies: https only.
+        assert!(!same_origin(
+            &with_origin("http://buzon.example.org", "buzon.example.org"),
+            true
+        ));
+        assert!(same_origin(
+            &with_origin("https://buzon.example.org", "buzon.example.org"),
+            true
+        ));
+        // No Origin at all (older browsers): the token decides.
+        assert!(same_origin(&HeaderMap::new(), true));
     }
 
     #[test]

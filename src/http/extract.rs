@@ -112,3 +112,47 @@ pub(crate) async fn read_fields(
         .map_err(|code| error_page(code, lang, None))?;
     parse_fields(&bytes, lang).map_err(|code| error_page(code, lang, None))
 }
+
+/// Axum's `Path`, whose refusals are the project's own: a JSON error body under
+/// `/api/`, an error page elsewhere (axum's are `text/plain`). Invalid UTF-8 in a
+/// parameter (`/api/v1/cases/%FF`) is `invalid_encoding` (400); a parameter that
+/// does not parse (an id that is no UUID) names nothing here, so `not_found` (404).
+pub struct Path<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        use axum::response::IntoResponse;
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(rejection) => {
+                let code = match &rejection {
+                    PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                        ErrorKind::InvalidUtf8InPathParam { .. } => ErrorCode::InvalidEncoding,
+                        ErrorKind::ParseError { .. }
+                        | ErrorKind::ParseErrorAtIndex { .. }
+                        | ErrorKind::ParseErrorAtKey { .. } => ErrorCode::NotFound,
+                        _ => ErrorCode::Internal,
+                    },
+                    _ => ErrorCode::Internal,
+                };
+                let lang = header_language(&parts.headers);
+                Err(if parts.uri.path().starts_with("/api/") {
+                    ApiError::new(code, lang).into_response()
+                } else {
+                    error_page(code, lang, None)
+                })
+            }
+        }
+    }
+}

@@ -78,12 +78,12 @@ pub fn csrf_matches(
     token: &str,
     given: Option<&str>,
 ) -> bool {
-    csrf_given(headers, &csrf_token(state, token), given)
+    csrf_given(secure(state), headers, &csrf_token(state, token), given)
 }
 
-fn csrf_given(headers: &HeaderMap, expected: &str, given: Option<&str>) -> bool {
+fn csrf_given(https_only: bool, headers: &HeaderMap, expected: &str, given: Option<&str>) -> bool {
     let given = given.or_else(|| headers.get("x-csrf-token").and_then(|v| v.to_str().ok()));
-    csrf::same_origin(headers)
+    csrf::same_origin(headers, https_only)
         && given.is_some_and(|g| crate::crypto::ct_eq(g.as_bytes(), expected.as_bytes()))
 }
 
@@ -94,6 +94,8 @@ pub enum Credential {
     Session {
         token: Zeroizing<String>,
         csrf: String,
+        /// Only an https `Origin` is this server's (the cookies are Secure).
+        https_only: bool,
     },
     /// A personal API token.
     Bearer,
@@ -119,7 +121,9 @@ impl Principal {
     pub fn csrf_ok(&self, headers: &HeaderMap, form_token: Option<&str>) -> bool {
         match &self.credential {
             Credential::Bearer => true,
-            Credential::Session { csrf, .. } => csrf_given(headers, csrf, form_token),
+            Credential::Session {
+                csrf, https_only, ..
+            } => csrf_given(*https_only, headers, csrf, form_token),
         }
     }
 }
@@ -305,6 +309,7 @@ pub async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Princ
         credential: Credential::Session {
             token: Zeroizing::new(token),
             csrf,
+            https_only: secure(state),
         },
     })
 }

@@ -5,6 +5,7 @@
 //! Channel-blind: the web form, the JSON API (and later e-mail and WhatsApp) all end
 //! here. A complaint is acknowledged only after its transaction committed.
 
+pub mod attachment_meta;
 mod hashing;
 pub mod members;
 pub mod referrals;

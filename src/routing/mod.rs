@@ -17,6 +17,7 @@
 pub mod priority;
 
 mod directory;
+pub mod markdown;
 pub mod petition;
 mod rules;
 

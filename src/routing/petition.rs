@@ -177,9 +177,13 @@ pub fn draft(input: &PetitionInput) -> Result<String, NotACandidate> {
     Ok(out)
 }
 
-/// Appends one document, as Markdown, to `out`.
+/// Appends one document, as Markdown, to `out`. Everything that can hold what a
+/// worker or an advocate typed (values, paragraphs, bullets, quotes, the title) is
+/// escaped ([`super::markdown::escape`]): no image, link or HTML of theirs renders.
+/// Headings, labels and the missing-element markers are this module's own text.
 pub fn markdown_into(doc: &Document, out: &mut String) {
-    let _ = writeln!(out, "# {}\n", doc.title);
+    use super::markdown::escape;
+    let _ = writeln!(out, "# {}\n", escape(&doc.title));
     let mut in_list = false;
     for b in &doc.blocks {
         let listy = matches!(b, Block::Field(..) | Block::Bullet(_));
@@ -192,16 +196,18 @@ pub fn markdown_into(doc: &Document, out: &mut String) {
             Block::Field(label, value) => writeln!(
                 out,
                 "- {label}: {}",
-                value.as_deref().unwrap_or(doc.missing_marker())
+                value
+                    .as_deref()
+                    .map_or_else(|| doc.missing_marker().to_owned(), escape)
             ),
-            Block::Paragraph(p) => writeln!(out, "{p}\n"),
+            Block::Paragraph(p) => writeln!(out, "{}\n", escape(p)),
             Block::Quote(q) => {
                 for line in q.lines() {
-                    let _ = writeln!(out, "> {line}");
+                    let _ = writeln!(out, "> {}", escape(line));
                 }
                 writeln!(out)
             }
-            Block::Bullet(t) => writeln!(out, "- {t}"),
+            Block::Bullet(t) => writeln!(out, "- {}", escape(t)),
         };
     }
     out.push_str("\n---\n\n");
@@ -672,7 +678,7 @@ mod draft_tests {
     #[test]
     fn an_organizations_draft_names_only_consenting_members_and_counts_the_rest() {
         let text = draft(&input()).unwrap();
-        assert!(text.contains("Sindicato & Co") && text.contains("Marta (employee no. E-1)"));
+        assert!(text.contains("Sindicato &amp; Co") && text.contains("Marta (employee no. E-1)"));
         assert!(text.contains("Identity withheld of workers on record: 11"));
         assert!(text.contains("Workers affected: 12"));
         assert!(text.contains("Goods or services, customers, HS codes: Arneses"));

@@ -37,6 +37,8 @@ struct Inner {
     failures: VecDeque<Failure>,
     media: HashMap<String, (String, Vec<u8>)>,
     media_failures: HashMap<String, u32>,
+    /// Media look-ups answered with this URL instead of the stand-in's own.
+    media_urls: HashMap<String, String>,
     downloads: HashMap<String, u32>,
     counter: u64,
     /// Ids given to accepted messages: `wamid.{prefix}{counter:08}`.
@@ -102,6 +104,12 @@ impl GraphStub {
         inner.media.insert(id.into(), (mime.into(), bytes.to_vec()));
         inner.media_failures.insert(id.into(), failures);
         buzon::crypto::hex(&Sha256::digest(bytes))
+    }
+
+    /// Answers look-ups of media `id` with `url` as where to download it.
+    pub fn media_url(&self, id: &str, url: &str) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.media_urls.insert(id.into(), url.into());
     }
 
     /// Forgets the failures [`GraphStub::fail_next`] queued that were not used yet.
@@ -395,7 +403,7 @@ async fn media_info(
     };
     axum::Json(json!({
         "messaging_product": "whatsapp",
-        "url": format!("{}/download/{id}", s.base),
+        "url": s.media_urls.get(&id).cloned().unwrap_or_else(|| format!("{}/download/{id}", s.base)),
         "mime_type": mime,
         "sha256": buzon::crypto::hex(&Sha256::digest(&bytes)),
         "file_size": bytes.len(),

@@ -17,6 +17,7 @@ mod crash;
 mod deferred;
 mod email;
 mod flood;
+mod hardening;
 mod indicators;
 mod keys;
 mod layering;

@@ -205,7 +205,6 @@ pub async fn store(
         source: Set(source.to_owned()),
         raw_ct: Set(raw_ct),
         envelope_ct: Set(envelope_ct),
-        size_bytes: Set(i64::try_from(raw.len()).unwrap_or(i64::MAX)),
         state: Set(PENDING.to_owned()),
         outcome: Set(None),
         case_id: Set(None),

@@ -29,6 +29,8 @@ pub enum GraphError {
 pub struct GraphClient {
     http: reqwest::Client,
     base: String,
+    /// Where a media URL may point (the token goes with the download).
+    media_hosts: MediaHosts,
     version: String,
     phone_number_id: String,
     token: Secret,
@@ -76,6 +78,7 @@ impl GraphClient {
         Ok(Self {
             http,
             base: settings.api_base.clone(),
+            media_hosts: MediaHosts::new(&settings.api_base, &settings.media_hosts),
             version: settings.api_version.clone(),
             phone_number_id: settings.phone_number_id.clone(),
             token: settings.access_token.clone(),
@@ -153,6 +156,12 @@ impl GraphClient {
         max: u64,
         sha256_hex: &str,
     ) -> Result<Vec<u8>, GraphError> {
+        // The access token goes with the request: only to Meta (issue 30, finding 8).
+        if !self.media_hosts.allows(url) {
+            return Err(GraphError::Permanent(
+                "media URL on a host not allowed".into(),
+            ));
+        }
         let mut response = self.get(url).await?;
         if response.content_length().is_some_and(|len| len > max) {
             return Err(GraphError::Permanent("file too large".into()));
@@ -173,6 +182,62 @@ impl GraphClient {
             return Err(GraphError::Retry("sha256 mismatch".into()));
         }
         Ok(bytes)
+    }
+}
+
+/// The places a media download may go with the access token: the API base itself
+/// (scheme, host and port), and the configured media hosts over https on the
+/// default port (over http too when the API base is http, as in tests).
+#[derive(Debug, Clone)]
+pub struct MediaHosts {
+    base: Option<(String, String, Option<u16>)>,
+    hosts: Vec<String>,
+}
+
+impl MediaHosts {
+    pub fn new(api_base: &str, hosts: &[String]) -> Self {
+        let base = reqwest::Url::parse(api_base).ok().and_then(|u| {
+            let host = u.host_str()?.to_ascii_lowercase();
+            Some((u.scheme().to_owned(), host, u.port_or_known_default()))
+        });
+        Self {
+            base,
+            hosts: hosts.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        }
+    }
+
+    /// Whether `url` is one the access token may be sent to.
+    pub fn allows(&self, url: &str) -> bool {
+        let Ok(url) = reqwest::Url::parse(url) else {
+            return false;
+        };
+        let Some(host) = url.host_str().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        if !url.username().is_empty() || url.password().is_some() {
+            return false;
+        }
+        let port = url.port_or_known_default();
+        if let Some((scheme, base_host, base_port)) = &self.base
+            && url.scheme() == scheme
+            && host == *base_host
+            && port == *base_port
+        {
+            return true;
+        }
+        let base_is_http = self.base.as_ref().is_some_and(|(s, _, _)| s == "http");
+        let scheme_ok = url.scheme() == "https" || (base_is_http && url.scheme() == "http");
+        scheme_ok
+            && url.port().is_none()
+            && self
+                .hosts
+                .iter()
+                .any(|allowed| match allowed.strip_prefix('.') {
+                    Some(domain) => host
+                        .strip_suffix(domain)
+                        .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+                    None => host == *allowed,
+                })
     }
 }
 
@@ -236,6 +301,41 @@ fn without_nulls(value: serde_json::Value) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::channels::whatsapp::conversation::Row;
+
+    #[test]
+    fn the_token_goes_only_to_the_api_base_and_meta_media_hosts() {
+        let hosts: Vec<String> = crate::config::DEFAULT_MEDIA_HOSTS
+            .split(',')
+            .map(|h| h.trim().to_owned())
+            .collect();
+        let meta = MediaHosts::new("https://graph.facebook.com", &hosts);
+        for ok in [
+            "https://graph.facebook.com/v23.0/x",
+            "https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid=1",
+            "https://LOOKASIDE.fbsbx.com/x",
+            "https://scontent.xx.fbcdn.net/v/t1.jpg",
+        ] {
+            assert!(meta.allows(ok), "{ok}");
+        }
+        for refused in [
+            "http://lookaside.fbsbx.com/x",
+            "https://lookaside.fbsbx.com:8443/x",
+            "https://fbcdn.net.evil.test/x",
+            "https://evilfbcdn.net/x",
+            "https://fbcdn.net/x",
+            "https://graph.facebook.com.evil.test/x",
+            "https://user:pw@lookaside.fbsbx.com/x",
+            "https://tracker.test/x",
+            "ftp://lookaside.fbsbx.com/x",
+            "not a url",
+        ] {
+            assert!(!meta.allows(refused), "{refused}");
+        }
+        let local = MediaHosts::new("http://127.0.0.1:4000", &hosts);
+        assert!(local.allows("http://127.0.0.1:4000/media/1"));
+        assert!(!local.allows("http://127.0.0.1:4001/media/1"));
+        assert!(!local.allows("http://127.0.0.2:4000/media/1"));
+    }
 
     #[test]
     fn bodies_follow_the_cloud_api_shape_without_nulls() {

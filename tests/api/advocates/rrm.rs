@@ -122,6 +122,7 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
             .send()
     };
     let pdf = b"%PDF-1.4\nCARTA-DE-DESPIDO-CONTENIDO-UNICO\n%%EOF".to_vec();
+    let pdf_sha = buzon::crypto::sha256_hex(&pdf);
     let res = upload("carta.pdf", pdf).await.unwrap();
     assert_eq!(res.status().as_u16(), 201);
     let evidence: Value = res.json().await.unwrap();
@@ -357,8 +358,73 @@ async fn a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft(backe
             "Jorge Sin Permiso",
             "Carta de despido de Marta",
             "carta.pdf",
+            // Nor the file's digest, which would find the case from the letter.
+            &pdf_sha,
         ],
     );
 }
 
 on_both_backends!(a_flagged_case_goes_through_the_rrm_workflow_to_an_exported_draft);
+
+/// Issue 30, finding 11: what an advocate typed reaches the Markdown draft as
+/// words, never as an image that pings a tracker, a link or raw HTML.
+#[tokio::test]
+async fn the_markdown_draft_carries_no_live_markup() {
+    let o = orgs(Backend::Sqlite).await;
+    let body = json!({
+        "workplace": {"employer": "Electrónica ![x](https://tracker.test/e.png)", "city": "Ciudad Juárez", "state": "MX-CHH", "workers": 2500},
+        "violations": ["union_interference", "union_retaliation"],
+        "narrative": "Nos obligaron a votar. ![x](https://tracker.test/p.png) <img src=x>",
+        "consent": consent(&["complaint"]),
+        "workers_affected": 4,
+        "members": [{"consent": consent(&["complaint", "petition"])}]
+    });
+    let created = file_as(&o, &o.a, &body).await;
+    let case_ref = created["case_ref"].as_str().unwrap().to_owned();
+    let rrm = format!("/api/v1/cases/{case_ref}/rrm");
+    let answers = json!({
+        "legal_name": "Electrónica <script>alert(1)</script> S.A.",
+        "sector": "electronics",
+        "goods": "[clic](https://tracker.test/l) <https://tracker.test/a>",
+        "trade_with_us": "yes",
+        "occurred_on": "2026-08-20",
+        "timeline": "2026-08-18 asamblea\n![x](https://tracker.test/t.png)\n<img src=x>",
+        "remedy_sought": "www.tracker.test y https://tracker.test/q"
+    });
+    let res = o
+        .http
+        .put(o.server.url(&rrm))
+        .bearer_auth(&o.a)
+        .json(&answers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let res = o
+        .http
+        .post(o.server.url(&format!("{rrm}/petition")))
+        .bearer_auth(&o.a)
+        .json(&json!({"format": "md"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/markdown")
+    );
+    let md = res.text().await.unwrap();
+    assert!(md.contains("asamblea"), "the words are there: {md}");
+    assert!(md.contains("tracker"), "the words are there: {md}");
+    for live in ["![", "<img", "<script", "<https", "https://", "www.tracker"] {
+        assert!(!md.contains(live), "{live:?} in the draft:\n{md}");
+    }
+    // A link's `](` only ever after an escaped `]`.
+    assert!(
+        md.match_indices("](").all(|(i, _)| md[..i].ends_with('\\')),
+        "a live link in the draft:\n{md}"
+    );
+    assert!(!md.contains('<'), "no raw HTML at all:\n{md}");
+}

@@ -274,11 +274,11 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
     );
     assert_eq!(mail.count("SELECT COUNT(*) FROM case_violations").await, 0);
 
-    // The attachment: encrypted, SHA-256 recorded, its name encrypted too.
+    // The attachment: encrypted, SHA-256 recorded encrypted, its name encrypted too.
     let db = mail.server.db().await;
     let row = one_row(
         &db,
-        "SELECT id, content_ct, content_sha256, filename_ct, mime_type, state FROM attachments",
+        "SELECT id, content_ct, sha256_ct, filename_ct, mime_type, state FROM attachments",
     )
     .await;
     let id: uuid::Uuid = row.try_get("", "id").unwrap();
@@ -297,8 +297,11 @@ async fn mail_becomes_a_case_and_replies_thread(backend: Backend) {
             .unwrap(),
         "acta-despido.pdf"
     );
-    let sha: String = row.try_get("", "content_sha256").unwrap();
-    assert_eq!(sha, buzon::crypto::sha256_hex(PDF));
+    let sha: Vec<u8> = row.try_get("", "sha256_ct").unwrap();
+    assert_eq!(
+        keys.cipher.decrypt_string(aad("sha256_ct"), &sha).unwrap(),
+        buzon::crypto::sha256_hex(PDF)
+    );
     assert_eq!(row.try_get::<String>("", "state").unwrap(), "stored");
     db.close().await.ok();
 

@@ -4,6 +4,7 @@
 //! phone would: text, taps on buttons and list rows, files.
 
 mod deferred;
+mod files;
 mod poison;
 mod resilience;
 mod rights;

@@ -15,6 +15,7 @@ use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key, s
 use crate::channels::Shared;
 use crate::domain::{CaseStatus, Text, limits};
 use crate::intake::MailComplaint;
+use crate::intake::attachment_meta as meta;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -742,7 +743,7 @@ async fn insert_part(
     let content_ct = accepted
         .then(|| {
             keys.cipher
-                .encrypt(crate::intake::attachment_aad(id, "content_ct"), bytes)
+                .encrypt_padded(crate::intake::attachment_aad(id, "content_ct"), bytes)
         })
         .transpose()
         .context("cannot encrypt attachment")?;
@@ -755,15 +756,17 @@ async fn insert_part(
         .transpose()
         .context("cannot encrypt file name")?;
     let mime_type: String = mime_type.chars().take(128).collect();
+    let (aad, size) = (crate::intake::attachment_aad, i64::try_from(bytes.len()));
+    let size = size.unwrap_or(i64::MAX);
     attachment::ActiveModel {
         id: Set(id),
         case_id: Set(Some(case_id)),
         conversation_id: Set(None),
         channel: Set(super::CHANNEL.to_owned()),
-        media_ref: Set(format!("part:{id}")),
+        media_ref_ct: Set(None),
         mime_type: Set(mime_type),
-        declared_sha256: Set(None),
-        size_bytes: Set(i64::try_from(bytes.len()).ok()),
+        declared_sha256_ct: Set(None),
+        size_ct: Set(Some(meta::seal_size(keys, aad(id, "size_ct"), size)?)),
         caption_ct: Set(None),
         content_ct: Set(content_ct),
         state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
@@ -772,8 +775,11 @@ async fn insert_part(
         locked_until: Set(None),
         open_claims: Set(0),
         created_at: Set(now),
-        content_sha256: Set(accepted.then(|| crate::crypto::sha256_hex(bytes))),
+        sha256_ct: Set(accepted
+            .then(|| meta::seal(keys, id, "sha256_ct", &crate::crypto::sha256_hex(bytes)))
+            .transpose()?),
         filename_ct: Set(filename_ct),
+        failure: Set((!accepted).then(|| "file type or size not accepted".to_owned())),
     }
     .insert(txn)
     .await

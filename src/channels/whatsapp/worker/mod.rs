@@ -9,7 +9,9 @@
 
 mod claims;
 mod input;
+mod media;
 pub use claims::*;
+use media::insert_attachment;
 #[cfg(test)]
 mod tests;
 pub use input::*;
@@ -23,6 +25,7 @@ use crate::crypto::receipt::Receipt;
 use crate::domain::{Language, Text};
 use crate::error::ErrorCode;
 use crate::intake::ReceiptError;
+use crate::intake::attachment_meta as meta;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -617,108 +620,6 @@ impl Inbox {
             .context("cannot prune inbox")?;
         outbox::prune(self.db()).await
     }
-
-    /// Downloads one pending evidence file; true if it did something.
-    async fn media_once(&self) -> anyhow::Result<bool> {
-        let now = Utc::now();
-        let candidates = attachment::Entity::find()
-            .filter(attachment::Column::State.eq(PENDING))
-            .filter(attachment::Column::Channel.eq(CHANNEL))
-            .filter(attachment::Column::NextAttemptAt.lte(now))
-            .order_by_asc(attachment::Column::CreatedAt)
-            .limit(20)
-            .all(self.db())
-            .await
-            .context("cannot read attachments")?;
-        for row in candidates {
-            if row.locked_until.is_some_and(|t| t >= now) {
-                continue;
-            }
-            if outbox::claim::<attachment::Entity>(
-                self.db(),
-                self.state.settings.outbox.lease,
-                row.id,
-                &MEDIA_CLAIMS,
-            )
-            .await?
-            .lease()
-            .is_none()
-            {
-                continue;
-            }
-            self.download(row).await?;
-            return Ok(true);
-        }
-        Ok(false)
-    }
-
-    async fn download(&self, row: attachment::Model) -> anyhow::Result<()> {
-        let max = self.wa.settings.media_max_bytes;
-        let result = async {
-            let info = self.wa.graph.media(&row.media_ref).await?;
-            if conversation::accepted_media_type(&info.mime_type).is_none() {
-                return Err(GraphError::Permanent("file type not accepted".into()));
-            }
-            if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
-                return Err(GraphError::Permanent("file too large".into()));
-            }
-            let expected = row
-                .declared_sha256
-                .clone()
-                .unwrap_or_else(|| info.sha256.clone());
-            self.wa.graph.download(&info.url, max, &expected).await
-        }
-        .await;
-        let attempts = row.attempts + 1;
-        let settings = self.state.settings.outbox;
-        let mut update = attachment::ActiveModel {
-            id: Set(row.id),
-            attempts: Set(attempts),
-            locked_until: Set(None),
-            open_claims: Set(0),
-            ..Default::default()
-        };
-        match result {
-            Ok(bytes) => {
-                let ct = self
-                    .state
-                    .keys
-                    .cipher
-                    .encrypt(crate::intake::attachment_aad(row.id, "content_ct"), &bytes)
-                    .context("cannot encrypt attachment")?;
-                update.content_ct = Set(Some(ct));
-                update.content_sha256 = Set(Some(crate::crypto::sha256_hex(&bytes)));
-                update.size_bytes = Set(i64::try_from(bytes.len()).ok());
-                update.state = Set("stored".to_owned());
-                tracing::info!(attachment_id = %row.id, bytes = bytes.len(), "evidence file stored");
-            }
-            Err(GraphError::Retry(reason))
-                if u32::try_from(attempts).unwrap_or(u32::MAX) < settings.max_attempts =>
-            {
-                update.next_attempt_at = Set(outbox::retry_at(
-                    settings.retry_base,
-                    attempts.unsigned_abs(),
-                ));
-                tracing::info!(attachment_id = %row.id, attempts, reason = %reason, "evidence download failed; will retry");
-            }
-            Err(GraphError::Retry(reason)) => {
-                update.state = Set(FAILED.to_owned());
-                tracing::warn!(attachment_id = %row.id, attempts, reason = %reason, "evidence download gave up");
-            }
-            Err(GraphError::Permanent(reason)) => {
-                update.state = Set("rejected".to_owned());
-                tracing::warn!(attachment_id = %row.id, reason = %reason, "evidence file refused");
-            }
-        }
-        // The conversation may have been erased meanwhile (and its files with it).
-        attachment::Entity::update_many()
-            .set(update)
-            .filter(attachment::Column::Id.eq(row.id))
-            .exec(self.db())
-            .await
-            .context("cannot update attachment")?;
-        Ok(())
-    }
 }
 
 /// The inbox row still held under this worker's lease.
@@ -751,49 +652,5 @@ async fn finish(txn: &DatabaseTransaction, id: Uuid, lease: DateTime<Utc>) -> an
     if done.rows_affected != 1 {
         return Err(outbox::Lost.into());
     }
-    Ok(())
-}
-
-async fn insert_attachment(
-    txn: &DatabaseTransaction,
-    keys: &crate::crypto::KeyRing,
-    conversation_id: Uuid,
-    media: &Media,
-) -> anyhow::Result<()> {
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let caption_ct = media
-        .caption
-        .as_deref()
-        .and_then(|c| Text::parse(c, crate::domain::limits::MESSAGE).ok())
-        .map(|c| {
-            keys.cipher
-                .encrypt_str(crate::intake::attachment_aad(id, "caption_ct"), c.as_str())
-        })
-        .transpose()
-        .context("cannot encrypt caption")?;
-    attachment::ActiveModel {
-        id: Set(id),
-        case_id: Set(None),
-        conversation_id: Set(Some(conversation_id)),
-        channel: Set(CHANNEL.to_owned()),
-        media_ref: Set(media.id.clone()),
-        mime_type: Set(media.mime_type.clone()),
-        declared_sha256: Set(media.sha256.clone()),
-        size_bytes: Set(None),
-        caption_ct: Set(caption_ct),
-        content_ct: Set(None),
-        state: Set(PENDING.to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        open_claims: Set(0),
-        created_at: Set(now),
-        content_sha256: Set(None),
-        filename_ct: Set(None),
-    }
-    .insert(txn)
-    .await
-    .context("cannot store attachment")?;
     Ok(())
 }
