@@ -68,6 +68,26 @@ async fn nested_messages_are_held_and_the_server_stays_up(backend: Backend) {
 
 const MARKER: &str = "ABORT-MARKER-7d1f0c9e2b";
 
+/// Posts a message from the poisoned sender to the e-mail webhook.
+async fn post_mail(
+    http: &reqwest::Client,
+    server: &TestServer,
+    token: &str,
+    id: &str,
+    body: &str,
+) -> reqwest::Response {
+    let raw = format!(
+        "From: veneno@ejemplo.mx\r\nTo: {INTAKE}\r\nSubject: Queja\r\nMessage-ID: <{id}@ejemplo.mx>\r\n\r\n{body}\r\n"
+    );
+    http.post(server.url("/webhooks/email"))
+        .bearer_auth(token)
+        .header("content-type", "message/rfc822")
+        .body(raw)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Waits for the process to exit (the marked message aborts it); false if it is
 /// still running after `secs`.
 async fn exits_within(server: &mut TestServer, secs: u64) -> bool {
@@ -95,17 +115,7 @@ async fn a_message_that_kills_the_process_is_set_aside_after_its_tries(backend: 
     let mut server = TestServer::spawn_with(backend, options.clone()).await;
     assert!(server.logs().contains("BUZON_TEST_ABORT_ON is set"));
     let http = client();
-    let raw = format!(
-        "From: veneno@ejemplo.mx\r\nTo: {INTAKE}\r\nSubject: Queja\r\nMessage-ID: <poison@ejemplo.mx>\r\n\r\n{MARKER}\r\n"
-    );
-    let res = http
-        .post(server.url("/webhooks/email"))
-        .bearer_auth(&token)
-        .header("content-type", "message/rfc822")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let res = post_mail(&http, &server, &token, "poison", MARKER).await;
     assert_eq!(
         res.status(),
         200,
@@ -159,17 +169,7 @@ async fn a_message_that_kills_the_process_is_set_aside_after_its_tries(backend: 
     );
     assert!(server.logs().contains("row set aside for a person"));
     // The sender's next message is worked: the set-aside row blocks nobody.
-    let raw = format!(
-        "From: veneno@ejemplo.mx\r\nTo: {INTAKE}\r\nSubject: Queja\r\nMessage-ID: <after@ejemplo.mx>\r\n\r\n{BODY}"
-    );
-    let res = http
-        .post(server.url("/webhooks/email"))
-        .bearer_auth(&token)
-        .header("content-type", "message/rfc822")
-        .body(raw)
-        .send()
-        .await
-        .unwrap();
+    let res = post_mail(&http, &server, &token, "after", BODY).await;
     assert_eq!(res.status(), 200);
     eventually(30, "the next message worked", || async {
         let n = server

@@ -187,15 +187,7 @@ async fn a_known_document_finds_no_case_without_the_key(backend: Backend) {
     for r in &rows {
         let id: uuid::Uuid = r.try_get_by_index(0).unwrap();
         let mime: String = r.try_get_by_index(1).unwrap();
-        let open = |column, i| {
-            let ct: Vec<u8> = r.try_get_by_index(i).unwrap();
-            let aad = Aad {
-                table: "attachments",
-                column,
-                row: id,
-            };
-            keys.cipher.decrypt_string(aad, &ct).unwrap()
-        };
+        let open = |column, i| open_attachment_column(&keys, r, id, column, i);
         let (bytes, media_ref) = if mime == "image/jpeg" {
             (&photo, Some(MEDIA_ID))
         } else {
@@ -411,15 +403,7 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
     }
     assert_eq!(row.try_get_by_index::<Option<String>>(2).unwrap(), None);
     assert_eq!(row.try_get_by_index::<Option<i64>>(3).unwrap(), None);
-    let open = |column, i| {
-        let ct: Vec<u8> = row.try_get_by_index(i).unwrap();
-        let aad = Aad {
-            table: "attachments",
-            column,
-            row: id,
-        };
-        keys.cipher.decrypt_string(aad, &ct).unwrap()
-    };
+    let open = |column, i| open_attachment_column(&keys, &row, id, column, i);
     assert_eq!(open("media_ref_ct", 4), MEDIA_ID);
     assert_eq!(open("declared_sha256_ct", 5), hex);
     assert_eq!(open("sha256_ct", 6), hex);
@@ -471,3 +455,20 @@ async fn older_plaintext_metadata_is_encrypted_at_start(backend: Backend) {
 }
 
 on_both_backends!(older_plaintext_metadata_is_encrypted_at_start);
+
+/// Column `i` of an `attachments` row read as a query result, decrypted as `column`.
+fn open_attachment_column(
+    keys: &KeyRing,
+    row: &sea_orm::QueryResult,
+    id: uuid::Uuid,
+    column: &'static str,
+    i: usize,
+) -> String {
+    let ct: Vec<u8> = row.try_get_by_index(i).unwrap();
+    let aad = Aad {
+        table: "attachments",
+        column,
+        row: id,
+    };
+    keys.cipher.decrypt_string(aad, &ct).unwrap()
+}
