@@ -376,6 +376,11 @@ fn main() -> ExitCode {
             }
         }
     });
+    // Whatever is still spawned when the command is done gets 5 s, not forever: a
+    // runtime dropped the usual way waits for every worker thread, and a CLI run
+    // (`staff token`) once hung there for good, a worker spinning in sqlx 0.9's pool
+    // maintenance task after the command's pool was dropped.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
