@@ -110,8 +110,29 @@ async fn a_burst_gets_no_more_than_five_checks(backend: Backend) {
             sign_in(&http, &url, &csrf, REAL, WRONG).await.status
         }));
     }
-    // The right password, in the same burst, after the wrong ones.
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    // The right password, in the same burst, once five of the wrong ones have taken
+    // their tries (a fixed pause raced them on a busy machine: the right password
+    // then came among the first five and was rightly checked).
+    let db = server.db().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let taken: i64 = one_row(
+            &db,
+            "SELECT CAST(COALESCE(MAX(failures), 0) AS BIGINT) FROM signin_locks",
+        )
+        .await
+        .try_get_by_index(0)
+        .unwrap();
+        if taken >= 5 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "five tries never taken"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    db.close().await.ok();
     let right = {
         let (http, url, csrf) = (http.clone(), url.clone(), csrf.clone());
         tokio::spawn(async move { sign_in(&http, &url, &csrf, REAL, PASSWORD).await.status })
