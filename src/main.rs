@@ -609,14 +609,33 @@ async fn staff(settings: &Settings, action: StaffAction) -> anyhow::Result<()> {
                 );
             }
         }
-        StaffAction::Disable { email } => apply(id_of(&email).await?, Change::Disable).await?,
-        StaffAction::Enable { email } => apply(id_of(&email).await?, Change::Enable).await?,
-        StaffAction::Unlock { email } => apply(id_of(&email).await?, Change::Unlock).await?,
-        StaffAction::ResetTotp { email } => apply(id_of(&email).await?, Change::ResetTotp).await?,
+        // Each change says what it did (on stderr, as `add` does), so whoever ran it
+        // knows it took.
+        StaffAction::Disable { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Disable).await?;
+            eprintln!("disabled ({id}): sessions ended, API tokens revoked");
+        }
+        StaffAction::Enable { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Enable).await?;
+            eprintln!("enabled ({id})");
+        }
+        StaffAction::Unlock { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::Unlock).await?;
+            eprintln!("unlocked ({id}): failed sign-ins forgotten");
+        }
+        StaffAction::ResetTotp { email } => {
+            let id = id_of(&email).await?;
+            apply(id, Change::ResetTotp).await?;
+            eprintln!("second factor reset ({id}): enrolls again at the next sign-in");
+        }
         StaffAction::ResetPassword { email } => {
             let password = read_password()?;
             let id = id_of(&email).await?;
             apply(id, Change::Password(&password)).await?;
+            eprintln!("password reset ({id}); any lock lifted");
         }
         StaffAction::Token { email } => {
             let id = id_of(&email).await?;
