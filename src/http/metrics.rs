@@ -46,12 +46,7 @@ fn allowed(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(token) = state.settings.metrics_token.as_ref() else {
         return true;
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes())
+    super::bearer_matches(headers, token)
 }
 
 /// `GET /metrics`, behind `BUZON_METRICS_TOKEN` when it is set (401 `invalid_token`

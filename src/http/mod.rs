@@ -59,6 +59,17 @@ pub fn refusal(
 }
 
 /// The JSON refusal a webhook sender (a provider's machine) gets.
+/// Whether the request carries `Authorization: Bearer <secret>` (compared in
+/// constant time): the e-mail webhook's and `/metrics`' check.
+pub fn bearer_matches(headers: &axum::http::HeaderMap, secret: &crate::config::Secret) -> bool {
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    crate::crypto::ct_eq(given.trim().as_bytes(), secret.expose().as_bytes())
+}
+
 pub fn webhook_refusal(code: ErrorCode) -> axum::response::Response {
     refusal("/webhooks/", Language::En, code, None)
 }

@@ -98,12 +98,7 @@ pub async fn email_receive(
     let Some(token) = email.settings.webhook_token.as_ref() else {
         return webhook_refusal(ErrorCode::NotFound);
     };
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !crate::crypto::ct_eq(given.trim().as_bytes(), token.expose().as_bytes()) {
+    if !super::bearer_matches(&headers, token) {
         tracing::warn!("e-mail webhook refused: bad or missing token");
         return webhook_refusal(ErrorCode::InvalidToken);
     }
