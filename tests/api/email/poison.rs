@@ -88,18 +88,6 @@ async fn post_mail(
         .unwrap()
 }
 
-/// Waits for the process to exit (the marked message aborts it); false if it is
-/// still running after `secs`.
-async fn exits_within(server: &mut TestServer, secs: u64) -> bool {
-    for _ in 0..secs * 10 {
-        if !server.is_running() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    false
-}
-
 on_both_backends!(a_message_that_kills_the_process_is_set_aside_after_its_tries);
 
 async fn a_message_that_kills_the_process_is_set_aside_after_its_tries(backend: Backend) {
@@ -125,7 +113,7 @@ async fn a_message_that_kills_the_process_is_set_aside_after_its_tries(backend: 
     // and dies under it, until the claims it never finished are too many.
     for crash in 1..=buzon::outbox::MAX_OPEN_CLAIMS {
         assert!(
-            exits_within(&mut server, 30).await,
+            server.exits_within(30).await,
             "crash {crash} did not happen; logs:\n{}",
             server.logs()
         );

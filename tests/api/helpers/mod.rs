@@ -320,6 +320,18 @@ impl TestServer {
             .is_some_and(|c| c.try_wait().ok().flatten().is_none())
     }
 
+    /// Waits for the process to exit by itself (a test hook aborts it); false if it
+    /// is still running after `secs`.
+    pub async fn exits_within(&mut self, secs: u64) -> bool {
+        for _ in 0..secs * 10 {
+            if !self.is_running() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+
     /// SIGKILL: the process dies wherever it is (no shutdown code runs), as in a
     /// crash or an OOM kill; waits for it to be gone and its output captured.
     pub fn kill(&mut self) {

@@ -24,16 +24,8 @@ async fn a_message_that_kills_the_process_is_set_aside_after_its_tries() {
         .unwrap();
     assert_eq!(status, 200, "stored and acknowledged before it is worked");
     for crash in 1..=buzon::outbox::MAX_OPEN_CLAIMS {
-        let mut exited = false;
-        for _ in 0..300 {
-            if !server.is_running() {
-                exited = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
         assert!(
-            exited,
+            server.exits_within(30).await,
             "crash {crash} did not happen; logs:\n{}",
             server.logs()
         );
