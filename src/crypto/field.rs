@@ -48,7 +48,8 @@ impl Aad<'_> {
 }
 
 /// The padded length of `n` bytes (with the 8-byte length before them): a multiple
-/// of 16 KiB, or of 1/16 of the next power of two above 256 KiB (at most ~6 % more).
+/// of 16 KiB, or of 1/16 of the next power of two above 256 KiB (under 12.5 % more:
+/// a length just over half a power of two is rounded up by at most 1/16 of it).
 fn padded_len(n: usize) -> usize {
     let n = n.saturating_add(8);
     let step = (n.checked_next_power_of_two().unwrap_or(usize::MAX) / 16).max(PAD_MIN);
@@ -79,10 +80,11 @@ impl FieldCipher {
     /// first, so the ciphertext's length does not give the file's exact size.
     /// [`FieldCipher::decrypt`] reads both forms.
     pub fn encrypt_padded(&self, aad: Aad<'_>, plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
-        let mut padded = zeroize::Zeroizing::new(Vec::with_capacity(padded_len(plaintext.len())));
+        let len = padded_len(plaintext.len());
+        let mut padded = zeroize::Zeroizing::new(Vec::with_capacity(len));
         padded.extend_from_slice(&(plaintext.len() as u64).to_be_bytes());
         padded.extend_from_slice(plaintext);
-        padded.resize(padded_len(plaintext.len()), 0);
+        padded.resize(len, 0);
         self.seal(aad, FORMAT_PADDED, &padded)
     }
 
