@@ -289,7 +289,9 @@ impl Application {
 /// database pools (SQLite: a database, WAL and shared-memory file per connection;
 /// PostgreSQL: a socket), and the SMTP sessions.
 fn reserved_files(settings: &Settings) -> u64 {
-    let db = u64::from(settings.db_max_connections) * 3;
+    // SQLite: the reading pool and the one writer, three files each; PostgreSQL:
+    // the pool and the two group committers' own connections, a socket each.
+    let db = (u64::from(settings.db_max_connections) + 2) * 3;
     let smtp = settings
         .email
         .as_ref()
