@@ -114,6 +114,12 @@ mod tests {
         );
         assert_eq!(escape("visit www.tracker.test"), "visit www\\.tracker.test");
         assert_eq!(escape("Sindicato & Co"), "Sindicato &amp; Co");
+        // A `](` someone typed keeps its characters, but its `]` is escaped and
+        // closes no link text (a raw substring check on the output would wrongly
+        // see "](" in the escaped "\\](").
+        let out = escape("](");
+        inert(&out);
+        assert_eq!(out, "\\](");
     }
 
     #[test]
@@ -133,7 +139,6 @@ mod tests {
         fn nothing_typed_survives_as_markup(text in "[ -~\\n\\táéñ]{0,80}") {
             let out = escape(&text);
             inert(&out);
-            prop_assert!(!out.contains("![") && !out.contains("]("));
             prop_assert_eq!(unescape(&out), text);
         }
 
