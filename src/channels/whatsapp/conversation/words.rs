@@ -263,7 +263,7 @@ pub fn parse_date(typed: &str) -> Option<chrono::NaiveDate> {
     .find_map(|p| folded.strip_prefix(p))
     .unwrap_or(&folded);
     let parts: Vec<&str> = rest
-        .split(|c: char| matches!(c, '/' | '-' | '.' | ' ' | ','))
+        .split(['/', '-', '.', ' ', ','])
         .filter(|p| !p.is_empty() && *p != "DE" && *p != "DEL" && *p != "OF")
         .collect();
     let [a, b, c] = parts.as_slice() else {
