@@ -498,7 +498,7 @@ mod tests {
             ),
             (
                 "From: noreply@example.org\r\nSubject: hi\r\n\r\nx",
-                Automatic::AutoReply,
+                Automatic::NoReply,
             ),
         ];
         for (raw, kind) in cases {
@@ -559,5 +559,39 @@ mod tests {
             Language::Es
         );
         assert_eq!(guess_language("", ""), Language::Es);
+    }
+
+    #[test]
+    fn uuencoded_parts_and_loose_names_are_read() {
+        // "Cat" and a longer line, as uuencode writes them.
+        assert_eq!(uudecode(b"begin 644 a.txt\n#0V%T\n`\nend\n"), b"Cat");
+        assert_eq!(uudecode(b"#0V%T\n"), b"Cat");
+        let m = mail(
+            "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nVan los papeles.\r\n\
+             --b\r\nContent-Type: application/msword; name=\"c.doc\"\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+             begin 644 c.doc\r\n#0V%T\r\n`\r\nend\r\n\
+             --b\r\nContent-Type: application/pdf name=acta.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b--\r\n",
+        );
+        assert_eq!(m.attachments.len(), 2);
+        assert_eq!(m.attachments[0].bytes, b"Cat");
+        assert_eq!(m.attachments[1].name.as_deref(), Some("acta.pdf"));
+        assert_eq!(m.attachments[1].mime_type, "application/pdf");
+        assert_eq!(m.attachments[1].bytes, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn a_picture_messages_words_are_its_text() {
+        let m = mail(
+            "From: 5551234567@mms.carrier.example\r\nSubject: \r\n\
+             Content-Type: multipart/related; boundary=\"m\"\r\n\r\n\
+             --m\r\nContent-Type: application/smil; name=mms.smil\r\n\r\n<smil/>\r\n\
+             --m\r\nContent-Type: image/jpeg; name=IMG.jpg\r\nContent-Disposition: attachment; filename=IMG.jpg\r\n\r\nJPEG\r\n\
+             --m\r\nContent-Type: text/plain; name=text_0.txt\r\nContent-Disposition: attachment; filename=text_0.txt\r\n\r\nNos encierran.\r\n--m--\r\n",
+        );
+        assert_eq!(m.body, "Nos encierran.");
+        assert_eq!(m.attachments.len(), 1, "the layout and the words are no files");
+        assert_eq!(m.attachments[0].mime_type, "image/jpeg");
+        assert!(m.automatic.is_none());
     }
 }
