@@ -23,7 +23,11 @@ pub const ALLOWED: &[Kind] = &[
     kind("image/gif", "image (GIF)", &["gif"]),
     kind("image/heic", "photo (iPhone HEIC)", &["heic"]),
     kind("image/heif", "photo (HEIF)", &["heif"]),
-    kind("audio/ogg", "voice note (Ogg/Opus)", &["ogg", "opus", "oga"]),
+    kind(
+        "audio/ogg",
+        "voice note (Ogg/Opus)",
+        &["ogg", "opus", "oga"],
+    ),
     kind("audio/mpeg", "audio (MP3)", &["mp3"]),
     kind("audio/mp4", "audio (M4A)", &["m4a"]),
     kind("audio/aac", "audio (AAC)", &["aac"]),
@@ -144,9 +148,12 @@ pub fn kept_type(declared: &str, name: Option<&str>, bytes: Option<&[u8]>) -> Op
     let stated = || {
         allowed(&declared).or_else(|| {
             // A generic label says nothing: the name decides.
-            matches!(declared.as_str(), "application/octet-stream" | "" | "application/x-unknown")
-                .then(|| name.and_then(by_name))
-                .flatten()
+            matches!(
+                declared.as_str(),
+                "application/octet-stream" | "" | "application/x-unknown"
+            )
+            .then(|| name.and_then(by_name))
+            .flatten()
         })
     };
     let Some(bytes) = bytes else {
@@ -184,13 +191,19 @@ mod tests {
     #[test]
     fn mislabels_phones_send_are_understood() {
         assert_eq!(kept_type("image/jpg", None, None), Some("image/jpeg"));
-        assert_eq!(kept_type("IMAGE/JPG; name=a.jpg", None, None), Some("image/jpeg"));
+        assert_eq!(
+            kept_type("IMAGE/JPG; name=a.jpg", None, None),
+            Some("image/jpeg")
+        );
         assert_eq!(kept_type("audio/basic", None, None), Some("audio/basic"));
         assert_eq!(
             kept_type("application/pdf name=acta.pdf", None, None),
             Some("application/pdf")
         );
-        assert_eq!(kept_type("audio/ogg; codecs=opus", None, None), Some("audio/ogg"));
+        assert_eq!(
+            kept_type("audio/ogg; codecs=opus", None, None),
+            Some("audio/ogg")
+        );
         assert_eq!(
             kept_type(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -210,13 +223,23 @@ mod tests {
             Some("image/jpeg")
         );
         assert_eq!(kept_type("image/png", None, Some(JPEG)), Some("image/jpeg"));
-        assert_eq!(kept_type("text/plain", None, Some(PDF)), Some("application/pdf"));
+        assert_eq!(
+            kept_type("text/plain", None, Some(PDF)),
+            Some("application/pdf")
+        );
         // A program is refused whatever it claims.
         assert_eq!(kept_type("image/jpeg", Some("foto.jpg"), Some(EXE)), None);
         // No magic number (text): the label, then the name.
-        assert_eq!(kept_type("text/plain", None, Some(b"hola")), Some("text/plain"));
         assert_eq!(
-            kept_type("application/octet-stream", Some("lista.CSV"), Some(b"a,b\n1,2")),
+            kept_type("text/plain", None, Some(b"hola")),
+            Some("text/plain")
+        );
+        assert_eq!(
+            kept_type(
+                "application/octet-stream",
+                Some("lista.CSV"),
+                Some(b"a,b\n1,2")
+            ),
             Some("text/csv")
         );
         assert_eq!(

@@ -80,9 +80,15 @@ mod tests {
             requested("WAIT UNTIL 2027-01-02", today),
             Deferral::Until(day(2027, 1, 2))
         );
-        assert_eq!(requested("Nos despidieron sin pagar.", today), Deferral::None);
+        assert_eq!(
+            requested("Nos despidieron sin pagar.", today),
+            Deferral::None
+        );
         // Quoted text is not the worker's own.
-        assert_eq!(requested("> ESPERAR HASTA 2027-01-02", today), Deferral::None);
+        assert_eq!(
+            requested("> ESPERAR HASTA 2027-01-02", today),
+            Deferral::None
+        );
     }
 
     #[test]

@@ -251,7 +251,10 @@ fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut 
         // A carrier's picture message puts its words in a named text part
         // (`text_0.txt`): they are the message's text when it has none (a text
         // file sent with words of its own is evidence like any other).
-        if mime_type == "text/plain" && depth == 0 && body.is_empty() && bytes.len() <= MAX_TEXT_PART
+        if mime_type == "text/plain"
+            && depth == 0
+            && body.is_empty()
+            && bytes.len() <= MAX_TEXT_PART
         {
             let text = part.text_contents().map_or_else(
                 || String::from_utf8_lossy(&bytes).into_owned(),
@@ -590,7 +593,11 @@ mod tests {
              --m\r\nContent-Type: text/plain; name=text_0.txt\r\nContent-Disposition: attachment; filename=text_0.txt\r\n\r\nNos encierran.\r\n--m--\r\n",
         );
         assert_eq!(m.body, "Nos encierran.");
-        assert_eq!(m.attachments.len(), 1, "the layout and the words are no files");
+        assert_eq!(
+            m.attachments.len(),
+            1,
+            "the layout and the words are no files"
+        );
         assert_eq!(m.attachments[0].mime_type, "image/jpeg");
         assert!(m.automatic.is_none());
     }

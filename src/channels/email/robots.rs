@@ -121,7 +121,9 @@ fn report(msg: &Message<'_>) -> Option<Automatic> {
     };
     if let Some(ct) = msg.content_type()
         && ct.ctype().eq_ignore_ascii_case("multipart")
-        && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("report"))
+        && ct
+            .subtype()
+            .is_some_and(|s| s.eq_ignore_ascii_case("report"))
     {
         return Some(by_type(ct.attribute("report-type").unwrap_or("")));
     }
@@ -319,12 +321,26 @@ fn is_no_reply(local: &str) -> bool {
         "bounces",
     ];
     EXACT.contains(&local)
-        || ["-noreply", "_noreply", ".noreply", "-no-reply", "-donotreply"]
-            .iter()
-            .any(|s| local.ends_with(s))
-        || ["noreply-", "noreply.", "no-reply-", "no-reply.", "donotreply-", "bounce-", "bounces-"]
-            .iter()
-            .any(|s| local.starts_with(s))
+        || [
+            "-noreply",
+            "_noreply",
+            ".noreply",
+            "-no-reply",
+            "-donotreply",
+        ]
+        .iter()
+        .any(|s| local.ends_with(s))
+        || [
+            "noreply-",
+            "noreply.",
+            "no-reply-",
+            "no-reply.",
+            "donotreply-",
+            "bounce-",
+            "bounces-",
+        ]
+        .iter()
+        .any(|s| local.starts_with(s))
 }
 
 #[cfg(test)]
@@ -350,7 +366,11 @@ mod tests {
 
     #[test]
     fn delivery_reports_rfc_3464_and_6533() {
-        for report_type in ["delivery-status", "global-delivery-status", "Delivery-Status"] {
+        for report_type in [
+            "delivery-status",
+            "global-delivery-status",
+            "Delivery-Status",
+        ] {
             let raw = format!(
                 "From: Mail Delivery System <mta@mx.example.net>\r\nSubject: Hola\r\n\
                  Content-Type: multipart/report; report-type={report_type};\r\n\tboundary=\"b1\"\r\n\r\n\

@@ -69,7 +69,9 @@ pub fn authentication(msg: &Message<'_>, authserv_id: Option<&str>) -> Auth {
         .header_values("Authentication-Results")
         .filter_map(|v| v.as_text());
     let trusted = match authserv_id {
-        Some(id) => headers.find(|h| parse(h).is_some_and(|r| r.authserv_id.eq_ignore_ascii_case(id))),
+        Some(id) => {
+            headers.find(|h| parse(h).is_some_and(|r| r.authserv_id.eq_ignore_ascii_case(id)))
+        }
         None => headers.next(),
     };
     match trusted.and_then(parse) {
@@ -89,9 +91,7 @@ struct Results {
 impl Results {
     fn failed(&self) -> bool {
         let has = |method: &str, result: &str| {
-            self.methods
-                .iter()
-                .any(|(m, r)| m == method && r == result)
+            self.methods.iter().any(|(m, r)| m == method && r == result)
         };
         has("dmarc", "fail") || has("spf", "fail") || (has("dkim", "fail") && !has("dkim", "pass"))
     }
@@ -102,7 +102,11 @@ impl Results {
 fn parse(header: &str) -> Option<Results> {
     let text = without_comments(header);
     let mut items = text.split(';');
-    let authserv_id = items.next()?.split_whitespace().next()?.to_ascii_lowercase();
+    let authserv_id = items
+        .next()?
+        .split_whitespace()
+        .next()?
+        .to_ascii_lowercase();
     let methods = items
         .filter_map(|item| {
             let (method, rest) = item.trim().split_once('=')?;
@@ -152,7 +156,8 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn msg(headers: &str) -> Message<'static> {
-        let raw = format!("From: rosa@example.org\r\nSubject: Queja\r\n{headers}\r\nMe despidieron.\r\n");
+        let raw =
+            format!("From: rosa@example.org\r\nSubject: Queja\r\n{headers}\r\nMe despidieron.\r\n");
         let raw: &'static str = Box::leak(raw.into_boxed_str());
         MessageParser::new().parse(raw).expect("parsed")
     }
@@ -235,12 +240,17 @@ mod tests {
 
     #[test]
     fn header_grammar() {
-        let r = parse("mx.example.org 1; auth=pass (cram-md5) smtp.auth=sender@example.net; spf=pass smtp.mailfrom=example.net");
+        let r = parse(
+            "mx.example.org 1; auth=pass (cram-md5) smtp.auth=sender@example.net; spf=pass smtp.mailfrom=example.net",
+        );
         assert_eq!(
             r,
             Some(Results {
                 authserv_id: "mx.example.org".into(),
-                methods: vec![("auth".into(), "pass".into()), ("spf".into(), "pass".into())],
+                methods: vec![
+                    ("auth".into(), "pass".into()),
+                    ("spf".into(), "pass".into())
+                ],
             })
         );
         assert_eq!(parse("  "), None);

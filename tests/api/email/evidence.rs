@@ -6,7 +6,8 @@
 use super::*;
 use base64::Engine;
 
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00FOTO-DEL-CONTRATO";
+const JPEG: &[u8] =
+    b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00FOTO-DEL-CONTRATO";
 const SND: &[u8] = b".snd\x00\x00\x00\x18\x00\x00\x10\x00\x00\x00\x00\x01\x00\x00\x1f\x40\x00\x00\x00\x01NOTA-DE-VOZ";
 const XLSX: &[u8] = b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0f\x00\x00\x00xl/workbook.xmlNOMINA";
 const DOC: &[u8] = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\x00\x00CARTA-DE-RENUNCIA-FORZADA-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -177,23 +178,35 @@ async fn a_picture_message_is_a_complaint_with_evidence(backend: Backend) {
     );
     assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 2);
     assert_eq!(
-        mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'").await,
+        mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'")
+            .await,
         0,
         "nothing held as empty"
     );
     let narratives = mail.narratives().await;
-    assert!(narratives.iter().any(|n| n.contains(words)), "{narratives:?}");
     assert!(
-        narratives.iter().any(|n| n.contains("evidencia va adjunta")),
+        narratives.iter().any(|n| n.contains(words)),
+        "{narratives:?}"
+    );
+    assert!(
+        narratives
+            .iter()
+            .any(|n| n.contains("evidencia va adjunta")),
         "{narratives:?}"
     );
     let got = attachments(&mail).await;
     let photos = got
         .iter()
-        .filter(|(n, m, s, c)| n == "IMG_0001.jpg" && m == "image/jpeg" && s == "stored" && c == JPEG)
+        .filter(|(n, m, s, c)| {
+            n == "IMG_0001.jpg" && m == "image/jpeg" && s == "stored" && c == JPEG
+        })
         .count();
     assert_eq!(photos, 2, "{got:?}");
-    assert_eq!(got.len(), 2, "the layout and the words are not evidence files");
+    assert_eq!(
+        got.len(),
+        2,
+        "the layout and the words are not evidence files"
+    );
 }
 on_both_backends!(a_picture_message_is_a_complaint_with_evidence);
 
@@ -211,12 +224,17 @@ async fn a_deferral_line_holds_the_case(backend: Backend) {
             &format!("Nos despidieron por ir a la asamblea.\n{line}\nGracias."),
         )
     };
-    mail.send(message(1, &format!("ESPERAR HASTA {}", day.format("%d/%m/%Y"))))
-        .await;
+    mail.send(message(
+        1,
+        &format!("ESPERAR HASTA {}", day.format("%d/%m/%Y")),
+    ))
+    .await;
     let acks = mail.sink.wait_for(1).await;
     let body = acks[0].body();
     assert!(
-        body.contains(&format!("nadie la va a revisar ni le vamos a escribir antes del {iso}")),
+        body.contains(&format!(
+            "nadie la va a revisar ni le vamos a escribir antes del {iso}"
+        )),
         "{body}"
     );
     assert_eq!(
@@ -238,8 +256,11 @@ async fn a_deferral_line_holds_the_case(backend: Backend) {
     assert_eq!(until, buzon::clock::start_of(day));
 
     let too_far = today + chrono::Duration::days(120);
-    mail.send(message(2, &format!("WAIT UNTIL {}", too_far.format("%Y-%m-%d"))))
-        .await;
+    mail.send(message(
+        2,
+        &format!("WAIT UNTIL {}", too_far.format("%Y-%m-%d")),
+    ))
+    .await;
     let acks = mail.sink.wait_for(2).await;
     let answer = acks
         .iter()

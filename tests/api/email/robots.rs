@@ -16,8 +16,16 @@ fn robot(i: usize, from: &str, subject: &str, headers: &str, body: &str) -> Vec<
 
 fn address(raw: &[u8]) -> String {
     let text = String::from_utf8_lossy(raw);
-    let from = text.lines().next().unwrap_or("").trim_start_matches("From: ");
-    let from = from.rsplit('<').next().unwrap_or(from).trim_end_matches('>');
+    let from = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim_start_matches("From: ");
+    let from = from
+        .rsplit('<')
+        .next()
+        .unwrap_or(from)
+        .trim_end_matches('>');
     from.trim().to_owned()
 }
 
@@ -42,72 +50,156 @@ async fn robots_and_spam_are_held_without_a_case_or_an_answer() {
     // (message, expected hold reason, through the webhook?)
     let robots: Vec<(Vec<u8>, &str, bool)> = vec![
         (
-            robot(1, "Rosa <rosa@remitente.test>", "Re: Queja", "Auto-Submitted: auto-replied\r\n", "Estoy de vacaciones."),
+            robot(
+                1,
+                "Rosa <rosa@remitente.test>",
+                "Re: Queja",
+                "Auto-Submitted: auto-replied\r\n",
+                "Estoy de vacaciones.",
+            ),
             "auto_reply",
             false,
         ),
         (
-            robot(2, "John.Smith@remitente.test", "AUTO: Smith, John is out of the office. (returning 05/01/2027)", "", "I am out of the office until 05/01/2027."),
+            robot(
+                2,
+                "John.Smith@remitente.test",
+                "AUTO: Smith, John is out of the office. (returning 05/01/2027)",
+                "",
+                "I am out of the office until 05/01/2027.",
+            ),
             "auto_reply",
             true,
         ),
         (
-            robot(3, "Neko <neko@remitente.test>", "Respuesta automática: Queja", "", "Gracias por su mensaje."),
+            robot(
+                3,
+                "Neko <neko@remitente.test>",
+                "Respuesta automática: Queja",
+                "",
+                "Gracias por su mensaje.",
+            ),
             "auto_reply",
             false,
         ),
         (
-            robot(4, "Agris <agris@remitente.test>", "Arpus biroja atrasanas automatiska atbilde: Queja", "", "Esmu atvaļinājumā."),
+            robot(
+                4,
+                "Agris <agris@remitente.test>",
+                "Arpus biroja atrasanas automatiska atbilde: Queja",
+                "",
+                "Esmu atvaļinājumā.",
+            ),
             "auto_reply",
             true,
         ),
         (
-            robot(5, "Mail Delivery System <mta@remitente.test>", "Hola", &dsn("delivery-status"), dsn_body),
+            robot(
+                5,
+                "Mail Delivery System <mta@remitente.test>",
+                "Hola",
+                &dsn("delivery-status"),
+                dsn_body,
+            ),
             "bounce",
             true,
         ),
         (
-            robot(6, "mta@remitente.test", "Hola", &dsn("global-delivery-status"), &dsn_body.replace("message/delivery-status", "message/global-delivery-status")),
+            robot(
+                6,
+                "mta@remitente.test",
+                "Hola",
+                &dsn("global-delivery-status"),
+                &dsn_body.replace("message/delivery-status", "message/global-delivery-status"),
+            ),
             "bounce",
             false,
         ),
         (
-            robot(7, "abuse@remitente.test", "FW: Recibimos su queja", &dsn("feedback-report"), arf_body),
+            robot(
+                7,
+                "abuse@remitente.test",
+                "FW: Recibimos su queja",
+                &dsn("feedback-report"),
+                arf_body,
+            ),
             "abuse_report",
             false,
         ),
         (
-            robot(8, "gmail-noreply@google.test", "Bienvenido", "", "No responda a este mensaje."),
+            robot(
+                8,
+                "gmail-noreply@google.test",
+                "Bienvenido",
+                "",
+                "No responda a este mensaje.",
+            ),
             "no_reply",
             true,
         ),
         (
-            robot(9, "post_master@remitente.test", "Delivery report", "", "Your message was not delivered."),
+            robot(
+                9,
+                "post_master@remitente.test",
+                "Delivery report",
+                "",
+                "Your message was not delivered.",
+            ),
             "bounce",
             false,
         ),
         (
-            robot(10, "noreply@boxbe.com", "Re: Queja (Action Required)", "Reply-To: alguien@remitente.test\r\n", "Please verify your message by clicking the link."),
+            robot(
+                10,
+                "noreply@boxbe.com",
+                "Re: Queja (Action Required)",
+                "Reply-To: alguien@remitente.test\r\n",
+                "Please verify your message by clicking the link.",
+            ),
             "challenge_response",
             true,
         ),
         (
-            robot(11, "lista-owner@listas.test", "Your message to Obreros awaits approval", "List-Id: <obreros.listas.test>\r\n", "You are not a member of this list."),
+            robot(
+                11,
+                "lista-owner@listas.test",
+                "Your message to Obreros awaits approval",
+                "List-Id: <obreros.listas.test>\r\n",
+                "You are not a member of this list.",
+            ),
             "bulk",
             false,
         ),
         (
-            robot(12, "Oferta <ofertas@remitente.test>", "Gane dinero", "X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=9.1 required=5.0 tests=BAYES_99\r\n", "Gane dinero desde su casa."),
+            robot(
+                12,
+                "Oferta <ofertas@remitente.test>",
+                "Gane dinero",
+                "X-Spam-Flag: YES\r\nX-Spam-Status: Yes, score=9.1 required=5.0 tests=BAYES_99\r\n",
+                "Gane dinero desde su casa.",
+            ),
             "spam",
             true,
         ),
         (
-            robot(13, "Premio <premio@remitente.test>", "Usted ganó", "X-Spamd-Result: default: True [16.20 / 15.00];\r\n\tBAYES_SPAM(5.10)[99.99%]\r\nX-Rspamd-Action: add header\r\n", "Reclame su premio."),
+            robot(
+                13,
+                "Premio <premio@remitente.test>",
+                "Usted ganó",
+                "X-Spamd-Result: default: True [16.20 / 15.00];\r\n\tBAYES_SPAM(5.10)[99.99%]\r\nX-Rspamd-Action: add header\r\n",
+                "Reclame su premio.",
+            ),
             "spam",
             false,
         ),
         (
-            robot(14, "Banco <alertas@remitente.test>", "Aviso", "X-Spam: Yes\r\n", "Confirme su cuenta."),
+            robot(
+                14,
+                "Banco <alertas@remitente.test>",
+                "Aviso",
+                "X-Spam: Yes\r\n",
+                "Confirme su cuenta.",
+            ),
             "spam",
             true,
         ),
@@ -123,8 +215,16 @@ async fn robots_and_spam_are_held_without_a_case_or_an_answer() {
         }
     }
     mail.settle().await;
-    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 0, "no case for a robot");
-    assert_eq!(mail.count("SELECT COUNT(*) FROM outbox").await, 0, "no answer to a robot");
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM cases").await,
+        0,
+        "no case for a robot"
+    );
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM outbox").await,
+        0,
+        "no answer to a robot"
+    );
     for (raw, reason, _) in &robots {
         let held = mail
             .count(&format!(
@@ -134,11 +234,13 @@ async fn robots_and_spam_are_held_without_a_case_or_an_answer() {
         assert!(held >= 1, "{reason}: {}", String::from_utf8_lossy(raw));
     }
     assert_eq!(
-        mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'").await,
+        mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'")
+            .await,
         robots.len() as i64
     );
     // The same server answers a person.
-    mail.send(complaint_message("persona-1@sindicato-ejemplo.mx")).await;
+    mail.send(complaint_message("persona-1@sindicato-ejemplo.mx"))
+        .await;
     let acks = mail.sink.wait_for(1).await;
     assert_eq!(acks[0].rcpt_to, vec![ADVOCATE.to_owned()]);
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -149,7 +251,11 @@ async fn robots_and_spam_are_held_without_a_case_or_an_answer() {
 /// complaint is kept) but no mail; only the configured relay's results count.
 #[tokio::test]
 async fn an_unauthenticated_sender_gets_a_case_but_no_answer() {
-    let mail = start(Backend::Sqlite, &[("BUZON_EMAIL_AUTHSERV_ID", "mx.relay.test")]).await;
+    let mail = start(
+        Backend::Sqlite,
+        &[("BUZON_EMAIL_AUTHSERV_ID", "mx.relay.test")],
+    )
+    .await;
     let complaint = |i: usize, from: &str, results: &str| {
         robot(
             20 + i,
@@ -188,7 +294,11 @@ async fn an_unauthenticated_sender_gets_a_case_but_no_answer() {
     assert_eq!(acks[0].rcpt_to, vec!["buena@remitente.test".to_owned()]);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mail.sink.received().len(), 1);
-    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 3, "every complaint kept");
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM cases").await,
+        3,
+        "every complaint kept"
+    );
     assert_eq!(mail.count("SELECT COUNT(*) FROM outbox").await, 1);
     assert_eq!(
         mail.count("SELECT COUNT(*) FROM email_inbox WHERE outcome = 'case' AND acked_at IS NULL")

@@ -101,4 +101,3 @@ pub(super) async fn insert_part(
     .context("cannot store attachment")?;
     Ok(accepted)
 }
-

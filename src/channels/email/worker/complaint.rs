@@ -40,8 +40,9 @@ pub(in crate::channels::email) fn mail_complaint(
     let (text, cut) = narrative(mail);
     let narrative = match Text::parse(&text, limits::NARRATIVE) {
         Ok(text) => text,
-        Err(_) if has_evidence(mail) => Text::parse(NO_TEXT, limits::NARRATIVE)
-            .map_err(|_| Hold("empty"))?,
+        Err(_) if has_evidence(mail) => {
+            Text::parse(NO_TEXT, limits::NARRATIVE).map_err(|_| Hold("empty"))?
+        }
         Err(_) => return Err(Hold("empty")),
     };
     let stated = suggest::stated(&mail.body);
@@ -61,7 +62,8 @@ pub(in crate::channels::email) fn mail_complaint(
 }
 
 /// The text of a complaint that came as files alone.
-const NO_TEXT: &str = "(Mensaje sin texto: la evidencia va adjunta / Message without text: the evidence is attached)";
+const NO_TEXT: &str =
+    "(Mensaje sin texto: la evidencia va adjunta / Message without text: the evidence is attached)";
 
 /// True when one of the message's files is kept as evidence.
 fn has_evidence(mail: &Mail) -> bool {
@@ -104,4 +106,3 @@ pub(in crate::channels::email) fn follow_up_text(mail: &Mail) -> anyhow::Result<
         .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))?;
     Ok((text, quoted_cut || over))
 }
-

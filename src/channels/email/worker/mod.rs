@@ -227,7 +227,9 @@ impl Inbox {
         };
         let outcome = match self.decide(&mail, envelope.as_ref()).await? {
             Ok(outcome) => outcome,
-            Err(Hold(Hold::INVALID_HOLD_DATE)) => return self.refuse_hold_date(row, lease, &mail).await,
+            Err(Hold(Hold::INVALID_HOLD_DATE)) => {
+                return self.refuse_hold_date(row, lease, &mail).await;
+            }
             Err(Hold(reason)) => return self.hold(row, lease, reason).await,
         };
         let txn = self
@@ -467,7 +469,16 @@ impl Inbox {
             outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
             acked = true;
         }
-        mark(&txn, row.id, lease, None, Hold::INVALID_HOLD_DATE, true, acked).await?;
+        mark(
+            &txn,
+            row.id,
+            lease,
+            None,
+            Hold::INVALID_HOLD_DATE,
+            true,
+            acked,
+        )
+        .await?;
         txn.commit().await.context("cannot commit e-mail step")?;
         if acked {
             self.email.outbox_notify.notify_one();
@@ -497,7 +508,6 @@ impl Inbox {
         }
         Ok(allowed)
     }
-
 }
 
 const CASE: &str = "case";

@@ -86,7 +86,6 @@ pub(in crate::channels::email) fn acknowledgement(
     })
 }
 
-
 /// The References of an answer to `mail`: the last of its own, then its Message-ID.
 fn references(mail: &Mail) -> Vec<String> {
     let mut references: Vec<String> = mail
