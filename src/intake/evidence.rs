@@ -21,6 +21,7 @@ pub const ALLOWED: &[Kind] = &[
     kind("image/png", "image (PNG)", &["png"]),
     kind("image/webp", "image (WebP)", &["webp"]),
     kind("image/gif", "image (GIF)", &["gif"]),
+    kind("image/bmp", "image (BMP)", &["bmp"]),
     kind("image/heic", "photo (iPhone HEIC)", &["heic"]),
     kind("image/heif", "photo (HEIF)", &["heif"]),
     kind(
@@ -80,6 +81,8 @@ const ALIASES: &[(&str, &str)] = &[
     ("image/jpg", "image/jpeg"),
     ("image/pjpeg", "image/jpeg"),
     ("image/x-png", "image/png"),
+    ("image/x-bmp", "image/bmp"),
+    ("image/x-ms-bmp", "image/bmp"),
     ("image/heic-sequence", "image/heic"),
     ("image/heif-sequence", "image/heif"),
     ("audio/opus", "audio/ogg"),

@@ -16,8 +16,8 @@
 //!   "Automatic reply:", "Respuesta automática", "Fuera de la oficina", ...);
 //! - senders that take no answer: `noreply`, `no-reply`, `donotreply`,
 //!   `do-not-reply`, `*-noreply`, `gmail-noreply`;
-//! - bulk and list mail: `Precedence: bulk / junk / list`, `List-Id`,
-//!   `List-Unsubscribe`, `List-Post`.
+//! - bulk and list mail: `Precedence: bulk / junk / list`, any `List-*` header
+//!   of RFC 2369/2919 (`List-Id`, `List-Unsubscribe`, `List-Subscribe`, …).
 //!
 //! The report parts are read with mail-parser's own MIME tree (its `ContentType`
 //! gives `report-type`), so no report-parsing crate is needed: whether a message is
@@ -104,9 +104,19 @@ pub fn classify(
             .iter()
             .any(|p| v.eq_ignore_ascii_case(p))
     });
-    let list = ["List-Id", "List-Unsubscribe", "List-Post"]
-        .iter()
-        .any(|h| msg.header_raw(*h).is_some());
+    // Any RFC 2369/2919 list header: list software's own notices ("you are not a
+    // member") often carry only `List-Subscribe` or `List-Help`.
+    let list = [
+        "List-Id",
+        "List-Unsubscribe",
+        "List-Post",
+        "List-Subscribe",
+        "List-Help",
+        "List-Owner",
+        "List-Archive",
+    ]
+    .iter()
+    .any(|h| msg.header_raw(*h).is_some());
     (bulk || list).then_some(Automatic::Bulk)
 }
 
@@ -503,6 +513,7 @@ mod tests {
             "Precedence: list",
             "List-Id: <news.example.org>",
             "List-Unsubscribe: <mailto:leave@example.org>",
+            "List-Subscribe: <mailto:neko-ctl@example.org?body=subscribe>",
         ] {
             let raw = format!("{PERSON}{header}\r\nSubject: Boletín\r\n\r\nx");
             assert_eq!(kind(&raw), Some(Automatic::Bulk), "{header}");
