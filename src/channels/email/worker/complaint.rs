@@ -106,3 +106,59 @@ pub(in crate::channels::email) fn follow_up_text(mail: &Mail) -> anyhow::Result<
         .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))?;
     Ok((text, quoted_cut || over))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(raw: &str) -> Mail {
+        parse::parse(raw.as_bytes(), None).expect("parsed")
+    }
+
+    fn from() -> crate::domain::Email {
+        crate::domain::Email::parse("rosa@example.org").expect("address")
+    }
+
+    fn today() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 12, 8).expect("date")
+    }
+
+    #[test]
+    fn a_deferral_line_is_carried_or_refused() {
+        let m = mail(
+            "From: rosa@example.org\r\nSubject: Despido\r\n\r\nNos corrieron.\r\nESPERAR HASTA 2027-03-01\r\n",
+        );
+        let Ok((complaint, _)) = mail_complaint(&m, from(), today()) else {
+            panic!("a complaint")
+        };
+        assert_eq!(
+            complaint.hold_until,
+            chrono::NaiveDate::from_ymd_opt(2027, 3, 1)
+        );
+        let m = mail(
+            "From: rosa@example.org\r\nSubject: Despido\r\n\r\nNos corrieron.\r\nESPERAR HASTA 2027-06-01\r\n",
+        );
+        assert!(matches!(
+            mail_complaint(&m, from(), today()),
+            Err(Hold(Hold::INVALID_HOLD_DATE))
+        ));
+    }
+
+    #[test]
+    fn files_without_words_are_a_complaint_and_nothing_at_all_is_held() {
+        let picture = mail(
+            "From: 5551234567@mms.carrier.example\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: image/jpeg; name=IMG.jpg\r\nContent-Disposition: attachment; filename=IMG.jpg\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQSkZJRgABAQ==\r\n--b--\r\n",
+        );
+        let Ok((complaint, _)) = mail_complaint(&picture, from(), today()) else {
+            panic!("a complaint")
+        };
+        assert_eq!(complaint.narrative.as_str(), NO_TEXT);
+        let nothing = mail("From: rosa@example.org\r\nSubject: \r\n\r\n\r\n");
+        assert!(matches!(
+            mail_complaint(&nothing, from(), today()),
+            Err(Hold("empty"))
+        ));
+    }
+}
