@@ -153,6 +153,7 @@ pub(super) async fn buzon(
         max_bytes: 25 << 20,
         attachment_max_bytes: 16 << 20,
         daily_acks: 5,
+        authserv_id: None,
         sender_limit: lifted,
         ip_limit: lifted,
         max_connections: 100,

@@ -235,6 +235,7 @@ pub(super) fn email_settings(
         attachment_max_bytes: usize::try_from(raw.email_attachment_max_bytes)
             .unwrap_or(16 * 1024 * 1024),
         daily_acks: raw.email_daily_acks,
+        authserv_id: present(&raw.email_authserv_id).map(str::to_ascii_lowercase),
         sender_limit: Limit {
             per_minute: raw.smtp_sender_per_minute,
             burst: raw.smtp_sender_burst,

@@ -99,6 +99,8 @@ BUZON_EMAIL_INTAKE_ADDRESSES; acknowledgements need BUZON_SMTP_RELAY_URL and BUZ
   BUZON_EMAIL_MAX_BYTES      email_max_bytes      Largest message (announced as SIZE) [26214400]
   BUZON_EMAIL_ATTACHMENT_MAX_BYTES email_attachment_max_bytes Largest attachment kept [16777216]
   BUZON_EMAIL_DAILY_ACKS     email_daily_acks     Acknowledgements per sender address per 24 h [5]
+  BUZON_EMAIL_AUTHSERV_ID    email_authserv_id    The relay whose Authentication-Results are read
+                                                  (its authserv-id) [off: the top-most header]
   BUZON_SMTP_SENDER_PER_MINUTE smtp_sender_per_minute Messages per sender address per minute [10]
   BUZON_SMTP_SENDER_BURST    smtp_sender_burst    ...allowed at once [20]
   BUZON_SMTP_IP_PER_MINUTE   smtp_ip_per_minute   Messages per client IP per minute [120]
@@ -174,6 +176,7 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "email_max_bytes",
     "email_attachment_max_bytes",
     "email_daily_acks",
+    "email_authserv_id",
     "smtp_sender_per_minute",
     "smtp_sender_burst",
     "smtp_ip_per_minute",

@@ -92,6 +92,7 @@ struct RawSettings {
     email_max_bytes: u64,
     email_attachment_max_bytes: u64,
     email_daily_acks: u32,
+    email_authserv_id: Option<String>,
     smtp_sender_per_minute: u32,
     smtp_sender_burst: u32,
     smtp_ip_per_minute: u32,
@@ -193,6 +194,7 @@ impl Default for RawSettings {
             email_max_bytes: 25 * 1024 * 1024,
             email_attachment_max_bytes: 16 * 1024 * 1024,
             email_daily_acks: 5,
+            email_authserv_id: None,
             smtp_sender_per_minute: 10,
             smtp_sender_burst: 20,
             smtp_ip_per_minute: 120,
@@ -334,6 +336,9 @@ pub struct EmailSettings {
     pub max_bytes: usize,
     pub attachment_max_bytes: usize,
     pub daily_acks: u32,
+    /// The receiving relay's `authserv-id`: only its `Authentication-Results` are
+    /// read (lower-cased); `None`: the top-most header is.
+    pub authserv_id: Option<String>,
     pub sender_limit: Limit,
     pub ip_limit: Limit,
     pub max_connections: u32,

@@ -6,6 +6,7 @@
 //! here. A complaint is acknowledged only after its transaction committed.
 
 pub mod attachment_meta;
+pub mod evidence;
 mod hashing;
 pub mod members;
 pub mod referrals;
@@ -111,6 +112,8 @@ pub struct MailComplaint {
     pub city: Option<Text>,
     pub state: Option<crate::domain::StateCode>,
     pub suggested: std::collections::BTreeSet<crate::domain::Violation>,
+    /// Deferred filing (a line of the message): nobody acts on it before this day.
+    pub hold_until: Option<chrono::NaiveDate>,
 }
 
 impl std::fmt::Debug for MailComplaint {
@@ -538,6 +541,7 @@ impl Intake {
                 org_id: Set(None),
                 filed_by: Set(None),
                 workers_affected: Set(None),
+                hold_until: Set(c.hold_until.map(crate::clock::start_of)),
                 ..Default::default()
             },
             workplace_row: workplace::ActiveModel {
@@ -580,7 +584,7 @@ impl Intake {
                 language: c.language,
                 created_at: now,
                 members: Vec::new(),
-                held_until: None,
+                held_until: c.hold_until,
             },
         })
     }

@@ -8,19 +8,24 @@
 //! sender and Message-ID) is stored once. A worker (`worker/`) then turns each
 //! stored message into a new case, a follow-up on an existing case (threaded by our
 //! Message-IDs, the `[Buzón BZ-…]` subject tag or a `+BZ-…` plus-address from the
-//! case's own contact), or an item held for a human (unparseable, bounces,
-//! auto-replies, bulk mail). Acknowledgements leave through the outbox (lettre).
+//! case's own contact), or an item held for a human (unparseable, robots:
+//! `robots.rs`, spam: `trust.rs`). Acknowledgements leave through the outbox
+//! (lettre), never to a robot and never to a sender whose SPF/DKIM/DMARC failed at
+//! the relay (`trust.rs`). A new complaint may ask to wait (`deferral.rs`).
 //!
 //! Privacy: addresses, subjects and bodies are only stored encrypted; senders and
 //! Message-IDs only as blind indexes. Logs carry ids and outcomes, never content.
 
+pub mod deferral;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod mime_limits;
 pub mod notify;
 pub mod parse;
+pub mod robots;
 pub mod smtp;
 pub mod suggest;
+pub mod trust;
 pub mod worker;
 
 use crate::config::EmailSettings;

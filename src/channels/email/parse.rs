@@ -15,26 +15,8 @@ pub struct Envelope {
     pub rcpt_to: Vec<String>,
 }
 
-/// What a machine sent instead of a person: kept for a human, never answered.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Automatic {
-    /// A delivery failure report (null sender, MAILER-DAEMON, multipart/report).
-    Bounce,
-    /// `Auto-Submitted`, out-of-office and other autoresponders.
-    AutoReply,
-    /// Bulk and mailing-list mail (`Precedence`, `List-*`).
-    Bulk,
-}
-
-impl Automatic {
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Bounce => "bounce",
-            Self::AutoReply => "auto_reply",
-            Self::Bulk => "bulk",
-        }
-    }
-}
+pub use super::robots::Automatic;
+pub use super::trust::Auth;
 
 /// One attachment as sent.
 pub struct Part {
@@ -57,7 +39,10 @@ pub struct Mail {
     pub attachments: Vec<Part>,
     /// More parts than [`MAX_ATTACHMENTS`]: the rest were not read.
     pub attachments_dropped: bool,
+    /// A robot or a relay's spam verdict: held, never answered.
     pub automatic: Option<Automatic>,
+    /// What the receiving relay recorded of the sender's SPF/DKIM/DMARC.
+    pub auth: Auth,
     pub language: Language,
 }
 
@@ -98,14 +83,19 @@ impl Unreadable {
 
 /// `None` when the bytes are not an e-mail at all, or not one within the limits.
 pub fn parse(raw: &[u8], envelope: Option<&Envelope>) -> Option<Mail> {
-    read(raw, envelope).ok()
+    read(raw, envelope, None).ok()
 }
 
 /// Reads a message within [`mime_limits`]: the structure is bounded on the raw
 /// bytes before mail-parser builds anything, and again on what it built. Deep
 /// trees are built (and dropped) with the caller's stack: the worker calls this on
 /// a thread with a stack sized for the deepest message the size limit allows.
-pub fn read(raw: &[u8], envelope: Option<&Envelope>) -> Result<Mail, Unreadable> {
+/// `authserv_id`: the relay whose `Authentication-Results` are trusted (see `trust`).
+pub fn read(
+    raw: &[u8],
+    envelope: Option<&Envelope>,
+    authserv_id: Option<&str>,
+) -> Result<Mail, Unreadable> {
     mime_limits::scan(raw).map_err(Unreadable::TooComplex)?;
     let msg = MessageParser::new().parse(raw).ok_or(Unreadable::NotMail)?;
     mime_limits::check(&msg).map_err(Unreadable::TooComplex)?;
@@ -143,8 +133,11 @@ pub fn read(raw: &[u8], envelope: Option<&Envelope>) -> Result<Mail, Unreadable>
     let attachments_dropped = read_content(&msg, 0, &mut body, &mut attachments);
     let subject = msg.subject().unwrap_or("").trim().to_owned();
     let language = declared_language(&msg).unwrap_or_else(|| guess_language(&subject, &body));
+    let automatic = super::robots::classify(&msg, envelope, from.as_deref(), &subject)
+        .or_else(|| super::trust::is_spam(&msg, &body).then_some(Automatic::Spam));
     Ok(Mail {
-        automatic: automatic(&msg, envelope, from.as_deref()),
+        automatic,
+        auth: super::trust::authentication(&msg, authserv_id),
         message_id: msg.message_id().map(|id| id.trim().to_owned()),
         from,
         subject,
@@ -237,70 +230,99 @@ fn read_content(msg: &Message<'_>, depth: usize, body: &mut String, parts: &mut 
             })
             .unwrap_or_else(|| "application/octet-stream".into())
             .to_ascii_lowercase();
+        let mime_type = crate::intake::evidence::normalize(&mime_type);
+        // An MMS's layout (SMIL) is no evidence and says nothing.
+        if mime_type == "application/smil" {
+            continue;
+        }
+        let name = part
+            .attachment_name()
+            .map(str::to_owned)
+            .or_else(|| loose_name(part));
+        let uuencoded = part.content_transfer_encoding().is_some_and(|e| {
+            let e = e.trim().to_ascii_lowercase();
+            matches!(e.as_str(), "x-uuencode" | "uuencode" | "x-uue" | "uue")
+        });
+        let bytes = if uuencoded {
+            uudecode(part.contents())
+        } else {
+            part.contents().to_vec()
+        };
+        // A carrier's picture message puts its words in a named text part
+        // (`text_0.txt`): they are the message's text when it has none (a text
+        // file sent with words of its own is evidence like any other).
+        if mime_type == "text/plain"
+            && depth == 0
+            && body.is_empty()
+            && bytes.len() <= MAX_TEXT_PART
+        {
+            let text = part.text_contents().map_or_else(
+                || String::from_utf8_lossy(&bytes).into_owned(),
+                str::to_owned,
+            );
+            body.push_str(text.trim());
+            continue;
+        }
         parts.push(Part {
-            name: part.attachment_name().map(str::to_owned),
+            name,
             mime_type,
-            bytes: part.contents().to_vec(),
+            bytes,
         });
     }
     dropped
 }
 
-fn header_text<'a>(msg: &'a Message<'_>, name: &'a str) -> Option<&'a str> {
-    msg.header(name).and_then(|v| v.as_text()).map(str::trim)
+/// Most bytes of a named text part read as the message's words.
+const MAX_TEXT_PART: usize = 64 * 1024;
+
+/// The `name=` of a content type written without the `;` before it
+/// (`application/pdf name=acta.pdf`), which mail-parser does not see as a parameter.
+fn loose_name(part: &mail_parser::MessagePart<'_>) -> Option<String> {
+    let ct = part.content_type()?;
+    let sub = ct.subtype()?;
+    let (_, rest) = sub.split_once("name=")?;
+    let name = rest.trim().trim_matches(['"', '\'', ';']).trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
-/// Loop protection (RFC 3834 and what mail systems actually send).
-fn automatic(
-    msg: &Message<'_>,
-    envelope: Option<&Envelope>,
-    from: Option<&str>,
-) -> Option<Automatic> {
-    let local = from.and_then(|a| a.split('@').next()).unwrap_or("");
-    let null_sender = envelope.is_some_and(|e| e.mail_from.is_empty())
-        || msg
-            .header_raw("Return-Path")
-            .is_some_and(|v| v.trim() == "<>");
-    let report = msg.content_type().is_some_and(|ct| {
-        ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-    });
-    if null_sender
-        || report
-        || local.eq_ignore_ascii_case("mailer-daemon")
-        || local.eq_ignore_ascii_case("postmaster")
-        || from.is_none()
-    {
-        return Some(Automatic::Bounce);
-    }
-    let auto_submitted =
-        header_text(msg, "Auto-Submitted").is_some_and(|v| !v.eq_ignore_ascii_case("no"));
-    let suppress = header_text(msg, "X-Auto-Response-Suppress").is_some_and(|v| {
-        let v = v.to_ascii_lowercase();
-        v.contains("all") || v.contains("autoreply") || v.contains("oof")
-    });
-    let no_reply = ["noreply", "no-reply", "donotreply", "do-not-reply"]
-        .iter()
-        .any(|n| local.eq_ignore_ascii_case(n));
-    if auto_submitted
-        || suppress
-        || no_reply
-        || msg.header("X-Autoreply").is_some()
-        || msg.header("X-Autorespond").is_some()
-    {
-        return Some(Automatic::AutoReply);
-    }
-    let bulk = header_text(msg, "Precedence").is_some_and(|v| {
-        ["bulk", "list", "junk"]
+/// Decodes a uuencoded body (`begin 644 name` … `end`, or the lines alone). Lines
+/// that are not uuencode are skipped; a damaged line gives what it can.
+pub fn uudecode(input: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(input);
+    let mut out = Vec::with_capacity(input.len() * 3 / 4);
+    let mut started = !text.lines().any(|l| l.starts_with("begin "));
+    for line in text.lines() {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.starts_with("begin ") {
+            started = true;
+            continue;
+        }
+        if !started || line.is_empty() {
+            continue;
+        }
+        if line == "end" {
+            break;
+        }
+        let bytes = line.as_bytes();
+        let n = usize::from(bytes[0].wrapping_sub(b' ') & 0x3f);
+        if n == 0 {
+            continue;
+        }
+        let sextets: Vec<u8> = bytes[1..]
             .iter()
-            .any(|p| v.eq_ignore_ascii_case(p))
-    });
-    let list = ["List-Id", "List-Unsubscribe", "List-Post"]
-        .iter()
-        .any(|h| msg.header_raw(*h).is_some());
-    (bulk || list).then_some(Automatic::Bulk)
+            .map(|b| b.wrapping_sub(b' ') & 0x3f)
+            .collect();
+        let mut line_out = Vec::with_capacity(n + 2);
+        for chunk in sextets.chunks(4) {
+            let get = |i: usize| chunk.get(i).copied().unwrap_or(0);
+            line_out.push((get(0) << 2) | (get(1) >> 4));
+            line_out.push((get(1) << 4) | (get(2) >> 2));
+            line_out.push((get(2) << 6) | get(3));
+        }
+        line_out.truncate(n);
+        out.extend_from_slice(&line_out);
+    }
+    out
 }
 
 fn declared_language(msg: &Message<'_>) -> Option<Language> {
@@ -479,7 +501,7 @@ mod tests {
             ),
             (
                 "From: noreply@example.org\r\nSubject: hi\r\n\r\nx",
-                Automatic::AutoReply,
+                Automatic::NoReply,
             ),
         ];
         for (raw, kind) in cases {
@@ -540,5 +562,43 @@ mod tests {
             Language::Es
         );
         assert_eq!(guess_language("", ""), Language::Es);
+    }
+
+    #[test]
+    fn uuencoded_parts_and_loose_names_are_read() {
+        // "Cat" and a longer line, as uuencode writes them.
+        assert_eq!(uudecode(b"begin 644 a.txt\n#0V%T\n`\nend\n"), b"Cat");
+        assert_eq!(uudecode(b"#0V%T\n"), b"Cat");
+        let m = mail(
+            "From: a@example.org\r\nSubject: x\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nVan los papeles.\r\n\
+             --b\r\nContent-Type: application/msword; name=\"c.doc\"\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n\
+             begin 644 c.doc\r\n#0V%T\r\n`\r\nend\r\n\
+             --b\r\nContent-Type: application/pdf name=acta.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b--\r\n",
+        );
+        assert_eq!(m.attachments.len(), 2);
+        assert_eq!(m.attachments[0].bytes, b"Cat");
+        assert_eq!(m.attachments[1].name.as_deref(), Some("acta.pdf"));
+        assert_eq!(m.attachments[1].mime_type, "application/pdf");
+        assert_eq!(m.attachments[1].bytes, b"%PDF-1.4");
+    }
+
+    #[test]
+    fn a_picture_messages_words_are_its_text() {
+        let m = mail(
+            "From: 5551234567@mms.carrier.example\r\nSubject: \r\n\
+             Content-Type: multipart/related; boundary=\"m\"\r\n\r\n\
+             --m\r\nContent-Type: application/smil; name=mms.smil\r\n\r\n<smil/>\r\n\
+             --m\r\nContent-Type: image/jpeg; name=IMG.jpg\r\nContent-Disposition: attachment; filename=IMG.jpg\r\n\r\nJPEG\r\n\
+             --m\r\nContent-Type: text/plain; name=text_0.txt\r\nContent-Disposition: attachment; filename=text_0.txt\r\n\r\nNos encierran.\r\n--m--\r\n",
+        );
+        assert_eq!(m.body, "Nos encierran.");
+        assert_eq!(
+            m.attachments.len(),
+            1,
+            "the layout and the words are no files"
+        );
+        assert_eq!(m.attachments[0].mime_type, "image/jpeg");
+        assert!(m.automatic.is_none());
     }
 }

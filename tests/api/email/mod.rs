@@ -6,9 +6,11 @@
 
 mod corpus;
 mod envelope;
+mod evidence;
 mod poison;
 mod questions;
 mod resilience;
+mod robots;
 
 use crate::helpers::mail::{self, INTAKE};
 use crate::helpers::*;

@@ -6,26 +6,31 @@
 //! message, attachments, thread ids, acknowledgement, the inbox row marked done), so
 //! a crash redoes the whole step or nothing. Messages of one sender go in order.
 
+mod attachments;
+mod complaint;
 mod reading;
+mod reply;
 mod sender;
+pub(super) use attachments::accepted_type;
+use attachments::{insert_attachments, insert_part};
+pub(super) use complaint::{follow_up_text, mail_complaint, screen};
+pub(super) use reply::acknowledgement;
 pub use sender::*;
 
-use super::parse::{self, Envelope, Mail};
-use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key, suggest};
+use super::parse::{self, Auth, Envelope, Mail};
+use super::{DONE, Email, HELD, PENDING, inbox_aad, message_id_key, sender_key};
 use crate::channels::Shared;
-use crate::domain::{CaseStatus, Text, limits};
-use crate::intake::MailComplaint;
-use crate::intake::attachment_meta as meta;
+use crate::domain::CaseStatus;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use entity::{attachment, case, complainant, email_inbox, email_thread};
+use entity::{case, complainant, email_inbox, email_thread};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, TransactionTrait,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,26 +38,6 @@ use uuid::Uuid;
 
 /// How long a worked message's dedupe key (and ack count) is remembered.
 const INBOX_KEEP: chrono::Duration = chrono::Duration::days(30);
-
-/// Media types kept from e-mail attachments besides those WhatsApp evidence may be
-/// (`conversation::MEDIA_TYPES`); anything else is recorded (type, size, name) as
-/// refused, without its content.
-const EMAIL_ONLY_TYPES: &[&str] = &[
-    "image/gif",
-    "image/heic",
-    "application/vnd.ms-excel",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.oasis.opendocument.text",
-    "text/plain",
-    "text/csv",
-    "message/rfc822",
-    "audio/wav",
-];
-
-pub(super) fn accepted_type(mime: &str) -> bool {
-    crate::channels::whatsapp::conversation::accepted_media_type(mime).is_some()
-        || EMAIL_ONLY_TYPES.contains(&mime)
-}
 
 /// Starts the channel's tasks; they run until aborted.
 pub fn spawn(
@@ -106,6 +91,12 @@ enum Outcome {
 
 /// Why a message is held for a person instead.
 pub(super) struct Hold(pub(super) &'static str);
+
+impl Hold {
+    /// A new complaint whose deferral line has a date Buzón cannot wait for: held,
+    /// and the worker is told why (see `reply::invalid_hold_date`).
+    pub(super) const INVALID_HOLD_DATE: &'static str = "invalid_hold_date";
+}
 
 impl Inbox {
     fn db(&self) -> &sea_orm::DatabaseConnection {
@@ -228,13 +219,17 @@ impl Inbox {
             ),
             None => None,
         };
-        let (raw, mail) = reading::read(raw, envelope.clone()).await?;
+        let authserv_id = self.email.settings.authserv_id.clone();
+        let (raw, mail) = reading::read(raw, envelope.clone(), authserv_id).await?;
         let mail = match mail {
             Ok(mail) => mail,
             Err(unreadable) => return self.hold(row, lease, unreadable.code()).await,
         };
         let outcome = match self.decide(&mail, envelope.as_ref()).await? {
             Ok(outcome) => outcome,
+            Err(Hold(Hold::INVALID_HOLD_DATE)) => {
+                return self.refuse_hold_date(row, lease, &mail).await;
+            }
             Err(Hold(reason)) => return self.hold(row, lease, reason).await,
         };
         let txn = self
@@ -247,7 +242,13 @@ impl Inbox {
         let (outcome_code, case_id, ack, mut lossy) = match &outcome {
             Outcome::Case(prepared, cut) => {
                 prepared.insert(&txn).await?;
-                let ack = self.acknowledge(&mail, &prepared.filed.case_ref, Some(&prepared.filed));
+                let ack = acknowledgement(
+                    &self.email.settings,
+                    &mail,
+                    &prepared.filed.case_ref,
+                    Some(prepared.filed.receipt.as_str()),
+                    prepared.filed.held_until,
+                );
                 (self::CASE, prepared.case_id, ack, *cut)
             }
             Outcome::FollowUp(case) => {
@@ -256,7 +257,7 @@ impl Inbox {
                     .intake
                     .append_message(&txn, case.id, &body)
                     .await?;
-                let ack = self.acknowledge(&mail, &case.case_ref, None);
+                let ack = acknowledgement(&self.email.settings, &mail, &case.case_ref, None, None);
                 (FOLLOW_UP, case.id, ack, cut)
             }
         };
@@ -278,7 +279,7 @@ impl Inbox {
         }
         let mut acked = false;
         if let Some(ack) = ack
-            && self.may_acknowledge(&txn, &row.sender_bidx).await?
+            && self.may_answer(&txn, &mail, &row.sender_bidx).await?
         {
             remember_thread(&txn, keys, &ack.message_id, case_id, true).await?;
             let recipient = sender_key(keys, &ack.to);
@@ -342,7 +343,7 @@ impl Inbox {
         {
             return Ok(Ok(Outcome::FollowUp(Box::new(case))));
         }
-        let (complaint, cut) = match mail_complaint(mail, from) {
+        let (complaint, cut) = match mail_complaint(mail, from, crate::clock::today()) {
             Ok(complaint) => complaint,
             Err(hold) => return Ok(Err(hold)),
         };
@@ -428,6 +429,64 @@ impl Inbox {
         }
     }
 
+    /// May this message's sender get mail from us? Not when the relay recorded a
+    /// failed SPF/DKIM/DMARC check (the address may be forged: see `trust`), nor
+    /// over the daily cap of answers per sender.
+    async fn may_answer(
+        &self,
+        txn: &DatabaseTransaction,
+        mail: &Mail,
+        sender: &[u8],
+    ) -> anyhow::Result<bool> {
+        if mail.auth == Auth::Failed {
+            tracing::info!("sender authentication failed at the relay; no reply");
+            return Ok(false);
+        }
+        self.may_acknowledge(txn, sender).await
+    }
+
+    /// A deferral date that cannot be kept: nothing is filed, the message is held
+    /// for a person, and the worker is told the rule (when they may get mail).
+    async fn refuse_hold_date(
+        &self,
+        row: &email_inbox::Model,
+        lease: DateTime<Utc>,
+        mail: &Mail,
+    ) -> anyhow::Result<()> {
+        let keys = &self.state.keys;
+        let txn = self
+            .db()
+            .begin()
+            .await
+            .context("cannot begin transaction")?;
+        let mut acked = false;
+        if let Some(answer) =
+            reply::invalid_hold_date(&self.email.settings, mail, crate::clock::today())
+            && self.may_answer(&txn, mail, &row.sender_bidx).await?
+        {
+            let recipient = sender_key(keys, &answer.to);
+            let payload = serde_json::to_value(&answer).context("cannot serialize e-mail")?;
+            outbox::enqueue(&txn, keys, super::CHANNEL, recipient, &payload).await?;
+            acked = true;
+        }
+        mark(
+            &txn,
+            row.id,
+            lease,
+            None,
+            Hold::INVALID_HOLD_DATE,
+            true,
+            acked,
+        )
+        .await?;
+        txn.commit().await.context("cannot commit e-mail step")?;
+        if acked {
+            self.email.outbox_notify.notify_one();
+        }
+        tracing::info!(inbox_id = %row.id, acked, "e-mail complaint with an invalid deferral date held");
+        Ok(())
+    }
+
     /// Under the daily cap of acknowledgements for this sender?
     async fn may_acknowledge(
         &self,
@@ -449,107 +508,6 @@ impl Inbox {
         }
         Ok(allowed)
     }
-
-    /// The acknowledgement of a new case (with its receipt) or of a follow-up.
-    fn acknowledge(
-        &self,
-        mail: &Mail,
-        case_ref: &str,
-        filed: Option<&crate::intake::Filed>,
-    ) -> Option<Outgoing> {
-        acknowledgement(
-            &self.email.settings,
-            mail,
-            case_ref,
-            filed.map(|f| f.receipt.as_str()),
-        )
-    }
-}
-
-/// The acknowledgement of a new case (with its receipt) or of a follow-up; `None`
-/// when the message has no sender to answer.
-pub(super) fn acknowledgement(
-    settings: &crate::config::EmailSettings,
-    mail: &Mail,
-    case_ref: &str,
-    receipt: Option<&str>,
-) -> Option<Outgoing> {
-    let to = mail.from.clone()?;
-    let lang = mail.language;
-    let tr = |es: &str, en: &str| crate::channels::whatsapp::conversation::tr(lang, es, en);
-    let reply_to = super::case_address(settings, case_ref);
-    let (subject, body) = match receipt {
-        Some(receipt) => (
-            tr("Recibimos su queja", "We received your complaint"),
-            format!(
-                "{}\n\n{}: {}\n{}: {}\n\n{}\n\n{}\n\n{}\n\n{}\n",
-                tr(
-                    "Recibimos su queja y la guardamos de forma segura.",
-                    "We received your complaint and stored it safely."
-                ),
-                tr("Número de queja", "Complaint number"),
-                case_ref,
-                tr("Su código secreto", "Your secret code"),
-                receipt,
-                tr(
-                    "Guarde este código y no lo comparta: con él puede ver cómo va su queja en la página de Buzón (\"Consultar mi queja\"). No podemos recuperarlo si lo pierde.",
-                    "Keep this code and do not share it: with it you can see how your complaint is going on the Buzón page (\"Check my complaint\"). We cannot recover it if you lose it."
-                ),
-                tr(
-                    "Qué sigue: una persona de nuestro equipo leerá su mensaje, confirmará el estado, la empresa y lo que pasó, y le dirá a qué autoridad puede ir su caso. Si necesitamos más datos, le escribiremos a este correo.",
-                    "What happens next: a person on our team will read your message, confirm the state, the company and what happened, and tell you which authority can take your case. If we need more details, we will write to this address."
-                ),
-                tr(
-                    "Para agregar algo (más datos, fotos, documentos), responda a este correo sin cambiar el asunto.",
-                    "To add something (more details, photos, documents), reply to this e-mail without changing the subject."
-                ),
-                tr(
-                    "Si usted no nos escribió, ignore este mensaje.",
-                    "If you did not write to us, ignore this message."
-                ),
-            ),
-        ),
-        None => (
-            tr(
-                "Agregamos su mensaje a su queja",
-                "We added your message to your complaint",
-            ),
-            format!(
-                "{} {}.\n\n{}\n",
-                tr(
-                    "Recibimos su mensaje y lo agregamos a la queja",
-                    "We received your message and added it to complaint"
-                ),
-                case_ref,
-                tr(
-                    "Si usted no nos escribió, ignore este mensaje.",
-                    "If you did not write to us, ignore this message."
-                ),
-            ),
-        ),
-    };
-    let mut references: Vec<String> = mail
-        .thread_ids
-        .iter()
-        .rev()
-        .take(9)
-        .rev()
-        .cloned()
-        .collect();
-    if let Some(id) = &mail.message_id {
-        references.retain(|r| r != id);
-        references.push(id.clone());
-    }
-    Some(Outgoing {
-        to,
-        subject: super::case_subject(case_ref, &subject),
-        body,
-        message_id: format!("{}@{}", Uuid::new_v4().simple(), settings.hostname),
-        in_reply_to: mail.message_id.clone(),
-        references,
-        reply_to,
-        language: lang.code().to_owned(),
-    })
 }
 
 const CASE: &str = "case";
@@ -612,75 +570,6 @@ async fn mark(
     Ok(())
 }
 
-/// The sender to answer, or why the message is held for a person: mail a machine
-/// sent, or no usable sender address.
-pub(super) fn screen(mail: &Mail) -> Result<crate::domain::Email, Hold> {
-    if let Some(kind) = mail.automatic {
-        return Err(Hold(kind.code()));
-    }
-    mail.from
-        .as_deref()
-        .and_then(|f| crate::domain::Email::parse(f).ok())
-        .ok_or(Hold("no_sender"))
-}
-
-/// A message that starts no thread as a complaint (true when its text was cut), or
-/// held when it says nothing.
-pub(super) fn mail_complaint(
-    mail: &Mail,
-    from: crate::domain::Email,
-) -> Result<(MailComplaint, bool), Hold> {
-    let (text, cut) = narrative(mail);
-    let narrative = Text::parse(&text, limits::NARRATIVE).map_err(|_| Hold("empty"))?;
-    let stated = suggest::stated(&mail.body);
-    let complaint = MailComplaint {
-        language: mail.language,
-        email: from,
-        narrative,
-        employer: stated
-            .employer
-            .and_then(|e| Text::parse(&e, limits::EMPLOYER).ok()),
-        city: stated.city.and_then(|c| Text::parse(&c, limits::CITY).ok()),
-        state: stated.state,
-        suggested: suggest::violations(&text),
-    };
-    Ok((complaint, cut))
-}
-
-/// The complaint's text: subject, then body, cut to the narrative limit (the original
-/// message is then kept with the case); true when it was cut.
-fn narrative(mail: &Mail) -> (String, bool) {
-    let text = match (mail.subject.trim(), mail.body.trim()) {
-        ("", body) => body.to_owned(),
-        (subject, "") => subject.to_owned(),
-        (subject, body) => format!("{subject}\n\n{body}"),
-    };
-    cut(&text)
-}
-
-/// `text` within [`TEXT_CUT`] characters (room to spare: normalization may lengthen
-/// a few), and whether anything was cut.
-fn cut(text: &str) -> (String, bool) {
-    let kept = crate::domain::truncate(text, TEXT_CUT);
-    let was_cut = kept.len() != text.len();
-    (kept, was_cut)
-}
-
-/// Where e-mail text is cut (under `limits::NARRATIVE`); the original is attached.
-const TEXT_CUT: usize = limits::NARRATIVE - 1_000;
-
-/// A reply's own words (quoted text and what is over the limit cut), or a marker
-/// when it has none (only files); true when something was cut.
-pub(super) fn follow_up_text(mail: &Mail) -> anyhow::Result<(Text, bool)> {
-    let own = parse::strip_quoted(&mail.body);
-    let quoted_cut = own.len() != mail.body.trim().len();
-    let (text, over) = cut(&own);
-    let text = Text::parse(&text, limits::NARRATIVE)
-        .or_else(|_| Text::parse("(sin texto / no text)", limits::NARRATIVE))
-        .map_err(|_| anyhow::anyhow!("follow-up text cannot be stored"))?;
-    Ok((text, quoted_cut || over))
-}
-
 async fn remember_thread(
     txn: &DatabaseTransaction,
     keys: &crate::crypto::KeyRing,
@@ -703,88 +592,6 @@ async fn remember_thread(
     .await
     .context("cannot remember thread")?;
     Ok(())
-}
-
-/// Every attachment becomes a row on the case: kept (encrypted, SHA-256 recorded)
-/// when its type and size are accepted, otherwise recorded as refused without its
-/// content. True when something was not kept (refused, or beyond the most parts
-/// read).
-async fn insert_attachments(
-    txn: &DatabaseTransaction,
-    keys: &crate::crypto::KeyRing,
-    case_id: Uuid,
-    mail: &Mail,
-    max_bytes: usize,
-) -> anyhow::Result<bool> {
-    let mut lossy = mail.attachments_dropped;
-    for part in &mail.attachments {
-        let part_ref = (
-            part.name.as_deref(),
-            part.mime_type.as_str(),
-            &part.bytes[..],
-        );
-        lossy |= !insert_part(txn, keys, case_id, part_ref, max_bytes).await?;
-    }
-    Ok(lossy)
-}
-
-/// Stores one part (file name, media type, content) on the case; false when it was
-/// refused (type or size).
-async fn insert_part(
-    txn: &DatabaseTransaction,
-    keys: &crate::crypto::KeyRing,
-    case_id: Uuid,
-    (name, mime_type, bytes): (Option<&str>, &str, &[u8]),
-    max_bytes: usize,
-) -> anyhow::Result<bool> {
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let accepted = accepted_type(mime_type) && bytes.len() <= max_bytes && !bytes.is_empty();
-    let content_ct = accepted
-        .then(|| {
-            keys.cipher
-                .encrypt_padded(crate::intake::attachment_aad(id, "content_ct"), bytes)
-        })
-        .transpose()
-        .context("cannot encrypt attachment")?;
-    let filename_ct = name
-        .map(|n| crate::domain::truncate(n, 255))
-        .map(|n| {
-            keys.cipher
-                .encrypt_str(crate::intake::attachment_aad(id, "filename_ct"), &n)
-        })
-        .transpose()
-        .context("cannot encrypt file name")?;
-    let mime_type: String = mime_type.chars().take(128).collect();
-    let (aad, size) = (crate::intake::attachment_aad, i64::try_from(bytes.len()));
-    let size = size.unwrap_or(i64::MAX);
-    attachment::ActiveModel {
-        id: Set(id),
-        case_id: Set(Some(case_id)),
-        conversation_id: Set(None),
-        channel: Set(super::CHANNEL.to_owned()),
-        media_ref_ct: Set(None),
-        mime_type: Set(mime_type),
-        declared_sha256_ct: Set(None),
-        size_ct: Set(Some(meta::seal_size(keys, aad(id, "size_ct"), size)?)),
-        caption_ct: Set(None),
-        content_ct: Set(content_ct),
-        state: Set(if accepted { "stored" } else { "rejected" }.to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        open_claims: Set(0),
-        created_at: Set(now),
-        sha256_ct: Set(accepted
-            .then(|| meta::seal(keys, id, "sha256_ct", &crate::crypto::sha256_hex(bytes)))
-            .transpose()?),
-        filename_ct: Set(filename_ct),
-        failure: Set((!accepted).then(|| "file type or size not accepted".to_owned())),
-    }
-    .insert(txn)
-    .await
-    .context("cannot store attachment")?;
-    Ok(accepted)
 }
 
 /// Counts for `/readyz`.

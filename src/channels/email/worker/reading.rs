@@ -18,13 +18,14 @@ const STACK: usize = 64 * 1024 * 1024;
 pub(super) async fn read(
     raw: Vec<u8>,
     envelope: Option<Envelope>,
+    authserv_id: Option<String>,
 ) -> anyhow::Result<(Vec<u8>, Result<Mail, Unreadable>)> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
         .name("buzon-mail-read".into())
         .stack_size(STACK)
         .spawn(move || {
-            let read = parse::read(&raw, envelope.as_ref());
+            let read = parse::read(&raw, envelope.as_ref(), authserv_id.as_deref());
             // The receiver is gone only when the worker was stopped.
             let _ = tx.send((raw, read));
         })
@@ -56,7 +57,7 @@ mod tests {
         )
         .into_bytes();
         for raw in [inner, wrapped] {
-            let (back, read) = read(raw.clone(), None).await.unwrap();
+            let (back, read) = read(raw.clone(), None, None).await.unwrap();
             assert_eq!(back, raw, "the bytes come back");
             assert!(matches!(
                 read,

@@ -30,33 +30,10 @@ use crate::routing::{Directory, Rules};
 use answers::{on_choice, on_text};
 use serde::{Deserialize, Serialize};
 
-/// Files a worker may send as evidence; anything else is politely refused.
-pub const MEDIA_TYPES: &[&str] = &[
-    "image/jpeg",
-    "image/png",
-    "image/webp",
-    "application/pdf",
-    "application/msword",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "audio/ogg",
-    "audio/mpeg",
-    "audio/mp4",
-    "audio/aac",
-    "audio/amr",
-    "video/mp4",
-    "video/3gpp",
-];
-
-/// The media type without parameters, lower-cased, if it is one we keep.
-pub fn accepted_media_type(declared: &str) -> Option<String> {
-    let mime = declared
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    MEDIA_TYPES.contains(&mime.as_str()).then_some(mime)
-}
+/// Files a worker may send as evidence, the list e-mail shares
+/// (`intake::evidence`): the media type without parameters, normalized, if it is
+/// one we keep; anything else is politely refused.
+pub use crate::intake::evidence::accepted_media_type;
 
 /// Evidence files per complaint.
 pub const MAX_ATTACHMENTS: u32 = 10;

@@ -45,7 +45,7 @@ impl Inbox {
         let (media_ref, declared) = sealed_refs(keys, &row)?;
         let result = async {
             let info = self.wa.graph.media(&media_ref).await?;
-            if conversation::accepted_media_type(&info.mime_type).is_none() {
+            if crate::intake::evidence::accepted_media_type(&info.mime_type).is_none() {
                 return Err(GraphError::Permanent("file type not accepted".into()));
             }
             if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
