@@ -278,8 +278,17 @@ async fn a_mailed_answer_reaches_the_inspector_and_a_closing_is_told(backend: Ba
     )
     .await;
     assert_eq!(st, 200, "{body}");
-    let got = mail.sink.wait_for(3).await;
-    let closing = &got[2];
+    // Mail 3 acknowledged the answer ("added to your complaint"); 4 tells the close.
+    let got = mail.sink.wait_for(4).await;
+    let closing = got
+        .iter()
+        .find(|m| m.subject().contains("Su queja se cerró"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no closing mail in {:?}",
+                got.iter().map(Received::subject).collect::<Vec<_>>()
+            )
+        });
     assert_eq!(closing.rcpt_to, vec![ADVOCATE.to_owned()]);
     assert!(
         closing.subject().contains("Su queja se cerró"),
