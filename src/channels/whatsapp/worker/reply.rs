@@ -107,8 +107,14 @@ fn is_keyword(folded: &str) -> bool {
             None,
         ) => true,
         // ESTADO and a code; DERECHOS and a topic's word.
+        // (as the interview reads it: a code, perhaps mistyped, has a digit and
+        // nothing but letters and digits between its dashes and spaces).
         ("ESTADO" | "STATUS", Some(r)) => {
-            Receipt::parse(r).is_some() || (r.chars().any(|c| c.is_ascii_digit()) && r.len() <= 48)
+            let compact: String = r.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+            Receipt::parse(r).is_some()
+                || ((8..=40).contains(&compact.len())
+                    && compact.chars().all(|c| c.is_ascii_alphanumeric())
+                    && compact.chars().any(|c| c.is_ascii_digit()))
         }
         ("DERECHOS" | "RIGHTS", Some(r)) => !r.contains(' '),
         _ => false,
@@ -162,7 +168,8 @@ impl Inbox {
             return interview(input);
         }
         let text = match &input {
-            Input::Text(t) if !t.trim().is_empty() => Some(t.clone()),
+            // Only what can be stored as a message (not blank once cleaned).
+            Input::Text(t) if crate::domain::clean_text(t).is_some() => Some(t.clone()),
             _ => None,
         };
         if let Some((receipt, message, lang)) = text.as_deref().and_then(answer_by_receipt) {
@@ -734,9 +741,7 @@ mod tests {
     #[test]
     fn an_answer_by_receipt_takes_the_code_in_groups_or_whole() {
         let code = "7KQM-2X9P-RTAB-3CDE-FGHJ-KMNP";
-        if Receipt::parse(code).is_none() {
-            return; // the receipt alphabet changed: nothing to read here
-        }
+        assert!(Receipt::parse(code).is_some(), "a receipt as shown");
         let (_, message, lang) =
             answer_by_receipt(&format!("Responder {code} Trabajo en la línea 3")).unwrap();
         assert_eq!(
