@@ -1,5 +1,5 @@
 //! The channel's background work, one task each: the inbox worker (stored messages →
-//! conversation steps, complaints, replies; answers about a filed case: `reply`), the media worker (evidence downloads with
+//! conversation steps, complaints, replies; answers about a filed case: `reply`; ESTADO: `case_status`), the media worker (evidence downloads with
 //! retries), the expiry sweep (idle conversations erased) and the outbox sender.
 //!
 //! A stored message is processed in one transaction together with everything it
@@ -7,6 +7,7 @@
 //! row marked done), so a crash at any point either redoes the whole step or nothing.
 //! Messages of one sender are processed in the order they arrived.
 
+mod case_status;
 mod claims;
 mod input;
 mod media;

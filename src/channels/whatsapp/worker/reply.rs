@@ -41,9 +41,6 @@ use uuid::Uuid;
 /// Button and list ids of the offer.
 const NEW: &str = "reply:new";
 const CASE: &str = "reply:case:";
-/// Messages of the conversation ESTADO shows, and how much of each.
-const RECENT: usize = 4;
-const EXCERPT: usize = 600;
 
 /// What the inbox worker does with a message after [`Inbox::thread`].
 pub(super) enum Threaded {
@@ -54,9 +51,9 @@ pub(super) enum Threaded {
 }
 
 /// An open named WhatsApp case of the sender.
-struct OpenCase {
+pub(super) struct OpenCase {
     id: Uuid,
-    case_ref: String,
+    pub(super) case_ref: String,
     status: CaseStatus,
     language: Language,
     created_at: DateTime<Utc>,
@@ -463,97 +460,6 @@ impl Inbox {
         };
         self.done(txn, row, lease, sender, wa_id, &replies).await
     }
-
-    /// ESTADO <código>: the status in plain words, the latest messages with the office
-    /// (both sides), and how to answer here on WhatsApp; a closed case says how it
-    /// ended and where to turn next.
-    pub(super) async fn status_reply(
-        &self,
-        typed: &str,
-        lang: Language,
-        sender: &[u8],
-    ) -> anyhow::Result<Reply> {
-        let Some(receipt) = Receipt::parse(typed) else {
-            return Ok(Reply::Text(
-                ErrorCode::InvalidReceipt.message(lang).to_owned(),
-            ));
-        };
-        let view = match self.state.intake.status(&receipt).await {
-            Ok(view) => view,
-            Err(ReceiptError::Closed(view)) => *view,
-            Err(ReceiptError::NotFound) => {
-                return Ok(Reply::Text(
-                    ErrorCode::ReceiptNotFound.message(lang).to_owned(),
-                ));
-            }
-            Err(ReceiptError::Unexpected(e)) => return Err(e),
-        };
-        let mut text = format!(
-            "{} {}: {}\n{}",
-            tr(lang, "Queja", "Complaint"),
-            view.case_ref,
-            view.status.label(lang),
-            view.status.explanation(lang)
-        );
-        if let Some(day) = view.held_until {
-            text.push_str(&format!("\n{}", crate::domain::held_notice(day, lang)));
-        }
-        if let Some(outcome) = view.outcome {
-            let advice: Vec<String> = view
-                .legal_aid
-                .iter()
-                .map(|code| self.state.directory.name(code, lang))
-                .collect();
-            text.push_str("\n\n");
-            text.push_str(&crate::domain::closing_notice(outcome, lang, &advice));
-        }
-        let recent = view.messages.len().saturating_sub(RECENT);
-        if !view.messages[recent..].is_empty() {
-            text.push_str(&format!(
-                "\n\n{}",
-                tr(lang, "Últimos mensajes:", "Latest messages:")
-            ));
-            for m in &view.messages[recent..] {
-                let who = match (m.from_staff, m.from_advocate) {
-                    (_, true) => tr(lang, "Su organización", "Your organization"),
-                    (true, false) => tr(lang, "Oficina", "Office"),
-                    (false, false) => tr(lang, "Usted", "You"),
-                };
-                text.push_str(&format!(
-                    "\n\n{who} ({}):\n{}",
-                    m.created_at.format("%Y-%m-%d"),
-                    conversation::truncate(&m.body, EXCERPT)
-                ));
-            }
-        }
-        if view.status.accepts_messages() {
-            let own = open_cases(self.db(), sender)
-                .await?
-                .iter()
-                .any(|c| c.case_ref == view.case_ref);
-            text.push_str("\n\n");
-            text.push_str(&if own {
-                tr(
-                    lang,
-                    "Para contestar o agregar información, escriba su mensaje aquí, en este chat.",
-                    "To answer or add information, write your message here, in this chat.",
-                )
-            } else {
-                tr(
-                    lang,
-                    "Para contestar o agregar información por aquí, escriba RESPONDER, su código y su mensaje. Por ejemplo: RESPONDER ABCD-EFGH-JKMN-PQRS-TVWX-YZ01 Trabajo en la línea 3.",
-                    "To answer or add information here, write REPLY, your code and your message. For example: REPLY ABCD-EFGH-JKMN-PQRS-TVWX-YZ01 I work on line 3.",
-                )
-            });
-        }
-        // The newest part matters most: what is cut is the oldest message's middle.
-        Ok(Reply::Text(fit(&text)))
-    }
-}
-
-/// `text` within WhatsApp's text limit.
-fn fit(text: &str) -> String {
-    conversation::truncate(text, wa_limits::TEXT_BODY)
 }
 
 /// Consecutive messages held for one choice, as one.
@@ -650,7 +556,10 @@ fn offer(lang: Language, cases: &[&OpenCase]) -> Reply {
 /// The sender's open cases filed on WhatsApp with their name (only those keep the
 /// sender's index), newest first. Cases stored before the index was kept are found
 /// by their phone's index, which is the sender's for a number.
-async fn open_cases(db: &impl ConnectionTrait, sender: &[u8]) -> anyhow::Result<Vec<OpenCase>> {
+pub(super) async fn open_cases(
+    db: &impl ConnectionTrait,
+    sender: &[u8],
+) -> anyhow::Result<Vec<OpenCase>> {
     let rows = crate::db::rows(
         db,
         "SELECT c.id, c.case_ref, c.status, c.language, c.created_at FROM cases c \
