@@ -13,6 +13,7 @@ mod backup;
 mod bad_input;
 mod browser;
 mod connections;
+mod corpus_feed;
 mod crash;
 mod deferred;
 mod email;

@@ -5,6 +5,7 @@
 
 mod deferred;
 mod files;
+mod interview;
 mod poison;
 mod resilience;
 mod rights;

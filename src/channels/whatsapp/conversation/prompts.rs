@@ -109,7 +109,14 @@ pub fn prompt(conv: &Conversation) -> Reply {
                 ("anon:no", tr(lang, "Con mi nombre", "With my name")),
             ],
         ),
-        Step::Name => Reply::Text(tr(lang, "¿Cuál es su nombre?", "What is your name?")),
+        Step::Name => buttons(
+            tr(
+                lang,
+                "¿Cuál es su nombre? Escríbalo, o toque «Anónimo» si prefiere no darlo.",
+                "What is your name? Write it, or tap \"Anonymous\" if you would rather not give it.",
+            ),
+            &[("anon:yes", tr(lang, "Anónimo", "Anonymous"))],
+        ),
         Step::State => Reply::Text(tr(
             lang,
             "¿En qué estado está su trabajo? Escriba el nombre, por ejemplo: Guanajuato",
@@ -129,10 +136,25 @@ pub fn prompt(conv: &Conversation) -> Reply {
             &[("city:skip", tr(lang, "No sé", "I don't know"))],
         ),
         Step::Sector => {
-            let items: Vec<(String, &str)> = Sector::ALL
+            // "No sé" takes the first page's last row, so nobody pages through every
+            // sector for it; the sector it displaces goes last, and the other pages
+            // stay as they were.
+            let mut items: Vec<(String, &str)> = Sector::ALL
                 .iter()
+                .filter(|s| **s != Sector::Unknown)
                 .map(|s| (format!("sector:{}", s.code()), s.label(lang)))
                 .collect();
+            let at = wa_limits::LIST_ROWS - 2;
+            if at < items.len() {
+                let displaced = items.remove(at);
+                items.push(displaced);
+            }
+            let unknown = Sector::Unknown;
+            let at = at.min(items.len());
+            items.insert(
+                at,
+                (format!("sector:{}", unknown.code()), unknown.label(lang)),
+            );
             paged_list(
                 tr(
                     lang,
@@ -157,6 +179,9 @@ pub fn prompt(conv: &Conversation) -> Reply {
                 .filter_map(|c| Violation::parse(c))
                 .map(|v| v.label(lang))
                 .collect();
+            if conv.fixing {
+                return fix_violations(conv, &chosen);
+            }
             let items: Vec<(String, &str)> = Violation::ALL
                 .iter()
                 .filter(|v| !conv.violations.iter().any(|c| c == v.code()))
@@ -217,29 +242,54 @@ pub fn prompt(conv: &Conversation) -> Reply {
         ),
         Step::Narrative => Reply::Text(tr(
             lang,
-            "Cuéntenos qué pasó, con sus palabras: qué, cuándo y a quién. Escríbalo en un solo mensaje.",
-            "Tell us what happened, in your own words: what, when and to whom. Write it in one message.",
+            "Cuéntenos qué pasó, con sus palabras: qué, cuándo y a quién. Puede escribirlo en uno o varios mensajes.",
+            "Tell us what happened, in your own words: what, when and to whom. You can write it in one or several messages.",
         )),
         Step::Evidence => buttons(
             tr(
                 lang,
-                "Si tiene fotos, documentos o notas de voz que muestren lo que pasó, envíelos ahora. Cuando termine (o si no tiene), toque «Listo».",
-                "If you have photos, documents or voice notes that show what happened, send them now. When you are done (or if you have none), tap \"Done\".",
+                "Si tiene fotos, documentos o notas de voz que muestren lo que pasó, envíelos ahora.\n\n\
+                 Si teme represalias, podemos guardar su queja sin que nadie la revise ni le escriba hasta la fecha que usted elija (hasta 90 días), por ejemplo después de dejar ese trabajo. ¿Quiere que esperemos?",
+                "If you have photos, documents or voice notes that show what happened, send them now.\n\n\
+                 If you fear retaliation, we can store your complaint and nobody will review it or write to you until a date you choose (up to 90 days), for example after you leave that job. Do you want us to wait?",
             ),
-            &[("evidence:done", tr(lang, "Listo", "Done"))],
+            &[
+                (
+                    "evidence:done",
+                    tr(lang, "No, enviar ahora", "No, send now"),
+                ),
+                ("hold:yes", tr(lang, "Sí, esperar", "Yes, wait")),
+            ],
+        ),
+        Step::HoldDate => buttons(
+            tr(
+                lang,
+                "¿Hasta qué fecha esperamos? Escríbala como día/mes/año, por ejemplo 01/03/2027. Puede ser hasta 90 días desde hoy. Guardamos su queja hoy, pero nadie la revisa ni le escribimos antes de esa fecha.",
+                "Until which date shall we wait? Write it as day/month/year, for example 01/03/2027. It can be up to 90 days from today. We store your complaint today, but nobody reviews it or writes to you before that date.",
+            ),
+            &[("hold:no", tr(lang, "No, enviar ahora", "No, send now"))],
         ),
         Step::Confirm => buttons(
             summary(conv),
             &[
                 ("confirm:send", tr(lang, "Enviar", "Send")),
-                ("confirm:restart", tr(lang, "Corregir", "Start over")),
+                ("confirm:restart", tr(lang, "Corregir", "Change an answer")),
             ],
         ),
+        Step::Fix => fix_list(conv),
     }
 }
 
-/// The worker's answers, to check before sending.
-pub(super) fn summary(conv: &Conversation) -> String {
+/// One answer as the summary and the list of answers show it: the id of its row
+/// in that list, its name, and what the worker answered.
+struct Answer {
+    fix: &'static str,
+    name: String,
+    value: String,
+}
+
+/// The worker's answers in the order asked, the story last.
+fn answers(conv: &Conversation) -> Vec<Answer> {
     let lang = conv.lang();
     let unknown = tr(lang, "no sé", "don't know");
     let who = if conv.anonymous.unwrap_or(true) {
@@ -268,24 +318,186 @@ pub(super) fn summary(conv: &Conversation) -> String {
         .as_deref()
         .and_then(TradeNexus::parse)
         .map_or(unknown.clone(), |t| t.label(lang).to_owned());
-    let narrative = truncate(conv.narrative.as_deref().unwrap_or(""), 200);
-    let text = format!(
-        "{}\n\n{}: {who}\n{}: {}\n{}: {state}\n{}: {}\n{}: {sector}\n{}: {}\n{}: {trade}\n{}: {narrative}\n{}: {}\n\n{}",
+    let when = match conv.held_until() {
+        Some(day) => format!(
+            "{} {}",
+            tr(lang, "no antes del", "not before"),
+            date_words(day, lang)
+        ),
+        None => tr(lang, "lo antes posible", "as soon as possible"),
+    };
+    let answer = |fix, es, en, value| Answer {
+        fix,
+        name: tr(lang, es, en),
+        value,
+    };
+    vec![
+        answer("who", "Quién", "Who", who),
+        answer(
+            "employer",
+            "Empresa",
+            "Company",
+            conv.employer.clone().unwrap_or_default(),
+        ),
+        answer("state", "Estado", "State", state),
+        answer(
+            "city",
+            "Ciudad",
+            "City",
+            conv.city.clone().unwrap_or_else(|| unknown.clone()),
+        ),
+        answer("sector", "Tipo de trabajo", "Kind of work", sector),
+        answer("viol", "Qué pasó", "What happened", violations.join("; ")),
+        answer("trade", "Vende a EE.UU.", "Sells to the US", trade),
+        answer("hold", "Revisión", "Review", when),
+        answer(
+            "story",
+            "Descripción",
+            "Description",
+            conv.narrative.clone().unwrap_or_default(),
+        ),
+    ]
+}
+
+/// The worker's answers, to check before sending: the whole story, as much of it as
+/// fits the message after the other answers.
+pub(super) fn summary(conv: &Conversation) -> String {
+    let lang = conv.lang();
+    let mut lines = vec![
         tr(lang, "Revise su queja:", "Check your complaint:"),
-        tr(lang, "Quién", "Who"),
-        tr(lang, "Empresa", "Company"),
-        conv.employer.as_deref().unwrap_or(""),
-        tr(lang, "Estado", "State"),
-        tr(lang, "Ciudad", "City"),
-        conv.city.clone().unwrap_or_else(|| unknown.clone()),
-        tr(lang, "Tipo de trabajo", "Kind of work"),
-        tr(lang, "Qué pasó", "What happened"),
-        violations.join("; "),
-        tr(lang, "Vende a EE.UU.", "Sells to the US"),
-        tr(lang, "Descripción", "Description"),
-        tr(lang, "Archivos", "Files"),
-        conv.attachments,
-        tr(lang, "¿La enviamos?", "Shall we send it?"),
-    );
+        String::new(),
+    ];
+    let mut story = String::new();
+    for answer in answers(conv) {
+        if answer.fix == "story" {
+            story = format!("{}: {}", answer.name, answer.value);
+        } else {
+            lines.push(format!("{}: {}", answer.name, answer.value));
+        }
+        if answer.fix == "hold" {
+            lines.push(format!(
+                "{}: {}",
+                tr(lang, "Archivos", "Files"),
+                conv.attachments
+            ));
+        }
+    }
+    let head = lines.join("\n");
+    let question = tr(lang, "¿La enviamos?", "Shall we send it?");
+    let room = wa_limits::INTERACTIVE_BODY
+        .saturating_sub(head.chars().count() + question.chars().count() + 4);
+    let text = format!("{head}\n{}\n\n{question}", truncate(&story, room));
     truncate(&text, wa_limits::INTERACTIVE_BODY)
+}
+
+/// "Corregir": the answers, one row each with what was answered; the one chosen is
+/// asked again and the summary comes back.
+fn fix_list(conv: &Conversation) -> Reply {
+    let lang = conv.lang();
+    let mut rows: Vec<Row> = answers(conv)
+        .into_iter()
+        .map(|a| Row {
+            id: format!("fix:{}", a.fix),
+            title: truncate(&a.name, wa_limits::ROW_TITLE),
+            description: Some(truncate(
+                if a.value.trim().is_empty() {
+                    "—"
+                } else {
+                    a.value.as_str()
+                },
+                wa_limits::ROW_DESCRIPTION,
+            )),
+        })
+        .collect();
+    rows.push(Row {
+        id: "fix:back".into(),
+        title: tr(lang, "Volver al resumen", "Back to the summary"),
+        description: Some(tr(lang, "Sin cambios", "No changes")),
+    });
+    rows.truncate(wa_limits::LIST_ROWS);
+    Reply::List {
+        body: tr(
+            lang,
+            "¿Qué quiere cambiar? Elija una respuesta: se la preguntamos otra vez y volvemos al resumen. Lo demás se queda igual.",
+            "What do you want to change? Choose an answer: we ask it again and come back to the summary. The rest stays as it is.",
+        ),
+        button: tr(lang, "Elegir", "Choose"),
+        rows,
+    }
+}
+
+/// What happened, changed from the summary: chosen items come first, marked; a tap
+/// adds or takes out one and goes back to the summary.
+pub(super) fn fix_violations(conv: &Conversation, chosen: &[&str]) -> Reply {
+    let lang = conv.lang();
+    let marked: Vec<(String, String)> = Violation::ALL
+        .iter()
+        .filter(|v| conv.violations.iter().any(|c| c == v.code()))
+        .map(|v| (format!("viol:{}", v.code()), format!("✔ {}", v.label(lang))))
+        .chain(
+            Violation::ALL
+                .iter()
+                .filter(|v| !conv.violations.iter().any(|c| c == v.code()))
+                .map(|v| (format!("viol:{}", v.code()), v.label(lang).to_owned())),
+        )
+        .collect();
+    let items: Vec<(String, &str)> = marked
+        .iter()
+        .map(|(id, l)| (id.clone(), l.as_str()))
+        .collect();
+    paged_list(
+        format!(
+            "{}\n• {}\n\n{}",
+            tr(lang, "Ya eligió:", "You chose:"),
+            chosen.join("\n• "),
+            tr(
+                lang,
+                "Toque otra opción para agregarla, o una marcada con ✔ para quitarla.",
+                "Tap another option to add it, or one marked ✔ to take it out.",
+            )
+        ),
+        tr(lang, "Elegir", "Choose"),
+        &items,
+        conv.page,
+        Vec::new(),
+        Row {
+            id: "viol:more".into(),
+            title: tr(lang, "Más opciones…", "More options…"),
+            description: None,
+        },
+    )
+}
+
+/// A typed state that fits several: which one (buttons for up to three, a list
+/// otherwise). The step stays, so typing the whole name works too.
+pub(super) fn which_state(lang: Language, states: &[StateCode]) -> Reply {
+    let body = tr(
+        lang,
+        "¿Cuál de estos estados? Toque uno o escriba el nombre completo.",
+        "Which of these states? Tap one or write the whole name.",
+    );
+    if states.len() <= wa_limits::BUTTONS {
+        let options: Vec<(String, String)> = states
+            .iter()
+            .map(|s| (format!("state:{}", s.code()), s.label(lang).to_owned()))
+            .collect();
+        let refs: Vec<(&str, String)> = options
+            .iter()
+            .map(|(id, title)| (id.as_str(), title.clone()))
+            .collect();
+        return buttons(body, &refs);
+    }
+    Reply::List {
+        body,
+        button: tr(lang, "Elegir", "Choose"),
+        rows: states
+            .iter()
+            .take(wa_limits::LIST_ROWS)
+            .map(|s| Row {
+                id: format!("state:{}", s.code()),
+                title: truncate(s.label(lang), wa_limits::ROW_TITLE),
+                description: None,
+            })
+            .collect(),
+    }
 }

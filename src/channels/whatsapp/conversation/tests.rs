@@ -1,13 +1,20 @@
 use super::*;
 
+mod interview;
+
 const WA: &str = "5214771234567";
+
+/// The day the tests run on (the hold date's bounds follow it).
+fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default()
+}
 
 fn run(inputs: &[Input]) -> (Option<Conversation>, Vec<Reply>, bool) {
     let mut conv = None;
     let mut last = Vec::new();
     let mut file = false;
     for input in inputs {
-        let out = advance(conv.take(), WA, input.clone());
+        let out = advance_on(conv.take(), WA, input.clone(), today());
         conv = out.conversation;
         last = out.replies;
         file = out.file;
@@ -41,6 +48,8 @@ fn a_whole_anonymous_conversation_gives_a_valid_complaint() {
         choice("evidence:done"),
         choice("confirm:send"),
     ]);
+    // "Baja" is asked, not guessed.
+    assert_eq!(match_state("Baja"), None);
     assert!(file);
     let conv = conv.expect("conversation kept until filed");
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date");
@@ -129,6 +138,9 @@ fn every_prompt_respects_whatsapp_limits_on_every_page() {
             Step::Trade,
             Step::Evidence,
             Step::Confirm,
+            Step::Name,
+            Step::HoldDate,
+            Step::Fix,
         ] {
             conv.step = step;
             for page in 0..4 {
@@ -140,13 +152,16 @@ fn every_prompt_respects_whatsapp_limits_on_every_page() {
                         Vec::new()
                     };
                     check_limits(&prompt(&conv));
+                    conv.fixing = true;
+                    check_limits(&prompt(&conv));
+                    conv.fixing = false;
                 }
             }
         }
     }
 }
 
-fn check_limits(reply: &Reply) {
+pub(super) fn check_limits(reply: &Reply) {
     match reply {
         Reply::Text(t) => assert!(t.chars().count() <= wa_limits::TEXT_BODY),
         Reply::Buttons { body, buttons } => {
@@ -250,6 +265,11 @@ mod properties {
             "N.L.",
             "Texas",
             "no sé",
+            "ns",
+            "Baja",
+            "01/03/2027",
+            "2027-01-15",
+            "corregir",
             "Juana Pérez",
             "مصنع 🏭",
             "",
@@ -276,6 +296,18 @@ mod properties {
             "evidence:done",
             "confirm:send",
             "confirm:restart",
+            "fix:who",
+            "fix:state",
+            "fix:viol",
+            "fix:story",
+            "fix:hold",
+            "fix:back",
+            "fix:nope",
+            "hold:yes",
+            "hold:no",
+            "state:MX-BCS",
+            "state:MX-XXX",
+            "sector:unknown",
             "",
             ":",
             "x:y:z",
@@ -311,7 +343,7 @@ mod properties {
             let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 28).unwrap_or_default();
             let mut conv: Option<Conversation> = None;
             for input in inputs {
-                let out = advance(conv.take(), WA, input);
+                let out = advance_on(conv.take(), WA, input, today);
                 for reply in &out.replies {
                     check_limits(reply);
                 }
@@ -346,7 +378,7 @@ mod properties {
             let mut conv: Option<Conversation> = None;
             for (step, extra) in happy.iter().zip(noise) {
                 for input in std::iter::once(step.clone()).chain(extra) {
-                    let out = advance(conv.take(), WA, input);
+                    let out = advance_on(conv.take(), WA, input, today);
                     if out.file {
                         let c = out.conversation.as_ref();
                         prop_assert!(c.is_some_and(|c| c.complaint(today).is_some()));

@@ -93,13 +93,34 @@ pub(super) fn is_english_greeting(text: &str) -> bool {
     )
 }
 
-/// Matches a typed state name forgivingly: case, accents, "Estado de", common
-/// abbreviations and small typos don't matter. `None` when it is not clearly one state.
-pub fn match_state(typed: &str) -> Option<StateCode> {
+/// "No sé" typed: "no sé", "no se", "ns", "nose", "I don't know"... (folded first).
+pub fn is_dont_know(text: &str) -> bool {
+    let folded = fold(&text.replace('’', "'"));
+    matches!(
+        folded.as_str(),
+        "NO SE"
+            | "NOSE"
+            | "NS"
+            | "NO LO SE"
+            | "NO SABEMOS"
+            | "NPI"
+            | "I DON'T KNOW"
+            | "I DONT KNOW"
+            | "DON'T KNOW"
+            | "DONT KNOW"
+            | "IDK"
+            | "UNKNOWN"
+    )
+}
+
+/// The states a typed name may mean: one when it is clear, several when it is not
+/// ("Baja" is Baja California or Baja California Sur), none when it is no state.
+pub fn state_candidates(typed: &str) -> Vec<StateCode> {
     const ALIASES: &[(&str, StateCode)] = &[
         ("AGS", StateCode::Agu),
         ("BC", StateCode::Bcn),
-        ("BAJA", StateCode::Bcn),
+        ("BCN", StateCode::Bcn),
+        ("BAJA CALIFORNIA NORTE", StateCode::Bcn),
         ("BCS", StateCode::Bcs),
         ("CDMX", StateCode::Cmx),
         ("DF", StateCode::Cmx),
@@ -138,19 +159,19 @@ pub fn match_state(typed: &str) -> Option<StateCode> {
         ("ZAC", StateCode::Zac),
     ];
     if let Some(code) = StateCode::parse(&typed.trim().to_ascii_uppercase()) {
-        return Some(code);
+        return vec![code];
     }
     let folded = fold(&typed.replace(['.', ',', '-'], " "));
     if folded.is_empty() || folded.chars().count() > 60 {
-        return None;
+        return Vec::new();
     }
     if let Some(code) =
         StateCode::parse(&format!("MX-{folded}")).or_else(|| StateCode::parse(&folded))
     {
-        return Some(code);
+        return vec![code];
     }
     if let Some((_, code)) = ALIASES.iter().find(|(alias, _)| *alias == folded) {
-        return Some(*code);
+        return vec![*code];
     }
     let stripped = folded
         .strip_prefix("ESTADO DE ")
@@ -162,17 +183,134 @@ pub fn match_state(typed: &str) -> Option<StateCode> {
         .map(|s| (fold(s.label(Language::Es)), *s))
         .collect();
     if let Some((_, code)) = names.iter().find(|(name, _)| name == stripped) {
-        return Some(*code);
+        return vec![*code];
     }
-    // Small typos: the one name within edit distance 2 (1 for short names), if unique.
+    // The first words of one or more names: "Baja", "San Luis", "Nuevo".
+    let starts: Vec<StateCode> = names
+        .iter()
+        .filter(|(name, _)| {
+            name.strip_prefix(stripped)
+                .is_some_and(|rest| rest.starts_with(' '))
+        })
+        .map(|(_, code)| *code)
+        .collect();
+    if !starts.is_empty() {
+        return starts;
+    }
+    // Small typos: the names within edit distance 2 (1 for short names).
     let allowed = if stripped.chars().count() >= 6 { 2 } else { 1 };
-    let close: Vec<StateCode> = names
+    names
         .iter()
         .filter(|(name, _)| strsim::levenshtein(name, stripped) <= allowed)
         .map(|(_, code)| *code)
-        .collect();
-    match close.as_slice() {
+        .collect()
+}
+
+/// Matches a typed state name forgivingly: case, accents, "Estado de", common
+/// abbreviations and small typos don't matter. `None` when it is not clearly one
+/// state (see [`state_candidates`] for the ones it may be).
+pub fn match_state(typed: &str) -> Option<StateCode> {
+    match state_candidates(typed).as_slice() {
         [one] => Some(*one),
         _ => None,
+    }
+}
+
+const MONTHS_ES: [&str; 12] = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+const MONTHS_EN: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// A date as workers in Mexico type it: day first (01/03/2027, 1-3-2027, 1.3.27),
+/// ISO (2027-03-01, 2027/03/01), or with the month's name ("1 de marzo de 2027",
+/// "1 marzo 2027", "March 1, 2027"). "ESPERAR HASTA" / "HASTA" / "HOLD UNTIL" before
+/// it is allowed. `None` for anything else, so a story is never read as a date.
+pub fn parse_date(typed: &str) -> Option<chrono::NaiveDate> {
+    let folded = fold(typed);
+    let rest = [
+        "ESPERAR HASTA EL ",
+        "ESPERAR HASTA ",
+        "HASTA EL ",
+        "HASTA ",
+        "HOLD UNTIL ",
+        "UNTIL ",
+    ]
+    .iter()
+    .find_map(|p| folded.strip_prefix(p))
+    .unwrap_or(&folded);
+    let parts: Vec<&str> = rest
+        .split(['/', '-', '.', ' ', ','])
+        .filter(|p| !p.is_empty() && *p != "DE" && *p != "DEL" && *p != "OF")
+        .collect();
+    let [a, b, c] = parts.as_slice() else {
+        return None;
+    };
+    let month_named = |word: &str| {
+        let lower = word.to_lowercase();
+        MONTHS_ES
+            .iter()
+            .chain(MONTHS_EN.iter())
+            .position(|m| {
+                let m = m.to_lowercase();
+                m == lower || (lower.len() >= 3 && m.starts_with(&lower))
+            })
+            .map(|i| (i % 12) as u32 + 1)
+    };
+    let number = |s: &str| -> Option<u32> {
+        (s.len() <= 4 && s.chars().all(|c| c.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let year = |s: &str| -> Option<i32> {
+        let n = i32::try_from(number(s)?).ok()?;
+        match s.len() {
+            2 => Some(2000 + n),
+            4 => Some(n),
+            _ => None,
+        }
+    };
+    let (y, m, d) = if a.len() == 4 {
+        (year(a)?, number(b)?, number(c)?)
+    } else if let Some(m) = month_named(b) {
+        (year(c)?, m, number(a)?)
+    } else if let Some(m) = month_named(a) {
+        (year(c)?, m, number(b)?)
+    } else {
+        (year(c)?, number(b)?, number(a)?)
+    };
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+}
+
+/// A date in words, unambiguous in both languages: "1 de marzo de 2027", "March 1, 2027".
+pub fn date_words(date: chrono::NaiveDate, lang: Language) -> String {
+    use chrono::Datelike;
+    let month = date.month0() as usize % 12;
+    match lang {
+        Language::Es => format!("{} de {} de {}", date.day(), MONTHS_ES[month], date.year()),
+        Language::En => format!("{} {}, {}", MONTHS_EN[month], date.day(), date.year()),
     }
 }
