@@ -21,6 +21,9 @@ pub struct Recipient<'a> {
     pub channel: Channel,
     pub language: Language,
     pub phone: Option<&'a str>,
+    /// The exact WhatsApp id the worker wrote from (`5214775550142`, or a user id):
+    /// WhatsApp notices go here; `phone` (E.164) is for display and dedupe.
+    pub whatsapp_id: Option<&'a str>,
     pub email: Option<&'a str>,
 }
 

@@ -155,7 +155,8 @@ async fn purge_case(
     }
     for sql in [
         "UPDATE complainants SET name_ct = NULL, phone_ct = NULL, email_ct = NULL, \
-         worker_id_ct = NULL, phone_bidx = NULL, email_bidx = NULL WHERE case_id = $1",
+         worker_id_ct = NULL, phone_bidx = NULL, email_bidx = NULL, wa_id_ct = NULL, \
+         wa_sender_bidx = NULL WHERE case_id = $1",
         "UPDATE case_members SET name_ct = NULL, phone_ct = NULL, email_ct = NULL, \
          worker_id_ct = NULL WHERE case_id = $1",
         "UPDATE rrm_petitions SET answers_ct = NULL WHERE case_id = $1",

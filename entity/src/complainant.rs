@@ -12,6 +12,10 @@ pub struct Model {
     pub email_ct: Option<Vec<u8>>,
     pub email_bidx: Option<Vec<u8>>,
     pub worker_id_ct: Option<Vec<u8>>,
+    /// The exact WhatsApp id a named worker wrote from (encrypted); notices go to it.
+    pub wa_id_ct: Option<Vec<u8>>,
+    /// The WhatsApp channel's blind index of that sender: their messages thread here.
+    pub wa_sender_bidx: Option<Vec<u8>>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

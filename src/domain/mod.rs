@@ -8,7 +8,7 @@ mod status;
 mod vocab;
 
 pub use codes::ErrorCode;
-pub use status::{CaseStatus, Outcome, held_notice};
+pub use status::{CaseStatus, Outcome, closing_notice, held_notice};
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
 
 use chrono::{Datelike, NaiveDate};

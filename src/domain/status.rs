@@ -90,11 +90,13 @@ impl CaseStatus {
             (Received, Language::En) => "We received your complaint. A person will review it soon.",
             (InReview, Language::Es) => "Una persona está revisando su queja.",
             (InReview, Language::En) => "A person is reviewing your complaint.",
+            // Read on the web page, in the JSON API and on WhatsApp alike: each says
+            // where to answer in its own words.
             (InfoRequested, Language::Es) => {
-                "Tenemos una pregunta para usted. Lea los mensajes y conteste abajo."
+                "Tenemos una pregunta para usted. Lea el mensaje de la oficina y contéstelo."
             }
             (InfoRequested, Language::En) => {
-                "We have a question for you. Read the messages and answer below."
+                "We have a question for you. Read the message from the office and answer it."
             }
             (Referred, Language::Es) => "Enviamos su queja a la autoridad que puede actuar.",
             (Referred, Language::En) => {
@@ -192,6 +194,98 @@ impl Outcome {
     }
 }
 
+impl Outcome {
+    /// How the case ended, in plain words for the worker (staff read [`Outcome::label`]).
+    pub fn for_worker(self, lang: Language) -> &'static str {
+        use Outcome::*;
+        match (self, lang) {
+            (Remedied, Language::Es) => "La empresa corrigió el problema.",
+            (Remedied, Language::En) => "The employer put the problem right.",
+            (Conciliated, Language::Es) => {
+                "Usted y la empresa llegaron a un acuerdo ante un centro de conciliación."
+            }
+            (Conciliated, Language::En) => {
+                "You and the employer reached an agreement before a conciliation center."
+            }
+            (ReferredElsewhere, Language::Es) => {
+                "La enviamos a otra oficina u organización que puede atenderla."
+            }
+            (ReferredElsewhere, Language::En) => {
+                "We sent it to another office or organization that can deal with it."
+            }
+            (Unfounded, Language::Es) => {
+                "La revisamos y no encontramos elementos para que la autoridad actúe."
+            }
+            (Unfounded, Language::En) => {
+                "We reviewed it and found nothing the authority can act on."
+            }
+            (Withdrawn, Language::Es) => "Usted la retiró.",
+            (Withdrawn, Language::En) => "You withdrew it.",
+            (NoResponse, Language::Es) => "No recibimos respuesta a nuestras preguntas.",
+            (NoResponse, Language::En) => "We got no answer to our questions.",
+            (Duplicate, Language::Es) => {
+                "Ya atendemos la misma situación en otra queja y seguimos con esa."
+            }
+            (Duplicate, Language::En) => {
+                "We are already dealing with the same situation in another complaint."
+            }
+            (Other, Language::Es) => "La persona que la revisó la cerró.",
+            (Other, Language::En) => "The person who reviewed it closed it.",
+        }
+    }
+}
+
+/// What a worker reads when their case closes (on their channel and on the status
+/// page): how it ended and what they can do next. `advice` names the bodies that give
+/// workers free legal advice for this case (its legal-aid referrals: PROFEDET for a
+/// federal matter, the state's Procuraduría de la Defensa del Trabajo for a local
+/// one); empty when the case was never routed, and then both are named.
+pub fn closing_notice(outcome: Outcome, lang: Language, advice: &[String]) -> String {
+    let es = lang == Language::Es;
+    let if_not = match (outcome, es) {
+        (Outcome::Remedied | Outcome::Conciliated, true) => {
+            "Si la empresa no cumple o el problema vuelve"
+        }
+        (Outcome::Remedied | Outcome::Conciliated, false) => {
+            "If the employer does not keep to it or the problem comes back"
+        }
+        (_, true) => "Si no está de acuerdo o el problema sigue",
+        (_, false) => "If you do not agree or the problem goes on",
+    };
+    let bodies = if advice.is_empty() {
+        lang.pick(
+            "la Procuraduría Federal de la Defensa del Trabajo (PROFEDET), si la empresa es de \
+             jurisdicción federal, o la Procuraduría de la Defensa del Trabajo de su estado",
+            "the Federal Labor Defense Office (PROFEDET), if the employer is under federal \
+             jurisdiction, or your state's Labor Defense Office",
+        )
+        .to_owned()
+    } else {
+        advice.join(lang.pick(" o ", " or "))
+    };
+    let (result, next, law, again) = if es {
+        (
+            "Resultado",
+            "puede pedir asesoría y representación gratis a",
+            "La Ley Federal del Trabajo (art. 530) le da ese derecho. Antes de un juicio, la ley pide \
+             una cita de conciliación; allí le explican cómo.",
+            "También puede presentar una queja nueva cuando quiera.",
+        )
+    } else {
+        (
+            "Outcome",
+            "you can ask for free advice and representation from",
+            "The Federal Labor Law (art. 530) gives you that right. Before going to court, the law \
+             asks for a conciliation meeting; they will explain how.",
+            "You can also file a new complaint at any time.",
+        )
+    };
+    format!(
+        "{result}: {}\n\n{if_not}, {next} {bodies}. {law}\n\n{again}",
+        outcome.for_worker(lang)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +306,35 @@ mod tests {
         let bits: i32 = CaseStatus::ALL.iter().map(|s| s.bit()).sum();
         assert_eq!(bits, 31);
         assert_eq!(CaseStatus::Received.bit(), 1);
+    }
+
+    #[test]
+    fn a_closing_notice_says_how_it_ended_and_where_to_go_next() {
+        let named = closing_notice(
+            Outcome::Unfounded,
+            Language::Es,
+            &["Procuraduría de la Defensa del Trabajo de Jalisco".to_owned()],
+        );
+        assert!(named.contains("no encontramos elementos"), "{named}");
+        assert!(named.contains("Si no está de acuerdo"), "{named}");
+        assert!(named.contains("Procuraduría de la Defensa del Trabajo de Jalisco"));
+        assert!(named.contains("art. 530"), "{named}");
+        let unrouted = closing_notice(Outcome::Remedied, Language::En, &[]);
+        assert!(unrouted.contains("put the problem right"), "{unrouted}");
+        assert!(unrouted.contains("PROFEDET") && unrouted.contains("comes back"));
+        for o in Outcome::ALL {
+            assert_ne!(o.for_worker(Language::Es), o.for_worker(Language::En));
+        }
+    }
+
+    #[test]
+    fn no_status_tells_a_whatsapp_worker_to_answer_below() {
+        for s in CaseStatus::ALL {
+            for lang in [Language::Es, Language::En] {
+                let text = s.explanation(lang);
+                assert!(!text.contains("abajo") && !text.contains("below"), "{text}");
+            }
+        }
     }
 
     #[test]

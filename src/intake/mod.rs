@@ -68,6 +68,11 @@ pub struct CaseView {
     /// Deferred filing: nobody acts on it before this day (in Mexico City); `None`
     /// once the day has come, or when the worker did not ask.
     pub held_until: Option<chrono::NaiveDate>,
+    /// A closed case: how it ended (`None` while open).
+    pub outcome: Option<crate::domain::Outcome>,
+    /// A closed case: its legal-aid authorities' codes, where the worker can turn
+    /// next ([`crate::domain::closing_notice`]).
+    pub legal_aid: Vec<String>,
 }
 
 impl std::fmt::Debug for CaseView {
@@ -472,6 +477,7 @@ impl Intake {
                     .as_ref()
                     .map(|e| bidx.compute("email", e.as_str()))),
                 worker_id_ct: Set(enc_opt("worker_id_ct", who.worker_id.as_ref())?),
+                ..Default::default()
             }),
         };
 
@@ -570,6 +576,7 @@ impl Intake {
                 email_ct: Set(Some(enc("complainants", "email_ct", c.email.as_str())?)),
                 email_bidx: Set(Some(bidx.compute("email", c.email.as_str()))),
                 worker_id_ct: Set(None),
+                ..Default::default()
             }),
             violations: Vec::new(),
             suggested: c.suggested.iter().map(|v| v.code().to_owned()).collect(),
@@ -587,6 +594,26 @@ impl Intake {
                 held_until: c.hold_until,
             },
         })
+    }
+
+    /// Records with a named complaint filed on WhatsApp the exact WhatsApp id the
+    /// worker wrote from (encrypted: every notice goes to it, whatever form of the
+    /// number the E.164 contact has) and the channel's blind index of that sender
+    /// (their later messages are offered as replies to the case). An anonymous
+    /// complaint has no complainant row and gets neither: it stays unlinkable.
+    pub fn from_whatsapp_sender(
+        &self,
+        prepared: &mut Prepared,
+        wa_id: &str,
+        sender_bidx: Vec<u8>,
+    ) -> anyhow::Result<()> {
+        let Some(row) = prepared.complainant_row.as_mut() else {
+            return Ok(());
+        };
+        let ct = self.encrypt(prepared.case_id, "complainants", "wa_id_ct", wa_id)?;
+        row.wa_id_ct = Set(Some(ct));
+        row.wa_sender_bidx = Set(Some(sender_bidx));
+        Ok(())
     }
 
     async fn prepare_on_behalf(

@@ -56,3 +56,20 @@ pub async fn insert_referrals(
     .context("cannot insert referral")?;
     Ok(())
 }
+
+/// The authorities that give the worker free legal advice on case `case_id` (its
+/// active legal-aid referrals: PROFEDET, or the state's Procuraduría de la Defensa
+/// del Trabajo), by code: what a closed case tells the worker to turn to next.
+pub async fn legal_aid(conn: &impl ConnectionTrait, case_id: Uuid) -> anyhow::Result<Vec<String>> {
+    let rows = crate::db::rows(
+        conn,
+        "SELECT authority FROM case_referrals WHERE case_id = $1 AND function = 'legal_aid' \
+         AND state = 'active' ORDER BY authority",
+        vec![case_id.into()],
+    )
+    .await
+    .context("cannot read legal-aid referrals")?;
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).context("referral row"))
+        .collect()
+}

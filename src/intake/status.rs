@@ -89,9 +89,25 @@ impl Intake {
                 created_at: m.created_at,
             });
         }
+        let status = CaseStatus::parse(&case.status)
+            .with_context(|| format!("case {} has unknown status", case.case_ref))?;
+        let (outcome, legal_aid) = if status == CaseStatus::Closed {
+            let outcome = case
+                .outcome
+                .as_deref()
+                .and_then(crate::domain::Outcome::parse)
+                .unwrap_or(crate::domain::Outcome::Other);
+            (
+                Some(outcome),
+                referrals::legal_aid(&self.db, case.id).await?,
+            )
+        } else {
+            (None, Vec::new())
+        };
         Ok(CaseView {
-            status: CaseStatus::parse(&case.status)
-                .with_context(|| format!("case {} has unknown status", case.case_ref))?,
+            status,
+            outcome,
+            legal_aid,
             language: Language::parse(&case.language).unwrap_or_default(),
             routing: case
                 .routing
@@ -128,6 +144,24 @@ impl Intake {
         txn.commit().await.context("cannot commit message")?;
         tracing::info!(case_ref = %case.case_ref, "follow-up message added");
         Ok(self.view(case, member).await?)
+    }
+
+    /// The case (and group member) a receipt may add a message to, checked before
+    /// the caller's transaction opens (the Argon2 check is slow, and on SQLite the
+    /// transaction holds the one writing connection): then
+    /// [`Intake::append_message_as`] in it. `Closed` for a closed case.
+    pub async fn open_for_message(
+        &self,
+        receipt: &Receipt,
+    ) -> Result<(Uuid, Option<Uuid>), ReceiptError> {
+        let (case, member) = self.authenticate(receipt).await?;
+        let status = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
+        if !status.accepts_messages() {
+            return Err(ReceiptError::Closed(Box::new(
+                self.view(case, member).await?,
+            )));
+        }
+        Ok((case.id, member))
     }
 
     /// Adds a message from the complainant to a case inside the caller's transaction;

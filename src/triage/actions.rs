@@ -1,6 +1,7 @@
 //! What an inspector does to a case: status, notes, assignment, referrals and
 //! duplicates; each is audited and kept to the inspector's scope.
 
+use super::notice::Tell;
 use crate::audit::{self, Event};
 use crate::cases::*;
 use crate::crypto::KeyRing;
@@ -12,18 +13,31 @@ use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
+/// A status change as asked: the status, why, and (closing) how the case ended.
+#[derive(Clone, Copy, Default)]
+pub struct Move<'a> {
+    pub to: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+}
+
 /// Moves a case along an allowed transition. Closing needs an `outcome`
 /// ([`Outcome`]: how the case ended, counted by the indicators); any other move
-/// refuses one.
+/// refuses one. A closed case tells its complainant how it ended and where to turn
+/// next, by the channel it came through ([`Tell`]), in the same transaction.
 pub async fn set_status(
     db: &DatabaseConnection,
     keys: &KeyRing,
+    tell: Tell<'_>,
     actor: Uuid,
     case: &entity::case::Model,
-    to: Option<&str>,
-    reason: Option<&str>,
-    outcome: Option<&str>,
+    change: Move<'_>,
 ) -> Result<CaseStatus, Refused> {
+    let Move {
+        to,
+        reason,
+        outcome,
+    } = change;
     let to =
         CaseStatus::parse(to.map(str::trim).unwrap_or("")).ok_or(Refused::Invalid("status"))?;
     let from = CaseStatus::parse(&case.status).unwrap_or(CaseStatus::Received);
@@ -62,9 +76,17 @@ pub async fn set_status(
         return Err(Refused::Transition);
     }
     record_status(&txn, case.id, to, outcome).await?;
+    let told = match outcome {
+        Some(o) => super::notice::closed(&txn, keys, tell, case, o).await?,
+        None => None,
+    };
     let detail = match outcome {
         Some(o) => format!("{} -> {} ({})", from.code(), to.code(), o.code()),
         None => format!("{} -> {}", from.code(), to.code()),
+    };
+    let detail = match told {
+        Some(via) => format!("{detail}; told via {via}"),
+        None => detail,
     };
     audit::append(
         &txn,
@@ -240,10 +262,12 @@ fn function_for(authority: &str) -> &'static str {
     }
 }
 
-/// Marks the case a duplicate of another the caller can see, and closes it.
+/// Marks the case a duplicate of another the caller can see, and closes it; its
+/// complainant is told, as for any closing.
 pub async fn mark_duplicate(
     db: &DatabaseConnection,
     keys: &KeyRing,
+    tell: Tell<'_>,
     actor: Uuid,
     scope: &Scope,
     case: &entity::case::Model,
@@ -278,13 +302,15 @@ pub async fn mark_duplicate(
         return Err(Refused::Transition);
     }
     record_status(&txn, case.id, CaseStatus::Closed, Some(Outcome::Duplicate)).await?;
+    let told = super::notice::closed(&txn, keys, tell, case, Outcome::Duplicate).await?;
+    let via = told.map_or_else(String::new, |via| format!("; told via {via}"));
     audit::append(
         &txn,
         keys,
         Event::new(Some(actor), "duplicate")
             .case(case.id)
             .target(&original.case_ref)
-            .detail(&format!("{} -> closed", case.status)),
+            .detail(&format!("{} -> closed{via}", case.status)),
     )
     .await?;
     txn.commit().await?;

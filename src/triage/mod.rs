@@ -6,6 +6,7 @@
 //!
 //! - `actions`: what an inspector does to a case.
 //! - `question`: asking the complainant, through the notification port.
+//! - `notice`: telling the complainant (a question, how their case ended).
 //! - `facts`: confirmed facts, routed again.
 //! - `backfill`: priority and referrals for cases stored before triage existed
 //!   (the coordinators' counts are [`crate::indicators`]).
@@ -13,9 +14,11 @@
 mod actions;
 mod backfill;
 mod facts;
+mod notice;
 mod question;
 
 pub use actions::*;
 pub use backfill::*;
 pub use facts::*;
+pub use notice::Tell;
 pub use question::ask;

@@ -4,16 +4,16 @@
 use crate::audit::{self, Event};
 use crate::cases::*;
 use crate::crypto::KeyRing;
-use crate::domain::{CaseStatus, Channel, Language};
-use crate::notify::{Notice, Notifier, Recipient};
+use crate::domain::{CaseStatus, Language};
+use crate::notify::Notifier;
 use anyhow::Context;
 use chrono::Utc;
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
 /// Asks the complainant a question: shown on their status page, and sent through
-/// the channel the case came from when a contact is on record (WhatsApp: the phone;
-/// e-mail: the address), worded in the case's language. The case waits for
+/// the channel the case came from when a contact is on record (WhatsApp: the exact
+/// id the worker wrote from; e-mail: the address), worded in the case's language. The case waits for
 /// information, from any open status (asking is reviewing; the answer puts it back
 /// in review).
 pub async fn ask(
@@ -35,7 +35,6 @@ pub async fn ask(
         .cipher
         .encrypt_str(crate::intake::message_aad(id), &body)
         .context("cannot encrypt message")?;
-    let who = identity(db, keys, case.id).await?;
     let txn = db.begin().await?;
     let now = Utc::now();
     crate::db::exec(
@@ -73,21 +72,10 @@ pub async fn ask(
             "Reply to this message, or on the Buzón page with your secret code."
         )
     );
-    if let Some(channel) = Channel::parse(&case.channel) {
-        let to = Recipient {
-            case_ref: &case.case_ref,
-            channel,
-            language: lang,
-            phone: who.phone.as_deref(),
-            email: who.email.as_deref(),
-        };
-        let notice = Notice {
-            heading,
-            text: &text_out,
-        };
-        if let Some(sender) = notifier.tell(&txn, keys, &to, &notice).await? {
-            delivered.push(sender);
-        }
+    if let Some(sender) =
+        super::notice::tell(&txn, keys, notifier, case, heading, &text_out).await?
+    {
+        delivered.push(sender);
     }
     audit::append(
         &txn,

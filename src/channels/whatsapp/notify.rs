@@ -1,5 +1,5 @@
-//! The complainant-notification port over WhatsApp: a text message to the phone
-//! the case came from, sent by the outbox's Graph API sender.
+//! The complainant-notification port over WhatsApp: a text message to the exact
+//! WhatsApp id the case was filed from, sent by the outbox's Graph API sender.
 
 use super::conversation::Reply;
 use super::{WhatsApp, graph, sender_key, worker::CHANNEL};
@@ -18,10 +18,13 @@ impl NoticeChannel for WhatsApp {
         to: &Recipient<'_>,
         notice: &Notice<'_>,
     ) -> anyhow::Result<Option<Outgoing>> {
-        let Some(phone) = to.phone else {
+        // The id the worker wrote from; cases stored before it was kept: the phone.
+        let Some(wa_id) = to
+            .whatsapp_id
+            .or_else(|| to.phone.map(|p| p.trim_start_matches('+')))
+        else {
             return Ok(None);
         };
-        let wa_id = phone.trim_start_matches('+');
         Ok(Some(Outgoing {
             sender: CHANNEL,
             recipient_bidx: sender_key(keys, wa_id),

@@ -310,11 +310,17 @@ pub async fn status(
     let to = triage::set_status(
         state.intake.db(),
         &state.keys,
+        triage::Tell {
+            notifier: &state.notifier,
+            directory: &state.directory,
+        },
         p.member.id,
         &case,
-        req.status.as_deref(),
-        req.reason.as_deref(),
-        req.outcome.as_deref(),
+        triage::Move {
+            to: req.status.as_deref(),
+            reason: req.reason.as_deref(),
+            outcome: req.outcome.as_deref(),
+        },
     )
     .await
     .map_err(|e| refused(e, lang))?;
@@ -536,6 +542,10 @@ pub async fn duplicate(
     let of = triage::mark_duplicate(
         state.intake.db(),
         &state.keys,
+        triage::Tell {
+            notifier: &state.notifier,
+            directory: &state.directory,
+        },
         p.member.id,
         &scope,
         &case,

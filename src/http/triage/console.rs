@@ -522,14 +522,20 @@ case_action_handler!(set_status, |state, p, scope, case, fields| async {
     triage::set_status(
         state.intake.db(),
         &state.keys,
+        triage::Tell {
+            notifier: &state.notifier,
+            directory: &state.directory,
+        },
         p.member.id,
         &case,
-        fields.get("status"),
-        fields.get("reason"),
-        fields
-            .get("status")
-            .filter(|s| *s == "closed")
-            .and(fields.get("outcome")),
+        triage::Move {
+            to: fields.get("status"),
+            reason: fields.get("reason"),
+            outcome: fields
+                .get("status")
+                .filter(|s| *s == "closed")
+                .and(fields.get("outcome")),
+        },
     )
     .await
     .map(|_| ())
@@ -586,6 +592,10 @@ case_action_handler!(duplicate, |state, p, scope, case, fields| async {
     triage::mark_duplicate(
         state.intake.db(),
         &state.keys,
+        triage::Tell {
+            notifier: &state.notifier,
+            directory: &state.directory,
+        },
         p.member.id,
         &scope,
         &case,

@@ -482,6 +482,8 @@ struct StatusView {
     messages: Vec<MessageLine>,
     accepts_messages: bool,
     held: Option<String>,
+    /// A closed case: how it ended and where to turn next, paragraph by paragraph.
+    closing: Vec<String>,
 }
 
 #[derive(Template)]
@@ -533,6 +535,20 @@ impl StatusPage {
             status_label: view.status.label(lang),
             status_explanation: view.status.explanation(lang),
             held: view.held_until.map(|d| crate::domain::held_notice(d, lang)),
+            closing: view
+                .outcome
+                .map(|outcome| {
+                    let advice: Vec<String> = view
+                        .legal_aid
+                        .iter()
+                        .map(|code| directory.name(code, lang))
+                        .collect();
+                    crate::domain::closing_notice(outcome, lang, &advice)
+                        .split("\n\n")
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             filed_on: view.created_at.format("%Y-%m-%d").to_string(),
             messages: view
                 .messages

@@ -202,3 +202,111 @@ async fn triage_questions_go_back_by_mail_and_answers_thread() {
         1
     );
 }
+
+/// The reply a worker writes to the question mail, to the case's plus address.
+fn answer_to(
+    question: &Received,
+    case_ref: &str,
+    text: &str,
+) -> (lettre::address::Envelope, Vec<u8>) {
+    let to = format!("quejas+{}@buzon.test", case_ref.to_lowercase());
+    let answer = lettre::Message::builder()
+        .from(format!("{ADVOCATE_NAME} <{ADVOCATE}>").parse().unwrap())
+        .to(to.parse().unwrap())
+        .subject(format!("Re: {}", question.subject()))
+        .body(text.to_owned())
+        .unwrap();
+    let envelope =
+        lettre::address::Envelope::new(Some(ADVOCATE.parse().unwrap()), vec![to.parse().unwrap()])
+            .unwrap();
+    (envelope, answer.formatted())
+}
+
+/// Question, answer by mail, the inspector reads it with the case back in review; then
+/// the case closes and the worker is told by mail and on the status page how it ended
+/// and where to turn next. On both backends.
+async fn a_mailed_answer_reaches_the_inspector_and_a_closing_is_told(backend: Backend) {
+    let mail = start(backend, &[]).await;
+    mail.send(complaint_message("orig-close@sindicato-ejemplo.mx"))
+        .await;
+    let acks = mail.sink.wait_for(1).await;
+    let case_ref = case_ref_of(&acks[0]);
+    let receipt = secret_code(&acks[0]);
+    let admin = crate::triage::add_staff(&mail.server, "admin@buzon.test", "admin", &[]).await;
+    let case_url = mail.server.url(&format!("/api/v1/cases/{case_ref}"));
+    let (st, sent) = crate::triage::call(
+        &mail.http,
+        "POST",
+        &format!("{case_url}/questions"),
+        Some(&admin),
+        Some(&serde_json::json!({"body": "¿Les dieron alguna carta de despido?"})),
+    )
+    .await;
+    assert_eq!(
+        (st, &sent["delivered_via"]),
+        (201, &serde_json::json!(["status_page", "email"]))
+    );
+    let got = mail.sink.wait_for(2).await;
+    assert!(
+        got[1].body().contains("carta de despido"),
+        "{}",
+        got[1].body()
+    );
+    let (envelope, raw) = answer_to(&got[1], &case_ref, "No, solo nos sacaron de la planta.");
+    mail.transport().send_raw(&envelope, &raw).await.unwrap();
+    mail.settle().await;
+    let (_, case) = crate::triage::call(&mail.http, "GET", &case_url, Some(&admin), None).await;
+    assert_eq!(case["status"], "in_review", "{case}");
+    assert!(
+        case["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["body"]
+                .as_str()
+                .unwrap()
+                .contains("nos sacaron de la planta")),
+        "{case}"
+    );
+
+    let (st, body) = crate::triage::call(
+        &mail.http,
+        "POST",
+        &format!("{case_url}/status"),
+        Some(&admin),
+        Some(&serde_json::json!({"status": "closed", "outcome": "remedied"})),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    // Mail 3 acknowledged the answer ("added to your complaint"); 4 tells the close.
+    let got = mail.sink.wait_for(4).await;
+    let closing = got
+        .iter()
+        .find(|m| m.subject().contains("Su queja se cerró"))
+        .unwrap_or_else(|| {
+            panic!(
+                "no closing mail in {:?}",
+                got.iter().map(Received::subject).collect::<Vec<_>>()
+            )
+        });
+    assert_eq!(closing.rcpt_to, vec![ADVOCATE.to_owned()]);
+    assert!(
+        closing.subject().contains("Su queja se cerró"),
+        "{}",
+        closing.subject()
+    );
+    let text = closing.body();
+    assert!(
+        text.contains("La empresa corrigió el problema")
+            && text.contains("Si la empresa no cumple")
+            && text.contains("PROFEDET"),
+        "{text}"
+    );
+    let page = crate::whatsapp::thread::status_page(&mail.server, &receipt).await;
+    assert!(
+        page.contains("id=\"closing\"") && page.contains("La empresa corrigió el problema"),
+        "{page}"
+    );
+}
+
+on_both_backends!(a_mailed_answer_reaches_the_inspector_and_a_closing_is_told);

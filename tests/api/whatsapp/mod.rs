@@ -9,6 +9,7 @@ mod interview;
 mod poison;
 mod resilience;
 mod rights;
+pub(crate) mod thread;
 
 use crate::graph_stub::{Failure, GraphStub, render};
 use crate::helpers::wa::{self, case_ref_in, envelope};
@@ -405,10 +406,10 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
         .await;
     assert!(status.contains("Received"), "{status}");
 
-    // Triage asks a question: it reaches the worker on WhatsApp, in English, and shows
-    // on their status page.
+    // Triage asks a question: it reaches the worker on WhatsApp, in English, at the
+    // exact id they filed from (not the E.164 form), and shows on their status page.
     let admin = crate::triage::add_staff(&wa.server, "admin@buzon.test", "admin", &[]).await;
-    let before = wa.stub.sent_to(WA_ID_SHORT).len();
+    let before = wa.stub.sent_to(WA_ID).len();
     let (st, sent) = crate::triage::call(
         &client(),
         "POST",
@@ -424,9 +425,9 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
     );
     let i = wa
         .stub
-        .wait_for(WA_ID_SHORT, before, "Which line do you work on?")
+        .wait_for(WA_ID, before, "Which line do you work on?")
         .await;
-    let question = render(&wa.stub.sent_to(WA_ID_SHORT)[i]);
+    let question = render(&wa.stub.sent_to(WA_ID)[i]);
     assert!(
         question.contains("A question about your complaint") && question.contains(&case_ref),
         "{question}"

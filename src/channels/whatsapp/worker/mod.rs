@@ -1,5 +1,5 @@
 //! The channel's background work, one task each: the inbox worker (stored messages →
-//! conversation steps, complaints, replies), the media worker (evidence downloads with
+//! conversation steps, complaints, replies; answers about a filed case: `reply`; ESTADO: `case_status`), the media worker (evidence downloads with
 //! retries), the expiry sweep (idle conversations erased) and the outbox sender.
 //!
 //! A stored message is processed in one transaction together with everything it
@@ -7,9 +7,11 @@
 //! row marked done), so a crash at any point either redoes the whole step or nothing.
 //! Messages of one sender are processed in the order they arrived.
 
+mod case_status;
 mod claims;
 mod input;
 mod media;
+mod reply;
 pub use claims::*;
 use media::insert_attachment;
 #[cfg(test)]
@@ -21,10 +23,7 @@ use super::graph::{self, GraphError};
 use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad, message_key};
 use crate::channels::Shared;
 use crate::crypto::Aad;
-use crate::crypto::receipt::Receipt;
 use crate::domain::{Language, Text};
-use crate::error::ErrorCode;
-use crate::intake::ReceiptError;
 use crate::intake::attachment_meta as meta;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
@@ -283,7 +282,16 @@ impl Inbox {
             },
             _ => (None, None),
         };
+        // A message about a filed case reaches it (reply.rs); the rest is the interview.
+        let (input, before) = match self
+            .thread(row, lease, &sender, &wa_id, input, current.is_some())
+            .await?
+        {
+            reply::Threaded::Done => return Ok(()),
+            reply::Threaded::Interview { input, before } => (input, before),
+        };
         let mut outcome = conversation::advance(current, &wa_id, input);
+        outcome.replies.splice(0..0, before);
         conversation::send_rights(
             &mut outcome,
             self.state.intake.rules(),
@@ -294,7 +302,7 @@ impl Inbox {
             let lang = outcome.status_language;
             outcome
                 .replies
-                .push(self.status_reply(&receipt, lang).await?);
+                .push(self.status_reply(&receipt, lang, &sender).await?);
         }
         let prepared = if outcome.file {
             match outcome
@@ -302,7 +310,17 @@ impl Inbox {
                 .as_ref()
                 .and_then(|c| c.complaint(crate::clock::today()))
             {
-                Some(complaint) => Some(self.state.intake.prepare(&complaint).await?),
+                Some(complaint) => {
+                    let mut prepared = self.state.intake.prepare(&complaint).await?;
+                    // A named case keeps the exact id this worker wrote from (notices
+                    // go there) and their index (their messages thread onto it).
+                    self.state.intake.from_whatsapp_sender(
+                        &mut prepared,
+                        &wa_id,
+                        sender.clone(),
+                    )?;
+                    Some(prepared)
+                }
                 None => {
                     // Cannot happen through the conversation; say so rather than lose it.
                     let lang = outcome
@@ -494,49 +512,6 @@ impl Inbox {
         Reply::Text(text)
     }
 
-    async fn status_reply(&self, typed: &str, lang: Language) -> anyhow::Result<Reply> {
-        let Some(receipt) = Receipt::parse(typed) else {
-            return Ok(Reply::Text(
-                ErrorCode::InvalidReceipt.message(lang).to_owned(),
-            ));
-        };
-        let view = match self.state.intake.status(&receipt).await {
-            Ok(view) => view,
-            Err(ReceiptError::Closed(view)) => *view,
-            Err(ReceiptError::NotFound) => {
-                return Ok(Reply::Text(
-                    ErrorCode::ReceiptNotFound.message(lang).to_owned(),
-                ));
-            }
-            Err(ReceiptError::Unexpected(e)) => return Err(e),
-        };
-        let mut text = format!(
-            "{} {}: {}\n{}",
-            tr(lang, "Queja", "Complaint"),
-            view.case_ref,
-            view.status.label(lang),
-            view.status.explanation(lang)
-        );
-        if let Some(day) = view.held_until {
-            text.push_str(&format!("\n{}", crate::domain::held_notice(day, lang)));
-        }
-        if let Some(last) = view.messages.iter().rev().find(|m| m.from_staff) {
-            text.push_str(&format!(
-                "\n\n{}\n{}",
-                tr(
-                    lang,
-                    "Último mensaje de la oficina:",
-                    "Latest message from the office:"
-                ),
-                last.body
-            ));
-        }
-        Ok(Reply::Text(conversation::truncate(
-            &text,
-            conversation::wa_limits::TEXT_BODY,
-        )))
-    }
-
     /// Erases conversations idle past their expiry and tells the worker.
     async fn sweep_expired(&self) -> anyhow::Result<()> {
         let now = Utc::now();
@@ -618,6 +593,7 @@ impl Inbox {
             .exec(self.db())
             .await
             .context("cannot prune inbox")?;
+        reply::prune_pending(self.db()).await?;
         outbox::prune(self.db()).await
     }
 }
