@@ -12,6 +12,8 @@
 //!   the content queued (the recipient's later messages wait behind it, in order)
 //!   until the person writes again, or [`WAIT_MAX`] passes (then dead-lettered, and
 //!   staff see it on the case: the message is on the status page all along);
+//! - a contact's record is forgotten once their window closed and nothing waits
+//!   for them ([`prune`]);
 //! - Graph's documented refusals ([`graph::meaning`]) are not retried blindly: the
 //!   row is dead-lettered at once with the reason staff are shown, and counted.
 
@@ -70,6 +72,23 @@ pub async fn opened(conn: &impl ConnectionTrait, sender: &[u8]) -> anyhow::Resul
         .exec(conn)
         .await
         .context("cannot wake waiting messages")?;
+    Ok(())
+}
+
+/// Forgets contacts whose window closed and for whom nothing waits: the row would
+/// tie a number's blind index to the time they last wrote (and so, perhaps, to when
+/// an anonymous complaint was filed) for no purpose. A contact forgotten is treated
+/// as one whose window is closed, which it is.
+pub async fn prune(db: &DatabaseConnection) -> anyhow::Result<()> {
+    let closed = crate::clock::now() - chrono::Duration::hours(24);
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "DELETE FROM wa_contacts WHERE last_inbound_at < $1 AND NOT EXISTS \
+         (SELECT 1 FROM outbox o WHERE o.recipient_bidx = wa_contacts.sender_bidx AND o.state = $2)",
+        [closed.into(), outbox::PENDING.into()],
+    ))
+    .await
+    .context("cannot prune WhatsApp contacts")?;
     Ok(())
 }
 
@@ -244,6 +263,59 @@ impl outbox::Sender for GraphSender {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::PaginatorTrait;
+
+    /// Contacts whose window closed with nothing waiting are forgotten; the others
+    /// are kept, and a message from a contact opens their window and wakes what waits.
+    #[tokio::test]
+    async fn contacts_are_kept_only_while_they_matter() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display());
+        let db = crate::db::connect(&url, 1).await.unwrap();
+        crate::db::migrate(&db).await.unwrap();
+        let (keys, _) = crate::crypto::KeyRing::load_or_create(&dir.path().join("k.toml")).unwrap();
+        let old = crate::clock::now() - chrono::Duration::days(3);
+        for (who, at) in [(b"gone".to_vec(), old), (b"waits".to_vec(), old)] {
+            wa_contact::Entity::insert(wa_contact::ActiveModel {
+                sender_bidx: Set(who),
+                last_inbound_at: Set(at),
+                template_sent_at: Set(None),
+            })
+            .exec_without_returning(&db)
+            .await
+            .unwrap();
+        }
+        opened(&db, b"fresh").await.unwrap();
+        let id = outbox::enqueue(&db, &keys, "whatsapp", b"waits".to_vec(), &serde_json::json!({}))
+            .await
+            .unwrap();
+        outbox_row::Entity::update_many()
+            .col_expr(outbox_row::Column::LastError, Expr::value(Undelivered::Waiting.code()))
+            .col_expr(outbox_row::Column::NextAttemptAt, Expr::value(Utc::now() + chrono::Duration::hours(6)))
+            .filter(outbox_row::Column::Id.eq(id))
+            .exec(&db)
+            .await
+            .unwrap();
+        prune(&db).await.unwrap();
+        let left: Vec<Vec<u8>> = wa_contact::Entity::find()
+            .all(&db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.sender_bidx)
+            .collect();
+        assert_eq!(left.len(), 2);
+        assert!(left.contains(&b"fresh".to_vec()) && left.contains(&b"waits".to_vec()));
+        // The waiting contact writes: their row is due now.
+        opened(&db, b"waits").await.unwrap();
+        let due = outbox_row::Entity::find()
+            .filter(outbox_row::Column::NextAttemptAt.lte(Utc::now()))
+            .filter(outbox_row::Column::LastError.is_null())
+            .count(&db)
+            .await
+            .unwrap();
+        assert_eq!(due, 1);
+    }
 
     #[test]
     fn the_window_is_a_day_from_the_last_message_and_one_template_per_batch() {

@@ -604,6 +604,7 @@ impl Inbox {
             .exec(self.db())
             .await
             .context("cannot prune inbox")?;
+        super::window::prune(self.db()).await?;
         outbox::prune(self.db()).await
     }
 }
