@@ -1,6 +1,8 @@
 //! The metrics served at `/metrics` (by [`crate::http::metrics`]) in the Prometheus
 //! text format (`prometheus-client`, the Prometheus project's own Rust client): requests by route and status, complaints filed by
 //! channel, rate-limit rejections by bucket, outbox send failures and dead letters,
+//! WhatsApp webhook items ignored on purpose, messages Meta refused and templates sent
+//! for a closed 24-hour window,
 //! and, read from the database at each scrape, the outbox's and inboxes' backlog and
 //! how long the oldest pending inbox row has waited.
 //!
@@ -223,7 +225,10 @@ pub fn connection_refused(listener: &'static str, cap: &'static str) {
 
 /// A WhatsApp webhook item Buzón does not use was acknowledged and ignored.
 pub fn whatsapp_ignored(what: &'static str) {
-    get().wa_ignored.get_or_create(&IgnoredLabels { what }).inc();
+    get()
+        .wa_ignored
+        .get_or_create(&IgnoredLabels { what })
+        .inc();
 }
 
 /// Meta refused a message for a documented reason (`code` 0: the wait ran out).

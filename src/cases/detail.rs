@@ -219,11 +219,11 @@ pub async fn detail(
     .await?
     .into_iter()
     .filter_map(|(channel, state, note, created_at)| {
-        let why = crate::notify::Undelivered::parse(&note)?;
+        let why = crate::domain::Undelivered::parse(&note)?;
         // A pending row whose last failure was a refusal is being retried: only
         // waiting and dead rows are news for staff.
         let state = match (state.as_str(), why) {
-            ("pending", crate::notify::Undelivered::Waiting) => "waiting",
+            ("pending", crate::domain::Undelivered::Waiting) => "waiting",
             ("dead", _) => "not_delivered",
             _ => return None,
         };

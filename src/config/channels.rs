@@ -90,9 +90,7 @@ pub(super) fn whatsapp_settings(
         // language codes like es_MX or en.
         if value.is_empty()
             || value.len() > 512
-            || !value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         {
             problems.push(format!(
                 "{key} / BUZON_{} must be letters, digits and underscores",
@@ -102,7 +100,11 @@ pub(super) fn whatsapp_settings(
         value.to_owned()
     };
     let template = WhatsAppTemplate {
-        name: template_field(&raw.whatsapp_template_name, "whatsapp_template_name", problems),
+        name: template_field(
+            &raw.whatsapp_template_name,
+            "whatsapp_template_name",
+            problems,
+        ),
         language_es: template_field(
             &raw.whatsapp_template_language_es,
             "whatsapp_template_language_es",

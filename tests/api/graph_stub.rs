@@ -26,9 +26,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use chrono::{DateTime, Utc};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -248,7 +248,10 @@ impl GraphStub {
     /// Posts `body` as a send, as Buzón would: the status and Meta's answer.
     pub async fn post_message(&self, body: &Value) -> (u16, Value) {
         let res = reqwest::Client::new()
-            .post(format!("{}/{VERSION}/{PHONE_NUMBER_ID}/messages", self.base))
+            .post(format!(
+                "{}/{VERSION}/{PHONE_NUMBER_ID}/messages",
+                self.base
+            ))
             .bearer_auth(&self.token)
             .json(body)
             .send()
@@ -623,8 +626,9 @@ fn meta_rules(s: &mut Inner, m: &Value) -> Option<Response> {
             .map(|c| c["parameters"].as_array().map_or(0, Vec::len))
             .sum();
         if given != want {
-            s.problems
-                .push(format!("template {key:?}: {given} parameters, {want} registered"));
+            s.problems.push(format!(
+                "template {key:?}: {given} parameters, {want} registered"
+            ));
             return Some(meta_error(
                 400,
                 132000,

@@ -37,7 +37,7 @@ pub enum GraphError {
 pub struct Refusal {
     /// Meta's error code (`error.code`), e.g. 131047.
     pub code: i64,
-    pub kind: crate::notify::Undelivered,
+    pub kind: crate::domain::Undelivered,
 }
 
 impl Refusal {
@@ -49,8 +49,8 @@ impl Refusal {
 
 /// What Meta's error codes mean for a send (the error-codes page of the Cloud API
 /// documentation). `None`: not one we know; the HTTP status decides.
-pub fn meaning(code: i64) -> Option<Result<(), crate::notify::Undelivered>> {
-    use crate::notify::Undelivered::*;
+pub fn meaning(code: i64) -> Option<Result<(), crate::domain::Undelivered>> {
+    use crate::domain::Undelivered::*;
     Some(Err(match code {
         // Temporary: rate limits (API, app, pair, spam throughput), service or
         // server unavailable, maintenance, unknown and service errors.
@@ -60,9 +60,7 @@ pub fn meaning(code: i64) -> Option<Result<(), crate::notify::Undelivered>> {
         // The customer-service window is closed: the worker must write first.
         131047 => Window,
         // Template missing, paused, disabled, or its parameters or text refused.
-        132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016 | 132068 | 132069 => {
-            Template
-        }
+        132000 | 132001 | 132005 | 132007 | 132012 | 132015 | 132016 | 132068 | 132069 => Template,
         // Not on WhatsApp, cannot receive it, stopped messages from the business,
         // part of an experiment, or the country is restricted.
         131026 | 131050 | 130472 | 130497 | 131021 => Unreachable,
@@ -220,12 +218,7 @@ impl GraphClient {
 
     /// Downloads a media file, refusing more than `max` bytes, and checks it against
     /// the SHA-256 WhatsApp announced (base64 as webhooks carry it, or hex).
-    pub async fn download(
-        &self,
-        url: &str,
-        max: u64,
-        sha256: &str,
-    ) -> Result<Vec<u8>, GraphError> {
+    pub async fn download(&self, url: &str, max: u64, sha256: &str) -> Result<Vec<u8>, GraphError> {
         // The access token goes with the request: only to Meta (issue 30, finding 8).
         if !self.media_hosts.allows(url) {
             return Err(GraphError::Permanent(
@@ -499,7 +492,7 @@ mod tests {
 
     #[test]
     fn documented_error_codes_are_not_retried_blindly() {
-        use crate::notify::Undelivered;
+        use crate::domain::Undelivered;
         assert_eq!(meaning(131047), Some(Err(Undelivered::Window)));
         for code in [132001, 132015, 132016, 132000] {
             assert_eq!(meaning(code), Some(Err(Undelivered::Template)), "{code}");
@@ -547,7 +540,10 @@ mod tests {
         assert_eq!(template["type"], "template");
         assert_eq!(template["recipient"], "US.1");
         assert_eq!(template["template"]["language"]["code"], "es_MX");
-        assert!(template["template"].get("components").is_none(), "no case content");
+        assert!(
+            template["template"].get("components").is_none(),
+            "no case content"
+        );
     }
 
     #[test]

@@ -279,7 +279,9 @@ fn read_status(s: &serde_json::Value) -> Option<StatusUpdate> {
             .get("code")
             .map(|c| c.to_string().trim_matches('"').to_owned())
             .unwrap_or_default();
-        let title = text(e, "title").or_else(|| text(e, "message")).unwrap_or("");
+        let title = text(e, "title")
+            .or_else(|| text(e, "message"))
+            .unwrap_or("");
         crate::domain::truncate(format!("{code} {title}").trim(), 96)
     });
     Some(StatusUpdate {
@@ -602,7 +604,10 @@ mod tests {
         let (messages, _, skipped) = extract(&payload);
         assert_eq!(skipped, 0);
         assert_eq!(messages[0].wa_id, "US.13491208655302741918");
-        assert_eq!(reply_to(&messages[0].message), Some("US.13491208655302741918"));
+        assert_eq!(
+            reply_to(&messages[0].message),
+            Some("US.13491208655302741918")
+        );
         // `from_user_id` on the message; with a phone too, the phone is the address.
         let both = serde_json::json!({"from": "16315551181", "from_user_id": "US.1", "id": "x"});
         assert_eq!(reply_to(&both), Some("16315551181"));
@@ -611,7 +616,11 @@ mod tests {
         let parent = serde_json::json!({"from_parent_user_id": "US.ENT.2", "id": "x"});
         assert_eq!(reply_to(&parent), Some("US.ENT.2"));
         for bad in ["", "US.", "U.1", "US.1 2", "+521", "US.1/../x"] {
-            assert_eq!(reply_to(&serde_json::json!({"from_user_id": bad})), None, "{bad}");
+            assert_eq!(
+                reply_to(&serde_json::json!({"from_user_id": bad})),
+                None,
+                "{bad}"
+            );
         }
     }
 
@@ -653,7 +662,12 @@ mod tests {
             .wa_ignored
             .get_or_create(&crate::metrics::IgnoredLabels { what: "reaction" })
             .get();
-        for field in ["account_update", "message_template_status_update", "calls", "whatever"] {
+        for field in [
+            "account_update",
+            "message_template_status_update",
+            "calls",
+            "whatever",
+        ] {
             let (m, s, skipped) = extract(&delivery(field, serde_json::json!({"event": "X"})));
             assert_eq!((m.len(), s.len(), skipped), (0, 0, 0), "{field}");
         }

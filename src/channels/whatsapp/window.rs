@@ -19,7 +19,7 @@
 
 use super::graph::{self, GraphError};
 use super::{WhatsApp, message_key};
-use crate::notify::Undelivered;
+use crate::domain::Undelivered;
 use crate::outbox::{self, Attempt};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -286,12 +286,24 @@ mod tests {
             .unwrap();
         }
         opened(&db, b"fresh").await.unwrap();
-        let id = outbox::enqueue(&db, &keys, "whatsapp", b"waits".to_vec(), &serde_json::json!({}))
-            .await
-            .unwrap();
+        let id = outbox::enqueue(
+            &db,
+            &keys,
+            "whatsapp",
+            b"waits".to_vec(),
+            &serde_json::json!({}),
+        )
+        .await
+        .unwrap();
         outbox_row::Entity::update_many()
-            .col_expr(outbox_row::Column::LastError, Expr::value(Undelivered::Waiting.code()))
-            .col_expr(outbox_row::Column::NextAttemptAt, Expr::value(Utc::now() + chrono::Duration::hours(6)))
+            .col_expr(
+                outbox_row::Column::LastError,
+                Expr::value(Undelivered::Waiting.code()),
+            )
+            .col_expr(
+                outbox_row::Column::NextAttemptAt,
+                Expr::value(Utc::now() + chrono::Duration::hours(6)),
+            )
             .filter(outbox_row::Column::Id.eq(id))
             .exec(&db)
             .await

@@ -136,7 +136,10 @@ async fn a_question_days_later_goes_as_the_template_and_the_answer_brings_it(bac
     assert_eq!(wa.stub.window_refusals(), 0);
     let waiting = deliveries(&wa, &admin, &case_ref).await;
     assert_eq!(waiting.len(), 2, "{waiting:?}");
-    assert!(waiting.iter().all(|d| d["state"] == "waiting"), "{waiting:?}");
+    assert!(
+        waiting.iter().all(|d| d["state"] == "waiting"),
+        "{waiting:?}"
+    );
     assert!(
         waiting[0]["explanation"]
             .as_str()
@@ -160,7 +163,11 @@ async fn a_question_days_later_goes_as_the_template_and_the_answer_brings_it(bac
     wa.stub.wait_for(WORKER, before, "").await;
     assert!(deliveries(&wa, &admin, &case_ref).await.is_empty());
     assert_eq!(templates_to(&wa, WORKER_SHORT), 1);
-    assert!(metrics(&wa).await.contains("buzon_whatsapp_templates_sent_total 1"));
+    assert!(
+        metrics(&wa)
+            .await
+            .contains("buzon_whatsapp_templates_sent_total 1")
+    );
     assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
 
@@ -179,7 +186,10 @@ async fn the_stand_in_refuses_a_free_form_message_outside_the_window() {
     assert_eq!(error["error_data"]["messaging_product"], "whatsapp");
     assert!(error["error_data"]["details"].is_string());
     assert_eq!(wa.stub.window_refusals(), 1);
-    assert!(!wa.stub.problems().is_empty(), "a test that does this fails");
+    assert!(
+        !wa.stub.problems().is_empty(),
+        "a test that does this fails"
+    );
     wa.stub.clear_problems();
 
     // Wrote (in the `+52 1` form): inside the window, either form is them.
@@ -190,20 +200,37 @@ async fn the_stand_in_refuses_a_free_form_message_outside_the_window() {
     clock.advance(chrono::Duration::hours(25));
     assert_eq!(wa.stub.post_message(&text("525550001111")).await.0, 400);
     let template = |name: &str, lang: &str, params: usize| {
-        let parameters: Vec<Value> = (0..params).map(|_| json!({"type": "text", "text": "x"})).collect();
+        let parameters: Vec<Value> = (0..params)
+            .map(|_| json!({"type": "text", "text": "x"}))
+            .collect();
         let mut t = json!({"name": name, "language": {"code": lang}});
         if params > 0 {
             t["components"] = json!([{"type": "body", "parameters": parameters}]);
         }
         json!({"messaging_product": "whatsapp", "to": "525550001111", "type": "template", "template": t})
     };
-    assert_eq!(wa.stub.post_message(&template(TEMPLATE, "es_MX", 0)).await.0, 200);
-    let (status, answer) = wa.stub.post_message(&template("not_registered", "es_MX", 0)).await;
+    assert_eq!(
+        wa.stub
+            .post_message(&template(TEMPLATE, "es_MX", 0))
+            .await
+            .0,
+        200
+    );
+    let (status, answer) = wa
+        .stub
+        .post_message(&template("not_registered", "es_MX", 0))
+        .await;
     assert_eq!((status, &answer["error"]["code"]), (404, &json!(132001)));
     let (status, answer) = wa.stub.post_message(&template(TEMPLATE, "es_MX", 1)).await;
     assert_eq!((status, &answer["error"]["code"]), (400, &json!(132000)));
     wa.stub.register_template("buzon_with_one", "es_MX", 1);
-    assert_eq!(wa.stub.post_message(&template("buzon_with_one", "es_MX", 1)).await.0, 200);
+    assert_eq!(
+        wa.stub
+            .post_message(&template("buzon_with_one", "es_MX", 1))
+            .await
+            .0,
+        200
+    );
     // A username-only user is addressed by `recipient`.
     let to_user = json!({"messaging_product": "whatsapp", "recipient": USER_ID, "type": "text", "text": {"body": "hola"}});
     assert_eq!(wa.stub.post_message(&to_user).await.0, 400, "never wrote");
@@ -294,7 +321,10 @@ async fn a_username_only_user_files_and_statuses_by_user_id_are_recorded(backend
     assert_eq!(wa.count("SELECT COUNT(*) FROM cases").await, 1);
     // Every reply went to the user id, as `recipient`.
     let sent = wa.stub.accepted();
-    assert!(sent.iter().all(|(_, m)| m["recipient"] == USER_ID && m.get("to").is_none()));
+    assert!(
+        sent.iter()
+            .all(|(_, m)| m["recipient"] == USER_ID && m.get("to").is_none())
+    );
 
     // Statuses addressed by user id, with numbers for timestamps, `played`, and a
     // failure with its error: all recorded, none dropped.
@@ -323,7 +353,10 @@ async fn a_username_only_user_files_and_statuses_by_user_id_are_recorded(backend
     .await;
     let logs = wa.server.logs();
     assert!(!logs.contains("US.1349"), "the user id is never logged");
-    assert_none_in(&wa.server.everything_written(), &[USER_ID, "13491208655302741918"]);
+    assert_none_in(
+        &wa.server.everything_written(),
+        &[USER_ID, "13491208655302741918"],
+    );
     assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
 
@@ -344,8 +377,11 @@ async fn every_field_buzon_does_not_use_is_acknowledged_and_counted() {
         "smb_message_echoes",
         "user_preferences",
     ] {
-        wa.deliver(&change(field, json!({"event": "X", "messaging_product": "whatsapp"})))
-            .await;
+        wa.deliver(&change(
+            field,
+            json!({"event": "X", "messaging_product": "whatsapp"}),
+        ))
+        .await;
     }
     let from = "5215550002222";
     let mut messages = Vec::new();
@@ -353,7 +389,10 @@ async fn every_field_buzon_does_not_use_is_acknowledged_and_counted() {
         ("reaction", json!({"message_id": "wamid.X", "emoji": "👍"})),
         ("edit", json!({"original_message_id": "wamid.X"})),
         ("revoke", json!({"original_message_id": "wamid.X"})),
-        ("system", json!({"body": "User changed number", "type": "user_changed_number"})),
+        (
+            "system",
+            json!({"body": "User changed number", "type": "user_changed_number"}),
+        ),
     ] {
         let mut m = wa.base(from, kind);
         m[kind] = part;
@@ -380,7 +419,9 @@ async fn every_field_buzon_does_not_use_is_acknowledged_and_counted() {
         "errors",
     ] {
         assert!(
-            text.contains(&format!("buzon_whatsapp_webhook_ignored_total{{what=\"{what}\"}}")),
+            text.contains(&format!(
+                "buzon_whatsapp_webhook_ignored_total{{what=\"{what}\"}}"
+            )),
             "{what}"
         );
     }
