@@ -201,30 +201,38 @@ pub async fn detail(
     .collect();
     let deliveries = crate::db::all(
         db,
-        // A row queued behind one that waits for the worker waits too.
-        "SELECT o.channel, o.state, COALESCE(o.last_error, w.last_error), o.created_at FROM outbox o \
+        // A row queued behind one that waits for the worker waits too; a sent one
+        // whose delivery status came back `failed` was not delivered after all.
+        "SELECT o.channel, o.state, COALESCE(o.last_error, w.last_error, o.delivery_error), \
+           o.created_at, o.delivery FROM outbox o \
          LEFT JOIN outbox w ON w.recipient_bidx = o.recipient_bidx AND w.state = 'pending' \
            AND w.last_error = 'awaiting_window' AND w.id < o.id AND o.state = 'pending' \
-         WHERE o.case_id = $1 AND (o.last_error IS NOT NULL OR w.id IS NOT NULL) ORDER BY o.created_at",
+         WHERE o.case_id = $1 AND (o.last_error IS NOT NULL OR w.id IS NOT NULL OR o.delivery = 'failed') \
+         ORDER BY o.created_at",
         vec![id.into()],
         |r| {
             Ok((
                 r.try_get_by_index::<String>(0)?,
                 r.try_get_by_index::<String>(1)?,
-                r.try_get_by_index::<String>(2)?,
+                r.try_get_by_index::<Option<String>>(2)?,
                 r.try_get_by_index::<DateTime<Utc>>(3)?,
+                r.try_get_by_index::<Option<String>>(4)?,
             ))
         },
     )
     .await?
     .into_iter()
-    .filter_map(|(channel, state, note, created_at)| {
-        let why = crate::domain::Undelivered::parse(&note)?;
+    .filter_map(|(channel, state, note, created_at, delivery)| {
+        use crate::domain::Undelivered;
+        let failed = delivery.as_deref() == Some("failed");
+        let note = note.unwrap_or_else(|| Undelivered::Rejected.code().to_owned());
+        let why = Undelivered::parse(&note)?;
         // A pending row whose last failure was a refusal is being retried: only
-        // waiting and dead rows are news for staff.
+        // waiting, dead and failed rows are news for staff.
         let state = match (state.as_str(), why) {
-            ("pending", crate::domain::Undelivered::Waiting) => "waiting",
+            ("pending", Undelivered::Waiting) => "waiting",
             ("dead", _) => "not_delivered",
+            ("sent", _) if failed => "not_delivered",
             _ => return None,
         };
         Some(DeliveryOut {

@@ -94,7 +94,9 @@ impl Inner {
 
 /// Stand-ins by the app secret their server verifies deliveries with: a signed
 /// delivery tells its stand-in who wrote.
-static BY_SECRET: LazyLock<Mutex<HashMap<String, std::sync::Weak<Mutex<Inner>>>>> =
+/// Several instances (scale-out tests) share one secret, each with its stand-in.
+type Linked = Vec<std::sync::Weak<Mutex<Inner>>>;
+static BY_SECRET: LazyLock<Mutex<HashMap<String, Linked>>> =
     LazyLock::new(|| Mutex::new(HashMap::new()));
 
 /// One person, as Meta sees them: a Mexican mobile's `521…` is its `52…`.
@@ -115,18 +117,23 @@ pub fn addressee(m: &Value) -> Option<&str> {
 /// A signed webhook body was delivered to the server verifying with `secret`: its
 /// senders' windows open now (on the stand-in's clock).
 pub fn delivered(secret: &str, body: &[u8]) {
-    let Some(inner) = BY_SECRET
+    let stubs: Vec<Arc<Mutex<Inner>>> = BY_SECRET
         .lock()
         .unwrap()
         .get(secret)
-        .and_then(std::sync::Weak::upgrade)
-    else {
-        return;
-    };
+        .into_iter()
+        .flatten()
+        .filter_map(std::sync::Weak::upgrade)
+        .collect();
     let Ok(payload) = serde_json::from_slice::<Value>(body) else {
         return;
     };
-    let mut s = inner.lock().unwrap();
+    for inner in stubs {
+        note_senders(&mut inner.lock().unwrap(), &payload);
+    }
+}
+
+fn note_senders(s: &mut Inner, payload: &Value) {
     let now = s.now();
     for change in payload["entry"]
         .as_array()
@@ -223,7 +230,9 @@ impl GraphStub {
         BY_SECRET
             .lock()
             .unwrap()
-            .insert(secret.to_owned(), Arc::downgrade(&self.inner));
+            .entry(secret.to_owned())
+            .or_default()
+            .push(Arc::downgrade(&self.inner));
     }
 
     /// Judges the window on this test clock (the server's).

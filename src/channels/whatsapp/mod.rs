@@ -274,15 +274,22 @@ fn array<'a>(
 fn read_status(s: &serde_json::Value) -> Option<StatusUpdate> {
     let wamid = text(s, "id").filter(|i| !i.is_empty() && i.len() <= MAX_WAMID)?;
     let status = text(s, "status")?.to_ascii_lowercase();
+    // Kept as `kind:code title` (`window:131047 Re-engagement message`), so staff
+    // read on the case why a message sent was not delivered after all.
     let detail = array(s, "errors").next().map(|e| {
-        let code = e
-            .get("code")
-            .map(|c| c.to_string().trim_matches('"').to_owned())
-            .unwrap_or_default();
+        let code = e.get("code").and_then(|c| {
+            c.as_i64()
+                .or_else(|| c.as_str().and_then(|t| t.trim().parse().ok()))
+        });
+        let kind = match code.and_then(graph::meaning) {
+            Some(Err(kind)) => kind,
+            _ => crate::domain::Undelivered::Rejected,
+        };
         let title = text(e, "title")
             .or_else(|| text(e, "message"))
             .unwrap_or("");
-        crate::domain::truncate(format!("{code} {title}").trim(), 96)
+        let code = code.map(|c| c.to_string()).unwrap_or_default();
+        crate::domain::truncate(format!("{}:{code} {title}", kind.code()).trim(), 96)
     });
     Some(StatusUpdate {
         wamid: wamid.to_owned(),
@@ -650,7 +657,11 @@ mod tests {
             vec![
                 ("wamid.1", "sent", None),
                 ("wamid.2", "played", None),
-                ("wamid.3", "failed", Some("131047 Re-engagement message")),
+                (
+                    "wamid.3",
+                    "failed",
+                    Some("window:131047 Re-engagement message")
+                ),
                 ("wamid.4", "deleted", None),
             ]
         );

@@ -291,6 +291,21 @@ async fn a_refusal_is_shown_on_the_case_and_not_retried(backend: Backend) {
     let before = wa.stub.sent_to(WORKER_SHORT).len();
     ask(&wa, &admin, &case_ref, "Since when?").await;
     wa.stub.wait_for(WORKER_SHORT, before, "Since when?").await;
+    // Sent, then reported failed by a status: shown on the case as well.
+    let (wamid, _) = wa.stub.accepted().pop().unwrap();
+    let failed = json!({"id": wamid, "status": "failed", "timestamp": "1764300000", "recipient_id": WORKER,
+                        "errors": [{"code": 131026, "title": "Message undeliverable"}]});
+    wa.deliver(&envelope(vec![], vec![failed])).await;
+    wa.wait_count("SELECT COUNT(*) FROM outbox WHERE delivery = 'failed'", 1)
+        .await;
+    let shown = deliveries(&wa, &admin, &case_ref).await;
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert_eq!(shown[1]["state"], "not_delivered");
+    assert_eq!(
+        shown[1]["reason"],
+        "unreachable:131026 Message undeliverable"
+    );
+    assert!(wa.stub.problems().is_empty(), "{:?}", wa.stub.problems());
 }
 
 /// A delivery from a username-only user: no phone anywhere, only the user id (on the
@@ -347,7 +362,7 @@ async fn a_username_only_user_files_and_statuses_by_user_id_are_recorded(backend
     wa.wait_count("SELECT COUNT(*) FROM outbox WHERE delivery = 'played'", 1)
         .await;
     wa.wait_count(
-        "SELECT COUNT(*) FROM outbox WHERE delivery = 'failed' AND delivery_error = '131026 Message undeliverable'",
+        "SELECT COUNT(*) FROM outbox WHERE delivery = 'failed' AND delivery_error = 'unreachable:131026 Message undeliverable'",
         1,
     )
     .await;
