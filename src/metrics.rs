@@ -1,6 +1,8 @@
 //! The metrics served at `/metrics` (by [`crate::http::metrics`]) in the Prometheus
 //! text format (`prometheus-client`, the Prometheus project's own Rust client): requests by route and status, complaints filed by
 //! channel, rate-limit rejections by bucket, outbox send failures and dead letters,
+//! WhatsApp webhook items ignored on purpose, messages Meta refused and templates sent
+//! for a closed 24-hour window,
 //! and, read from the database at each scrape, the outbox's and inboxes' backlog and
 //! how long the oldest pending inbox row has waited.
 //!
@@ -61,6 +63,22 @@ pub struct ConnectionLabels {
     pub cap: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct IgnoredLabels {
+    /// A webhook field (`account_update`, ...), a message type (`reaction`, ...),
+    /// `errors`, `status_other` or `other`: from a fixed list, never a sender's word.
+    pub what: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    /// `window`, `template`, `unreachable`, `spam`, `account`, `rejected`.
+    pub reason: &'static str,
+    /// Meta's error code (one of the documented ones; 0: the wait for the worker
+    /// ran out).
+    pub code: i64,
+}
+
 pub struct Metrics {
     pub registry: Registry,
     pub http: Family<HttpLabels, Counter>,
@@ -74,6 +92,9 @@ pub struct Metrics {
     pub limiter_clients: Family<BucketLabels, Gauge>,
     pub connections_refused: Family<ConnectionLabels, Counter>,
     pub http_connections: Gauge,
+    pub wa_ignored: Family<IgnoredLabels, Counter>,
+    pub wa_refused: Family<RefusedLabels, Counter>,
+    pub wa_templates: Counter,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -90,6 +111,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         limiter_clients: Family::default(),
         connections_refused: Family::default(),
         http_connections: Gauge::default(),
+        wa_ignored: Family::default(),
+        wa_refused: Family::default(),
+        wa_templates: Counter::default(),
         registry: Registry::default(),
     };
     registry.register(
@@ -150,6 +174,24 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "HTTP connections open now",
         m.http_connections.clone(),
     );
+    registry.register(
+        "whatsapp_webhook_ignored",
+        "WhatsApp webhook items acknowledged and deliberately not used, by field or message \
+         type (reactions, edits, template and account updates, calls, echoes...)",
+        m.wa_ignored.clone(),
+    );
+    registry.register(
+        "whatsapp_refused",
+        "WhatsApp messages Meta refused for a reason no retry fixes (not retried), by reason \
+         and error code",
+        m.wa_refused.clone(),
+    );
+    registry.register(
+        "whatsapp_templates_sent",
+        "Templates sent because the 24-hour window was closed (the content waits for the \
+         worker to write)",
+        m.wa_templates.clone(),
+    );
     Metrics { registry, ..m }
 });
 
@@ -179,6 +221,27 @@ pub fn connection_refused(listener: &'static str, cap: &'static str) {
         .connections_refused
         .get_or_create(&ConnectionLabels { listener, cap })
         .inc();
+}
+
+/// A WhatsApp webhook item Buzón does not use was acknowledged and ignored.
+pub fn whatsapp_ignored(what: &'static str) {
+    get()
+        .wa_ignored
+        .get_or_create(&IgnoredLabels { what })
+        .inc();
+}
+
+/// Meta refused a message for a documented reason (`code` 0: the wait ran out).
+pub fn whatsapp_refused(reason: &'static str, code: i64) {
+    get()
+        .wa_refused
+        .get_or_create(&RefusedLabels { reason, code })
+        .inc();
+}
+
+/// A template asked a worker to write (the 24-hour window was closed).
+pub fn whatsapp_template_sent() {
+    get().wa_templates.inc();
 }
 
 /// An outbox send failed; `dead`: it was the last attempt.

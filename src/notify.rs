@@ -10,7 +10,7 @@
 
 use crate::crypto::KeyRing;
 use crate::domain::{Channel, Language};
-use sea_orm::ConnectionTrait;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::sync::Arc;
 
 /// The person behind a case, as the case recorded them (decrypted by the caller,
@@ -93,10 +93,28 @@ impl Notifier {
         let Some(out) = channel.compose(keys, to, notice)? else {
             return Ok(None);
         };
-        crate::outbox::enqueue(txn, keys, out.sender, out.recipient_bidx, &out.payload).await?;
+        // The row names its case, so staff see on the case what became of it.
+        let case_id = entity::case::Entity::find()
+            .filter(entity::case::Column::CaseRef.eq(to.case_ref))
+            .select_only()
+            .column(entity::case::Column::Id)
+            .into_tuple::<uuid::Uuid>()
+            .one(txn)
+            .await?;
+        crate::outbox::enqueue_about(
+            txn,
+            keys,
+            out.sender,
+            out.recipient_bidx,
+            &out.payload,
+            case_id,
+        )
+        .await?;
         Ok(Some(out.sender))
     }
 }
+
+pub use crate::domain::Undelivered;
 
 #[cfg(test)]
 mod tests {

@@ -140,6 +140,11 @@ pub(super) async fn buzon(
         media_hosts: Vec::new(),
         sender_limit: lifted,
         timeout: Duration::from_secs(5),
+        template: buzon::config::WhatsAppTemplate {
+            name: "buzon_mensaje_nuevo".into(),
+            language_es: "es_MX".into(),
+            language_en: "en".into(),
+        },
     });
     let relay = smtp_sink::SmtpSink::discarding().await;
     settings.email = Some(EmailSettings {

@@ -9,6 +9,8 @@ pub struct Model {
     pub id: Uuid,
     pub provider_key: Vec<u8>,
     pub status: String,
+    /// A `failed` status's error code and title.
+    pub detail: Option<String>,
     pub received_at: DateTimeUtc,
 }
 

@@ -14,6 +14,7 @@ pub mod email_inbox;
 pub mod email_thread;
 pub mod outbox;
 pub mod setting;
+pub mod wa_contact;
 pub mod wa_conversation;
 pub mod wa_inbox;
 pub mod workplace;

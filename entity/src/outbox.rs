@@ -19,6 +19,10 @@ pub struct Model {
     pub last_error: Option<String>,
     pub provider_key: Option<Vec<u8>>,
     pub delivery: Option<String>,
+    /// The case a notice is about (none for conversation replies).
+    pub case_id: Option<Uuid>,
+    /// Code and title of a `failed` delivery status, as WhatsApp gave them.
+    pub delivery_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -18,6 +18,7 @@ mod m20261203_000010_referral_queue;
 mod m20261207_000011_open_claims;
 mod m20261207_000012_signin_lock;
 mod m20261207_000013_attachment_meta;
+mod m20261208_000014_whatsapp_window;
 mod m20261208_000015_whatsapp_replies;
 
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_open_claims::Migration),
             Box::new(m20261207_000012_signin_lock::Migration),
             Box::new(m20261207_000013_attachment_meta::Migration),
+            Box::new(m20261208_000014_whatsapp_window::Migration),
             Box::new(m20261208_000015_whatsapp_replies::Migration),
         ]
     }

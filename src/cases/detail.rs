@@ -30,6 +30,22 @@ pub struct AttachmentOut {
     pub failure: Option<String>,
 }
 
+/// A notice to the complainant that their channel has not delivered (yet): waiting
+/// for them to write (WhatsApp's 24-hour window), or refused (and why). The notice
+/// is on their status page either way.
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliveryOut {
+    pub channel: String,
+    /// `waiting` (will leave when the person writes) or `not_delivered`.
+    pub state: String,
+    /// `awaiting_window`, `window`, `template`, `unreachable`, `spam`, `account`,
+    /// `rejected`, with the provider's error code after a colon when it gave one.
+    pub reason: String,
+    /// In plain words, in the reader's language.
+    pub explanation: String,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 #[schema(as = CaseReferral)]
 pub struct ReferralOut {
@@ -79,6 +95,8 @@ pub struct CaseOut {
     pub routing: Option<Decision>,
     pub referrals: Vec<ReferralOut>,
     pub messages: Vec<MessageOut>,
+    /// Notices its channel has not delivered (yet), with why.
+    pub deliveries: Vec<DeliveryOut>,
     pub notes: Vec<NoteOut>,
     pub attachments: Vec<AttachmentOut>,
     pub assigned_to: Option<Uuid>,
@@ -179,6 +197,51 @@ pub async fn detail(
         author,
         body,
         created_at,
+    })
+    .collect();
+    let deliveries = crate::db::all(
+        db,
+        // A row queued behind one that waits for the worker waits too; a sent one
+        // whose delivery status came back `failed` was not delivered after all.
+        "SELECT o.channel, o.state, COALESCE(o.last_error, w.last_error, o.delivery_error), \
+           o.created_at, o.delivery FROM outbox o \
+         LEFT JOIN outbox w ON w.recipient_bidx = o.recipient_bidx AND w.state = 'pending' \
+           AND w.last_error = 'awaiting_window' AND w.id < o.id AND o.state = 'pending' \
+         WHERE o.case_id = $1 AND (o.last_error IS NOT NULL OR w.id IS NOT NULL OR o.delivery = 'failed') \
+         ORDER BY o.created_at",
+        vec![id.into()],
+        |r| {
+            Ok((
+                r.try_get_by_index::<String>(0)?,
+                r.try_get_by_index::<String>(1)?,
+                r.try_get_by_index::<Option<String>>(2)?,
+                r.try_get_by_index::<DateTime<Utc>>(3)?,
+                r.try_get_by_index::<Option<String>>(4)?,
+            ))
+        },
+    )
+    .await?
+    .into_iter()
+    .filter_map(|(channel, state, note, created_at, delivery)| {
+        use crate::domain::Undelivered;
+        let failed = delivery.as_deref() == Some("failed");
+        let note = note.unwrap_or_else(|| Undelivered::Rejected.code().to_owned());
+        let why = Undelivered::parse(&note)?;
+        // A pending row whose last failure was a refusal is being retried: only
+        // waiting, dead and failed rows are news for staff.
+        let state = match (state.as_str(), why) {
+            ("pending", Undelivered::Waiting) => "waiting",
+            ("dead", _) => "not_delivered",
+            ("sent", _) if failed => "not_delivered",
+            _ => return None,
+        };
+        Some(DeliveryOut {
+            channel,
+            state: state.to_owned(),
+            explanation: why.explain(lang).to_owned(),
+            reason: note,
+            created_at,
+        })
     })
     .collect();
     // Internal notes are the authority's, never the filing organization's.
@@ -322,6 +385,7 @@ pub async fn detail(
             .and_then(|j| serde_json::from_value(j).ok()),
         referrals,
         messages,
+        deliveries,
         notes,
         attachments,
         assigned_to: case.assigned_to.filter(|_| !scope.is_org()),

@@ -84,6 +84,38 @@ pub(super) fn whatsapp_settings(
             media_hosts.push(host);
         }
     }
+    let template_field = |value: &str, key: &str, problems: &mut Vec<String>| {
+        let value = value.trim();
+        // Meta: template names are lower case letters, digits and underscores;
+        // language codes like es_MX or en.
+        if value.is_empty()
+            || value.len() > 512
+            || !value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            problems.push(format!(
+                "{key} / BUZON_{} must be letters, digits and underscores",
+                key.to_ascii_uppercase()
+            ));
+        }
+        value.to_owned()
+    };
+    let template = WhatsAppTemplate {
+        name: template_field(
+            &raw.whatsapp_template_name,
+            "whatsapp_template_name",
+            problems,
+        ),
+        language_es: template_field(
+            &raw.whatsapp_template_language_es,
+            "whatsapp_template_language_es",
+            problems,
+        ),
+        language_en: template_field(
+            &raw.whatsapp_template_language_en,
+            "whatsapp_template_language_en",
+            problems,
+        ),
+    };
     Some(WhatsAppSettings {
         app_secret: Secret::new(app_secret.to_owned()),
         verify_token: Secret::new(verify_token.to_owned()),
@@ -99,6 +131,7 @@ pub(super) fn whatsapp_settings(
             burst: raw.whatsapp_sender_burst,
         },
         timeout: std::time::Duration::from_secs(raw.whatsapp_timeout_secs),
+        template,
     })
 }
 

@@ -80,6 +80,10 @@ WhatsApp channel (off, and /webhooks/whatsapp answers 404, until the first four 
   BUZON_WHATSAPP_SENDER_PER_MINUTE whatsapp_sender_per_minute Messages per sender per minute [30]
   BUZON_WHATSAPP_SENDER_BURST whatsapp_sender_burst ...allowed at once [20]
   BUZON_WHATSAPP_TIMEOUT_SECS whatsapp_timeout_secs Longest wait for a Graph API answer [20]
+  BUZON_WHATSAPP_TEMPLATE_NAME whatsapp_template_name Approved utility template sent when the
+                                                  24-hour window is closed [buzon_mensaje_nuevo]
+  BUZON_WHATSAPP_TEMPLATE_LANGUAGE_ES whatsapp_template_language_es ...its Spanish language code [es_MX]
+  BUZON_WHATSAPP_TEMPLATE_LANGUAGE_EN whatsapp_template_language_en ...its English language code [en]
   BUZON_WEBHOOK_MAX_BODY_BYTES webhook_max_body_bytes Largest webhook delivery (Meta: up to 3 MB)
                                                   [3145728]
   BUZON_WEBHOOK_PER_MINUTE   webhook_per_minute   Webhook deliveries per source IP per minute [6000]
@@ -162,6 +166,9 @@ pub(super) const ENV_KEYS: &[&str] = &[
     "whatsapp_sender_per_minute",
     "whatsapp_sender_burst",
     "whatsapp_timeout_secs",
+    "whatsapp_template_name",
+    "whatsapp_template_language_es",
+    "whatsapp_template_language_en",
     "webhook_max_body_bytes",
     "webhook_per_minute",
     "webhook_burst",

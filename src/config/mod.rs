@@ -77,6 +77,9 @@ struct RawSettings {
     whatsapp_sender_per_minute: u32,
     whatsapp_sender_burst: u32,
     whatsapp_timeout_secs: u64,
+    whatsapp_template_name: String,
+    whatsapp_template_language_es: String,
+    whatsapp_template_language_en: String,
     webhook_max_body_bytes: u64,
     webhook_per_minute: u32,
     webhook_burst: u32,
@@ -180,6 +183,9 @@ impl Default for RawSettings {
             whatsapp_sender_per_minute: 30,
             whatsapp_sender_burst: 20,
             whatsapp_timeout_secs: 20,
+            whatsapp_template_name: "buzon_mensaje_nuevo".into(),
+            whatsapp_template_language_es: "es_MX".into(),
+            whatsapp_template_language_en: "en".into(),
             webhook_max_body_bytes: 3 * 1024 * 1024,
             webhook_per_minute: 6000,
             webhook_burst: 1000,
@@ -370,6 +376,17 @@ pub struct WhatsAppSettings {
     pub media_hosts: Vec<String>,
     pub sender_limit: Limit,
     pub timeout: std::time::Duration,
+    /// The utility template sent when the 24-hour window is closed.
+    pub template: WhatsAppTemplate,
+}
+
+/// The approved utility template (name and language codes) that asks a worker to
+/// write when Meta's 24-hour window is closed.
+#[derive(Debug, Clone)]
+pub struct WhatsAppTemplate {
+    pub name: String,
+    pub language_es: String,
+    pub language_en: String,
 }
 
 #[derive(Debug, thiserror::Error)]

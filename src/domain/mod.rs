@@ -5,10 +5,12 @@
 
 mod codes;
 mod status;
+mod undelivered;
 mod vocab;
 
 pub use codes::ErrorCode;
 pub use status::{CaseStatus, Outcome, closing_notice, held_notice};
+pub use undelivered::Undelivered;
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
 
 use chrono::{Datelike, NaiveDate};

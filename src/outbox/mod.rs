@@ -49,6 +49,19 @@ pub async fn enqueue(
     recipient_bidx: Vec<u8>,
     payload: &serde_json::Value,
 ) -> anyhow::Result<Uuid> {
+    enqueue_about(conn, keys, channel, recipient_bidx, payload, None).await
+}
+
+/// [`enqueue`] for a notice about a case: staff see on the case what became of it
+/// (sent, waiting for the worker to write, refused by the channel).
+pub async fn enqueue_about(
+    conn: &impl ConnectionTrait,
+    keys: &KeyRing,
+    channel: &str,
+    recipient_bidx: Vec<u8>,
+    payload: &serde_json::Value,
+    case_id: Option<Uuid>,
+) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     let now = Utc::now();
     let payload_ct = keys
@@ -68,6 +81,8 @@ pub async fn enqueue(
         last_error: Set(None),
         provider_key: Set(None),
         delivery: Set(None),
+        case_id: Set(case_id),
+        delivery_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -153,6 +168,13 @@ pub enum Attempt {
     Sent(Option<Vec<u8>>),
     Retry(String),
     Permanent(String),
+    /// Not sent, and not a failure: the channel may not carry it yet (WhatsApp's
+    /// 24-hour window). The row stays pending, its attempts untouched, until `until`
+    /// or until something wakes it; `note` (a fixed code) says why.
+    Wait {
+        until: DateTime<Utc>,
+        note: &'static str,
+    },
 }
 
 /// Something that performs one kind of side effect.
@@ -161,6 +183,17 @@ pub trait Sender: Send + Sync {
         &self,
         payload: serde_json::Value,
     ) -> impl std::future::Future<Output = Attempt> + Send;
+
+    /// [`Sender::deliver`] knowing the row (its recipient's blind index, its
+    /// attempts): a sender whose rules depend on the recipient overrides it.
+    fn deliver_row(
+        &self,
+        row: &outbox::Model,
+        payload: serde_json::Value,
+    ) -> impl std::future::Future<Output = Attempt> + Send {
+        let _ = row;
+        self.deliver(payload)
+    }
 }
 
 /// Counts for `/readyz`.
@@ -376,7 +409,7 @@ impl<S: Sender> Worker<S> {
             .ok()
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
         let attempt = match payload {
-            Some(payload) => self.sender.deliver(payload).await,
+            Some(payload) => self.sender.deliver_row(&row, payload).await,
             None => Attempt::Permanent("payload unreadable".into()),
         };
         let attempts = u32::try_from(row.attempts).unwrap_or(0).saturating_add(1);
@@ -387,6 +420,13 @@ impl<S: Sender> Worker<S> {
         update.open_claims = Set(0);
         update.updated_at = Set(now);
         match attempt {
+            Attempt::Wait { until, note } => {
+                // Not an attempt: the retry budget is kept for real failures.
+                update.attempts = Set(row.attempts);
+                update.next_attempt_at = Set(until);
+                update.last_error = Set(Some(note.to_owned()));
+                tracing::info!(outbox_id = %row.id, note, "outbox message waits");
+            }
             Attempt::Sent(provider_key) => {
                 update.state = Set(SENT.to_owned());
                 update.provider_key = Set(provider_key);
@@ -450,26 +490,34 @@ pub async fn requeue_dead(db: &DatabaseConnection) -> anyhow::Result<u64> {
 }
 
 /// Delivery statuses in the order they happen; a status never replaces a later one.
-const DELIVERY_ORDER: [&str; 4] = ["sent", "delivered", "read", "failed"];
+/// `played`: a voice message was listened to (after `read`); `deleted`: the message
+/// was deleted on the phone, the last thing that can happen to it.
+pub const DELIVERY_ORDER: [&str; 6] = ["sent", "delivered", "read", "played", "failed", "deleted"];
 
-/// Records a delivery status callback (`sent`, `delivered`, `read`, `failed`) on the
-/// outbox row of the message it is about. Callbacks arrive in any order: a status
-/// never replaces a later one ("read" stays "read"). It writes before it reads inside
-/// a transaction (SQLite refuses a read-then-write while another connection writes).
-/// A status for a message whose send is not recorded yet is parked and applied when
-/// it is.
+/// Records a delivery status callback (any of [`DELIVERY_ORDER`]; `detail`: a failed
+/// one's error code and title) on the outbox row of the message it is about.
+/// Callbacks arrive in any order: a status never replaces a later one ("read" stays
+/// "read"). It writes before it reads inside a transaction (SQLite refuses a
+/// read-then-write while another connection writes). A status for a message whose
+/// send is not recorded yet is parked and applied when it is.
 pub async fn record_delivery(
     conn: &impl ConnectionTrait,
     provider_key: Vec<u8>,
     status: &str,
+    detail: Option<&str>,
 ) -> anyhow::Result<()> {
     let Some(rank) = DELIVERY_ORDER.iter().position(|s| *s == status) else {
         return Ok(());
     };
     let earlier: Vec<&str> = DELIVERY_ORDER[..rank].to_vec();
-    let result = outbox::Entity::update_many()
+    let detail = detail.map(|d| crate::domain::truncate(d, 96));
+    let mut update = outbox::Entity::update_many()
         .col_expr(outbox::Column::Delivery, Expr::value(status))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()));
+    if detail.is_some() {
+        update = update.col_expr(outbox::Column::DeliveryError, Expr::value(detail.clone()));
+    }
+    let result = update
         .filter(outbox::Column::ProviderKey.eq(provider_key.clone()))
         .filter(
             outbox::Column::Delivery
@@ -495,6 +543,7 @@ pub async fn record_delivery(
             id: Set(Uuid::now_v7()),
             provider_key: Set(provider_key),
             status: Set(status.to_owned()),
+            detail: Set(detail),
             received_at: Set(Utc::now()),
         }
         .insert(conn)
@@ -513,7 +562,7 @@ async fn apply_parked(db: &DatabaseConnection, provider_key: &[u8]) -> anyhow::R
         .await
         .context("cannot read parked statuses")?;
     for p in &parked {
-        record_delivery(db, provider_key.to_vec(), &p.status).await?;
+        record_delivery(db, provider_key.to_vec(), &p.status, p.detail.as_deref()).await?;
     }
     if !parked.is_empty() {
         // Only those applied: one parked meanwhile stays for the next pass.

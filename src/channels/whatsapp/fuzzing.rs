@@ -58,7 +58,7 @@ pub fn delivery(
     let mut conversations: HashMap<String, Vec<u8>> = HashMap::new();
     for m in messages {
         assert!(!m.wa_id.is_empty() && m.wa_id.len() <= super::MAX_WA_ID);
-        assert!(m.wa_id.chars().all(|c| c.is_ascii_digit()));
+        assert_eq!(super::reply_to(&m.message), Some(m.wa_id.as_str()));
         assert!(!m.wamid.is_empty() && m.wamid.len() <= super::MAX_WAMID);
         // Stored as its JSON text, read back by the worker.
         let stored = m.message.to_string();
@@ -66,7 +66,7 @@ pub fn delivery(
             Ok(v) => v,
             Err(e) => panic!("a stored message does not read back: {e}"),
         };
-        let Some(wa_id) = message.get("from").and_then(|f| f.as_str()) else {
+        let Some(wa_id) = super::reply_to(&message) else {
             panic!("a stored message has no sender");
         };
         let input = to_input(&message);

@@ -19,6 +19,7 @@ pub mod conversation;
 pub mod fuzzing;
 pub mod graph;
 pub mod notify;
+pub mod window;
 pub mod worker;
 
 use crate::config::WhatsAppSettings;
@@ -106,12 +107,51 @@ impl WhatsApp {
     }
 }
 
-/// The blind index of a sender: their WhatsApp id as E.164 (so the `+52 1` form and
-/// the `+52` form of a Mexican mobile are one person), under the phone purpose, so it
-/// matches the phone a named complainant gave on any channel.
+/// Whether a WhatsApp id is a phone number (digits, as `from` and `wa_id` carry it)
+/// rather than a business-scoped user id (`US.13491208655302741918`).
+pub fn is_phone_id(wa_id: &str) -> bool {
+    !wa_id.is_empty() && wa_id.len() <= MAX_PHONE_ID && wa_id.chars().all(|c| c.is_ascii_digit())
+}
+
+/// Whether `id` looks like a business-scoped user id: a two-letter country code, a
+/// period, then letters, digits and periods (`US.ENT.…` for a parent id).
+fn is_user_id(id: &str) -> bool {
+    let mut parts = id.splitn(2, '.');
+    let (Some(country), Some(rest)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    id.len() <= MAX_WA_ID
+        && country.len() == 2
+        && country.chars().all(|c| c.is_ascii_alphabetic())
+        && !rest.is_empty()
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-')
+}
+
+/// The WhatsApp id to reply to, read from a stored message: the phone number the
+/// worker wrote from (`from`), else their business-scoped user id (`from_user_id`,
+/// then `from_parent_user_id`: a username-only user has no phone in the webhook).
+/// Replies go to exactly this id; the Cloud API takes a user id as `recipient`.
+pub fn reply_to(message: &serde_json::Value) -> Option<&str> {
+    let field = |name| message.get(name).and_then(|v| v.as_str());
+    field("from")
+        .filter(|f| is_phone_id(f))
+        .or_else(|| field("from_user_id").filter(|u| is_user_id(u)))
+        .or_else(|| field("from_parent_user_id").filter(|u| is_user_id(u)))
+}
+
+/// The blind index of a sender: a phone number as E.164 (so the `+52 1` form and the
+/// `+52` form of a Mexican mobile are one person), under the phone purpose, so it
+/// matches the phone a named complainant gave on any channel; a business-scoped user
+/// id as given (it has no other form), under the same purpose (a user id never
+/// starts with `+`, so it meets no phone).
 /// The parse is remembered (`BlindIndex::compute_normalized`): a sender's every
 /// message needs it, and libphonenumber takes longer than the rest of storing one.
 pub fn sender_key(keys: &KeyRing, wa_id: &str) -> Vec<u8> {
+    if !is_phone_id(wa_id) {
+        return keys.blind_index.compute("phone", wa_id);
+    }
     keys.blind_index
         .compute_normalized("wa_id", wa_id, "phone", |wa_id| {
             PhoneNumber::parse(&format!("+{wa_id}"))
@@ -164,62 +204,166 @@ pub struct Incoming {
     message: serde_json::Value,
 }
 
-/// Longest WhatsApp id and message id we accept (real ones are far shorter).
-const MAX_WA_ID: usize = 32;
+/// One delivery status of a message we sent: its id, the status and, for `failed`,
+/// the error's code and title (Meta's words).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusUpdate {
+    pub wamid: String,
+    pub status: String,
+    pub detail: Option<String>,
+}
+
+/// Longest phone-number WhatsApp id and business-scoped user id we accept (real ones
+/// are far shorter), and message id.
+const MAX_PHONE_ID: usize = 32;
+const MAX_WA_ID: usize = 160;
 const MAX_WAMID: usize = 512;
 
+/// Message types that are not a worker speaking to the conversation: a reaction to
+/// one of our messages, an edit or deletion of an earlier message, a system notice
+/// (number changed). Acknowledged and counted, never answered.
+const IGNORED_TYPES: [&str; 4] = ["reaction", "edit", "revoke", "system"];
+
+/// Webhook fields (`changes[].field`) Buzón does not use, named in the metric; any
+/// other is counted as `other`.
+const KNOWN_FIELDS: [&str; 12] = [
+    "account_update",
+    "account_alerts",
+    "business_capability_update",
+    "message_template_status_update",
+    "message_template_quality_update",
+    "message_template_components_update",
+    "template_category_update",
+    "phone_number_quality_update",
+    "phone_number_name_update",
+    "calls",
+    "smb_message_echoes",
+    "user_preferences",
+];
+
+fn ignored(what: &str) {
+    let label = KNOWN_FIELDS
+        .iter()
+        .chain(IGNORED_TYPES.iter())
+        .chain(["errors", "status_other", "smb_app_state_sync", "history"].iter())
+        .find(|k| **k == what)
+        .copied()
+        .unwrap_or("other");
+    crate::metrics::whatsapp_ignored(label);
+}
+
+fn text<'a>(value: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    value.get(key).and_then(|v| v.as_str())
+}
+
+fn array<'a>(
+    value: &'a serde_json::Value,
+    key: &str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    value
+        .get(key)
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+}
+
+/// One status, read leniently: every field but the id and the status is optional and
+/// may come as a string or a number (`timestamp`, `expiration_timestamp`); the
+/// recipient may be a phone (`recipient_id`) or a user id (`recipient_user_id`);
+/// conversation and pricing blocks are not needed. `None`: not a status at all.
+fn read_status(s: &serde_json::Value) -> Option<StatusUpdate> {
+    let wamid = text(s, "id").filter(|i| !i.is_empty() && i.len() <= MAX_WAMID)?;
+    let status = text(s, "status")?.to_ascii_lowercase();
+    // Kept as `kind:code title` (`window:131047 Re-engagement message`), so staff
+    // read on the case why a message sent was not delivered after all.
+    let detail = array(s, "errors").next().map(|e| {
+        let code = e.get("code").and_then(|c| {
+            c.as_i64()
+                .or_else(|| c.as_str().and_then(|t| t.trim().parse().ok()))
+        });
+        let kind = match code.and_then(graph::meaning) {
+            Some(Err(kind)) => kind,
+            _ => crate::domain::Undelivered::Rejected,
+        };
+        let title = text(e, "title")
+            .or_else(|| text(e, "message"))
+            .unwrap_or("");
+        let code = code.map(|c| c.to_string()).unwrap_or_default();
+        crate::domain::truncate(format!("{}:{code} {title}", kind.code()).trim(), 96)
+    });
+    Some(StatusUpdate {
+        wamid: wamid.to_owned(),
+        status,
+        detail,
+    })
+}
+
 /// The messages and statuses of a delivery, read from the JSON tree so that one
-/// malformed message (wrong types, unknown shape) never sinks the others.
-fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>, usize) {
+/// malformed message (wrong types, unknown shape) never sinks the others. Fields and
+/// message types Buzón does not use are counted (`buzon_whatsapp_webhook_ignored`),
+/// not skipped as malformed.
+fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<StatusUpdate>, usize) {
     let mut messages = Vec::new();
     let mut statuses = Vec::new();
     let mut skipped = 0;
-    let values = payload
-        .get("entry")
-        .and_then(|e| e.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|entry| entry.get("changes").and_then(|c| c.as_array()))
-        .flatten()
-        .filter(|change| change.get("field").and_then(|f| f.as_str()) == Some("messages"))
-        .filter_map(|change| change.get("value"));
-    for value in values {
-        for m in value
-            .get("messages")
-            .and_then(|m| m.as_array())
-            .into_iter()
-            .flatten()
-        {
-            let from = m.get("from").and_then(|f| f.as_str()).unwrap_or("");
-            let id = m.get("id").and_then(|i| i.as_str()).unwrap_or("");
-            let from_ok = !from.is_empty()
-                && from.len() <= MAX_WA_ID
-                && from.chars().all(|c| c.is_ascii_digit());
-            if !from_ok || id.is_empty() || id.len() > MAX_WAMID {
+    let changes = array(payload, "entry").flat_map(|entry| array(entry, "changes"));
+    for change in changes {
+        match text(change, "field") {
+            Some("messages") => {}
+            Some(field) => {
+                ignored(field);
+                continue;
+            }
+            None => continue,
+        }
+        let Some(value) = change.get("value") else {
+            continue;
+        };
+        if value.get("errors").is_some() {
+            ignored("errors");
+        }
+        // A username-only user: the only id may be the contact's `user_id`.
+        let contacts: Vec<&serde_json::Value> = array(value, "contacts").collect();
+        let contact_user = match contacts.as_slice() {
+            [one] => text(one, "user_id").or_else(|| text(one, "parent_user_id")),
+            _ => None,
+        };
+        for m in array(value, "messages") {
+            let id = text(m, "id").unwrap_or("");
+            if id.is_empty() || id.len() > MAX_WAMID {
                 skipped += 1;
                 continue;
             }
+            let mut message = m.clone();
+            if reply_to(&message).is_none()
+                && text(&message, "from").is_none()
+                && let (Some(user), Some(map)) = (contact_user, message.as_object_mut())
+            {
+                map.insert("from_user_id".into(), user.into());
+            }
+            let Some(wa_id) = reply_to(&message).map(str::to_owned) else {
+                skipped += 1;
+                continue;
+            };
+            if let Some(kind) = text(&message, "type")
+                && IGNORED_TYPES.contains(&kind)
+            {
+                ignored(kind);
+                continue;
+            }
             messages.push(Incoming {
-                wa_id: from.to_owned(),
+                wa_id,
                 wamid: id.to_owned(),
-                message: m.clone(),
+                message,
             });
         }
-        for s in value
-            .get("statuses")
-            .and_then(|s| s.as_array())
-            .into_iter()
-            .flatten()
-        {
-            match serde_json::from_value::<whatsapp::models::webhooks::Status>(s.clone()) {
-                Ok(status) => {
-                    let code = serde_json::to_value(&status.status)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default();
-                    statuses.push((status.id, code));
+        for s in array(value, "statuses") {
+            match read_status(s) {
+                Some(status) if crate::outbox::DELIVERY_ORDER.contains(&status.status.as_str()) => {
+                    statuses.push(status);
                 }
-                Err(_) => skipped += 1,
+                Some(_) => ignored("status_other"),
+                None => skipped += 1,
             }
         }
     }
@@ -228,7 +372,7 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<(String, String)>
 
 /// What a delivery holds, once its signature is checked: the messages, the statuses
 /// and how many items were skipped as malformed.
-pub type Delivery = (Vec<Incoming>, Vec<(String, String)>, usize);
+pub type Delivery = (Vec<Incoming>, Vec<StatusUpdate>, usize);
 
 /// The signature first, then the JSON: everything the webhook does with the bytes
 /// before storing them (pure, so the fuzz targets run it too).
@@ -261,7 +405,7 @@ pub async fn store(
     group: &crate::db::group::GroupCommit,
     keys: &KeyRing,
     messages: Vec<Incoming>,
-    statuses: Vec<(String, String)>,
+    statuses: Vec<StatusUpdate>,
 ) -> anyhow::Result<u64> {
     let delivery = Inbound::new(keys, messages, statuses)?;
     let outcome = group.store(delivery.job()?).await?;
@@ -272,7 +416,10 @@ pub async fn store(
 /// order) and its delivery statuses.
 pub struct Inbound {
     messages: Vec<wa_inbox::ActiveModel>,
-    statuses: Vec<(Vec<u8>, String)>,
+    statuses: Vec<(Vec<u8>, String, Option<String>)>,
+    /// The senders who wrote (blind indexes, sorted, once each): their 24-hour
+    /// window opens now.
+    senders: Vec<Vec<u8>>,
 }
 
 impl Inbound {
@@ -280,7 +427,7 @@ impl Inbound {
     pub fn new(
         keys: &KeyRing,
         messages: Vec<Incoming>,
-        statuses: Vec<(String, String)>,
+        statuses: Vec<StatusUpdate>,
     ) -> anyhow::Result<Self> {
         let now = Utc::now();
         // Concurrent redeliveries of one payload may list its messages in any order:
@@ -293,11 +440,17 @@ impl Inbound {
             .collect();
         messages.sort_by(|a, b| a.0.cmp(&b.0));
         messages.dedup_by(|a, b| a.0 == b.0);
-        let mut statuses: Vec<(Vec<u8>, String)> = statuses
+        let mut statuses: Vec<(Vec<u8>, String, Option<String>)> = statuses
             .into_iter()
-            .map(|(wamid, status)| (message_key(keys, &wamid), status))
+            .map(|s| (message_key(keys, &s.wamid), s.status, s.detail))
             .collect();
         statuses.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut senders: Vec<Vec<u8>> = messages
+            .iter()
+            .map(|(_, _, m)| sender_key(keys, &m.wa_id))
+            .collect();
+        senders.sort();
+        senders.dedup();
         let messages = messages
             .into_iter()
             .map(|(key, id, m)| {
@@ -319,7 +472,11 @@ impl Inbound {
                 })
             })
             .collect::<anyhow::Result<_>>()?;
-        Ok(Self { messages, statuses })
+        Ok(Self {
+            messages,
+            statuses,
+            senders,
+        })
     }
 
     /// What the group commit writes for it: one row per message (a redelivered one is
@@ -332,15 +489,21 @@ impl Inbound {
             .map(|row| Row::of(row, wa_inbox::Column::MessageKey))
             .collect::<anyhow::Result<_>>()?;
         let job = Job::rows(rows);
-        if self.statuses.is_empty() {
+        if self.statuses.is_empty() && self.senders.is_empty() {
             return Ok(job);
         }
         let statuses = Arc::new(self.statuses);
+        let senders = Arc::new(self.senders);
         Ok(job.then(Arc::new(move |txn| {
             let statuses = Arc::clone(&statuses);
+            let senders = Arc::clone(&senders);
             Box::pin(async move {
-                for (key, status) in statuses.iter() {
-                    crate::outbox::record_delivery(txn, key.clone(), status).await?;
+                for (key, status, detail) in statuses.iter() {
+                    crate::outbox::record_delivery(txn, key.clone(), status, detail.as_deref())
+                        .await?;
+                }
+                for sender in senders.iter() {
+                    window::opened(txn, sender).await?;
                 }
                 Ok(())
             })
@@ -388,6 +551,11 @@ mod tests {
             assert_eq!(sender_key(&keys, "5214771234567"), phone);
             assert_eq!(sender_key(&keys, "524771234567"), phone);
         }
+        // A business-scoped user id: as given, never mistaken for a phone.
+        assert_eq!(
+            sender_key(&keys, "US.13491208655302741918"),
+            keys.blind_index.compute("phone", "US.13491208655302741918")
+        );
         // Not a number libphonenumber knows: indexed as given.
         assert_eq!(
             sender_key(&keys, "999"),
@@ -414,9 +582,129 @@ mod tests {
         assert_eq!(messages.len(), 2);
         assert_eq!(
             statuses,
-            vec![("wamid.OUT".to_owned(), "delivered".to_owned())]
+            vec![StatusUpdate {
+                wamid: "wamid.OUT".to_owned(),
+                status: "delivered".to_owned(),
+                detail: None
+            }]
         );
         assert_eq!(skipped, 2);
+    }
+
+    fn delivery(field: &str, value: serde_json::Value) -> serde_json::Value {
+        serde_json::json!({
+            "object": "whatsapp_business_account",
+            "entry": [{"id": "1", "changes": [{"field": field, "value": value}]}]
+        })
+    }
+
+    #[test]
+    fn a_username_only_user_is_a_sender_answered_at_their_user_id() {
+        // Only the contact carries the user id (no `from`, no `from_user_id`).
+        let payload = delivery(
+            "messages",
+            serde_json::json!({
+                "contacts": [{"profile": {"name": "N", "username": "@n"}, "user_id": "US.13491208655302741918"}],
+                "messages": [{"id": "wamid.A", "timestamp": "1", "type": "text", "text": {"body": "hola"}}]
+            }),
+        );
+        let (messages, _, skipped) = extract(&payload);
+        assert_eq!(skipped, 0);
+        assert_eq!(messages[0].wa_id, "US.13491208655302741918");
+        assert_eq!(
+            reply_to(&messages[0].message),
+            Some("US.13491208655302741918")
+        );
+        // `from_user_id` on the message; with a phone too, the phone is the address.
+        let both = serde_json::json!({"from": "16315551181", "from_user_id": "US.1", "id": "x"});
+        assert_eq!(reply_to(&both), Some("16315551181"));
+        let user = serde_json::json!({"from_user_id": "US.1", "from_parent_user_id": "US.ENT.2", "id": "x"});
+        assert_eq!(reply_to(&user), Some("US.1"));
+        let parent = serde_json::json!({"from_parent_user_id": "US.ENT.2", "id": "x"});
+        assert_eq!(reply_to(&parent), Some("US.ENT.2"));
+        for bad in ["", "US.", "U.1", "US.1 2", "+521", "US.1/../x"] {
+            assert_eq!(
+                reply_to(&serde_json::json!({"from_user_id": bad})),
+                None,
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_status_meta_sends_is_read() {
+        let payload = delivery(
+            "messages",
+            serde_json::json!({"statuses": [
+                {"id": "wamid.1", "status": "sent", "timestamp": 1504902988, "recipient_user_id": "US.1",
+                 "conversation": {"id": "C", "expiration_timestamp": 1504903988, "origin": {"type": "utility"}},
+                 "pricing": {"billable": true, "pricing_model": "PMP", "category": "utility"}},
+                {"id": "wamid.2", "status": "played", "timestamp": "1", "recipient_id": "1"},
+                {"id": "wamid.3", "status": "failed", "timestamp": "1", "recipient_id": "1",
+                 "errors": [{"code": 131047, "title": "Re-engagement message", "error_data": {"details": "x"}}]},
+                {"id": "wamid.4", "status": "deleted", "timestamp": "1"},
+                {"id": "wamid.5", "status": "RINGING", "timestamp": "1"}
+            ]}),
+        );
+        let (_, statuses, skipped) = extract(&payload);
+        assert_eq!(skipped, 0, "none is malformed");
+        let got: Vec<(&str, &str, Option<&str>)> = statuses
+            .iter()
+            .map(|s| (s.wamid.as_str(), s.status.as_str(), s.detail.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("wamid.1", "sent", None),
+                ("wamid.2", "played", None),
+                (
+                    "wamid.3",
+                    "failed",
+                    Some("window:131047 Re-engagement message")
+                ),
+                ("wamid.4", "deleted", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn fields_and_types_buzon_does_not_use_are_ignored_not_malformed() {
+        let before = crate::metrics::get()
+            .wa_ignored
+            .get_or_create(&crate::metrics::IgnoredLabels { what: "reaction" })
+            .get();
+        for field in [
+            "account_update",
+            "message_template_status_update",
+            "calls",
+            "whatever",
+        ] {
+            let (m, s, skipped) = extract(&delivery(field, serde_json::json!({"event": "X"})));
+            assert_eq!((m.len(), s.len(), skipped), (0, 0, 0), "{field}");
+        }
+        let payload = delivery(
+            "messages",
+            serde_json::json!({
+                "errors": [{"code": 131051, "title": "Unsupported message type"}],
+                "messages": [
+                    {"from": "1", "id": "w1", "type": "reaction", "reaction": {"message_id": "w0", "emoji": "👍"}},
+                    {"from": "1", "id": "w2", "type": "system", "system": {"body": "changed"}},
+                    {"from": "1", "id": "w3", "type": "edit"},
+                    {"from": "1", "id": "w4", "type": "revoke"},
+                    {"from": "1", "id": "w5", "type": "unsupported", "errors": [{"code": 131051}]}
+                ]
+            }),
+        );
+        let (messages, _, skipped) = extract(&payload);
+        assert_eq!(skipped, 0);
+        // Unsupported content is the worker speaking: the conversation answers it.
+        assert_eq!(messages.len(), 1);
+        assert_eq!(messages[0].wamid, "w5");
+        let after = crate::metrics::get()
+            .wa_ignored
+            .get_or_create(&crate::metrics::IgnoredLabels { what: "reaction" })
+            .get();
+        assert!(after > before);
     }
 
     mod properties {
@@ -462,12 +750,13 @@ mod tests {
 
         proptest! {
             /// Any JSON a signed sender could post: never a panic, and only messages
-            /// with a digits-only sender and an id are taken.
+            /// with a phone or user-id sender and an id are taken.
             #[test]
             fn extraction_takes_only_well_formed_messages(payload in any_json()) {
                 let (messages, _, _) = extract(&payload);
                 for m in messages {
-                    prop_assert!(!m.wa_id.is_empty() && m.wa_id.chars().all(|c| c.is_ascii_digit()));
+                    prop_assert!(is_phone_id(&m.wa_id) || is_user_id(&m.wa_id));
+                    prop_assert_eq!(reply_to(&m.message), Some(m.wa_id.as_str()));
                     prop_assert!(!m.wamid.is_empty());
                 }
             }

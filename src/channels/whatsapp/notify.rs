@@ -25,10 +25,18 @@ impl NoticeChannel for WhatsApp {
         else {
             return Ok(None);
         };
+        let mut payload = graph::message_body(wa_id, &Reply::Text(notice.text.to_owned()));
+        // For the template, should the 24-hour window be closed when it leaves.
+        if let Some(map) = payload.as_object_mut() {
+            map.insert(
+                super::window::LANGUAGE_KEY.into(),
+                to.language.code().into(),
+            );
+        }
         Ok(Some(Outgoing {
             sender: CHANNEL,
             recipient_bidx: sender_key(keys, wa_id),
-            payload: graph::message_body(wa_id, &Reply::Text(notice.text.to_owned())),
+            payload,
         }))
     }
 }

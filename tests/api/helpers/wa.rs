@@ -22,8 +22,10 @@ pub const CONVERSATION: &[(bool, &str, &str)] = &[
     (true, "confirm:send", "Recibimos su queja"),
 ];
 
-/// The channel's settings, replies going to `stub`.
+/// The channel's settings, replies going to `stub` (which learns from deliveries
+/// signed with `secret` who wrote, to keep Meta's 24-hour window).
 pub fn options(options: Options, stub: &GraphStub, secret: &str, verify_token: &str) -> Options {
+    stub.link_secret(secret);
     options
         .env("BUZON_WHATSAPP_APP_SECRET", secret)
         .env("BUZON_WHATSAPP_VERIFY_TOKEN", verify_token)
@@ -57,8 +59,10 @@ pub fn envelope(messages: Vec<Value>, statuses: Vec<Value>) -> Value {
     })
 }
 
-/// `X-Hub-Signature-256` of a body.
+/// `X-Hub-Signature-256` of a body. Every signed delivery is about to reach the
+/// server: the stand-in linked to `secret` notes who wrote.
 pub fn sign(secret: &str, body: &[u8]) -> String {
+    graph_stub::delivered(secret, body);
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
     format!(

@@ -10,6 +10,7 @@ mod poison;
 mod resilience;
 mod rights;
 pub(crate) mod thread;
+mod window;
 
 use crate::graph_stub::{Failure, GraphStub, render};
 use crate::helpers::wa::{self, case_ref_in, envelope};
@@ -500,8 +501,10 @@ async fn redeliveries_in_any_order_create_one_of_everything(backend: Backend) {
     let messages = [
         wa.text(other, "Hola"),
         {
-            let mut m = wa.base(other, "reaction");
-            m["reaction"] = json!({"message_id": "wamid.X", "emoji": "👍"});
+            // Not a reaction: a reaction to our message is acknowledged and ignored,
+            // never stored nor answered (issue 31).
+            let mut m = wa.base(other, "sticker");
+            m["sticker"] = json!({"id": "5", "mime_type": "image/webp", "sha256": "ab"});
             m
         },
         {

@@ -26,7 +26,14 @@ pub fn to_input(message: &serde_json::Value) -> Input {
             caption: text("caption"),
         }))
     };
-    let Ok(m) = serde_json::from_value::<NotificationMessage>(message.clone()) else {
+    // The model wants a `from`; a username-only user's message has a user id instead.
+    let mut readable = message.clone();
+    if readable.get("from").is_none()
+        && let (Some(id), Some(map)) = (super::super::reply_to(message), readable.as_object_mut())
+    {
+        map.insert("from".into(), id.into());
+    }
+    let Ok(m) = serde_json::from_value::<NotificationMessage>(readable) else {
         // The model insists on fields WhatsApp leaves out at times (a document's file
         // name, an audio's hash): files are read from the raw message instead.
         let kind = message.get("type").and_then(|t| t.as_str()).unwrap_or("");

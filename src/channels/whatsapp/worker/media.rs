@@ -51,6 +51,8 @@ impl Inbox {
             if u64::try_from(info.file_size).is_ok_and(|size| size > max) {
                 return Err(GraphError::Permanent("file too large".into()));
             }
+            // As the webhook announced it (base64), else as the look-up gives it;
+            // either form is read by `graph::digest_matches`.
             let expected = declared.unwrap_or_else(|| info.sha256.clone());
             self.wa.graph.download(&info.url, max, &expected).await
         }
@@ -95,6 +97,12 @@ impl Inbox {
                 update.state = Set(FAILED.to_owned());
                 update.failure = Set(Some(crate::domain::truncate(&reason, 64)));
                 tracing::warn!(attachment_id = %row.id, attempts, reason = %reason, "evidence download gave up");
+            }
+            Err(GraphError::Refused(refusal)) => {
+                let reason = refusal.note();
+                update.state = Set("rejected".to_owned());
+                update.failure = Set(Some(crate::domain::truncate(&reason, 64)));
+                tracing::warn!(attachment_id = %row.id, reason = %reason, "evidence file refused");
             }
             Err(GraphError::Permanent(reason)) => {
                 update.state = Set("rejected".to_owned());

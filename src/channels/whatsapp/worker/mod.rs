@@ -20,12 +20,12 @@ pub use input::*;
 
 use super::conversation::{self, Conversation, Input, Media, Reply, tr};
 use super::graph::{self, GraphError};
-use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad, message_key};
+use super::{DONE, FAILED, PENDING, WhatsApp, inbox_aad};
 use crate::channels::Shared;
 use crate::crypto::Aad;
 use crate::domain::{Language, Text};
 use crate::intake::attachment_meta as meta;
-use crate::outbox::{self, Attempt};
+use crate::outbox;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::{attachment, wa_conversation, wa_inbox};
@@ -52,22 +52,9 @@ fn conversation_aad(id: Uuid) -> Aad<'static> {
     }
 }
 
-/// Sends outbox rows of the WhatsApp channel through the Graph API.
-#[derive(Clone)]
-pub struct GraphSender {
-    pub wa: Arc<WhatsApp>,
-    pub keys: Arc<crate::crypto::KeyRing>,
-}
-
-impl outbox::Sender for GraphSender {
-    async fn deliver(&self, payload: serde_json::Value) -> Attempt {
-        match self.wa.graph.send(&payload).await {
-            Ok(wamid) => Attempt::Sent(Some(message_key(&self.keys, &wamid))),
-            Err(GraphError::Retry(reason)) => Attempt::Retry(reason),
-            Err(GraphError::Permanent(reason)) => Attempt::Permanent(reason),
-        }
-    }
-}
+/// Sends outbox rows of the WhatsApp channel through the Graph API, keeping Meta's
+/// 24-hour window (`super::window`).
+pub use super::window::GraphSender;
 
 /// Starts every task of the channel; they run until aborted. A task that panics is
 /// logged and started again: the channel never goes quiet while `/readyz` says ready.
@@ -81,6 +68,7 @@ pub fn spawn(state: &Shared, wa: &Arc<WhatsApp>) -> Vec<tokio::task::JoinHandle<
         sender: GraphSender {
             wa: Arc::clone(wa),
             keys: Arc::clone(&state.keys),
+            db: state.intake.db().clone(),
         },
     };
     let inbox = Inbox {
@@ -210,9 +198,7 @@ impl Inbox {
         crate::fault::abort_if_marked(&bytes);
         let message: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|_| outbox::Poison("stored message is not JSON"))?;
-        let wa_id = message
-            .get("from")
-            .and_then(|f| f.as_str())
+        let wa_id = super::reply_to(&message)
             .ok_or(outbox::Poison("stored message has no sender"))?
             .to_owned();
         let sender = row.sender_bidx.clone();
@@ -594,6 +580,7 @@ impl Inbox {
             .await
             .context("cannot prune inbox")?;
         reply::prune_pending(self.db()).await?;
+        super::window::prune(self.db()).await?;
         outbox::prune(self.db()).await
     }
 }
