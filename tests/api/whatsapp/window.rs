@@ -9,7 +9,6 @@ use crate::graph_stub::TEMPLATE;
 
 /// A worker's number (the `+52 1` form), used only here.
 const WORKER: &str = "5214775550142";
-const WORKER_SHORT: &str = "524775550142";
 /// A username-only user's business-scoped id.
 const USER_ID: &str = "US.13491208655302741918";
 
@@ -117,18 +116,18 @@ async fn a_question_days_later_goes_as_the_template_and_the_answer_brings_it(bac
 
     // Two days after the worker's last message: only a template may go.
     clock.advance(chrono::Duration::days(2));
-    let before = wa.stub.sent_to(WORKER_SHORT).len();
+    let before = wa.stub.sent_to(WORKER).len();
     ask(&wa, &admin, &case_ref, "Which line do you work on?").await;
     let i = wa
         .stub
-        .wait_for(WORKER_SHORT, before, &format!("[template {TEMPLATE} en]"))
+        .wait_for(WORKER, before, &format!("[template {TEMPLATE} en]"))
         .await;
     // A second question while the first waits: one template per waiting batch.
     ask(&wa, &admin, &case_ref, "Since when?").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let sent = wa.stub.sent_to(WORKER_SHORT);
+    let sent = wa.stub.sent_to(WORKER);
     assert_eq!(sent.len(), i + 1, "only the template left: {sent:#?}");
-    assert_eq!(templates_to(&wa, WORKER_SHORT), 1);
+    assert_eq!(templates_to(&wa, WORKER), 1);
     assert!(
         !render(&sent[i]).contains("Which line"),
         "the template carries no case content"
@@ -157,12 +156,12 @@ async fn a_question_days_later_goes_as_the_template_and_the_answer_brings_it(bac
     let before = wa.stub.sent_to(WORKER).len();
     wa.deliver(&envelope(vec![wa.text(WORKER, "Hola")], vec![]))
         .await;
-    let first = wa.stub.wait_for(WORKER_SHORT, i + 1, "Which line").await;
-    let second = wa.stub.wait_for(WORKER_SHORT, first, "Since when?").await;
+    let first = wa.stub.wait_for(WORKER, i + 1, "Which line").await;
+    let second = wa.stub.wait_for(WORKER, first, "Since when?").await;
     assert!(second > first);
     wa.stub.wait_for(WORKER, before, "").await;
     assert!(deliveries(&wa, &admin, &case_ref).await.is_empty());
-    assert_eq!(templates_to(&wa, WORKER_SHORT), 1);
+    assert_eq!(templates_to(&wa, WORKER), 1);
     assert!(
         metrics(&wa)
             .await
@@ -288,9 +287,9 @@ async fn a_refusal_is_shown_on_the_case_and_not_retried(backend: Backend) {
     );
     // A temporary error code is retried as before.
     wa.stub.fail_next(&[Failure::Meta(400, 130429)]);
-    let before = wa.stub.sent_to(WORKER_SHORT).len();
+    let before = wa.stub.sent_to(WORKER).len();
     ask(&wa, &admin, &case_ref, "Since when?").await;
-    wa.stub.wait_for(WORKER_SHORT, before, "Since when?").await;
+    wa.stub.wait_for(WORKER, before, "Since when?").await;
     // Sent, then reported failed by a status: shown on the case as well.
     let (wamid, _) = wa.stub.accepted().pop().unwrap();
     let failed = json!({"id": wamid, "status": "failed", "timestamp": "1764300000", "recipient_id": WORKER,
