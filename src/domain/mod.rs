@@ -4,11 +4,13 @@
 //! into the list of [`FieldError`]s to show next to each field.
 
 mod codes;
+mod dates;
 mod status;
 mod undelivered;
 mod vocab;
 
 pub use codes::ErrorCode;
+pub use dates::{date_words, hold_allowed, parse_date};
 pub use status::{CaseStatus, Outcome, closing_notice, held_notice};
 pub use undelivered::Undelivered;
 pub use vocab::{Channel, Sector, StateCode, TradeNexus, Violation};
@@ -120,6 +122,16 @@ pub fn clean_text(raw: &str) -> Option<String> {
 pub fn strip_accents(text: &str) -> impl Iterator<Item = char> + '_ {
     text.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+}
+
+/// Upper case, accents off, outer punctuation and spaces trimmed: "¡Ayúdame!" → "AYUDAME".
+pub fn fold(text: &str) -> String {
+    let folded: String = strip_accents(text).flat_map(char::to_uppercase).collect();
+    folded
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// At most `max` characters, the last one an ellipsis when something was cut.
@@ -425,7 +437,7 @@ impl IntakeDraft {
         let hold_until = match self.hold_until.as_deref().map(str::trim) {
             None | Some("") => None,
             Some(raw) => match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-                Ok(d) if d > today && (d - today).num_days() <= limits::MAX_HOLD_DAYS => Some(d),
+                Ok(d) if hold_allowed(d, today) => Some(d),
                 _ => {
                     errors.push(FieldError::new("hold_until", ErrorCode::InvalidHoldDate));
                     None

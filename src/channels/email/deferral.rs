@@ -1,10 +1,11 @@
 //! Deferred filing by e-mail: a line the worker writes in a new complaint,
 //! `ESPERAR HASTA 2027-03-01` (or `WAIT UNTIL 2027-03-01`; `01/03/2027`, day first,
-//! is read too), asks that nobody reviews the case or writes to them before that
-//! day. The rules are the web form's (`domain::Draft::validate`): a day after today
-//! in Mexico City and at most [`limits::MAX_HOLD_DAYS`] ahead. Pure: no I/O.
+//! and the other forms [`crate::domain::parse_date`] reads for WhatsApp too), asks
+//! that nobody reviews the case or writes to them before that day. The rule is the
+//! web form's ([`crate::domain::hold_allowed`]): a day after today in Mexico City
+//! and at most `limits::MAX_HOLD_DAYS` ahead. Pure: no I/O.
 
-use crate::domain::limits;
+use crate::domain::{hold_allowed, parse_date};
 use chrono::NaiveDate;
 
 /// What a message asks about deferral.
@@ -38,21 +39,12 @@ pub fn requested(body: &str, today: NaiveDate) -> Deferral {
             .trim();
         let token = rest.split_whitespace().next().unwrap_or("");
         let token = token.trim_end_matches(['.', ',', ';']);
-        return match date(token) {
-            Some(d) if d > today && (d - today).num_days() <= limits::MAX_HOLD_DAYS => {
-                Deferral::Until(d)
-            }
+        return match parse_date(token) {
+            Some(d) if hold_allowed(d, today) => Deferral::Until(d),
             _ => Deferral::Invalid,
         };
     }
     Deferral::None
-}
-
-/// `YYYY-MM-DD`, or `DD/MM/YYYY` (the way dates are written in Mexico).
-fn date(token: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(token, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(token, "%d/%m/%Y"))
-        .ok()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! goes back to the summary.
 
 use super::*;
+use crate::domain::hold_allowed;
 use chrono::NaiveDate;
 
 /// The step after an answer: the summary when the worker is changing one answer
@@ -14,12 +15,6 @@ fn after(conv: &mut Conversation, natural: Step) -> Step {
     } else {
         natural
     }
-}
-
-/// The deferral rule of the web form and the API ([`IntakeDraft::validate`]): after
-/// today and at most [`limits::MAX_HOLD_DAYS`] ahead.
-pub(super) fn hold_allowed(day: NaiveDate, today: NaiveDate) -> bool {
-    day > today && (day - today).num_days() <= limits::MAX_HOLD_DAYS
 }
 
 pub(super) fn on_choice(mut conv: Conversation, id: &str) -> Outcome {

@@ -1,20 +1,11 @@
 //! Reading what a worker typed: accents and case folded, the keywords in both
 //! languages (DERECHOS / RIGHTS alone or with a topic's word), what looks like a
-//! receipt, a greeting in English, a state's name.
+//! receipt, a greeting in English, a state's name. Dates are read by
+//! [`crate::domain::parse_date`], the reader the e-mail deferral line uses too.
 
 use super::*;
 
-/// Upper case, accents off, outer punctuation and spaces trimmed: "¡Ayúdame!" → "AYUDAME".
-pub fn fold(text: &str) -> String {
-    let folded: String = crate::domain::strip_accents(text)
-        .flat_map(char::to_uppercase)
-        .collect();
-    folded
-        .trim_matches(|c: char| !c.is_alphanumeric())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use crate::domain::{date_words, fold, parse_date};
 
 pub(super) enum Keyword {
     Help,
@@ -213,104 +204,5 @@ pub fn match_state(typed: &str) -> Option<StateCode> {
     match state_candidates(typed).as_slice() {
         [one] => Some(*one),
         _ => None,
-    }
-}
-
-const MONTHS_ES: [&str; 12] = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-];
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// A date as workers in Mexico type it: day first (01/03/2027, 1-3-2027, 1.3.27),
-/// ISO (2027-03-01, 2027/03/01), or with the month's name ("1 de marzo de 2027",
-/// "1 marzo 2027", "March 1, 2027"). "ESPERAR HASTA" / "HASTA" / "HOLD UNTIL" before
-/// it is allowed. `None` for anything else, so a story is never read as a date.
-pub fn parse_date(typed: &str) -> Option<chrono::NaiveDate> {
-    let folded = fold(typed);
-    let rest = [
-        "ESPERAR HASTA EL ",
-        "ESPERAR HASTA ",
-        "HASTA EL ",
-        "HASTA ",
-        "HOLD UNTIL ",
-        "UNTIL ",
-    ]
-    .iter()
-    .find_map(|p| folded.strip_prefix(p))
-    .unwrap_or(&folded);
-    let parts: Vec<&str> = rest
-        .split(['/', '-', '.', ' ', ','])
-        .filter(|p| !p.is_empty() && *p != "DE" && *p != "DEL" && *p != "OF")
-        .collect();
-    let [a, b, c] = parts.as_slice() else {
-        return None;
-    };
-    let month_named = |word: &str| {
-        let lower = word.to_lowercase();
-        MONTHS_ES
-            .iter()
-            .chain(MONTHS_EN.iter())
-            .position(|m| {
-                let m = m.to_lowercase();
-                m == lower || (lower.len() >= 3 && m.starts_with(&lower))
-            })
-            .map(|i| (i % 12) as u32 + 1)
-    };
-    let number = |s: &str| -> Option<u32> {
-        (s.len() <= 4 && s.chars().all(|c| c.is_ascii_digit()))
-            .then(|| s.parse().ok())
-            .flatten()
-    };
-    let year = |s: &str| -> Option<i32> {
-        let n = i32::try_from(number(s)?).ok()?;
-        match s.len() {
-            2 => Some(2000 + n),
-            4 => Some(n),
-            _ => None,
-        }
-    };
-    let (y, m, d) = if a.len() == 4 {
-        (year(a)?, number(b)?, number(c)?)
-    } else if let Some(m) = month_named(b) {
-        (year(c)?, m, number(a)?)
-    } else if let Some(m) = month_named(a) {
-        (year(c)?, m, number(b)?)
-    } else {
-        (year(c)?, number(b)?, number(a)?)
-    };
-    chrono::NaiveDate::from_ymd_opt(y, m, d)
-}
-
-/// A date in words, unambiguous in both languages: "1 de marzo de 2027", "March 1, 2027".
-pub fn date_words(date: chrono::NaiveDate, lang: Language) -> String {
-    use chrono::Datelike;
-    let month = date.month0() as usize % 12;
-    match lang {
-        Language::Es => format!("{} de {} de {}", date.day(), MONTHS_ES[month], date.year()),
-        Language::En => format!("{} {}, {}", MONTHS_EN[month], date.day(), date.year()),
     }
 }
