@@ -34,16 +34,55 @@ pub(super) fn buttons(body: String, buttons: &[(&str, String)]) -> Reply {
     }
 }
 
+/// A text in Spanish and in English.
+type Words = (&'static str, &'static str);
+
+/// A question with reply buttons, each (id, Spanish title, English title), all
+/// in the reader's language.
+fn ask(lang: Language, (es, en): Words, options: &[(&str, &str, &str)]) -> Reply {
+    let options: Vec<(&str, String)> = options
+        .iter()
+        .map(|(id, es, en)| (*id, tr(lang, es, en)))
+        .collect();
+    buttons(tr(lang, es, en), &options)
+}
+
+/// The buttons more than one question offers.
+const ANONYMOUS: (&str, &str, &str) = ("anon:yes", "Anónimo", "Anonymous");
+const DONT_KNOW: Words = ("No sé", "I don't know");
+const SEND_NOW: Words = ("No, enviar ahora", "No, send now");
+
+/// The title of a list's button.
+fn choose(lang: Language) -> String {
+    tr(lang, "Elegir", "Choose")
+}
+
+/// What was chosen so far, one per line, then the question.
+fn chosen_so_far(lang: Language, chosen: &[&str], (es, en): Words) -> String {
+    format!(
+        "{}\n• {}\n\n{}",
+        tr(lang, "Ya eligió:", "You chose:"),
+        chosen.join("\n• "),
+        tr(lang, es, en)
+    )
+}
+
 /// A list of `items` (id, label), paged so a page plus its fixed rows and a "more"
-/// row fit WhatsApp's ten rows. Long labels go whole into the row's description.
+/// row (`{kind}:more`) fit WhatsApp's ten rows. Long labels go whole into the row's
+/// description.
 pub(super) fn paged_list(
+    lang: Language,
+    kind: &str,
     body: String,
-    button: String,
     items: &[(String, &str)],
     page: usize,
     fixed: Vec<Row>,
-    more: Row,
 ) -> Reply {
+    let more = Row {
+        id: format!("{kind}:more"),
+        title: tr(lang, "Más opciones…", "More options…"),
+        description: None,
+    };
     let per_page = wa_limits::LIST_ROWS - fixed.len() - 1;
     let pages = items.len().div_ceil(per_page).max(1);
     let page = page % pages;
@@ -62,7 +101,7 @@ pub(super) fn paged_list(
     }
     Reply::List {
         body: truncate(&body, wa_limits::INTERACTIVE_BODY),
-        button: truncate(&button, wa_limits::BUTTON_TITLE),
+        button: truncate(&choose(lang), wa_limits::BUTTON_TITLE),
         rows,
     }
 }
@@ -71,9 +110,9 @@ pub(super) fn paged_list(
 pub fn prompt(conv: &Conversation) -> Reply {
     let lang = conv.lang();
     match conv.step {
-        Step::Consent => buttons(
-            tr(
-                lang,
+        Step::Consent => ask(
+            lang,
+            (
                 "Hola. Aquí puede presentar una queja sobre su trabajo. Antes, lea esto:\n\n\
                  • Guardamos sus respuestas cifradas (bajo llave). Su empresa no las ve.\n\
                  • Solo el personal de inspección laboral que revisa su caso puede verlas.\n\
@@ -90,32 +129,29 @@ pub fn prompt(conv: &Conversation) -> Reply {
                  Do you agree to go on?",
             ),
             &[
-                ("consent:yes", tr(lang, "Acepto", "I agree")),
-                ("consent:no", tr(lang, "No acepto", "I don't agree")),
+                ("consent:yes", "Acepto", "I agree"),
+                ("consent:no", "No acepto", "I don't agree"),
                 match lang {
-                    Language::Es => ("lang:en", "English".to_owned()),
-                    Language::En => ("lang:es", "Español".to_owned()),
+                    Language::Es => ("lang:en", "English", "English"),
+                    Language::En => ("lang:es", "Español", "Español"),
                 },
             ],
         ),
-        Step::Anonymity => buttons(
-            tr(
-                lang,
+        Step::Anonymity => ask(
+            lang,
+            (
                 "¿Quiere dar su nombre o quedar anónimo?\n\nSi queda anónimo no guardamos su nombre ni su número, y solo podrá ver su queja con el código que le daremos.",
                 "Do you want to give your name or stay anonymous?\n\nIf you stay anonymous we keep neither your name nor your number, and you can only see your complaint with the code we will give you.",
             ),
-            &[
-                ("anon:yes", tr(lang, "Anónimo", "Anonymous")),
-                ("anon:no", tr(lang, "Con mi nombre", "With my name")),
-            ],
+            &[ANONYMOUS, ("anon:no", "Con mi nombre", "With my name")],
         ),
-        Step::Name => buttons(
-            tr(
-                lang,
+        Step::Name => ask(
+            lang,
+            (
                 "¿Cuál es su nombre? Escríbalo, o toque «Anónimo» si prefiere no darlo.",
                 "What is your name? Write it, or tap \"Anonymous\" if you would rather not give it.",
             ),
-            &[("anon:yes", tr(lang, "Anónimo", "Anonymous"))],
+            &[ANONYMOUS],
         ),
         Step::State => Reply::Text(tr(
             lang,
@@ -127,13 +163,13 @@ pub fn prompt(conv: &Conversation) -> Reply {
             "¿Cómo se llama la empresa o el lugar donde trabaja?",
             "What is the name of the company or place where you work?",
         )),
-        Step::City => buttons(
-            tr(
-                lang,
+        Step::City => ask(
+            lang,
+            (
                 "¿En qué ciudad o municipio está? Escríbalo, o toque «No sé».",
                 "In which city or town is it? Write it, or tap \"I don't know\".",
             ),
-            &[("city:skip", tr(lang, "No sé", "I don't know"))],
+            &[("city:skip", DONT_KNOW.0, DONT_KNOW.1)],
         ),
         Step::Sector => {
             // "No sé" takes the first page's last row, so nobody pages through every
@@ -156,20 +192,16 @@ pub fn prompt(conv: &Conversation) -> Reply {
                 (format!("sector:{}", unknown.code()), unknown.label(lang)),
             );
             paged_list(
+                lang,
+                "sector",
                 tr(
                     lang,
                     "¿Qué tipo de trabajo hacen ahí?",
                     "What kind of work is done there?",
                 ),
-                tr(lang, "Elegir", "Choose"),
                 &items,
                 conv.page,
                 Vec::new(),
-                Row {
-                    id: "sector:more".into(),
-                    title: tr(lang, "Más opciones…", "More options…"),
-                    description: None,
-                },
             )
         }
         Step::Violations => {
@@ -198,15 +230,13 @@ pub fn prompt(conv: &Conversation) -> Reply {
                 )
             } else {
                 (
-                    format!(
-                        "{}\n• {}\n\n{}",
-                        tr(lang, "Ya eligió:", "You chose:"),
-                        chosen.join("\n• "),
-                        tr(
-                            lang,
+                    chosen_so_far(
+                        lang,
+                        &chosen,
+                        (
                             "¿Pasó algo más? Elija otra cosa o «Eso es todo».",
                             "Did anything else happen? Choose another or \"That's all\".",
-                        )
+                        ),
                     ),
                     vec![Row {
                         id: "viol:done".into(),
@@ -215,29 +245,18 @@ pub fn prompt(conv: &Conversation) -> Reply {
                     }],
                 )
             };
-            paged_list(
-                body,
-                tr(lang, "Elegir", "Choose"),
-                &items,
-                conv.page,
-                fixed,
-                Row {
-                    id: "viol:more".into(),
-                    title: tr(lang, "Más opciones…", "More options…"),
-                    description: None,
-                },
-            )
+            paged_list(lang, "viol", body, &items, conv.page, fixed)
         }
-        Step::Trade => buttons(
-            tr(
-                lang,
+        Step::Trade => ask(
+            lang,
+            (
                 "¿Lo que hacen en su trabajo se vende a Estados Unidos (o compite con productos de allá)?",
                 "Is what your workplace makes sold to the United States (or does it compete with products from there)?",
             ),
             &[
-                ("trade:yes", tr(lang, "Sí", "Yes")),
-                ("trade:no", "No".to_owned()),
-                ("trade:unknown", tr(lang, "No sé", "I don't know")),
+                ("trade:yes", "Sí", "Yes"),
+                ("trade:no", "No", "No"),
+                ("trade:unknown", DONT_KNOW.0, DONT_KNOW.1),
             ],
         ),
         Step::Narrative => Reply::Text(tr(
@@ -245,29 +264,26 @@ pub fn prompt(conv: &Conversation) -> Reply {
             "Cuéntenos qué pasó, con sus palabras: qué, cuándo y a quién. Puede escribirlo en uno o varios mensajes.",
             "Tell us what happened, in your own words: what, when and to whom. You can write it in one or several messages.",
         )),
-        Step::Evidence => buttons(
-            tr(
-                lang,
+        Step::Evidence => ask(
+            lang,
+            (
                 "Si tiene fotos, documentos o notas de voz que muestren lo que pasó, envíelos ahora.\n\n\
                  Si teme represalias, podemos guardar su queja sin que nadie la revise ni le escriba hasta la fecha que usted elija (hasta 90 días), por ejemplo después de dejar ese trabajo. ¿Quiere que esperemos?",
                 "If you have photos, documents or voice notes that show what happened, send them now.\n\n\
                  If you fear retaliation, we can store your complaint and nobody will review it or write to you until a date you choose (up to 90 days), for example after you leave that job. Do you want us to wait?",
             ),
             &[
-                (
-                    "evidence:done",
-                    tr(lang, "No, enviar ahora", "No, send now"),
-                ),
-                ("hold:yes", tr(lang, "Sí, esperar", "Yes, wait")),
+                ("evidence:done", SEND_NOW.0, SEND_NOW.1),
+                ("hold:yes", "Sí, esperar", "Yes, wait"),
             ],
         ),
-        Step::HoldDate => buttons(
-            tr(
-                lang,
+        Step::HoldDate => ask(
+            lang,
+            (
                 "¿Hasta qué fecha esperamos? Escríbala como día/mes/año, por ejemplo 01/03/2027. Puede ser hasta 90 días desde hoy. Guardamos su queja hoy, pero nadie la revisa ni le escribimos antes de esa fecha.",
                 "Until which date shall we wait? Write it as day/month/year, for example 01/03/2027. It can be up to 90 days from today. We store your complaint today, but nobody reviews it or writes to you before that date.",
             ),
-            &[("hold:no", tr(lang, "No, enviar ahora", "No, send now"))],
+            &[("hold:no", SEND_NOW.0, SEND_NOW.1)],
         ),
         Step::Confirm => buttons(
             summary(conv),
@@ -421,7 +437,7 @@ fn fix_list(conv: &Conversation) -> Reply {
             "¿Qué quiere cambiar? Elija una respuesta: se la preguntamos otra vez y volvemos al resumen. Lo demás se queda igual.",
             "What do you want to change? Choose an answer: we ask it again and come back to the summary. The rest stays as it is.",
         ),
-        button: tr(lang, "Elegir", "Choose"),
+        button: choose(lang),
         rows,
     }
 }
@@ -446,25 +462,19 @@ pub(super) fn fix_violations(conv: &Conversation, chosen: &[&str]) -> Reply {
         .map(|(id, l)| (id.clone(), l.as_str()))
         .collect();
     paged_list(
-        format!(
-            "{}\n• {}\n\n{}",
-            tr(lang, "Ya eligió:", "You chose:"),
-            chosen.join("\n• "),
-            tr(
-                lang,
+        lang,
+        "viol",
+        chosen_so_far(
+            lang,
+            chosen,
+            (
                 "Toque otra opción para agregarla, o una marcada con ✔ para quitarla.",
                 "Tap another option to add it, or one marked ✔ to take it out.",
-            )
+            ),
         ),
-        tr(lang, "Elegir", "Choose"),
         &items,
         conv.page,
         Vec::new(),
-        Row {
-            id: "viol:more".into(),
-            title: tr(lang, "Más opciones…", "More options…"),
-            description: None,
-        },
     )
 }
 
@@ -489,7 +499,7 @@ pub(super) fn which_state(lang: Language, states: &[StateCode]) -> Reply {
     }
     Reply::List {
         body,
-        button: tr(lang, "Elegir", "Choose"),
+        button: choose(lang),
         rows: states
             .iter()
             .take(wa_limits::LIST_ROWS)
