@@ -160,12 +160,7 @@ impl Conversation {
     /// conversation waited holds nothing back any more, so it is left out.
     pub fn complaint(&self, today: chrono::NaiveDate) -> Option<NewComplaint> {
         let mut draft = self.draft();
-        let passed = draft
-            .hold_until
-            .as_deref()
-            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-            .is_some_and(|d| d <= today);
-        if passed {
+        if self.held_until().is_some_and(|d| d <= today) {
             draft.hold_until = None;
         }
         draft.validate(Channel::WhatsApp, today).ok()
