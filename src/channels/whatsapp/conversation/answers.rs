@@ -230,6 +230,41 @@ fn typed_choice(conv: &Conversation, text: &str) -> Option<&'static str> {
     Some(choice)
 }
 
+/// A question answered in the worker's words: how long the answer may be, and what
+/// to say when it is longer.
+fn free_text(step: Step) -> (usize, (&'static str, &'static str)) {
+    match step {
+        Step::Name => (
+            limits::NAME,
+            (
+                "Ese nombre es demasiado largo. Escriba solo su nombre.",
+                "That name is too long. Write just your name.",
+            ),
+        ),
+        Step::Employer => (
+            limits::EMPLOYER,
+            (
+                "Es demasiado largo. Escriba solo el nombre de la empresa.",
+                "That is too long. Write just the company's name.",
+            ),
+        ),
+        Step::City => (
+            limits::CITY,
+            (
+                "Es demasiado largo. Escriba solo el nombre de la ciudad.",
+                "That is too long. Write just the city's name.",
+            ),
+        ),
+        _ => (
+            limits::NARRATIVE,
+            (
+                "Es demasiado largo. Cuéntelo en menos palabras.",
+                "That is too long. Please tell it in fewer words.",
+            ),
+        ),
+    }
+}
+
 pub(super) fn on_text(mut conv: Conversation, text: &str, today: NaiveDate) -> Outcome {
     let lang = conv.lang();
     let retry = |conv: Conversation, message: String| {
@@ -240,23 +275,40 @@ pub(super) fn on_text(mut conv: Conversation, text: &str, today: NaiveDate) -> O
         return on_choice(conv, choice);
     }
     match conv.step {
-        Step::Name => match Text::parse(text, limits::NAME) {
-            Ok(name) => {
-                conv.anonymous = Some(false);
-                conv.name = Some(name.as_str().to_owned());
-                conv.step = after(&mut conv, Step::State);
-            }
-            Err(_) => {
-                return retry(
-                    conv,
-                    tr(
-                        lang,
-                        "Ese nombre es demasiado largo. Escriba solo su nombre.",
-                        "That name is too long. Write just your name.",
-                    ),
-                );
-            }
-        },
+        Step::Name | Step::Employer | Step::City | Step::Narrative => {
+            let (max, too_long) = free_text(conv.step);
+            let value = match Text::parse(text, max) {
+                Ok(value) => Some(value.as_str().to_owned()),
+                Err(ErrorCode::TooLong) => return retry(conv, tr(lang, too_long.0, too_long.1)),
+                // Nothing but spaces: the question again, nothing is too long.
+                Err(_) => {
+                    let replies = vec![prompt(&conv)];
+                    return keep(conv, replies);
+                }
+            };
+            let next = match conv.step {
+                Step::Name => {
+                    conv.anonymous = Some(false);
+                    conv.name = value;
+                    Step::State
+                }
+                Step::Employer => {
+                    conv.employer = value;
+                    Step::City
+                }
+                Step::City => {
+                    conv.city = value;
+                    conv.page = 0;
+                    Step::Sector
+                }
+                _ => {
+                    conv.narrative = value;
+                    conv.story_open = true;
+                    Step::Evidence
+                }
+            };
+            conv.step = after(&mut conv, next);
+        }
         Step::State => match state_candidates(text).as_slice() {
             [one] => {
                 conv.state = Some(one.code().to_owned());
@@ -275,56 +327,6 @@ pub(super) fn on_text(mut conv: Conversation, text: &str, today: NaiveDate) -> O
             several => {
                 let replies = vec![which_state(lang, several)];
                 return keep(conv, replies);
-            }
-        },
-        Step::Employer => match Text::parse(text, limits::EMPLOYER) {
-            Ok(employer) => {
-                conv.employer = Some(employer.as_str().to_owned());
-                conv.step = after(&mut conv, Step::City);
-            }
-            Err(_) => {
-                return retry(
-                    conv,
-                    tr(
-                        lang,
-                        "Es demasiado largo. Escriba solo el nombre de la empresa.",
-                        "That is too long. Write just the company's name.",
-                    ),
-                );
-            }
-        },
-        Step::City => match Text::parse(text, limits::CITY) {
-            Ok(city) => {
-                conv.city = Some(city.as_str().to_owned());
-                conv.page = 0;
-                conv.step = after(&mut conv, Step::Sector);
-            }
-            Err(_) => {
-                return retry(
-                    conv,
-                    tr(
-                        lang,
-                        "Es demasiado largo. Escriba solo el nombre de la ciudad.",
-                        "That is too long. Write just the city's name.",
-                    ),
-                );
-            }
-        },
-        Step::Narrative => match Text::parse(text, limits::NARRATIVE) {
-            Ok(narrative) => {
-                conv.narrative = Some(narrative.as_str().to_owned());
-                conv.story_open = true;
-                conv.step = after(&mut conv, Step::Evidence);
-            }
-            Err(_) => {
-                return retry(
-                    conv,
-                    tr(
-                        lang,
-                        "Es demasiado largo. Cuéntelo en menos palabras.",
-                        "That is too long. Please tell it in fewer words.",
-                    ),
-                );
             }
         },
         // A date typed at the deferral question answers it.

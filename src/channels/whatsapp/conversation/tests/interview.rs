@@ -589,3 +589,29 @@ fn a_conversation_stored_before_these_questions_is_still_read() {
         .say(choice("confirm:send"));
     assert!(chat.filed);
 }
+
+#[test]
+fn a_blank_answer_is_asked_again_and_only_a_long_one_is_too_long() {
+    for (step, max) in [
+        (Step::Name, limits::NAME),
+        (Step::Employer, limits::EMPLOYER),
+        (Step::City, limits::CITY),
+        (Step::Narrative, limits::NARRATIVE),
+    ] {
+        let mut chat = quickest_to_summary();
+        let mut conv = chat.conv().clone();
+        conv.step = step;
+        chat.conv = Some(conv);
+        chat.say(text(" \t "));
+        assert_eq!(chat.step(), step);
+        assert!(
+            !chat.shown().contains("largo"),
+            "{step:?}: {}",
+            chat.shown()
+        );
+        assert_eq!(chat.replies.len(), 1, "{step:?}: only the question");
+        chat.say(text(&"x".repeat(max + 1)));
+        assert_eq!(chat.step(), step);
+        assert!(chat.shown().contains("demasiado largo"), "{step:?}");
+    }
+}
