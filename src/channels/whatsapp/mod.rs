@@ -334,6 +334,15 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<StatusUpdate>, us
                 skipped += 1;
                 continue;
             }
+            // A reaction, edit, revoke or system notice needs no one to answer: it is
+            // acknowledged whoever it names (a system notice about a changed number
+            // or user id may carry no sender Buzón can address).
+            if let Some(kind) = text(m, "type")
+                && IGNORED_TYPES.contains(&kind)
+            {
+                ignored(kind);
+                continue;
+            }
             let mut message = m.clone();
             if reply_to(&message).is_none()
                 && text(&message, "from").is_none()
@@ -345,12 +354,6 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<StatusUpdate>, us
                 skipped += 1;
                 continue;
             };
-            if let Some(kind) = text(&message, "type")
-                && IGNORED_TYPES.contains(&kind)
-            {
-                ignored(kind);
-                continue;
-            }
             messages.push(Incoming {
                 wa_id,
                 wamid: id.to_owned(),
@@ -665,6 +668,27 @@ mod tests {
                 ("wamid.4", "deleted", None),
             ]
         );
+    }
+
+    #[test]
+    fn notices_that_name_no_addressable_sender_are_ignored_not_malformed() {
+        // Meta's system notice for a changed user id has no contacts block and may
+        // carry no `from`; a revoke may name a sender Buzón cannot address.
+        let payload = delivery(
+            "messages",
+            serde_json::json!({
+                "messages": [
+                    {"id": "wamid.S", "timestamp": "1", "type": "system",
+                     "system": {"body": "User A changed", "type": "user_changed_user_id"}},
+                    {"from": "<hidden>", "id": "wamid.R", "timestamp": "1", "type": "revoke",
+                     "revoke": {"original_message_id": "wamid.O"}},
+                    {"id": "wamid.E", "timestamp": "1", "type": "reaction",
+                     "reaction": {"message_id": "wamid.O"}}
+                ]
+            }),
+        );
+        let (messages, statuses, skipped) = extract(&payload);
+        assert_eq!((messages.len(), statuses.len(), skipped), (0, 0, 0));
     }
 
     #[test]
