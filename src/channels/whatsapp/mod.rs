@@ -165,6 +165,16 @@ pub fn message_key(keys: &KeyRing, wamid: &str) -> Vec<u8> {
     keys.blind_index.compute("wamid", wamid)
 }
 
+/// The dedupe key of an inbound message: its id under the WhatsApp id it came from.
+/// A redelivery carries both unchanged; a message id is only unique per sender (Meta
+/// builds it from the number; payloads from other tools reuse one id for a phone
+/// user and a username-only user), and a message from another sender is never
+/// taken for a redelivery and dropped unanswered.
+fn inbound_key(keys: &KeyRing, wa_id: &str, wamid: &str) -> Vec<u8> {
+    keys.blind_index
+        .compute("wamid", &format!("{wa_id}\u{1f}{wamid}"))
+}
+
 pub fn inbox_aad(id: Uuid) -> Aad<'static> {
     Aad {
         table: "wa_inbox",
@@ -439,7 +449,7 @@ impl Inbound {
         // which is the order the worker follows; only the inserts are sorted.
         let mut messages: Vec<(Vec<u8>, Uuid, Incoming)> = messages
             .into_iter()
-            .map(|m| (message_key(keys, &m.wamid), Uuid::now_v7(), m))
+            .map(|m| (inbound_key(keys, &m.wa_id, &m.wamid), Uuid::now_v7(), m))
             .collect();
         messages.sort_by(|a, b| a.0.cmp(&b.0));
         messages.dedup_by(|a, b| a.0 == b.0);
@@ -564,6 +574,34 @@ mod tests {
             sender_key(&keys, "999"),
             keys.blind_index.compute("phone", "+999")
         );
+    }
+
+    #[test]
+    fn one_message_id_from_two_senders_is_two_messages() {
+        // One person wrote with a phone, another (or the same id reused by a
+        // tool) as username only: both are answered; a redelivery stays one.
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let payload = |message: serde_json::Value| {
+            delivery("messages", serde_json::json!({"messages": [message]}))
+        };
+        let by_phone = payload(serde_json::json!({"id": "ABGGFlA5Fpa", "timestamp": "1",
+            "from": "16315551181", "from_user_id": "US.13491208655302741918",
+            "type": "text", "text": {"body": "hola"}}));
+        let by_user = payload(serde_json::json!({"id": "ABGGFlA5Fpa", "timestamp": "1",
+            "from_user_id": "US.13491208655302741918", "type": "text", "text": {"body": "hola"}}));
+        let key = |p: &serde_json::Value| {
+            let (mut messages, _, _) = extract(p);
+            let Some(m) = messages.pop() else {
+                panic!("no message in {p}");
+            };
+            Inbound::new(&keys, vec![m], vec![]).unwrap().messages[0]
+                .message_key
+                .clone()
+                .unwrap()
+        };
+        assert_ne!(key(&by_phone), key(&by_user));
+        assert_eq!(key(&by_user), key(&by_user.clone()));
     }
 
     #[test]
