@@ -134,11 +134,18 @@ fn is_user_id(id: &str) -> bool {
 /// then `from_parent_user_id`: a username-only user has no phone in the webhook).
 /// Replies go to exactly this id; the Cloud API takes a user id as `recipient`.
 pub fn reply_to(message: &serde_json::Value) -> Option<&str> {
+    writer_ids(message).next()
+}
+
+/// Every WhatsApp id a stored message says its writer has, in the order
+/// [`reply_to`] prefers them: phone, user id, parent user id.
+fn writer_ids(message: &serde_json::Value) -> impl Iterator<Item = &str> {
     let field = |name| message.get(name).and_then(|v| v.as_str());
-    field("from")
-        .filter(|f| is_phone_id(f))
-        .or_else(|| field("from_user_id").filter(|u| is_user_id(u)))
-        .or_else(|| field("from_parent_user_id").filter(|u| is_user_id(u)))
+    let phone = field("from").filter(|f| is_phone_id(f));
+    let users = ["from_user_id", "from_parent_user_id"]
+        .into_iter()
+        .filter_map(move |name| field(name).filter(|u| is_user_id(u)));
+    phone.into_iter().chain(users)
 }
 
 /// The blind index of a sender: a phone number as E.164 (so the `+52 1` form and the
@@ -458,9 +465,12 @@ impl Inbound {
             .map(|s| (message_key(keys, &s.wamid), s.status, s.detail))
             .collect();
         statuses.sort_by(|a, b| a.0.cmp(&b.0));
+        // Meta's window is the person's, whichever of their ids a notice is sent to:
+        // a case filed by user id is answered there after they wrote with a phone.
         let mut senders: Vec<Vec<u8>> = messages
             .iter()
-            .map(|(_, _, m)| sender_key(keys, &m.wa_id))
+            .flat_map(|(_, _, m)| writer_ids(&m.message).chain([m.wa_id.as_str()]))
+            .map(|id| sender_key(keys, id))
             .collect();
         senders.sort();
         senders.dedup();
@@ -602,6 +612,27 @@ mod tests {
         };
         assert_ne!(key(&by_phone), key(&by_user));
         assert_eq!(key(&by_user), key(&by_user.clone()));
+    }
+
+    #[test]
+    fn a_message_opens_the_window_of_every_id_its_writer_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let payload = delivery(
+            "messages",
+            serde_json::json!({"messages": [{"id": "wamid.A", "timestamp": "1",
+                "from": "5214771234567", "from_user_id": "MX.5024446210977",
+                "from_parent_user_id": "MX.ENT.77120384411", "type": "text", "text": {"body": "hola"}}]}),
+        );
+        let (messages, _, _) = extract(&payload);
+        let inbound = Inbound::new(&keys, messages, vec![]).unwrap();
+        let mut want = vec![
+            sender_key(&keys, "5214771234567"),
+            sender_key(&keys, "MX.5024446210977"),
+            sender_key(&keys, "MX.ENT.77120384411"),
+        ];
+        want.sort();
+        assert_eq!(inbound.senders, want);
     }
 
     #[test]
