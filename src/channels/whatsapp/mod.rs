@@ -134,11 +134,18 @@ fn is_user_id(id: &str) -> bool {
 /// then `from_parent_user_id`: a username-only user has no phone in the webhook).
 /// Replies go to exactly this id; the Cloud API takes a user id as `recipient`.
 pub fn reply_to(message: &serde_json::Value) -> Option<&str> {
+    writer_ids(message).next()
+}
+
+/// Every WhatsApp id a stored message says its writer has, in the order
+/// [`reply_to`] prefers them: phone, user id, parent user id.
+fn writer_ids(message: &serde_json::Value) -> impl Iterator<Item = &str> {
     let field = |name| message.get(name).and_then(|v| v.as_str());
-    field("from")
-        .filter(|f| is_phone_id(f))
-        .or_else(|| field("from_user_id").filter(|u| is_user_id(u)))
-        .or_else(|| field("from_parent_user_id").filter(|u| is_user_id(u)))
+    let phone = field("from").filter(|f| is_phone_id(f));
+    let users = ["from_user_id", "from_parent_user_id"]
+        .into_iter()
+        .filter_map(move |name| field(name).filter(|u| is_user_id(u)));
+    phone.into_iter().chain(users)
 }
 
 /// The blind index of a sender: a phone number as E.164 (so the `+52 1` form and the
@@ -163,6 +170,16 @@ pub fn sender_key(keys: &KeyRing, wa_id: &str) -> Vec<u8> {
 /// The blind index of a WhatsApp message id (`wamid.…`, which embeds the number).
 pub fn message_key(keys: &KeyRing, wamid: &str) -> Vec<u8> {
     keys.blind_index.compute("wamid", wamid)
+}
+
+/// The dedupe key of an inbound message: its id under the WhatsApp id it came from.
+/// A redelivery carries both unchanged; a message id is only unique per sender (Meta
+/// builds it from the number; payloads from other tools reuse one id for a phone
+/// user and a username-only user), and a message from another sender is never
+/// taken for a redelivery and dropped unanswered.
+fn inbound_key(keys: &KeyRing, wa_id: &str, wamid: &str) -> Vec<u8> {
+    keys.blind_index
+        .compute("wamid", &format!("{wa_id}\u{1f}{wamid}"))
 }
 
 pub fn inbox_aad(id: Uuid) -> Aad<'static> {
@@ -334,6 +351,15 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<StatusUpdate>, us
                 skipped += 1;
                 continue;
             }
+            // A reaction, edit, revoke or system notice needs no one to answer: it is
+            // acknowledged whoever it names (a system notice about a changed number
+            // or user id may carry no sender Buzón can address).
+            if let Some(kind) = text(m, "type")
+                && IGNORED_TYPES.contains(&kind)
+            {
+                ignored(kind);
+                continue;
+            }
             let mut message = m.clone();
             if reply_to(&message).is_none()
                 && text(&message, "from").is_none()
@@ -345,12 +371,6 @@ fn extract(payload: &serde_json::Value) -> (Vec<Incoming>, Vec<StatusUpdate>, us
                 skipped += 1;
                 continue;
             };
-            if let Some(kind) = text(&message, "type")
-                && IGNORED_TYPES.contains(&kind)
-            {
-                ignored(kind);
-                continue;
-            }
             messages.push(Incoming {
                 wa_id,
                 wamid: id.to_owned(),
@@ -436,7 +456,7 @@ impl Inbound {
         // which is the order the worker follows; only the inserts are sorted.
         let mut messages: Vec<(Vec<u8>, Uuid, Incoming)> = messages
             .into_iter()
-            .map(|m| (message_key(keys, &m.wamid), Uuid::now_v7(), m))
+            .map(|m| (inbound_key(keys, &m.wa_id, &m.wamid), Uuid::now_v7(), m))
             .collect();
         messages.sort_by(|a, b| a.0.cmp(&b.0));
         messages.dedup_by(|a, b| a.0 == b.0);
@@ -445,9 +465,12 @@ impl Inbound {
             .map(|s| (message_key(keys, &s.wamid), s.status, s.detail))
             .collect();
         statuses.sort_by(|a, b| a.0.cmp(&b.0));
+        // Meta's window is the person's, whichever of their ids a notice is sent to:
+        // a case filed by user id is answered there after they wrote with a phone.
         let mut senders: Vec<Vec<u8>> = messages
             .iter()
-            .map(|(_, _, m)| sender_key(keys, &m.wa_id))
+            .flat_map(|(_, _, m)| writer_ids(&m.message).chain([m.wa_id.as_str()]))
+            .map(|id| sender_key(keys, id))
             .collect();
         senders.sort();
         senders.dedup();
@@ -564,6 +587,55 @@ mod tests {
     }
 
     #[test]
+    fn one_message_id_from_two_senders_is_two_messages() {
+        // One person wrote with a phone, another (or the same id reused by a
+        // tool) as username only: both are answered; a redelivery stays one.
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let payload = |message: serde_json::Value| {
+            delivery("messages", serde_json::json!({"messages": [message]}))
+        };
+        let by_phone = payload(serde_json::json!({"id": "ABGGFlA5Fpa", "timestamp": "1",
+            "from": "16315551181", "from_user_id": "US.13491208655302741918",
+            "type": "text", "text": {"body": "hola"}}));
+        let by_user = payload(serde_json::json!({"id": "ABGGFlA5Fpa", "timestamp": "1",
+            "from_user_id": "US.13491208655302741918", "type": "text", "text": {"body": "hola"}}));
+        let key = |p: &serde_json::Value| {
+            let (mut messages, _, _) = extract(p);
+            let Some(m) = messages.pop() else {
+                panic!("no message in {p}");
+            };
+            Inbound::new(&keys, vec![m], vec![]).unwrap().messages[0]
+                .message_key
+                .clone()
+                .unwrap()
+        };
+        assert_ne!(key(&by_phone), key(&by_user));
+        assert_eq!(key(&by_user), key(&by_user.clone()));
+    }
+
+    #[test]
+    fn a_message_opens_the_window_of_every_id_its_writer_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let (keys, _) = KeyRing::load_or_create(&dir.path().join("keys.toml")).unwrap();
+        let payload = delivery(
+            "messages",
+            serde_json::json!({"messages": [{"id": "wamid.A", "timestamp": "1",
+                "from": "5214771234567", "from_user_id": "MX.5024446210977",
+                "from_parent_user_id": "MX.ENT.77120384411", "type": "text", "text": {"body": "hola"}}]}),
+        );
+        let (messages, _, _) = extract(&payload);
+        let inbound = Inbound::new(&keys, messages, vec![]).unwrap();
+        let mut want = vec![
+            sender_key(&keys, "5214771234567"),
+            sender_key(&keys, "MX.5024446210977"),
+            sender_key(&keys, "MX.ENT.77120384411"),
+        ];
+        want.sort();
+        assert_eq!(inbound.senders, want);
+    }
+
+    #[test]
     fn one_malformed_message_does_not_sink_the_delivery() {
         let payload = serde_json::json!({
             "object": "whatsapp_business_account",
@@ -665,6 +737,27 @@ mod tests {
                 ("wamid.4", "deleted", None),
             ]
         );
+    }
+
+    #[test]
+    fn notices_that_name_no_addressable_sender_are_ignored_not_malformed() {
+        // Meta's system notice for a changed user id has no contacts block and may
+        // carry no `from`; a revoke may name a sender Buzón cannot address.
+        let payload = delivery(
+            "messages",
+            serde_json::json!({
+                "messages": [
+                    {"id": "wamid.S", "timestamp": "1", "type": "system",
+                     "system": {"body": "User A changed", "type": "user_changed_user_id"}},
+                    {"from": "<hidden>", "id": "wamid.R", "timestamp": "1", "type": "revoke",
+                     "revoke": {"original_message_id": "wamid.O"}},
+                    {"id": "wamid.E", "timestamp": "1", "type": "reaction",
+                     "reaction": {"message_id": "wamid.O"}}
+                ]
+            }),
+        );
+        let (messages, statuses, skipped) = extract(&payload);
+        assert_eq!((messages.len(), statuses.len(), skipped), (0, 0, 0));
     }
 
     #[test]
