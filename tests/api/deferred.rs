@@ -7,11 +7,11 @@
 use crate::helpers::*;
 use crate::on_both_backends;
 use crate::triage::{add_staff, call};
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::{Value, json};
 
 fn today_mx() -> chrono::NaiveDate {
-    (Utc::now() - Duration::hours(6)).date_naive()
+    buzon::clock::today()
 }
 
 fn complaint(hold: Option<String>) -> Value {

@@ -214,7 +214,7 @@ on_both_backends!(a_picture_message_is_a_complaint_with_evidence);
 /// date the web form would refuse gets a clear answer and files nothing.
 async fn a_deferral_line_holds_the_case(backend: Backend) {
     let mail = start(backend, &[]).await;
-    let today = (chrono::Utc::now() - chrono::Duration::hours(6)).date_naive();
+    let today = buzon::clock::today();
     let day = today + chrono::Duration::days(30);
     let iso = day.format("%Y-%m-%d").to_string();
     let message = |i: usize, line: &str| {

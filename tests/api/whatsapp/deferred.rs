@@ -3,13 +3,13 @@
 
 use super::{WA_ID, start};
 use crate::helpers::*;
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 
 #[tokio::test]
 async fn estado_says_a_deferred_case_waits_for_its_date() {
     let wa = start(Backend::Sqlite, &[]).await;
-    let day = (Utc::now() - Duration::hours(6)).date_naive() + Duration::days(20);
+    let day = buzon::clock::today() + Duration::days(20);
     let (status, created) = post_json(
         &wa.http,
         &wa.server.url("/api/v1/complaints"),
