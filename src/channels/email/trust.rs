@@ -69,12 +69,12 @@ pub fn authentication(msg: &Message<'_>, authserv_id: Option<&str>) -> Auth {
         .header_values("Authentication-Results")
         .filter_map(|v| v.as_text());
     let trusted = match authserv_id {
-        Some(id) => {
-            headers.find(|h| parse(h).is_some_and(|r| r.authserv_id.eq_ignore_ascii_case(id)))
-        }
-        None => headers.next(),
+        Some(id) => headers
+            .filter_map(parse)
+            .find(|r| r.authserv_id.eq_ignore_ascii_case(id)),
+        None => headers.next().and_then(parse),
     };
-    match trusted.and_then(parse) {
+    match trusted {
         Some(results) if results.failed() => Auth::Failed,
         _ => Auth::NotFailed,
     }
