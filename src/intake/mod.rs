@@ -111,7 +111,9 @@ pub enum ReceiptError {
 /// read from the text are suggestions for triage, not findings.
 pub struct MailComplaint {
     pub language: Language,
-    pub email: crate::domain::Email,
+    /// None for a carrier's picture message, whose From is a phone number: the
+    /// case has no contact (no complainant row) and is never answered.
+    pub email: Option<crate::domain::Email>,
     pub narrative: Text,
     pub employer: Option<Text>,
     pub city: Option<Text>,
@@ -532,7 +534,9 @@ impl Intake {
                 channel: Set(crate::domain::Channel::Email.code().to_owned()),
                 status: Set(CaseStatus::Received.code().to_owned()),
                 language: Set(c.language.code().to_owned()),
-                anonymous: Set(false),
+                // No contact at all (see `MailComplaint::email`): like an anonymous
+                // case, it has no complainant row.
+                anonymous: Set(c.email.is_none()),
                 narrative_ct: Set(enc("cases", "narrative_ct", c.narrative.as_str())?),
                 occurred_on: Set(None),
                 rule_version: Set(None),
@@ -568,16 +572,19 @@ impl Intake {
                 trade_with_us: Set(crate::domain::TradeNexus::Unknown.code().to_owned()),
                 workers: Set(None),
             },
-            complainant_row: Some(complainant::ActiveModel {
-                case_id: Set(id),
-                name_ct: Set(None),
-                phone_ct: Set(None),
-                phone_bidx: Set(None),
-                email_ct: Set(Some(enc("complainants", "email_ct", c.email.as_str())?)),
-                email_bidx: Set(Some(bidx.compute("email", c.email.as_str()))),
-                worker_id_ct: Set(None),
-                ..Default::default()
-            }),
+            complainant_row: match &c.email {
+                Some(email) => Some(complainant::ActiveModel {
+                    case_id: Set(id),
+                    name_ct: Set(None),
+                    phone_ct: Set(None),
+                    phone_bidx: Set(None),
+                    email_ct: Set(Some(enc("complainants", "email_ct", email.as_str())?)),
+                    email_bidx: Set(Some(bidx.compute("email", email.as_str()))),
+                    worker_id_ct: Set(None),
+                    ..Default::default()
+                }),
+                None => None,
+            },
             violations: Vec::new(),
             suggested: c.suggested.iter().map(|v| v.code().to_owned()).collect(),
             referrals: Vec::new(),

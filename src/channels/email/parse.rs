@@ -27,8 +27,13 @@ pub struct Part {
 
 /// A parsed message. Holds personal data: no `Debug`.
 pub struct Mail {
-    /// Lower-cased sender address (From, else Sender, else the envelope or Return-Path).
+    /// Lower-cased sender address (From, else Sender, else the envelope or
+    /// Return-Path unless a daemon's).
     pub from: Option<String>,
+    /// The null reverse-path (`MAIL FROM:<>`, `Return-Path: <>`): nothing is ever
+    /// sent in answer (RFC 3834 §4, RFC 5321 §4.5.5), though a person may have
+    /// written it.
+    pub null_sender: bool,
     pub subject: String,
     pub message_id: Option<String>,
     /// `In-Reply-To` then `References`, without angle brackets.
@@ -106,13 +111,22 @@ pub fn read(
     if !has_headers {
         return Err(Unreadable::NotMail);
     }
-    let from = sender(&msg)
-        .or_else(|| {
-            envelope
-                .map(|e| e.mail_from.to_lowercase())
-                .filter(|a| !a.is_empty())
-        })
-        .or_else(|| msg.return_address().map(str::to_lowercase));
+    // The author (From, else Sender) is who robots are recognised by; the envelope
+    // sender or Return-Path only stands in as the address to answer, and never a
+    // daemon's (a carrier's picture message comes from MAILER-DAEMON with the
+    // phone number, no address, in its From).
+    let author = sender(&msg);
+    let from = author.clone().or_else(|| {
+        envelope
+            .map(|e| e.mail_from.to_lowercase())
+            .filter(|a| !a.is_empty())
+            .or_else(|| msg.return_address().map(str::to_lowercase))
+            .filter(|a| !super::robots::takes_no_answer(a))
+    });
+    let null_sender = envelope.is_some_and(|e| e.mail_from.is_empty())
+        || msg
+            .header_raw("Return-Path")
+            .is_some_and(|v| v.trim() == "<>");
     let mut thread_ids = ids(msg.in_reply_to());
     thread_ids.extend(ids(msg.references()));
     thread_ids.dedup();
@@ -133,13 +147,14 @@ pub fn read(
     let attachments_dropped = read_content(&msg, 0, &mut body, &mut attachments);
     let subject = msg.subject().unwrap_or("").trim().to_owned();
     let language = declared_language(&msg).unwrap_or_else(|| guess_language(&subject, &body));
-    let automatic = super::robots::classify(&msg, envelope, from.as_deref(), &subject)
+    let automatic = super::robots::classify(&msg, author.as_deref(), &subject)
         .or_else(|| super::trust::is_spam(&msg, &body).then_some(Automatic::Spam));
     Ok(Mail {
         automatic,
         auth: super::trust::authentication(&msg, authserv_id),
         message_id: msg.message_id().map(|id| id.trim().to_owned()),
         from,
+        null_sender,
         subject,
         thread_ids,
         recipients,
@@ -515,8 +530,9 @@ mod tests {
             mail_from: String::new(),
             rcpt_to: vec![],
         };
+        // The null sender alone is no robot's, but is never answered.
         let m = parse(b"From: a@example.org\r\nSubject: hi\r\n\r\nx", Some(&null));
-        assert_eq!(m.and_then(|m| m.automatic), Some(Automatic::Bounce));
+        assert!(m.is_some_and(|m| m.automatic.is_none() && m.null_sender));
     }
 
     #[test]

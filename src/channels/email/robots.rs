@@ -23,7 +23,6 @@
 //! gives `report-type`), so no report-parsing crate is needed: whether a message is
 //! a report is all Buzón asks, never what it reports. Pure: no I/O.
 
-use super::parse::Envelope;
 use mail_parser::{Message, MimeHeaders};
 
 /// What a machine sent instead of a person: kept for a human, never answered.
@@ -64,17 +63,14 @@ fn header_text<'a>(msg: &'a Message<'_>, name: &'a str) -> Option<&'a str> {
     msg.header(name).and_then(|v| v.as_text()).map(str::trim)
 }
 
-/// Which robot sent `msg`, if one did. `from`: the sender address, lower-cased.
-pub fn classify(
-    msg: &Message<'_>,
-    envelope: Option<&Envelope>,
-    from: Option<&str>,
-    subject: &str,
-) -> Option<Automatic> {
-    let local = from
-        .and_then(|a| a.rsplit_once('@').map(|(l, _)| l))
-        .unwrap_or("");
-    let local = local.split('+').next().unwrap_or("").to_ascii_lowercase();
+/// Which robot sent `msg`, if one did. `from`: the author's address (From, else
+/// Sender), lower-cased. A message with no author address or a null envelope
+/// sender is no robot's by that alone (a carrier's picture message has a phone
+/// number for a From): it is a bounce when it carries a report, comes from a
+/// daemon or says so in its subject. (A null sender is never answered: see
+/// `Mail::null_sender`.)
+pub fn classify(msg: &Message<'_>, from: Option<&str>, subject: &str) -> Option<Automatic> {
+    let local = from.map(local_part).unwrap_or_default();
     let domain = from
         .and_then(|a| a.rsplit_once('@').map(|(_, d)| d))
         .unwrap_or("")
@@ -86,11 +82,7 @@ pub fn classify(
     if let Some(kind) = report(msg) {
         return Some(kind);
     }
-    let null_sender = envelope.is_some_and(|e| e.mail_from.is_empty())
-        || msg
-            .header_raw("Return-Path")
-            .is_some_and(|v| v.trim() == "<>");
-    if null_sender || from.is_none() || is_bounce_sender(&local) || is_bounce_subject(&subject) {
+    if is_bounce_sender(&local) || is_bounce_subject(&subject) {
         return Some(Automatic::Bounce);
     }
     if is_auto_reply(msg) || is_out_of_office(&subject) {
@@ -153,6 +145,18 @@ fn report(msg: &Message<'_>) -> Option<Automatic> {
     })
 }
 
+/// An address nobody reads answers at: a daemon's or a no-reply one.
+pub fn takes_no_answer(address: &str) -> bool {
+    let local = local_part(address);
+    is_bounce_sender(&local) || is_no_reply(&local)
+}
+
+/// An address's local part, lower-cased, without its `+tag`.
+fn local_part(address: &str) -> String {
+    let local = address.rsplit_once('@').map_or(address, |(l, _)| l);
+    local.split('+').next().unwrap_or("").to_ascii_lowercase()
+}
+
 fn is_bounce_sender(local: &str) -> bool {
     matches!(
         local,
@@ -165,8 +169,8 @@ fn is_bounce_sender(local: &str) -> bool {
 fn is_bounce_subject(subject: &str) -> bool {
     const STARTS: &[&str] = &[
         "undelivered mail returned to sender",
-        "undeliverable:",
-        "undeliverable mail",
+        // "Undeliverable:", "Undeliverable mail", "Undeliverable Message" (MMSC).
+        "undeliverable",
         "returned mail:",
         "mail delivery failed",
         "mail delivery failure",
@@ -359,17 +363,13 @@ mod tests {
     use mail_parser::MessageParser;
 
     fn kind(raw: &str) -> Option<Automatic> {
-        kind_with(raw, None)
-    }
-
-    fn kind_with(raw: &str, envelope: Option<&Envelope>) -> Option<Automatic> {
         let msg = MessageParser::new().parse(raw.as_bytes()).expect("parsed");
         let from = msg
             .from()
             .and_then(|a| a.first())
             .and_then(|a| a.address())
             .map(str::to_lowercase);
-        classify(&msg, envelope, from.as_deref(), msg.subject().unwrap_or(""))
+        classify(&msg, from.as_deref(), msg.subject().unwrap_or(""))
     }
 
     const PERSON: &str = "From: Rosa <rosa.maria@example.org>\r\nTo: quejas@buzon.test\r\n";
@@ -400,17 +400,27 @@ mod tests {
             "From: post_master@example.net\r\nSubject: Hola\r\n\r\nx",
             "From: Mail Delivery Subsystem <mds@example.net>\r\nSubject: Undelivered Mail Returned to Sender\r\n\r\nx",
             "From: mta@example.net\r\nSubject: failure notice\r\n\r\nHi. This is the qmail-send program",
-            "From: a@example.org\r\nReturn-Path: <>\r\nSubject: hi\r\n\r\nx",
+            "From: MMSC NDR Administrator <sysadmin@mms.example.net>\r\nReturn-Path: <>\r\n\
+             Subject: Undeliverable Message\r\n\r\nMessage could not be delivered to mobile.",
         ];
         for raw in cases {
             assert_eq!(kind(raw), Some(Automatic::Bounce), "{raw}");
         }
-        let null = Envelope {
-            mail_from: String::new(),
-            rcpt_to: vec![],
-        };
-        let person = format!("{PERSON}Subject: Despido\r\n\r\nMe despidieron.");
-        assert_eq!(kind_with(&person, Some(&null)), Some(Automatic::Bounce));
+    }
+
+    /// A carrier's picture message: the phone number (no address) for a From, the
+    /// gateway's MAILER-DAEMON for a Return-Path, no report part. No robot's (the
+    /// whole message: `worker::complaint`'s tests).
+    #[test]
+    fn a_sender_without_an_address_is_no_bounce_by_that_alone() {
+        let raw = "Return-Path: <MAILER-DAEMON@mms.carrier.example>\r\n\
+                   From: +525512345678/TYPE=PLMN\r\nSubject: Foto\r\n\r\nx";
+        assert_eq!(kind(raw), None);
+        let null = "From: a@example.org\r\nReturn-Path: <>\r\nSubject: hi\r\n\r\nx";
+        assert_eq!(kind(null), None);
+        assert!(takes_no_answer("MAILER-DAEMON@mms.carrier.example"));
+        assert!(takes_no_answer("noreply+x@example.com"));
+        assert!(!takes_no_answer("rosa@example.org"));
     }
 
     #[test]

@@ -69,12 +69,12 @@ pub fn authentication(msg: &Message<'_>, authserv_id: Option<&str>) -> Auth {
         .header_values("Authentication-Results")
         .filter_map(|v| v.as_text());
     let trusted = match authserv_id {
-        Some(id) => {
-            headers.find(|h| parse(h).is_some_and(|r| r.authserv_id.eq_ignore_ascii_case(id)))
-        }
-        None => headers.next(),
+        Some(id) => headers
+            .filter_map(parse)
+            .find(|r| r.authserv_id.eq_ignore_ascii_case(id)),
+        None => headers.next().and_then(parse),
     };
-    match trusted.and_then(parse) {
+    match trusted {
         Some(results) if results.failed() => Auth::Failed,
         _ => Auth::NotFailed,
     }
@@ -223,6 +223,12 @@ mod tests {
         let forged_below = "Authentication-Results: mx.relay.example; spf=fail smtp.mailfrom=example.org\r\n\
                             Authentication-Results: mx.relay.example; spf=pass smtp.mailfrom=example.org\r\n";
         assert_eq!(authentication(&msg(forged_below), None), Auth::Failed);
+        // The same with the relay's authserv-id configured: the sender's copy of the
+        // relay's name below the relay's own header is not read.
+        assert_eq!(
+            authentication(&msg(forged_below), Some("mx.relay.example")),
+            Auth::Failed
+        );
         // With the relay's authserv-id configured, another host's header is ignored
         // even when it is on top.
         let other_on_top = "Authentication-Results: evil.example; spf=pass\r\n\

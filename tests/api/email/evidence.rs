@@ -168,6 +168,16 @@ async fn a_picture_message_is_a_complaint_with_evidence(backend: Backend) {
     mail.send_raw("5551234562@mms.carrier.test", &mms(2, None))
         .await
         .unwrap();
+    // Gateways that write the phone number (no address) as the From and send from
+    // their MAILER-DAEMON, or from the null sender: a case, nobody to answer.
+    for (i, envelope) in [(3, "MAILER-DAEMON@mms.carrier.test"), (4, "")] {
+        let raw = String::from_utf8_lossy(&mms(i, None)).replacen(
+            &format!("From: 555123456{i}@mms.carrier.test"),
+            &format!("Return-Path: <{envelope}>\r\nFrom: +52555123456{i}/TYPE=PLMN"),
+            1,
+        );
+        mail.send_raw(envelope, raw.as_bytes()).await.unwrap();
+    }
     mail.settle().await;
     let acks = mail.sink.wait_for(2).await;
     let mut to: Vec<String> = acks.iter().flat_map(|a| a.rcpt_to.clone()).collect();
@@ -176,7 +186,18 @@ async fn a_picture_message_is_a_complaint_with_evidence(backend: Backend) {
         to,
         ["5551234561@mms.carrier.test", "5551234562@mms.carrier.test"]
     );
-    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 2);
+    assert_eq!(mail.count("SELECT COUNT(*) FROM cases").await, 4);
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM cases WHERE anonymous")
+            .await,
+        2,
+        "no contact for a phone number"
+    );
+    assert_eq!(
+        mail.count("SELECT COUNT(*) FROM outbox").await,
+        2,
+        "nothing to a daemon or the null sender"
+    );
     assert_eq!(
         mail.count("SELECT COUNT(*) FROM email_inbox WHERE state = 'held'")
             .await,
@@ -201,10 +222,10 @@ async fn a_picture_message_is_a_complaint_with_evidence(backend: Backend) {
             n == "IMG_0001.jpg" && m == "image/jpeg" && s == "stored" && c == JPEG
         })
         .count();
-    assert_eq!(photos, 2, "{got:?}");
+    assert_eq!(photos, 4, "{got:?}");
     assert_eq!(
         got.len(),
-        2,
+        4,
         "the layout and the words are not evidence files"
     );
 }

@@ -9,16 +9,18 @@ use crate::domain::{Text, limits};
 use crate::intake::MailComplaint;
 use crate::intake::evidence;
 
-/// The sender to answer, or why the message is held for a person: mail a machine
-/// sent, or no usable sender address.
-pub(in crate::channels::email) fn screen(mail: &Mail) -> Result<crate::domain::Email, Hold> {
+/// The sender to answer (none when the message names no usable address), or why
+/// the message is held for a person: mail a machine sent.
+pub(in crate::channels::email) fn screen(
+    mail: &Mail,
+) -> Result<Option<crate::domain::Email>, Hold> {
     if let Some(kind) = mail.automatic {
         return Err(Hold(kind.code()));
     }
-    mail.from
+    Ok(mail
+        .from
         .as_deref()
-        .and_then(|f| crate::domain::Email::parse(f).ok())
-        .ok_or(Hold("no_sender"))
+        .and_then(|f| crate::domain::Email::parse(f).ok()))
 }
 
 /// A message that starts no thread as a complaint (true when its text was cut), or
@@ -26,12 +28,18 @@ pub(in crate::channels::email) fn screen(mail: &Mail) -> Result<crate::domain::E
 ///
 /// `today` (Mexico City) bounds a deferral line; an invalid one is
 /// [`Hold::INVALID_HOLD_DATE`], answered by the worker. A message with no words but
-/// evidence (a carrier's picture message) is a complaint whose text says so.
+/// evidence (a carrier's picture message) is a complaint whose text says so. With
+/// no address to answer, only a message carrying evidence is a complaint (a
+/// carrier's picture message names the phone, not an address): the rest is held
+/// as `no_sender`.
 pub(in crate::channels::email) fn mail_complaint(
     mail: &Mail,
-    from: crate::domain::Email,
+    from: Option<crate::domain::Email>,
     today: chrono::NaiveDate,
 ) -> Result<(MailComplaint, bool), Hold> {
+    if from.is_none() && !has_evidence(mail) {
+        return Err(Hold("no_sender"));
+    }
     let hold_until = match deferral::requested(&mail.body, today) {
         Deferral::None => None,
         Deferral::Until(day) => Some(day),
@@ -115,8 +123,8 @@ mod tests {
         parse::parse(raw.as_bytes(), None).expect("parsed")
     }
 
-    fn from() -> crate::domain::Email {
-        crate::domain::Email::parse("rosa@example.org").expect("address")
+    fn from() -> Option<crate::domain::Email> {
+        crate::domain::Email::parse("rosa@example.org").ok()
     }
 
     fn today() -> chrono::NaiveDate {
@@ -159,6 +167,43 @@ mod tests {
         assert!(matches!(
             mail_complaint(&nothing, from(), today()),
             Err(Hold("empty"))
+        ));
+    }
+
+    /// A carrier's picture message: the phone number (no address) for a From, the
+    /// gateway's MAILER-DAEMON for a Return-Path (or a null envelope sender), no
+    /// report part. A complaint with its image and no contact, never answered.
+    #[test]
+    fn a_picture_message_from_a_phone_number_is_a_complaint_without_contact() {
+        let raw = "Return-Path: <MAILER-DAEMON@mms.carrier.example>\r\n\
+                   From: +525512345678/TYPE=PLMN\r\nTo: quejas@buzon.test\r\nSubject: Foto\r\n\
+                   Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                   --b\r\nContent-Type: text/plain\r\n\r\nasi nos tienen\r\n\
+                   --b\r\nContent-Type: image/jpeg; name=IMG.jpg\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+                   /9j/4AAQSkZJRgABAQ==\r\n--b--\r\n";
+        let null = parse::Envelope::default();
+        for envelope in [None, Some(&null)] {
+            let Some(m) = parse::parse(raw.as_bytes(), envelope) else {
+                panic!("parsed")
+            };
+            assert!(m.automatic.is_none());
+            assert!(m.from.is_none(), "the daemon is nobody to answer");
+            assert_eq!(m.null_sender, envelope.is_some());
+            let Ok(from) = screen(&m) else {
+                panic!("not held")
+            };
+            assert!(from.is_none());
+            let Ok((complaint, _)) = mail_complaint(&m, from, today()) else {
+                panic!("a complaint")
+            };
+            assert!(complaint.email.is_none());
+            assert!(complaint.narrative.as_str().contains("asi nos tienen"));
+        }
+        // Without an address and without evidence: held for a person.
+        let words = mail("From: +525512345678/TYPE=PLMN\r\nSubject: Hola\r\n\r\nhola\r\n");
+        assert!(matches!(
+            mail_complaint(&words, None, today()),
+            Err(Hold("no_sender"))
         ));
     }
 }

@@ -336,12 +336,15 @@ impl Inbox {
             Ok(from) => from,
             Err(hold) => return Ok(Err(hold)),
         };
-        // A From the envelope contradicts is not trusted to name a case by reference.
-        let vouched = envelope.is_none_or(|e| e.mail_from.eq_ignore_ascii_case(from.as_str()));
-        if let Some(case) = self.thread(mail, &from, vouched).await?
-            && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
-        {
-            return Ok(Ok(Outcome::FollowUp(Box::new(case))));
+        // With no address there is nobody a case could be continued for.
+        if let Some(from) = &from {
+            // A From the envelope contradicts is not trusted to name a case by reference.
+            let vouched = envelope.is_none_or(|e| e.mail_from.eq_ignore_ascii_case(from.as_str()));
+            if let Some(case) = self.thread(mail, from, vouched).await?
+                && CaseStatus::parse(&case.status).is_some_and(CaseStatus::accepts_messages)
+            {
+                return Ok(Ok(Outcome::FollowUp(Box::new(case))));
+            }
         }
         let (complaint, cut) = match mail_complaint(mail, from, crate::clock::today()) {
             Ok(complaint) => complaint,
@@ -429,15 +432,23 @@ impl Inbox {
         }
     }
 
-    /// May this message's sender get mail from us? Not when the relay recorded a
-    /// failed SPF/DKIM/DMARC check (the address may be forged: see `trust`), nor
-    /// over the daily cap of answers per sender.
+    /// May this message's sender get mail from us? Not when it has no usable
+    /// address or came with the null sender (RFC 3834 §4: nothing automatic goes to
+    /// `<>`), when the relay recorded a failed SPF/DKIM/DMARC check (the address
+    /// may be forged: see `trust`), nor over the daily cap of answers per sender.
     async fn may_answer(
         &self,
         txn: &DatabaseTransaction,
         mail: &Mail,
         sender: &[u8],
     ) -> anyhow::Result<bool> {
+        let addressable = mail
+            .from
+            .as_deref()
+            .is_some_and(|f| crate::domain::Email::parse(f).is_ok());
+        if !addressable || mail.null_sender {
+            return Ok(false);
+        }
         if mail.auth == Auth::Failed {
             tracing::info!("sender authentication failed at the relay; no reply");
             return Ok(false);
