@@ -490,7 +490,7 @@ fn offer(lang: Language, cases: &[&OpenCase]) -> Reply {
         format!(
             "{} {}",
             tr(lang, "presentada el", "filed on"),
-            c.created_at.format("%Y-%m-%d")
+            crate::clock::mexico_date(c.created_at)
         )
     };
     if let [case] = cases {
@@ -687,21 +687,24 @@ mod tests {
 
     #[test]
     fn several_cases_are_offered_by_reference() {
+        // Filed at 21:30 in Mexico City: the 7th for the worker, the 8th in UTC.
+        let filed: DateTime<Utc> = "2026-12-08T03:30:00Z".parse().unwrap();
         let case = |r: &str| OpenCase {
             id: Uuid::new_v4(),
             case_ref: r.to_owned(),
             status: CaseStatus::InReview,
             language: Language::Es,
-            created_at: Utc::now(),
+            created_at: filed,
         };
         let (a, b, c) = (
             case("BZ-AAAA1111"),
             case("BZ-BBBB2222"),
             case("BZ-CCCC3333"),
         );
-        let Reply::Buttons { buttons, .. } = offer(Language::Es, &[&a]) else {
+        let Reply::Buttons { buttons, body } = offer(Language::Es, &[&a]) else {
             panic!("one case: buttons");
         };
+        assert!(body.contains("presentada el 2026-12-07"), "{body}");
         assert_eq!(buttons[0].0, "reply:case:BZ-AAAA1111");
         assert_eq!(buttons[1].0, NEW);
         let Reply::Buttons { buttons, .. } = offer(Language::Es, &[&a, &b]) else {
