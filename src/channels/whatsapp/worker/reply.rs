@@ -26,7 +26,6 @@
 
 use super::{CHANNEL, Inbox, finish};
 use crate::channels::whatsapp::conversation::{self, Input, Reply, Row, fold, tr, wa_limits};
-use crate::crypto::Aad;
 use crate::crypto::receipt::Receipt;
 use crate::domain::{CaseStatus, Language, Text, limits};
 use crate::error::ErrorCode;
@@ -35,8 +34,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::wa_inbox;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod pending;
+use pending::Pending;
+pub(super) use pending::prune as prune_pending;
 
 /// Button and list ids of the offer.
 const NEW: &str = "reply:new";
@@ -57,24 +59,6 @@ pub(super) struct OpenCase {
     status: CaseStatus,
     language: Language,
     created_at: DateTime<Utc>,
-}
-
-/// A message held while its sender chooses the case it is about. Stored only
-/// encrypted; never `Debug`.
-#[derive(Serialize, Deserialize)]
-struct Pending {
-    language: String,
-    text: String,
-    /// The references offered.
-    cases: Vec<String>,
-}
-
-fn pending_aad(id: Uuid) -> Aad<'static> {
-    Aad {
-        table: "wa_pending_replies",
-        column: "state_ct",
-        row: id,
-    }
 }
 
 /// A typed word that starts a new complaint.
@@ -180,7 +164,7 @@ impl Inbox {
             .begin()
             .await
             .context("cannot begin transaction")?;
-        let held = load_pending(&txn, &self.state.keys, sender, row.received_at).await?;
+        let held = pending::load(&txn, &self.state.keys, sender, row.received_at).await?;
         let open = open_cases(&txn, sender).await?;
         let folded = text.as_deref().map(fold).unwrap_or_default();
         let tapped = match &input {
@@ -194,7 +178,7 @@ impl Inbox {
             Some((id, mut pending)) => {
                 let lang = Language::parse(&pending.language).unwrap_or_default();
                 if wants_new || (text.is_some() && is_erase(&folded)) {
-                    delete_pending(&txn, id).await?;
+                    pending::delete(&txn, id).await?;
                     txn.commit().await.context("cannot commit")?;
                     return if wants_new {
                         Ok(start_new(lang))
@@ -213,7 +197,7 @@ impl Inbox {
                     .and_then(|t| t.strip_prefix(CASE))
                     .map(str::to_owned)
                     .or(yes);
-                delete_pending(&txn, id).await?;
+                pending::delete(&txn, id).await?;
                 match chosen.and_then(|r| open.iter().find(|c| c.case_ref == r)) {
                     Some(case) => (self.append(&txn, case, &pending.text).await?, None),
                     None => {
@@ -279,7 +263,8 @@ impl Inbox {
             }
         };
         if let Some(pending) = keep {
-            self.store_pending(&txn, sender, &pending).await?;
+            let expires = crate::outbox::after(self.wa.settings.idle);
+            pending::store(&txn, &self.state.keys, sender, &pending, expires).await?;
         }
         self.enqueue(&txn, sender, wa_id, &[reply]).await?;
         finish(&txn, row.id, lease).await?;
@@ -358,37 +343,6 @@ impl Inbox {
             ),
             buttons: vec![(NEW.to_owned(), tr(lang, "Queja nueva", "New complaint"))],
         })
-    }
-
-    async fn store_pending(
-        &self,
-        txn: &DatabaseTransaction,
-        sender: &[u8],
-        pending: &Pending,
-    ) -> anyhow::Result<()> {
-        let id = Uuid::new_v4();
-        let json = serde_json::to_vec(pending).context("cannot serialize held reply")?;
-        let ct = self
-            .state
-            .keys
-            .cipher
-            .encrypt(pending_aad(id), &json)
-            .context("cannot encrypt held reply")?;
-        let expires = crate::outbox::after(self.wa.settings.idle);
-        crate::db::exec(
-            txn,
-            "INSERT INTO wa_pending_replies (id, sender_bidx, state_ct, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            vec![
-                id.into(),
-                sender.to_vec().into(),
-                ct.into(),
-                Utc::now().into(),
-                expires.into(),
-            ],
-        )
-        .await?;
-        Ok(())
     }
 
     /// `RESPONDER <código> <mensaje>`: the message added to the case the receipt
@@ -589,58 +543,6 @@ pub(super) async fn open_cases(
         })
         .collect::<Result<_, sea_orm::DbErr>>()
         .context("cannot read the sender's cases")
-}
-
-/// The sender's held message, unless it expired before this message arrived (then
-/// it is erased here).
-async fn load_pending(
-    txn: &DatabaseTransaction,
-    keys: &crate::crypto::KeyRing,
-    sender: &[u8],
-    received: DateTime<Utc>,
-) -> anyhow::Result<Option<(Uuid, Pending)>> {
-    let Some(r) = crate::db::row(
-        txn,
-        "SELECT id, state_ct, expires_at FROM wa_pending_replies WHERE sender_bidx = $1",
-        vec![sender.to_vec().into()],
-    )
-    .await?
-    else {
-        return Ok(None);
-    };
-    let id: Uuid = r.try_get_by_index(0).context("held reply row")?;
-    let ct: Vec<u8> = r.try_get_by_index(1).context("held reply row")?;
-    let expires: DateTime<Utc> = r.try_get_by_index(2).context("held reply row")?;
-    let pending = (expires > received)
-        .then(|| keys.cipher.decrypt(pending_aad(id), &ct).ok())
-        .flatten()
-        .and_then(|json| serde_json::from_slice::<Pending>(&json).ok());
-    if pending.is_none() {
-        delete_pending(txn, id).await?;
-    }
-    Ok(pending.map(|p| (id, p)))
-}
-
-async fn delete_pending(txn: &DatabaseTransaction, id: Uuid) -> anyhow::Result<()> {
-    crate::db::exec(
-        txn,
-        "DELETE FROM wa_pending_replies WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Erases held messages whose sender never chose (after the conversation idle time).
-pub(super) async fn prune_pending(db: &impl ConnectionTrait) -> anyhow::Result<()> {
-    crate::db::exec(
-        db,
-        "DELETE FROM wa_pending_replies WHERE expires_at <= $1",
-        vec![Utc::now().into()],
-    )
-    .await
-    .context("cannot prune held replies")?;
-    Ok(())
 }
 
 #[cfg(test)]
