@@ -330,8 +330,11 @@ async fn a_closed_case_tells_the_worker_how_it_ended_and_what_next(backend: Back
     assert!(!new.contains("reply:case"), "{new}");
     // The audit says it was told.
     assert_eq!(
-        wa.count("SELECT COUNT(*) FROM audit_log WHERE action = 'status'")
-            .await,
+        wa.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'status' \
+             AND detail = 'received -> closed (unfounded); told via whatsapp'"
+        )
+        .await,
         1
     );
 }
