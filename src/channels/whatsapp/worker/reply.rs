@@ -76,32 +76,6 @@ fn is_yes(folded: &str) -> bool {
     )
 }
 
-/// Whether the interview's keywords claim this text (they keep their meaning).
-fn is_keyword(folded: &str) -> bool {
-    let mut words = folded.splitn(2, ' ');
-    let first = words.next().unwrap_or("");
-    let rest = words.next();
-    match (first, rest) {
-        (
-            "AYUDA" | "HELP" | "CANCELAR" | "CANCEL" | "BORRAR" | "DELETE" | "ESTADO" | "STATUS"
-            | "DERECHOS" | "RIGHTS" | "ENGLISH" | "INGLES" | "ESPANOL" | "SPANISH",
-            None,
-        ) => true,
-        // ESTADO and a code; DERECHOS and a topic's word.
-        // (as the interview reads it: a code, perhaps mistyped, has a digit and
-        // nothing but letters and digits between its dashes and spaces).
-        ("ESTADO" | "STATUS", Some(r)) => {
-            let compact: String = r.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-            Receipt::parse(r).is_some()
-                || ((8..=40).contains(&compact.len())
-                    && compact.chars().all(|c| c.is_ascii_alphanumeric())
-                    && compact.chars().any(|c| c.is_ascii_digit()))
-        }
-        ("DERECHOS" | "RIGHTS", Some(r)) => !r.contains(' '),
-        _ => false,
-    }
-}
-
 fn is_erase(folded: &str) -> bool {
     matches!(folded, "CANCELAR" | "CANCEL" | "BORRAR" | "DELETE")
 }
@@ -186,7 +160,7 @@ impl Inbox {
                         interview(input)
                     };
                 }
-                if text.is_some() && is_keyword(&folded) {
+                if text.as_deref().is_some_and(conversation::is_keyword) {
                     // ESTADO, AYUDA...: answered as always; the held message waits.
                     txn.commit().await.context("cannot commit")?;
                     return interview(input);
@@ -236,7 +210,8 @@ impl Inbox {
                 None,
             ),
             None => {
-                let Some(text) = text.filter(|_| !is_keyword(&folded) && !open.is_empty()) else {
+                let Some(text) = text.filter(|t| !conversation::is_keyword(t) && !open.is_empty())
+                else {
                     txn.commit().await.context("cannot commit")?;
                     return interview(input);
                 };
@@ -575,14 +550,16 @@ mod tests {
             "ESTADO 7KQM 2X9P",
             "CANCELAR",
         ] {
-            assert!(is_keyword(&fold(k)), "{k}");
+            assert!(conversation::is_keyword(k), "{k}");
         }
         for t in [
             "Estado de México, en la línea 3",
             "Trabajo en la línea 3",
             "Sí",
+            // Not a topic: the interview would not read it as DERECHOS either.
+            "Derechos adquiridos",
         ] {
-            assert!(!is_keyword(&fold(t)), "{t}");
+            assert!(!conversation::is_keyword(t), "{t}");
         }
         assert!(is_new(&fold("nueva")) && is_new(&fold("New")) && !is_new(&fold("nuevo turno")));
     }
