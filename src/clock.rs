@@ -43,7 +43,12 @@ pub fn mexico_city() -> FixedOffset {
 
 /// Today's date in Mexico City: the worker's calendar.
 pub fn today() -> NaiveDate {
-    now().with_timezone(&mexico_city()).date_naive()
+    mexico_date(now())
+}
+
+/// The day `t` falls on in Mexico City: the date a worker reads for it.
+pub fn mexico_date(t: DateTime<Utc>) -> NaiveDate {
+    t.with_timezone(&mexico_city()).date_naive()
 }
 
 /// 00:00 in Mexico City on `date`, as a UTC instant.
@@ -64,6 +69,10 @@ mod tests {
     fn a_day_starts_at_six_utc_in_mexico_city() {
         let d = NaiveDate::from_ymd_opt(2027, 1, 15).unwrap();
         assert_eq!(start_of(d).to_rfc3339(), "2027-01-15T06:00:00+00:00");
+        // Late evening in Mexico City is already the next day in UTC.
+        let evening = start_of(d) - Duration::hours(1);
+        assert_eq!(mexico_date(evening), d.pred_opt().unwrap());
+        assert_eq!(mexico_date(start_of(d)), d);
     }
 
     #[test]

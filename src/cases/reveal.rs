@@ -29,31 +29,49 @@ pub(crate) async fn identity(
     keys: &KeyRing,
     case_id: Uuid,
 ) -> anyhow::Result<Identity> {
-    let Some(r) = crate::db::row(
+    let [name, phone, email, worker_id] = complainant_fields(
         db,
-        "SELECT name_ct, phone_ct, email_ct, worker_id_ct FROM complainants WHERE case_id = $1",
-        vec![case_id.into()],
+        keys,
+        case_id,
+        ["name_ct", "phone_ct", "email_ct", "worker_id_ct"],
     )
-    .await?
-    else {
-        return Ok(Identity::default());
-    };
-    let field = |i: usize, column: &'static str| -> anyhow::Result<Option<String>> {
-        let ct: Option<Vec<u8>> = r.try_get_by_index(i)?;
-        ct.map(|ct| {
-            keys.cipher
-                .decrypt_string(ct_aad("complainants", column, case_id), &ct)
-                .with_context(|| format!("cannot decrypt {column}"))
-        })
-        .transpose()
-    };
+    .await?;
     Ok(Identity {
-        name: field(0, "name_ct")?,
-        phone: field(1, "phone_ct")?,
-        email: field(2, "email_ct")?,
-        worker_id: field(3, "worker_id_ct")?,
+        name,
+        phone,
+        email,
+        worker_id,
         members: Vec::new(),
     })
+}
+
+/// Sealed `columns` of a case's complainant row, decrypted in memory (`None` for an
+/// empty column; all `None` when the case keeps no complainant, as an anonymous one).
+pub(crate) async fn complainant_fields<const N: usize>(
+    db: &impl ConnectionTrait,
+    keys: &KeyRing,
+    case_id: Uuid,
+    columns: [&'static str; N],
+) -> anyhow::Result<[Option<String>; N]> {
+    let mut fields: [Option<String>; N] = std::array::from_fn(|_| None);
+    let sql = format!(
+        "SELECT {} FROM complainants WHERE case_id = $1",
+        columns.join(", ")
+    );
+    let Some(r) = crate::db::row(db, &sql, vec![case_id.into()]).await? else {
+        return Ok(fields);
+    };
+    for (i, (column, field)) in columns.into_iter().zip(&mut fields).enumerate() {
+        let ct: Option<Vec<u8>> = r.try_get_by_index(i)?;
+        *field = ct
+            .map(|ct| {
+                keys.cipher
+                    .decrypt_string(ct_aad("complainants", column, case_id), &ct)
+                    .with_context(|| format!("cannot decrypt {column}"))
+            })
+            .transpose()?;
+    }
+    Ok(fields)
 }
 
 /// Reads the identifying fields and records that (and why) in the audit log first:

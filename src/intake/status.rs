@@ -115,7 +115,7 @@ impl Intake {
             held_until: case
                 .hold_until
                 .filter(|t| *t > crate::clock::now())
-                .map(|t| t.with_timezone(&crate::clock::mexico_city()).date_naive()),
+                .map(crate::clock::mexico_date),
             case_ref: case.case_ref,
             created_at: case.created_at,
             updated_at: case.updated_at,

@@ -3,14 +3,12 @@
 //! through, to the contact the case recorded (a named WhatsApp case: the exact
 //! WhatsApp id the worker wrote from; e-mail: the address).
 
-use crate::cases::ct_aad;
+use crate::cases::complainant_fields;
 use crate::crypto::KeyRing;
 use crate::domain::{Channel, Language, Outcome};
 use crate::notify::{Notice, Notifier, Recipient};
 use crate::routing::Directory;
-use anyhow::Context;
 use sea_orm::ConnectionTrait;
-use uuid::Uuid;
 
 /// What telling a complainant needs besides the keys: the configured channels, and
 /// the authorities' names (a closing notice names where to turn next).
@@ -18,44 +16,6 @@ use uuid::Uuid;
 pub struct Tell<'a> {
     pub notifier: &'a Notifier,
     pub directory: &'a Directory,
-}
-
-/// How to reach the person behind a case, decrypted, in memory only.
-#[derive(Default)]
-struct Contact {
-    phone: Option<String>,
-    whatsapp_id: Option<String>,
-    email: Option<String>,
-}
-
-async fn contact(
-    db: &impl ConnectionTrait,
-    keys: &KeyRing,
-    case_id: Uuid,
-) -> anyhow::Result<Contact> {
-    let Some(r) = crate::db::row(
-        db,
-        "SELECT phone_ct, wa_id_ct, email_ct FROM complainants WHERE case_id = $1",
-        vec![case_id.into()],
-    )
-    .await?
-    else {
-        return Ok(Contact::default());
-    };
-    let field = |i: usize, column: &'static str| -> anyhow::Result<Option<String>> {
-        let ct: Option<Vec<u8>> = r.try_get_by_index(i)?;
-        ct.map(|ct| {
-            keys.cipher
-                .decrypt_string(ct_aad("complainants", column, case_id), &ct)
-                .with_context(|| format!("cannot decrypt {column}"))
-        })
-        .transpose()
-    };
-    Ok(Contact {
-        phone: field(0, "phone_ct")?,
-        whatsapp_id: field(1, "wa_id_ct")?,
-        email: field(2, "email_ct")?,
-    })
 }
 
 /// Queues `heading`/`text` for the complainant of `case` in `txn`, by the channel
@@ -72,14 +32,16 @@ pub(crate) async fn tell(
     let Some(channel) = Channel::parse(&case.channel) else {
         return Ok(None);
     };
-    let who = contact(txn, keys, case.id).await?;
+    // How to reach the person behind the case, decrypted, in memory only.
+    let [phone, whatsapp_id, email] =
+        complainant_fields(txn, keys, case.id, ["phone_ct", "wa_id_ct", "email_ct"]).await?;
     let to = Recipient {
         case_ref: &case.case_ref,
         channel,
         language: Language::parse(&case.language).unwrap_or_default(),
-        phone: who.phone.as_deref(),
-        whatsapp_id: who.whatsapp_id.as_deref(),
-        email: who.email.as_deref(),
+        phone: phone.as_deref(),
+        whatsapp_id: whatsapp_id.as_deref(),
+        email: email.as_deref(),
     };
     notifier
         .tell(txn, keys, &to, &Notice { heading, text })

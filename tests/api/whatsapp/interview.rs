@@ -67,6 +67,11 @@ async fn a_worker_corrects_one_answer_and_holds_the_complaint(backend: Backend) 
     let receipt_text = wa
         .say(wa.tap(WA_ID, "confirm:send"), "Recibimos su queja")
         .await;
+    // The receipt says the complaint waits for the worker's date.
+    assert!(
+        receipt_text.contains("Guardamos su queja") && receipt_text.contains(&day.to_string()),
+        "{receipt_text}"
+    );
     let receipt = super::receipt_in(&receipt_text, "Su código secreto");
     // The case waits for the worker's date.
     let status = wa

@@ -167,6 +167,29 @@ impl Wa {
         );
     }
 
+    /// The one row `sql` selects (the row's key, then a column sealed as
+    /// `table.column`, then anything else): that column decrypted with the server's
+    /// keys, and the row for the rest.
+    async fn unseal(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        sql: &str,
+    ) -> (Vec<u8>, sea_orm::QueryResult) {
+        let keys = KeyRing::load(&self.server.keys_file()).unwrap();
+        let db = self.server.db().await;
+        let row = one_row(&db, sql).await;
+        db.close().await.ok();
+        let id: uuid::Uuid = row.try_get_by_index(0).unwrap();
+        let ct: Vec<u8> = row.try_get_by_index(1).unwrap();
+        let aad = Aad {
+            table,
+            column,
+            row: id,
+        };
+        (keys.cipher.decrypt(aad, &ct).unwrap(), row)
+    }
+
     /// Sends each message in turn, waiting each time for the reply that contains
     /// the text paired with it.
     async fn script(&self, steps: Vec<(Value, &str)>) {
@@ -302,22 +325,14 @@ async fn an_anonymous_worker_files_with_evidence_in_spanish_and_follows_up(backe
     )
     .await;
     assert_eq!(wa.stub.downloads("880011223344"), 3);
-    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
-    let db = wa.server.db().await;
-    let row = one_row(
-        &db,
-        "SELECT id, content_ct FROM attachments WHERE mime_type = 'image/jpeg'",
-    )
-    .await;
-    let id: uuid::Uuid = row.try_get_by_index(0).unwrap();
-    let ct: Vec<u8> = row.try_get_by_index(1).unwrap();
-    let aad = Aad {
-        table: "attachments",
-        column: "content_ct",
-        row: id,
-    };
-    assert_eq!(keys.cipher.decrypt(aad, &ct).unwrap(), EVIDENCE);
-    db.close().await.ok();
+    let (photo, _) = wa
+        .unseal(
+            "attachments",
+            "content_ct",
+            "SELECT id, content_ct FROM attachments WHERE mime_type = 'image/jpeg'",
+        )
+        .await;
+    assert_eq!(photo, EVIDENCE);
 
     // Following the case by keyword, from the other form of the same number.
     let status = wa
@@ -440,20 +455,17 @@ async fn a_named_worker_files_in_english_and_is_one_person_in_both_number_forms(
 
     // The contact is the WhatsApp number, encrypted, indexed in its E.164 form: the
     // same index as the phone typed on the web form in either form.
-    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
-    let db = wa.server.db().await;
-    let row = one_row(&db, "SELECT case_id, name_ct, phone_bidx FROM complainants").await;
-    let case_id: uuid::Uuid = row.try_get_by_index(0).unwrap();
-    let name_ct: Vec<u8> = row.try_get_by_index(1).unwrap();
+    let (name, row) = wa
+        .unseal(
+            "complainants",
+            "name_ct",
+            "SELECT case_id, name_ct, phone_bidx FROM complainants",
+        )
+        .await;
+    assert_eq!(name, NAME.as_bytes());
     let bidx: Vec<u8> = row.try_get_by_index(2).unwrap();
-    let aad = Aad {
-        table: "complainants",
-        column: "name_ct",
-        row: case_id,
-    };
-    assert_eq!(keys.cipher.decrypt_string(aad, &name_ct).unwrap(), NAME);
+    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
     assert_eq!(bidx, keys.blind_index.compute("phone", "+524775550123"));
-    db.close().await.ok();
     // Worked messages and sent replies keep no trace of who they were from or to.
     assert_eq!(
         wa.count(

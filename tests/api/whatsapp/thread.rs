@@ -118,24 +118,17 @@ async fn a_named_worker_answers_the_inspector_on_whatsapp(backend: Backend) {
         "sent to the E.164 form"
     );
     // Kept with the case: the exact id, encrypted, and the sender's index.
-    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
-    let db = wa.server.db().await;
-    let row = one_row(
-        &db,
-        "SELECT case_id, wa_id_ct, wa_sender_bidx FROM complainants",
-    )
-    .await;
-    let case_id: uuid::Uuid = row.try_get_by_index(0).unwrap();
-    let ct: Vec<u8> = row.try_get_by_index(1).unwrap();
+    let (wa_id, row) = wa
+        .unseal(
+            "complainants",
+            "wa_id_ct",
+            "SELECT case_id, wa_id_ct, wa_sender_bidx FROM complainants",
+        )
+        .await;
+    assert_eq!(wa_id, FROM.as_bytes());
     let bidx: Vec<u8> = row.try_get_by_index(2).unwrap();
-    let aad = Aad {
-        table: "complainants",
-        column: "wa_id_ct",
-        row: case_id,
-    };
-    assert_eq!(keys.cipher.decrypt_string(aad, &ct).unwrap(), FROM);
+    let keys = KeyRing::load(&wa.server.keys_file()).unwrap();
     assert_eq!(bidx, keys.blind_index.compute("phone", "+524775550142"));
-    db.close().await.ok();
 
     // The worker answers in the chat: the answer is on the case, back in review.
     let confirm = wa
@@ -337,8 +330,11 @@ async fn a_closed_case_tells_the_worker_how_it_ended_and_what_next(backend: Back
     assert!(!new.contains("reply:case"), "{new}");
     // The audit says it was told.
     assert_eq!(
-        wa.count("SELECT COUNT(*) FROM audit_log WHERE action = 'status'")
-            .await,
+        wa.count(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'status' \
+             AND detail = 'received -> closed (unfounded); told via whatsapp'"
+        )
+        .await,
         1
     );
 }

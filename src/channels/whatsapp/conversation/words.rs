@@ -65,6 +65,13 @@ pub(super) fn keyword(text: &str) -> Option<(Keyword, Language)> {
     Some(kw)
 }
 
+/// Whether `text` is one of the keywords the interview answers (AYUDA, ESTADO and a
+/// code, DERECHOS and a topic...): a worker's message about a filed case leaves those
+/// to it.
+pub(crate) fn is_keyword(text: &str) -> bool {
+    keyword(text).is_some()
+}
+
 /// A receipt, or something typed as one (a code with a digit in it, perhaps mistyped,
 /// which then gets "check your code" rather than the start of a new complaint).
 pub(super) fn looks_like_receipt(text: &str) -> bool {

@@ -74,7 +74,7 @@ impl Inbox {
                 };
                 text.push_str(&format!(
                     "\n\n{who} ({}):\n{}",
-                    m.created_at.format("%Y-%m-%d"),
+                    crate::clock::mexico_date(m.created_at),
                     conversation::truncate(&m.body, EXCERPT)
                 ));
             }

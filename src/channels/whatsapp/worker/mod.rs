@@ -473,6 +473,11 @@ impl Inbox {
                 "Keep this code and do not share it: it is the only way to see your complaint. To see how it is going, write STATUS and the code. We have erased the conversation.",
             ),
         );
+        if let Some(day) = filed.held_until {
+            // Deferred filing: the day the worker chose, in their words (as ESTADO).
+            text.push_str("\n\n");
+            text.push_str(&crate::domain::held_notice(day, lang));
+        }
         let referrals = filed.routing.as_ref().map_or(&[][..], |d| &d.referrals[..]);
         if !referrals.is_empty() {
             text.push_str("\n\n");

@@ -26,7 +26,6 @@
 
 use super::{CHANNEL, Inbox, finish};
 use crate::channels::whatsapp::conversation::{self, Input, Reply, Row, fold, tr, wa_limits};
-use crate::crypto::Aad;
 use crate::crypto::receipt::Receipt;
 use crate::domain::{CaseStatus, Language, Text, limits};
 use crate::error::ErrorCode;
@@ -35,8 +34,11 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use entity::wa_inbox;
 use sea_orm::{ConnectionTrait, DatabaseTransaction, TransactionTrait};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+mod pending;
+use pending::Pending;
+pub(super) use pending::prune as prune_pending;
 
 /// Button and list ids of the offer.
 const NEW: &str = "reply:new";
@@ -59,24 +61,6 @@ pub(super) struct OpenCase {
     created_at: DateTime<Utc>,
 }
 
-/// A message held while its sender chooses the case it is about. Stored only
-/// encrypted; never `Debug`.
-#[derive(Serialize, Deserialize)]
-struct Pending {
-    language: String,
-    text: String,
-    /// The references offered.
-    cases: Vec<String>,
-}
-
-fn pending_aad(id: Uuid) -> Aad<'static> {
-    Aad {
-        table: "wa_pending_replies",
-        column: "state_ct",
-        row: id,
-    }
-}
-
 /// A typed word that starts a new complaint.
 fn is_new(folded: &str) -> bool {
     matches!(
@@ -90,32 +74,6 @@ fn is_yes(folded: &str) -> bool {
         folded,
         "SI" | "SI AGREGARLO" | "YES" | "YES ADD IT" | "AGREGAR" | "ADD"
     )
-}
-
-/// Whether the interview's keywords claim this text (they keep their meaning).
-fn is_keyword(folded: &str) -> bool {
-    let mut words = folded.splitn(2, ' ');
-    let first = words.next().unwrap_or("");
-    let rest = words.next();
-    match (first, rest) {
-        (
-            "AYUDA" | "HELP" | "CANCELAR" | "CANCEL" | "BORRAR" | "DELETE" | "ESTADO" | "STATUS"
-            | "DERECHOS" | "RIGHTS" | "ENGLISH" | "INGLES" | "ESPANOL" | "SPANISH",
-            None,
-        ) => true,
-        // ESTADO and a code; DERECHOS and a topic's word.
-        // (as the interview reads it: a code, perhaps mistyped, has a digit and
-        // nothing but letters and digits between its dashes and spaces).
-        ("ESTADO" | "STATUS", Some(r)) => {
-            let compact: String = r.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
-            Receipt::parse(r).is_some()
-                || ((8..=40).contains(&compact.len())
-                    && compact.chars().all(|c| c.is_ascii_alphanumeric())
-                    && compact.chars().any(|c| c.is_ascii_digit()))
-        }
-        ("DERECHOS" | "RIGHTS", Some(r)) => !r.contains(' '),
-        _ => false,
-    }
 }
 
 fn is_erase(folded: &str) -> bool {
@@ -180,7 +138,7 @@ impl Inbox {
             .begin()
             .await
             .context("cannot begin transaction")?;
-        let held = load_pending(&txn, &self.state.keys, sender, row.received_at).await?;
+        let held = pending::load(&txn, &self.state.keys, sender, row.received_at).await?;
         let open = open_cases(&txn, sender).await?;
         let folded = text.as_deref().map(fold).unwrap_or_default();
         let tapped = match &input {
@@ -194,7 +152,7 @@ impl Inbox {
             Some((id, mut pending)) => {
                 let lang = Language::parse(&pending.language).unwrap_or_default();
                 if wants_new || (text.is_some() && is_erase(&folded)) {
-                    delete_pending(&txn, id).await?;
+                    pending::delete(&txn, id).await?;
                     txn.commit().await.context("cannot commit")?;
                     return if wants_new {
                         Ok(start_new(lang))
@@ -202,7 +160,7 @@ impl Inbox {
                         interview(input)
                     };
                 }
-                if text.is_some() && is_keyword(&folded) {
+                if text.as_deref().is_some_and(conversation::is_keyword) {
                     // ESTADO, AYUDA...: answered as always; the held message waits.
                     txn.commit().await.context("cannot commit")?;
                     return interview(input);
@@ -213,7 +171,7 @@ impl Inbox {
                     .and_then(|t| t.strip_prefix(CASE))
                     .map(str::to_owned)
                     .or(yes);
-                delete_pending(&txn, id).await?;
+                pending::delete(&txn, id).await?;
                 match chosen.and_then(|r| open.iter().find(|c| c.case_ref == r)) {
                     Some(case) => (self.append(&txn, case, &pending.text).await?, None),
                     None => {
@@ -252,7 +210,8 @@ impl Inbox {
                 None,
             ),
             None => {
-                let Some(text) = text.filter(|_| !is_keyword(&folded) && !open.is_empty()) else {
+                let Some(text) = text.filter(|t| !conversation::is_keyword(t) && !open.is_empty())
+                else {
                     txn.commit().await.context("cannot commit")?;
                     return interview(input);
                 };
@@ -279,7 +238,8 @@ impl Inbox {
             }
         };
         if let Some(pending) = keep {
-            self.store_pending(&txn, sender, &pending).await?;
+            let expires = crate::outbox::after(self.wa.settings.idle);
+            pending::store(&txn, &self.state.keys, sender, &pending, expires).await?;
         }
         self.enqueue(&txn, sender, wa_id, &[reply]).await?;
         finish(&txn, row.id, lease).await?;
@@ -358,37 +318,6 @@ impl Inbox {
             ),
             buttons: vec![(NEW.to_owned(), tr(lang, "Queja nueva", "New complaint"))],
         })
-    }
-
-    async fn store_pending(
-        &self,
-        txn: &DatabaseTransaction,
-        sender: &[u8],
-        pending: &Pending,
-    ) -> anyhow::Result<()> {
-        let id = Uuid::new_v4();
-        let json = serde_json::to_vec(pending).context("cannot serialize held reply")?;
-        let ct = self
-            .state
-            .keys
-            .cipher
-            .encrypt(pending_aad(id), &json)
-            .context("cannot encrypt held reply")?;
-        let expires = crate::outbox::after(self.wa.settings.idle);
-        crate::db::exec(
-            txn,
-            "INSERT INTO wa_pending_replies (id, sender_bidx, state_ct, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-            vec![
-                id.into(),
-                sender.to_vec().into(),
-                ct.into(),
-                Utc::now().into(),
-                expires.into(),
-            ],
-        )
-        .await?;
-        Ok(())
     }
 
     /// `RESPONDER <código> <mensaje>`: the message added to the case the receipt
@@ -490,7 +419,7 @@ fn offer(lang: Language, cases: &[&OpenCase]) -> Reply {
         format!(
             "{} {}",
             tr(lang, "presentada el", "filed on"),
-            c.created_at.format("%Y-%m-%d")
+            crate::clock::mexico_date(c.created_at)
         )
     };
     if let [case] = cases {
@@ -591,58 +520,6 @@ pub(super) async fn open_cases(
         .context("cannot read the sender's cases")
 }
 
-/// The sender's held message, unless it expired before this message arrived (then
-/// it is erased here).
-async fn load_pending(
-    txn: &DatabaseTransaction,
-    keys: &crate::crypto::KeyRing,
-    sender: &[u8],
-    received: DateTime<Utc>,
-) -> anyhow::Result<Option<(Uuid, Pending)>> {
-    let Some(r) = crate::db::row(
-        txn,
-        "SELECT id, state_ct, expires_at FROM wa_pending_replies WHERE sender_bidx = $1",
-        vec![sender.to_vec().into()],
-    )
-    .await?
-    else {
-        return Ok(None);
-    };
-    let id: Uuid = r.try_get_by_index(0).context("held reply row")?;
-    let ct: Vec<u8> = r.try_get_by_index(1).context("held reply row")?;
-    let expires: DateTime<Utc> = r.try_get_by_index(2).context("held reply row")?;
-    let pending = (expires > received)
-        .then(|| keys.cipher.decrypt(pending_aad(id), &ct).ok())
-        .flatten()
-        .and_then(|json| serde_json::from_slice::<Pending>(&json).ok());
-    if pending.is_none() {
-        delete_pending(txn, id).await?;
-    }
-    Ok(pending.map(|p| (id, p)))
-}
-
-async fn delete_pending(txn: &DatabaseTransaction, id: Uuid) -> anyhow::Result<()> {
-    crate::db::exec(
-        txn,
-        "DELETE FROM wa_pending_replies WHERE id = $1",
-        vec![id.into()],
-    )
-    .await?;
-    Ok(())
-}
-
-/// Erases held messages whose sender never chose (after the conversation idle time).
-pub(super) async fn prune_pending(db: &impl ConnectionTrait) -> anyhow::Result<()> {
-    crate::db::exec(
-        db,
-        "DELETE FROM wa_pending_replies WHERE expires_at <= $1",
-        vec![Utc::now().into()],
-    )
-    .await
-    .context("cannot prune held replies")?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,35 +550,40 @@ mod tests {
             "ESTADO 7KQM 2X9P",
             "CANCELAR",
         ] {
-            assert!(is_keyword(&fold(k)), "{k}");
+            assert!(conversation::is_keyword(k), "{k}");
         }
         for t in [
             "Estado de México, en la línea 3",
             "Trabajo en la línea 3",
             "Sí",
+            // Not a topic: the interview would not read it as DERECHOS either.
+            "Derechos adquiridos",
         ] {
-            assert!(!is_keyword(&fold(t)), "{t}");
+            assert!(!conversation::is_keyword(t), "{t}");
         }
         assert!(is_new(&fold("nueva")) && is_new(&fold("New")) && !is_new(&fold("nuevo turno")));
     }
 
     #[test]
     fn several_cases_are_offered_by_reference() {
+        // Filed at 21:30 in Mexico City: the 7th for the worker, the 8th in UTC.
+        let filed: DateTime<Utc> = "2026-12-08T03:30:00Z".parse().unwrap();
         let case = |r: &str| OpenCase {
             id: Uuid::new_v4(),
             case_ref: r.to_owned(),
             status: CaseStatus::InReview,
             language: Language::Es,
-            created_at: Utc::now(),
+            created_at: filed,
         };
         let (a, b, c) = (
             case("BZ-AAAA1111"),
             case("BZ-BBBB2222"),
             case("BZ-CCCC3333"),
         );
-        let Reply::Buttons { buttons, .. } = offer(Language::Es, &[&a]) else {
+        let Reply::Buttons { buttons, body } = offer(Language::Es, &[&a]) else {
             panic!("one case: buttons");
         };
+        assert!(body.contains("presentada el 2026-12-07"), "{body}");
         assert_eq!(buttons[0].0, "reply:case:BZ-AAAA1111");
         assert_eq!(buttons[1].0, NEW);
         let Reply::Buttons { buttons, .. } = offer(Language::Es, &[&a, &b]) else {
