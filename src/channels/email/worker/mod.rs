@@ -279,7 +279,7 @@ impl Inbox {
         }
         let mut acked = false;
         if let Some(ack) = ack
-            && self.may_answer(&txn, &mail, &row.sender_bidx).await?
+            && self.may_answer(&txn, &mail, row).await?
         {
             remember_thread(&txn, keys, &ack.message_id, case_id, true).await?;
             let recipient = sender_key(keys, &ack.to);
@@ -440,8 +440,9 @@ impl Inbox {
         &self,
         txn: &DatabaseTransaction,
         mail: &Mail,
-        sender: &[u8],
+        row: &email_inbox::Model,
     ) -> anyhow::Result<bool> {
+        let sender = row.sender_bidx.as_slice();
         let addressable = mail
             .from
             .as_deref()
@@ -450,7 +451,7 @@ impl Inbox {
             return Ok(false);
         }
         if mail.auth == Auth::Failed {
-            tracing::info!("sender authentication failed at the relay; no reply");
+            tracing::info!(inbox_id = %row.id, "sender authentication failed at the relay; no reply");
             return Ok(false);
         }
         self.may_acknowledge(txn, sender).await
@@ -473,7 +474,7 @@ impl Inbox {
         let mut acked = false;
         if let Some(answer) =
             reply::invalid_hold_date(&self.email.settings, mail, crate::clock::today())
-            && self.may_answer(&txn, mail, &row.sender_bidx).await?
+            && self.may_answer(&txn, mail, row).await?
         {
             let recipient = sender_key(keys, &answer.to);
             let payload = serde_json::to_value(&answer).context("cannot serialize e-mail")?;
