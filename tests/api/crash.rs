@@ -123,8 +123,8 @@ struct Mail {
 struct Ledger {
     /// Receipts shown by the form or returned by the API: (channel, receipt, case).
     receipts: Vec<(&'static str, String, String)>,
-    /// WhatsApp message ids answered 200.
-    acked_wamids: Vec<String>,
+    /// WhatsApp messages answered 200: sender and message id.
+    acked_wamids: Vec<(String, String)>,
     mails: Vec<Mail>,
     /// Answers other than success and the tolerated "send again" (503).
     unexpected: Vec<String>,
@@ -279,11 +279,10 @@ async fn whatsapp_client(
         match wa::deliver(&http, &base, &secret, &message).await {
             Ok((200, _)) => {
                 c.next += 1;
-                ledger
-                    .lock()
-                    .expect("ledger")
-                    .acked_wamids
-                    .push(Conversation::wamid(&message));
+                ledger.lock().expect("ledger").acked_wamids.push((
+                    message["from"].as_str().unwrap_or_default().to_owned(),
+                    Conversation::wamid(&message),
+                ));
             }
             Ok((503, _)) => pause().await,
             Ok((status, body)) => {
@@ -581,8 +580,8 @@ async fn acknowledged_is_kept_and_sent_once_through_sigkills(backend: Backend) {
             .map(|r| r.message_key)
             .collect();
         db.close().await.ok();
-        for wamid in &acked_wamids {
-            let key = buzon::channels::whatsapp::message_key(&keys, wamid);
+        for (from, wamid) in &acked_wamids {
+            let key = buzon::channels::whatsapp::inbound_key(&keys, from, wamid);
             assert!(
                 stored.contains(&key),
                 "WhatsApp message {wamid} answered 200, not stored"

@@ -177,7 +177,7 @@ pub fn message_key(keys: &KeyRing, wamid: &str) -> Vec<u8> {
 /// builds it from the number; payloads from other tools reuse one id for a phone
 /// user and a username-only user), and a message from another sender is never
 /// taken for a redelivery and dropped unanswered.
-fn inbound_key(keys: &KeyRing, wa_id: &str, wamid: &str) -> Vec<u8> {
+pub fn inbound_key(keys: &KeyRing, wa_id: &str, wamid: &str) -> Vec<u8> {
     keys.blind_index
         .compute("wamid", &format!("{wa_id}\u{1f}{wamid}"))
 }
